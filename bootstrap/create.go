@@ -1,0 +1,372 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
+	"github.com/kfup/kfup/bootstrap/preflight"
+	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/manifests"
+)
+
+// CreateOptions are the inputs of `kfup create` that concern the cluster itself.
+type CreateOptions struct {
+	Name     string
+	Provider string
+	// NodeImage is the kind node image; empty means $KFUP_NODE_IMAGE, else the default.
+	NodeImage string
+	// ConfigFile is a kind v1alpha4 config to start from.
+	ConfigFile string
+	// Wait bounds how long to wait for the cluster to become ready.
+	Wait time.Duration
+	// Retain keeps a failed or interrupted first creation for debugging.
+	Retain bool
+	// HTTPPort/HTTPSPort are the host ports of the ingress; 0 picks free ones (80/443 first).
+	HTTPPort, HTTPSPort int
+	// ListenAddress is the host address the ingress ports bind to.
+	ListenAddress string
+	// Kubeconfig is the user's kubeconfig file; empty means $KUBECONFIG or ~/.kube/config.
+	Kubeconfig string
+	// Context is the context of an existing cluster (--provider existing); empty means the
+	// kubeconfig's current context.
+	Context string
+}
+
+// ResolveNodeImage returns the node image to use: flag, then $KFUP_NODE_IMAGE, then default.
+func ResolveNodeImage(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv(manifests.NodeImageEnv); env != "" {
+		return env
+	}
+	return manifests.DefaultNodeImage
+}
+
+// Validate checks the options without touching the host.
+func (o *CreateOptions) Validate() error {
+	if err := ValidateName(o.Name); err != nil {
+		return err
+	}
+	if !slices.Contains(Providers, o.Provider) {
+		return errs.Usage("use --provider "+strings.Join(Providers, " or "), "unknown provider %q", o.Provider)
+	}
+	if o.Wait <= 0 {
+		return errs.Usage("pass a positive duration such as --wait 5m", "--wait must be positive, got %s", o.Wait)
+	}
+	if o.Provider == ProviderExisting {
+		if o.ConfigFile != "" || o.NodeImage != "" || o.HTTPPort != 0 || o.HTTPSPort != 0 {
+			return errs.Usage("drop --config, --node-image and the port flags, which only apply to --provider kind",
+				"--provider existing does not create a cluster")
+		}
+	} else if o.Context != "" {
+		return errs.Usage("use --context with --provider existing", "--context selects an existing cluster; kfup names the context of a kind cluster kfup-<name>")
+	}
+	return nil
+}
+
+// Create creates cluster o.Name, or converges it if kfup already made it: it runs the
+// preflight checks, creates the kind cluster, merges the kfup-<name> context into the
+// user's kubeconfig and waits for a Ready node. Interrupting it (ctx) removes a cluster it
+// had started, so a second Create starts clean; a record left by a killed process makes the
+// next Create start afresh too.
+func Create(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	var base *v1alpha4.Cluster
+	if o.ConfigFile != "" {
+		c, err := LoadKindConfig(o.ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		base = c
+	}
+	rec, err := env.Store.Load(o.Name)
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil && rec.Provider != o.Provider {
+		return nil, errs.New(errs.KindConflict, fmt.Sprintf("run 'kfup delete --name %s' first, or pick another --name", o.Name),
+			"cluster %q was set up with --provider %s, not %s", o.Name, rec.Provider, o.Provider)
+	}
+	if o.Provider == ProviderExisting {
+		return createExisting(ctx, env, o)
+	}
+	return createKind(ctx, env, o, base, rec)
+}
+
+func createKind(ctx context.Context, env *Env, o CreateOptions, base *v1alpha4.Cluster, rec *Record) (*Record, error) {
+	exists, err := env.Kind.Exists(o.Name)
+	if err != nil {
+		return nil, errs.Wrap(errs.KindPreflight, "run 'kfup doctor'", err)
+	}
+	switch {
+	case exists && rec == nil:
+		return nil, errs.New(errs.KindConflict,
+			fmt.Sprintf("pick another --name, or use that cluster with: kfup create --provider existing --context kind-%s --name %s", o.Name, o.Name),
+			"a kind cluster named %q exists that kfup did not create", o.Name)
+	case exists && rec.Phase == PhaseReady:
+		env.Record = rec
+		return converge(ctx, env, o)
+	case exists:
+		st := env.Out.Step(fmt.Sprintf("Removing cluster %q left by an interrupted create", o.Name))
+		if err := st.End(env.Kind.Delete(o.Name, kindKubeconfigPath(env.Store, o.Name))); err != nil {
+			return nil, err
+		}
+	}
+	image := ResolveNodeImage(o.NodeImage)
+	env.Record = &Record{
+		Name: o.Name, Provider: ProviderKind, Phase: PhaseCreating, NodeImage: image,
+		Context: ContextName(o.Name), Kubeconfig: o.Kubeconfig, CreatedAt: env.Now().UTC(),
+	}
+	steps := []Step{
+		preflightStep{opts: o, image: image, prefer: rec},
+		kindConfigStep{opts: o, base: base},
+		kindCreateStep{opts: o},
+		kubeconfigStep{},
+		waitStep{timeout: o.Wait},
+	}
+	if err := runSteps(ctx, env, steps...); err != nil {
+		return nil, cleanupFailedCreate(env, o, err)
+	}
+	env.Record.Phase = PhaseReady
+	if err := env.Store.Save(env.Record); err != nil {
+		return nil, err
+	}
+	return env.Record, nil
+}
+
+// converge makes an existing kfup cluster whole again: running nodes, the context in the
+// user's kubeconfig, a Ready node.
+func converge(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
+	st := env.Out.Step(fmt.Sprintf("Checking existing cluster %q", o.Name))
+	running, why, err := env.Kind.NodesRunning(ctx, o.Name)
+	if err == nil && !running {
+		err = errs.New(errs.KindConflict,
+			fmt.Sprintf("start it with 'docker start %s-control-plane', or recreate it: kfup delete --name %s && kfup create --name %s", o.Name, o.Name, o.Name),
+			"cluster %q exists but is not running: %s", o.Name, why)
+	}
+	if err := st.End(err); err != nil {
+		return nil, err
+	}
+	if o.Kubeconfig != "" {
+		env.Record.Kubeconfig = o.Kubeconfig
+	}
+	if err := runSteps(ctx, env, kubeconfigStep{}, waitStep{timeout: o.Wait}); err != nil {
+		return nil, err
+	}
+	return env.Record, env.Store.Save(env.Record)
+}
+
+// cleanupFailedCreate removes a first creation that failed or was interrupted, unless
+// --retain; it returns the original error, annotated.
+func cleanupFailedCreate(env *Env, o CreateOptions, cause error) error {
+	if o.Retain {
+		if env.Record != nil {
+			_ = env.Store.Save(env.Record) // stays PhaseCreating: the next create starts afresh
+		}
+		return errs.Wrap(errs.KindOf(cause), fmt.Sprintf("the cluster was kept (--retain); inspect it, then 'kfup delete --name %s'", o.Name), cause)
+	}
+	// The caller's context may be cancelled already; the kind library's Delete takes none.
+	var problems []error
+	if exists, err := env.Kind.Exists(o.Name); err == nil && exists {
+		st := env.Out.Step(fmt.Sprintf("Removing the unfinished cluster %q", o.Name))
+		problems = append(problems, st.End(env.Kind.Delete(o.Name, kindKubeconfigPath(env.Store, o.Name))))
+	}
+	problems = append(problems, RemoveContext(ContextName(o.Name), env.Record.Kubeconfig))
+	problems = append(problems, env.Store.Remove(o.Name))
+	if err := errors.Join(problems...); err != nil {
+		return fmt.Errorf("%w (cleanup also failed: %v; run 'kfup delete --name %s')", cause, err, o.Name)
+	}
+	return cause
+}
+
+func kindKubeconfigPath(s Store, name string) string {
+	return filepath.Join(s.ClusterDir(name), "kind-kubeconfig")
+}
+
+// preflightStep runs the doctor checks and refuses to go on when one fails.
+type preflightStep struct {
+	opts   CreateOptions
+	image  string
+	prefer *Record
+}
+
+func (preflightStep) Name() string { return "Checking the host" }
+
+func (s preflightStep) Run(ctx context.Context, env *Env) error {
+	var ports []preflight.Port
+	if s.opts.HTTPPort != 0 {
+		ports = append(ports, preflight.Port{Port: s.opts.HTTPPort, Flag: "http-port", Explicit: true})
+	}
+	if s.opts.HTTPSPort != 0 {
+		ports = append(ports, preflight.Port{Port: s.opts.HTTPSPort, Flag: "https-port", Explicit: true})
+	}
+	checks := preflight.Run(ctx, env.Probes, preflight.Options{ListenAddress: s.opts.ListenAddress, Ports: ports, NodeImage: s.image})
+	for _, c := range checks {
+		if c.Status == preflight.Warn {
+			env.Out.Debugf(1, "  preflight warning: %s: %s", c.Name, c.Detail)
+		}
+		if c.Name == "cgroup version" && strings.HasPrefix(c.Detail, "v1") {
+			env.cgroupV1 = true
+		}
+	}
+	failed := preflight.Failed(checks)
+	if len(failed) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(failed))
+	for i, c := range failed {
+		msgs[i] = fmt.Sprintf("%s: %s", c.Name, c.Detail)
+	}
+	return errs.New(errs.KindPreflight, failed[0].Fix+" (see 'kfup doctor')", "the host cannot run a cluster: %s", strings.Join(msgs, "; "))
+}
+
+// kindConfigStep picks host ports and generates the kind config.
+type kindConfigStep struct {
+	opts CreateOptions
+	base *v1alpha4.Cluster
+}
+
+func (kindConfigStep) Name() string { return "Preparing the cluster config" }
+
+func (s kindConfigStep) Run(_ context.Context, env *Env) error {
+	addr := s.opts.ListenAddress
+	if addr == "" {
+		addr = "127.0.0.1"
+	}
+	httpPref, httpsPref := []int{80, 8080, 18080}, []int{443, 8443, 18443}
+	http, https := 0, 0
+	if s.base != nil {
+		// ports the user mapped in --config are theirs; kfup adds none
+		bh, bs := IngressHostPorts(s.base)
+		if bh != 0 {
+			httpPref = nil
+		}
+		if bs != 0 {
+			httpsPref = nil
+		}
+	}
+	var reqs []PortRequest
+	if httpPref != nil {
+		reqs = append(reqs, PortRequest{Flag: "http-port", Explicit: s.opts.HTTPPort, Preferred: httpPref})
+	}
+	if httpsPref != nil {
+		reqs = append(reqs, PortRequest{Flag: "https-port", Explicit: s.opts.HTTPSPort, Preferred: httpsPref})
+	}
+	ports, err := ResolvePorts(addr, env.PortFree, reqs...)
+	if err != nil {
+		return err
+	}
+	i := 0
+	if httpPref != nil {
+		http = ports[i]
+		i++
+	}
+	if httpsPref != nil {
+		https = ports[i]
+	}
+	cfg, err := BuildKindConfig(KindConfigOptions{
+		Name: s.opts.Name, Base: s.base, HTTPPort: http, HTTPSPort: https,
+		ListenAddress: addr, CgroupV1: env.cgroupV1,
+	})
+	if err != nil {
+		return err
+	}
+	env.KindConfig = cfg
+	env.Record.HTTPPort, env.Record.HTTPSPort = IngressHostPorts(cfg)
+	return nil
+}
+
+// kindCreateStep records the cluster as being created, then creates it with kind.
+type kindCreateStep struct{ opts CreateOptions }
+
+func (s kindCreateStep) Name() string {
+	return fmt.Sprintf("Creating cluster %q (kind, %s)", s.opts.Name, shortImage(ResolveNodeImage(s.opts.NodeImage)))
+}
+
+func (s kindCreateStep) Run(ctx context.Context, env *Env) error {
+	if err := env.Store.Save(env.Record); err != nil {
+		return err
+	}
+	return env.Kind.Create(ctx, KindSpec{
+		Name: s.opts.Name, NodeImage: env.Record.NodeImage, Config: env.KindConfig,
+		KubeconfigPath: kindKubeconfigPath(env.Store, s.opts.Name), Retain: s.opts.Retain,
+	})
+}
+
+func shortImage(image string) string {
+	if i := strings.Index(image, "@"); i >= 0 {
+		return image[:i]
+	}
+	return image
+}
+
+// kubeconfigStep merges the kfup-<name> context into the user's kubeconfig.
+type kubeconfigStep struct{}
+
+func (kubeconfigStep) Name() string { return "Writing kubeconfig context" }
+
+func (kubeconfigStep) Run(ctx context.Context, env *Env) error {
+	kc, err := env.Kind.Kubeconfig(env.Record.Name)
+	if err != nil {
+		return err
+	}
+	file, err := MergeContext(kc, env.Record.Context, env.Record.Kubeconfig, true)
+	if err != nil {
+		return err
+	}
+	env.Out.Debugf(1, "  context %s in %s", env.Record.Context, file)
+	cfg, err := RESTConfig(env.Record.Context, env.Record.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	env.REST = cfg
+	return nil
+}
+
+// waitStep waits for a Ready node and the default ServiceAccount.
+type waitStep struct{ timeout time.Duration }
+
+func (s waitStep) Name() string {
+	return fmt.Sprintf("Waiting ≤ %s for the node to be Ready", s.timeout)
+}
+
+func (s waitStep) Run(ctx context.Context, env *Env) error {
+	return WaitReady(ctx, env.REST, s.timeout)
+}
+
+// createExisting adopts a cluster kfup did not create: it checks that the context reaches
+// a Ready cluster and records it.
+func createExisting(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
+	ctxName := o.Context
+	if ctxName == "" {
+		cur, err := CurrentContext(o.Kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		ctxName = cur
+	}
+	env.Record = &Record{Name: o.Name, Provider: ProviderExisting, Phase: PhaseCreating, Context: ctxName, Kubeconfig: o.Kubeconfig, CreatedAt: env.Now().UTC()}
+	st := env.Out.Step(fmt.Sprintf("Connecting to context %q", ctxName))
+	cfg, err := RESTConfig(ctxName, o.Kubeconfig)
+	if err != nil {
+		return nil, st.End(errs.Wrap(errs.KindUsage, "pass --context with a context from 'kubectl config get-contexts' (and --kubeconfig if it is not the default file)", err))
+	}
+	st.Done()
+	env.REST = cfg
+	if err := runSteps(ctx, env, waitStep{timeout: o.Wait}); err != nil {
+		return nil, err
+	}
+	env.Record.Phase = PhaseReady
+	return env.Record, env.Store.Save(env.Record)
+}

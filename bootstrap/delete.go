@@ -1,0 +1,96 @@
+package bootstrap
+
+import (
+	"errors"
+	"fmt"
+)
+
+// DeleteResult says what Delete did.
+type DeleteResult struct {
+	Name string `json:"name"`
+	// Deleted is false when there was nothing of kfup's to delete.
+	Deleted bool `json:"deleted"`
+	// Provider is how the cluster was set up; an existing cluster is only forgotten.
+	Provider string `json:"provider,omitempty"`
+}
+
+// Delete removes cluster name and everything kfup made for it: the kind node containers,
+// the kfup-<name> kubeconfig context and kfup's record. A cluster adopted with --provider
+// existing is left running; only kfup's record of it goes. Deleting what does not exist
+// succeeds with Deleted false. kubeconfig overrides the recorded kubeconfig file.
+func Delete(env *Env, name, kubeconfig string) (*DeleteResult, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	rec, err := env.Store.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	res := &DeleteResult{Name: name}
+	if rec != nil {
+		res.Provider = rec.Provider
+		if kubeconfig == "" {
+			kubeconfig = rec.Kubeconfig
+		}
+	}
+	if rec != nil && rec.Provider == ProviderExisting {
+		st := env.Out.Step(fmt.Sprintf("Forgetting existing cluster %q (it keeps running)", name))
+		if err := st.End(env.Store.Remove(name)); err != nil {
+			return nil, err
+		}
+		res.Deleted = true
+		return res, nil
+	}
+	exists, err := env.Kind.Exists(name)
+	if err != nil {
+		return nil, err
+	}
+	if exists && rec == nil {
+		// kfup never deletes what it did not make.
+		env.Out.Warnf("a kind cluster named %q exists but kfup did not create it; leaving it alone (delete it with kind)", name)
+	}
+	var problems []error
+	if exists && rec != nil {
+		st := env.Out.Step(fmt.Sprintf("Deleting cluster %q", name))
+		problems = append(problems, st.End(env.Kind.Delete(name, kindKubeconfigPath(env.Store, name))))
+		res.Deleted = true
+	}
+	ctxName := ContextName(name)
+	had, err := HasContext(ctxName, kubeconfig)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if had {
+		st := env.Out.Step(fmt.Sprintf("Removing kubeconfig context %s", ctxName))
+		problems = append(problems, st.End(RemoveContext(ctxName, kubeconfig)))
+		res.Deleted = true
+	}
+	if rec != nil {
+		problems = append(problems, env.Store.Remove(name))
+		res.Provider = ProviderKind
+		res.Deleted = true
+	}
+	if err := errors.Join(problems...); err != nil {
+		return nil, fmt.Errorf("delete cluster %q: %w", name, err)
+	}
+	return res, nil
+}
+
+// DeleteAll deletes every cluster kfup has a record of.
+func DeleteAll(env *Env, kubeconfig string) ([]DeleteResult, error) {
+	names, err := env.Store.Names()
+	if err != nil {
+		return nil, err
+	}
+	var out []DeleteResult
+	var problems []error
+	for _, n := range names {
+		r, err := Delete(env, n, kubeconfig)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		out = append(out, *r)
+	}
+	return out, errors.Join(problems...)
+}

@@ -1,0 +1,200 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
+	kindlog "sigs.k8s.io/kind/pkg/log"
+
+	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/internal/ui"
+)
+
+// KindSpec is what KindClusters.Create needs.
+type KindSpec struct {
+	Name      string
+	NodeImage string
+	Config    *v1alpha4.Cluster
+	// KubeconfigPath is where kind writes its own kubeconfig (kfup keeps it private and
+	// merges a kfup-<name> context into the user's kubeconfig instead).
+	KubeconfigPath string
+	// Retain keeps the node containers of a failed or interrupted creation for debugging.
+	Retain bool
+}
+
+// KindClusters manages kind clusters through the sigs.k8s.io/kind library with the Docker
+// runtime; it never runs a kind binary.
+type KindClusters struct {
+	provider *kindcluster.Provider
+	out      *ui.Printer
+}
+
+// NewKindClusters returns KindClusters whose kind log lines go to out at -v 1 and above.
+func NewKindClusters(out *ui.Printer) *KindClusters {
+	return &KindClusters{
+		provider: kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(kindLogger{out})),
+		out:      out,
+	}
+}
+
+// Exists reports whether kind knows a cluster of that name (any node container exists).
+func (k *KindClusters) Exists(name string) (bool, error) {
+	names, err := k.provider.List()
+	if err != nil {
+		return false, fmt.Errorf("list kind clusters: %w", err)
+	}
+	for _, n := range names {
+		if n == name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// NodeContainers returns the node container names of cluster name.
+func (k *KindClusters) NodeContainers(name string) ([]string, error) {
+	nodes, err := k.provider.ListNodes(name)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes of kind cluster %q: %w", name, err)
+	}
+	out := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		out = append(out, n.String())
+	}
+	return out, nil
+}
+
+// NodesRunning reports whether every node container of cluster name is running, and names
+// the first one that is not.
+func (k *KindClusters) NodesRunning(ctx context.Context, name string) (bool, string, error) {
+	containers, err := k.NodeContainers(name)
+	if err != nil {
+		return false, "", err
+	}
+	if len(containers) == 0 {
+		return false, "no node containers", nil
+	}
+	for _, c := range containers {
+		out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.State.Status}}", c).Output()
+		if err != nil {
+			return false, "", fmt.Errorf("inspect node container %s: %w", c, err)
+		}
+		if s := strings.TrimSpace(string(out)); s != "running" {
+			return false, fmt.Sprintf("node container %s is %s", c, s), nil
+		}
+	}
+	return true, "", nil
+}
+
+// Kubeconfig returns the external kubeconfig of cluster name.
+func (k *KindClusters) Kubeconfig(name string) ([]byte, error) {
+	s, err := k.provider.KubeConfig(name, false)
+	if err != nil {
+		return nil, fmt.Errorf("get kubeconfig of kind cluster %q: %w", name, err)
+	}
+	return []byte(s), nil
+}
+
+// Create creates the cluster. The kind library takes no context, so creation runs in a
+// goroutine; when ctx ends first, Create removes whatever was created (unless Retain) and
+// returns ctx's error. A failed creation is likewise removed unless Retain.
+func (k *KindClusters) Create(ctx context.Context, s KindSpec) error {
+	opts := []kindcluster.CreateOption{
+		kindcluster.CreateWithV1Alpha4Config(s.Config),
+		kindcluster.CreateWithNodeImage(s.NodeImage),
+		kindcluster.CreateWithKubeconfigPath(s.KubeconfigPath),
+		kindcluster.CreateWithRetain(s.Retain),
+		kindcluster.CreateWithDisplayUsage(false),
+		kindcluster.CreateWithDisplaySalutation(false),
+	}
+	done := make(chan error, 1)
+	go func() { done <- k.provider.Create(s.Name, opts...) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("create kind cluster %q: %w", s.Name, explainKindError(err))
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	if s.Retain {
+		return errs.Wrap(errs.KindInterrupted, fmt.Sprintf("the partial cluster was kept (--retain); remove it with 'kfup delete --name %s'", s.Name), ctx.Err())
+	}
+	// Remove what kind made so far. kind may still be creating the node container, so keep
+	// deleting until its goroutine has returned, then once more.
+	k.out.Infof("Interrupted: removing the partial cluster %q ...", s.Name)
+	deadline := time.After(2 * time.Minute)
+	for {
+		_ = k.provider.Delete(s.Name, s.KubeconfigPath)
+		select {
+		case <-done:
+			if err := k.provider.Delete(s.Name, s.KubeconfigPath); err != nil {
+				return fmt.Errorf("remove partial cluster %q after interrupt: %w (remove it with 'kfup delete --name %s')", s.Name, err, s.Name)
+			}
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		case <-deadline:
+			return fmt.Errorf("%w; kind did not stop in time: remove the cluster with 'kfup delete --name %s'", ctx.Err(), s.Name)
+		}
+	}
+}
+
+// Delete removes cluster name's node containers; kubeconfigPath is kind's private file.
+// Deleting a cluster that does not exist is not an error.
+func (k *KindClusters) Delete(name, kubeconfigPath string) error {
+	if err := k.provider.Delete(name, kubeconfigPath); err != nil {
+		return fmt.Errorf("delete kind cluster %q: %w", name, err)
+	}
+	return nil
+}
+
+// CollectLogs writes `kind export logs` output for cluster name into dir.
+func (k *KindClusters) CollectLogs(name, dir string) error {
+	return k.provider.CollectLogs(name, dir)
+}
+
+// explainKindError adds the output of a failed command kind ran (kind's RunError carries it).
+func explainKindError(err error) error {
+	re := kindexec.RunErrorForError(err)
+	if re == nil {
+		return err
+	}
+	out := bytes.TrimSpace(re.Output)
+	if len(out) > 2000 {
+		out = append([]byte("..."), out[len(out)-2000:]...)
+	}
+	if len(out) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w\ncommand output:\n%s", err, out)
+}
+
+// kindLogger routes kind's own log lines to kfup's printer: its status lines at -v 1, its
+// debug lines one level deeper, warnings and errors always.
+type kindLogger struct{ out *ui.Printer }
+
+func (l kindLogger) Warn(m string)                        { l.out.Warnf("%s", strings.TrimSpace(m)) }
+func (l kindLogger) Warnf(f string, a ...any)             { l.Warn(fmt.Sprintf(f, a...)) }
+func (l kindLogger) Error(m string)                       { l.out.Debugf(0, "kind: %s", strings.TrimSpace(m)) }
+func (l kindLogger) Errorf(f string, a ...any)            { l.Error(fmt.Sprintf(f, a...)) }
+func (l kindLogger) V(v kindlog.Level) kindlog.InfoLogger { return kindInfo{l.out, int(v) + 1} }
+
+type kindInfo struct {
+	out   *ui.Printer
+	level int
+}
+
+func (i kindInfo) Info(m string) {
+	if m = strings.TrimSpace(m); m != "" {
+		i.out.Debugf(i.level, "  kind: %s", m)
+	}
+}
+func (i kindInfo) Infof(f string, a ...any) { i.Info(fmt.Sprintf(f, a...)) }
+func (i kindInfo) Enabled() bool            { return i.out.Verbosity() >= i.level }

@@ -1,0 +1,76 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kfup/kfup/internal/errs"
+)
+
+// WaitReady waits until the API server answers, every node is Ready and the default
+// ServiceAccount exists (pods cannot be created before it). On timeout the error says what
+// was still missing.
+func WaitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var missing string
+	err = wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		missing = readiness(ctx, cs)
+		return missing == "", nil
+	})
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == context.DeadlineExceeded {
+		return errs.New(errs.KindTimeout, "raise --wait, or look at the node with 'kfup status' and 'docker logs <name>-control-plane'",
+			"cluster not ready after %s: %s", timeout, missing)
+	}
+	return err
+}
+
+// readiness returns what is not ready yet, or "" when all is.
+func readiness(ctx context.Context, cs kubernetes.Interface) string {
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "API server not answering: " + err.Error()
+	}
+	if len(nodes.Items) == 0 {
+		return "no node registered"
+	}
+	for _, n := range nodes.Items {
+		if ok, why := nodeReady(&n); !ok {
+			return fmt.Sprintf("node %s not Ready: %s", n.Name, why)
+		}
+	}
+	if _, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "default ServiceAccount not created yet"
+		}
+		return "default ServiceAccount: " + err.Error()
+	}
+	return ""
+}
+
+func nodeReady(n *corev1.Node) (bool, string) {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			if c.Status == corev1.ConditionTrue {
+				return true, ""
+			}
+			return false, fmt.Sprintf("%s %s", c.Reason, c.Message)
+		}
+	}
+	return false, "no Ready condition yet"
+}

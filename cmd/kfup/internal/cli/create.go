@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/manifests"
+)
+
+// CreateOptions are the flags of `kfup create`.
+type CreateOptions struct {
+	Cluster bootstrap.CreateOptions
+}
+
+// NewCmdCreate returns `kfup create`; runF replaces the real run in tests.
+func NewCmdCreate(f *Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{}
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create the cluster (or converge an existing one)",
+		Long: `Create a single-node Kubernetes cluster with kind and merge the context kfup-<name> into
+your kubeconfig. Running it again on a healthy cluster changes nothing. Interrupting it
+(Ctrl-C) removes what it started, so a second 'kfup create' starts clean.
+
+The host is checked first ('kfup doctor'); create refuses early when a check fails.`,
+		Example: `  kfup create
+  kfup create --name ml-dev --http-port 8080 --https-port 8443
+  KFUP_NODE_IMAGE=kfup-offline/node:v1.37.2 kfup create       # offline node image
+  kfup create --provider existing --context my-cluster        # use a cluster you have`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Cluster.Name = f.Global.Name
+			opts.Cluster.Kubeconfig = f.Global.Kubeconfig
+			if err := opts.Cluster.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runCreate(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Cluster.Provider, "provider", bootstrap.ProviderKind, "where the cluster comes from: kind or existing")
+	fl.StringVar(&opts.Cluster.NodeImage, "node-image", "", fmt.Sprintf("kind node image (default: $%s, else %s)", manifests.NodeImageEnv, manifests.DefaultNodeImage))
+	fl.StringVar(&opts.Cluster.ConfigFile, "config", "", "kind cluster config (kind.x-k8s.io/v1alpha4) to start from; kfup adds what it needs")
+	fl.DurationVar(&opts.Cluster.Wait, "wait", 5*time.Minute, "how long to wait for the cluster to be ready")
+	fl.BoolVar(&opts.Cluster.Retain, "retain", false, "keep the node containers when creation fails or is interrupted (for debugging)")
+	fl.IntVar(&opts.Cluster.HTTPPort, "http-port", 0, "host port for the ingress's HTTP (default: 80, or a free one when busy)")
+	fl.IntVar(&opts.Cluster.HTTPSPort, "https-port", 0, "host port for the ingress's HTTPS (default: 443, or a free one when busy)")
+	fl.StringVar(&opts.Cluster.ListenAddress, "listen-address", "127.0.0.1", "host address the ingress ports bind to (0.0.0.0 to share on the network)")
+	fl.StringVar(&opts.Cluster.Context, "context", "", "with --provider existing: kubeconfig context of the cluster (default: current context)")
+	return cmd
+}
+
+func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
+	env, err := f.Env()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	rec, err := bootstrap.Create(ctx, env, opts.Cluster)
+	if err != nil {
+		return err
+	}
+	out := f.IO.Out
+	fmt.Fprintf(out, "Cluster %q is ready (%s).\n", rec.Name, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(out, "  kubectl context: %s\n", rec.Context)
+	if rec.HTTPPort != 0 || rec.HTTPSPort != 0 {
+		fmt.Fprintf(out, "  ingress ports:   http %d, https %d\n", rec.HTTPPort, rec.HTTPSPort)
+	}
+	fmt.Fprintf(out, "Try: kubectl --context %s get nodes\n", rec.Context)
+	return nil
+}

@@ -1,0 +1,151 @@
+// Package cli holds kfup's cobra commands. Each command has an options struct filled from
+// flags and a run function that can be swapped in tests, so commands are tested without
+// running them; the work itself lives in the library packages (bootstrap, ...).
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/internal/ui"
+)
+
+// IOStreams are the command's standard streams.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// System returns the process's standard streams.
+func System() IOStreams { return IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr} }
+
+// GlobalOptions are the flags every command takes.
+type GlobalOptions struct {
+	Name       string
+	Verbosity  int
+	Quiet      bool
+	Kubeconfig string
+}
+
+// Factory gives commands what they need, lazily, so tests can replace any part.
+type Factory struct {
+	IO     IOStreams
+	Global GlobalOptions
+	// Printer returns the status printer for stderr.
+	Printer func() *ui.Printer
+	// Env returns the bootstrap environment acting on this host.
+	Env func() (*bootstrap.Env, error)
+
+	printer *ui.Printer
+}
+
+// NewFactory returns a Factory over io acting on the real host.
+func NewFactory(io IOStreams) *Factory {
+	f := &Factory{IO: io}
+	f.Printer = func() *ui.Printer {
+		if f.printer == nil {
+			f.printer = ui.New(f.IO.ErrOut, ui.DetectOptions(f.IO.ErrOut, f.Global.Verbosity, f.Global.Quiet))
+		}
+		return f.printer
+	}
+	f.Env = func() (*bootstrap.Env, error) { return bootstrap.NewEnv(f.Printer()) }
+	return f
+}
+
+// NewRootCmd returns the kfup command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kfup",
+		Short: "A complete local ML platform (Kubernetes + Kubeflow APIs) in one command",
+		Long: `kfup creates a local single-node Kubernetes cluster (kind) and installs a lightweight
+implementation of the Kubeflow APIs onto it: training jobs, tuning, pipelines and serving.
+
+  kfup create          create the cluster (idempotent; Ctrl-C safe)
+  kfup status          show the cluster
+  kfup doctor          check this host
+  kfup delete          remove the cluster and everything kfup made`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.Global.Name, "name", bootstrap.DefaultName, "name of the cluster to act on")
+	pf.IntVarP(&f.Global.Verbosity, "verbosity", "v", 0, "log verbosity: 0 steps only, 1 debug (incl. kind's steps), 2+ more")
+	pf.BoolVarP(&f.Global.Quiet, "quiet", "q", false, "print only warnings and errors on stderr")
+	pf.StringVar(&f.Global.Kubeconfig, "kubeconfig", "", "kubeconfig file to use (default: $KUBECONFIG or ~/.kube/config)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return errs.Usage(fmt.Sprintf("see '%s --help'", c.CommandPath()), "%v", err)
+	})
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetIn(f.IO.In)
+	root.AddCommand(
+		NewCmdCreate(f, nil),
+		NewCmdDelete(f, nil),
+		NewCmdStatus(f, nil),
+		NewCmdDoctor(f, nil),
+		NewCmdVersion(f, nil),
+	)
+	return root
+}
+
+// Main runs kfup with args and returns the process exit code. Errors are printed as one
+// ERROR line plus a hint on stderr.
+func Main(ctx context.Context, args []string, io IOStreams) int {
+	f := NewFactory(io)
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	err = classifyCobraError(err)
+	if ctx.Err() != nil && errs.KindOf(err) == errs.KindUnknown {
+		err = errs.Wrap(errs.KindInterrupted, "", err)
+	}
+	hint := errs.HintOf(err)
+	if hint == "" && errs.KindOf(err) == errs.KindUnknown {
+		hint = "run 'kfup doctor' to check the host, or rerun with -v 1 for details"
+	}
+	f.Printer().Errorf(hint, "%s", err.Error())
+	return ExitCode(err)
+}
+
+// classifyCobraError turns cobra's own parse errors (unknown command, bad args) into usage
+// errors.
+func classifyCobraError(err error) error {
+	if errs.KindOf(err) != errs.KindUnknown {
+		return err
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "accepts ", "requires ", "flag needs an argument"} {
+		if strings.HasPrefix(msg, p) {
+			return errs.Usage("see 'kfup --help'", "%s", msg)
+		}
+	}
+	return err
+}
+
+// noArgs is cobra.NoArgs with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return errs.Usage(fmt.Sprintf("see '%s --help'", cmd.CommandPath()), "%s takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}
+
+// flagChanged reports whether the user set flag name on cmd (or a parent).
+func flagChanged(cmd *cobra.Command, name string) bool {
+	fl := cmd.Flags().Lookup(name)
+	if fl == nil {
+		fl = cmd.InheritedFlags().Lookup(name)
+	}
+	return fl != nil && fl.Changed
+}

@@ -1,0 +1,22 @@
+// Command kfup creates a local Kubernetes cluster and installs a lightweight implementation
+// of the Kubeflow APIs onto it. See README.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kfup/kfup/cmd/kfup/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, restore the default action: a second Ctrl-C kills at once.
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(cli.Main(ctx, os.Args[1:], cli.System()))
+}

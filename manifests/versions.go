@@ -1,0 +1,31 @@
+// Package manifests holds, in one place, the pinned versions of everything kfup installs,
+// and (as components arrive) the go:embed'ed YAML generated from them.
+package manifests
+
+import kinddefaults "sigs.k8s.io/kind/pkg/apis/config/defaults"
+
+// KindVersion is the sigs.k8s.io/kind library kfup creates clusters with; go.mod pins the
+// same version (a unit test checks they agree).
+const KindVersion = "v0.33.0"
+
+// DefaultNodeImage is the kind node image used when neither --node-image nor
+// KFUP_NODE_IMAGE is set: the upstream kindest/node image that kind KindVersion defaults to.
+const DefaultNodeImage = kinddefaults.Image
+
+// NodeImageEnv names the environment variable that overrides the default node image (CI
+// sets it to the offline image built by shared/tools/offline-kind).
+const NodeImageEnv = "KFUP_NODE_IMAGE"
+
+// Pin is one pinned thing kfup installs or builds on.
+type Pin struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Pins lists every pinned version, in the order `kfup version` prints them.
+func Pins() []Pin {
+	return []Pin{
+		{Name: "kind (Go library)", Version: KindVersion},
+		{Name: "kind node image (default)", Version: DefaultNodeImage},
+	}
+}
