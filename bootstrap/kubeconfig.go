@@ -42,14 +42,31 @@ func MergeContext(kubeconfig []byte, ctxName, explicitPath string, setCurrent bo
 	if err != nil {
 		return "", fmt.Errorf("read kubeconfig: %w", err)
 	}
+	// Keep each entry in the file it already lives in (with $KUBECONFIG listing several
+	// files), so a stale entry there is replaced rather than shadowed by a copy in the first.
+	cluster, user = cluster.DeepCopy(), user.DeepCopy()
+	newCtx := &clientcmdapi.Context{Cluster: ctxName, AuthInfo: ctxName, Namespace: srcCtx.Namespace}
+	cluster.LocationOfOrigin, user.LocationOfOrigin, newCtx.LocationOfOrigin = "", "", ""
+	if old := cfg.Clusters[ctxName]; old != nil {
+		cluster.LocationOfOrigin = old.LocationOfOrigin
+	}
+	if old := cfg.AuthInfos[ctxName]; old != nil {
+		user.LocationOfOrigin = old.LocationOfOrigin
+	}
+	if old := cfg.Contexts[ctxName]; old != nil {
+		newCtx.LocationOfOrigin = old.LocationOfOrigin
+	}
 	cfg.Clusters[ctxName] = cluster
 	cfg.AuthInfos[ctxName] = user
-	cfg.Contexts[ctxName] = &clientcmdapi.Context{Cluster: ctxName, AuthInfo: ctxName, Namespace: srcCtx.Namespace}
+	cfg.Contexts[ctxName] = newCtx
 	if setCurrent {
 		cfg.CurrentContext = ctxName
 	}
 	if err := clientcmd.ModifyConfig(po, *cfg, true); err != nil {
 		return "", fmt.Errorf("write kubeconfig: %w", err)
+	}
+	if newCtx.LocationOfOrigin != "" {
+		return newCtx.LocationOfOrigin, nil
 	}
 	return po.GetDefaultFilename(), nil
 }

@@ -38,21 +38,28 @@ type PortRequest struct {
 func ResolvePorts(addr string, free PortFreeFunc, reqs ...PortRequest) ([]int, error) {
 	used := map[int]bool{}
 	out := make([]int, len(reqs))
+	// Explicit ports first, so that a port picked for another request never takes one the
+	// user named (--https-port 8080 while 80 is busy and http falls back to 8080).
+	for i, r := range reqs {
+		if r.Explicit == 0 {
+			continue
+		}
+		if r.Explicit < 1 || r.Explicit > 65535 {
+			return nil, errs.Usage("use a port between 1 and 65535, or 0 to pick one", "--%s %d is not a valid port", r.Flag, r.Explicit)
+		}
+		if used[r.Explicit] {
+			return nil, errs.Usage("give each port flag its own port", "--%s %d is already used by another port flag", r.Flag, r.Explicit)
+		}
+		if !free(addr, r.Explicit) {
+			return nil, errs.New(errs.KindConflict,
+				fmt.Sprintf("free the port, pass another with --%s, or pass --%s 0 to let kfup pick one", r.Flag, r.Flag),
+				"host port %s:%d (--%s) is already in use", addr, r.Explicit, r.Flag)
+		}
+		out[i] = r.Explicit
+		used[r.Explicit] = true
+	}
 	for i, r := range reqs {
 		if r.Explicit != 0 {
-			if r.Explicit < 1 || r.Explicit > 65535 {
-				return nil, errs.Usage("use a port between 1 and 65535, or 0 to pick one", "--%s %d is not a valid port", r.Flag, r.Explicit)
-			}
-			if used[r.Explicit] {
-				return nil, errs.Usage("give each port flag its own port", "--%s %d is already used by another port flag", r.Flag, r.Explicit)
-			}
-			if !free(addr, r.Explicit) {
-				return nil, errs.New(errs.KindConflict,
-					fmt.Sprintf("free the port, pass another with --%s, or pass --%s 0 to let kfup pick one", r.Flag, r.Flag),
-					"host port %s:%d (--%s) is already in use", addr, r.Explicit, r.Flag)
-			}
-			out[i] = r.Explicit
-			used[r.Explicit] = true
 			continue
 		}
 		picked := 0

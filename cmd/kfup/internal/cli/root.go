@@ -62,6 +62,20 @@ func NewFactory(io IOStreams) *Factory {
 
 // NewRootCmd returns the kfup command tree.
 func NewRootCmd(f *Factory) *cobra.Command {
+	root := newRootCmd(f)
+	root.AddCommand(
+		NewCmdCreate(f, nil),
+		NewCmdDelete(f, nil),
+		NewCmdStatus(f, nil),
+		NewCmdDoctor(f, nil),
+		NewCmdVersion(f, nil),
+	)
+	return root
+}
+
+// newRootCmd returns the root command with the global flags but no subcommands, so tests
+// can add subcommands built with their own run functions.
+func newRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kfup",
 		Short: "A complete local ML platform (Kubernetes + Kubeflow APIs) in one command",
@@ -86,13 +100,6 @@ implementation of the Kubeflow APIs onto it: training jobs, tuning, pipelines an
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetIn(f.IO.In)
-	root.AddCommand(
-		NewCmdCreate(f, nil),
-		NewCmdDelete(f, nil),
-		NewCmdStatus(f, nil),
-		NewCmdDoctor(f, nil),
-		NewCmdVersion(f, nil),
-	)
 	return root
 }
 
