@@ -118,6 +118,9 @@ func (s Store) Save(r *Record) error {
 
 // Remove deletes everything kfup keeps for cluster name; a missing directory is fine.
 func (s Store) Remove(name string) error {
+	if err := ValidateName(name); err != nil {
+		return fmt.Errorf("remove cluster record: %w", err)
+	}
 	if err := os.RemoveAll(s.ClusterDir(name)); err != nil {
 		return fmt.Errorf("remove cluster record: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/internal/errs"
 )
 
 // StatusOptions are the flags of `kfup status`.
@@ -32,6 +33,9 @@ func NewCmdStatus(f *Factory, runF func(context.Context, *StatusOptions) error) 
 			opts.Name = f.Global.Name
 			if err := validateOutput(opts.Output); err != nil {
 				return err
+			}
+			if opts.All && flagChanged(cmd, "name") {
+				return errs.Usage("pass either --name or --all", "--name and --all cannot be combined")
 			}
 			if !opts.All {
 				if err := bootstrap.ValidateName(opts.Name); err != nil {

@@ -1,0 +1,120 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kfup/kfup/bootstrap"
+)
+
+func statusOf(t *testing.T, name string) bootstrap.ClusterStatus {
+	t.Helper()
+	r := mustKfup(t, "status", "--name", name, "-o", "json")
+	var st bootstrap.ClusterStatus
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status -o json is not JSON: %v\n%s", err, r.stdout)
+	}
+	return st
+}
+
+// status reports the running cluster, and create on it again is a no-op.
+func TestStatusAndCreateAgain(t *testing.T) {
+	st := statusOf(t, clusterName)
+	if st.State != bootstrap.StateRunning || len(st.Nodes) != 1 || !st.Nodes[0].Ready {
+		t.Fatalf("want one Ready node in a Running cluster, got %+v", st)
+	}
+	if !strings.HasPrefix(st.KubernetesVersion, "v1.") || st.Context != "kfup-"+clusterName {
+		t.Fatalf("unexpected version/context: %+v", st)
+	}
+	table := mustKfup(t, "status", "--name", clusterName)
+	for _, want := range []string{"Running", st.Nodes[0].Name, st.KubernetesVersion} {
+		if !strings.Contains(table.stdout, want) {
+			t.Errorf("status table lacks %q:\n%s", want, table.stdout)
+		}
+	}
+
+	container := clusterName + "-control-plane"
+	before, err := docker("inspect", "--format", "{{.Id}} {{.State.StartedAt}}", container)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := mustKfup(t, "create", "--name", clusterName)
+	after, _ := docker("inspect", "--format", "{{.Id}} {{.State.StartedAt}}", container)
+	if before != after {
+		t.Fatalf("create on a healthy cluster replaced its node: %s -> %s", before, after)
+	}
+	if !strings.Contains(again.stderr, "Checking existing cluster") || strings.Contains(again.stderr, "Creating cluster") {
+		t.Fatalf("second create did not converge in place:\n%s", again.stderr)
+	}
+	t.Logf("second create took %s", again.elapsed.Round(100*time.Millisecond))
+}
+
+// A create interrupted (SIGINT) once its node container exists leaves a state that a
+// second create completes; delete then leaves no trace.
+func TestInterruptedCreateThenCreateAndDelete(t *testing.T) {
+	const name = "e2e-int"
+	t.Cleanup(func() { kfup(context.Background(), "delete", "--name", name) })
+
+	cmd := exec.Command(kfupBin, "create", "--name", name)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if out, _ := docker("ps", "-a", "--filter", "name=^"+name+"-control-plane$", "--format", "{{.Names}}"); out != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("node container never appeared; kfup said:\n%s", stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	t.Logf("interrupted create exited %d:\n%s", code, stderr.String())
+	if code != 130 {
+		t.Fatalf("interrupted create: want exit code 130, got %d", code)
+	}
+	if !strings.Contains(stderr.String(), "ERROR:") {
+		t.Errorf("interrupted create printed no ERROR line")
+	}
+
+	mustKfup(t, "create", "--name", name)
+	if st := statusOf(t, name); st.State != bootstrap.StateRunning {
+		t.Fatalf("cluster after second create: %+v", st)
+	}
+	// both clusters run side by side: their ingress host ports differ
+	a, b := statusOf(t, clusterName), statusOf(t, name)
+	if a.IngressHTTPPort == b.IngressHTTPPort || a.IngressHTTPSPort == b.IngressHTTPSPort {
+		t.Errorf("two clusters share ingress host ports: %+v vs %+v", a, b)
+	}
+
+	mustKfup(t, "delete", "--name", name)
+	if left := traces(name); len(left) > 0 {
+		t.Fatalf("delete left traces: %v", left)
+	}
+	// delete is idempotent
+	r := mustKfup(t, "delete", "--name", name)
+	if !strings.Contains(r.stdout, "not found") {
+		t.Errorf("second delete: %q", r.stdout)
+	}
+	if r := kfup(context.Background(), "status", "--name", name); r.code != 4 {
+		t.Errorf("status of a deleted cluster: want exit 4, got %d (%s)", r.code, r.stderr)
+	}
+}

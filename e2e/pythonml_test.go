@@ -1,0 +1,66 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/kfup/kfup/internal/builders"
+)
+
+const pythonML = "kfup-offline/python-ml:bookworm"
+
+// allReduce runs WORLD processes that all-reduce a tensor over gloo and check the sum.
+const allReduce = `
+import os, torch, torch.distributed as dist, torch.multiprocessing as mp
+WORLD = 2
+def work(rank):
+    dist.init_process_group("gloo", init_method="tcp://127.0.0.1:29511", rank=rank, world_size=WORLD)
+    t = torch.tensor([float(rank + 1)] * 3)
+    dist.all_reduce(t)
+    assert t.tolist() == [3.0] * 3, t
+    print(f"rank {rank}: {t.tolist()}", flush=True)
+    dist.destroy_process_group()
+mp.spawn(work, nprocs=WORLD, join=True)
+print("ALLREDUCE-OK")
+`
+
+// A pod from the python-ml image runs a 2-process torch.distributed gloo all-reduce to
+// completion on the kfup-created cluster.
+func TestPythonMLGlooAllReduce(t *testing.T) {
+	ns := testNamespace(t)
+	pod := builders.MakePod("gloo", ns).Image(pythonML).
+		Command("python3", "-c", allReduce).
+		Resources("100m", "256Mi", "2Gi").Obj()
+	ctx := context.Background()
+	if _, err := clientset.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var phase corev1.PodPhase
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := clientset.CoreV1().Pods(ns).Get(ctx, "gloo", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		phase = p.Status.Phase
+		return phase == corev1.PodSucceeded || phase == corev1.PodFailed, nil
+	})
+	if err != nil {
+		t.Fatalf("pod did not finish (phase %s): %v", phase, err)
+	}
+	logs, err := clientset.CoreV1().Pods(ns).GetLogs("gloo", &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if phase != corev1.PodSucceeded || !strings.Contains(string(logs), "ALLREDUCE-OK") {
+		t.Fatalf("phase %s, logs:\n%s", phase, logs)
+	}
+	t.Logf("logs:\n%s", logs)
+}
