@@ -19,10 +19,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,7 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
+	kfupmanager "github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/manifests"
 )
 
@@ -58,16 +56,8 @@ type Env struct {
 	env *envtest.Environment
 }
 
-// NewScheme returns a scheme with the Kubernetes built-in types and every kfup API.
-func NewScheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, trainingv1.AddToScheme} {
-		if err := add(s); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
-}
+// NewScheme returns the scheme of kfup's manager (Kubernetes types and every kfup API).
+func NewScheme() (*runtime.Scheme, error) { return kfupmanager.NewScheme() }
 
 // AssetsDir finds the envtest binaries, or returns an error carrying BuildHint.
 func AssetsDir() (string, error) {

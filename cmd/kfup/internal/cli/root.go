@@ -69,6 +69,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdStatus(f, nil),
 		NewCmdDoctor(f, nil),
 		NewCmdVersion(f, nil),
+		NewCmdManager(f, nil),
 	)
 	return root
 }

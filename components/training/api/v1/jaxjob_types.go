@@ -43,7 +43,7 @@ type JAXJobSpec struct {
 
 	// JAXReplicaSpecs maps each replica type (Worker) to its spec.
 	// +kubebuilder:validation:MinProperties=1
-	// +kubebuilder:validation:MaxProperties=1
+	// +kubebuilder:validation:MaxProperties=5
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['Worker'])",message="replica types of a JAXJob are Worker"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, has(self[k].template.spec) && self[k].template.spec.containers.exists(c, c.name == 'jax'))",message="every replica's pod template needs a container named 'jax'"
 	JAXReplicaSpecs map[ReplicaType]*ReplicaSpec `json:"jaxReplicaSpecs"`

@@ -55,7 +55,7 @@ type MPIJobSpec struct {
 
 	// MPIReplicaSpecs maps each replica type (Launcher, Worker) to its spec.
 	// +kubebuilder:validation:MinProperties=1
-	// +kubebuilder:validation:MaxProperties=2
+	// +kubebuilder:validation:MaxProperties=5
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['Launcher', 'Worker'])",message="replica types of a MPIJob are Launcher, Worker"
 	// +kubebuilder:validation:XValidation:rule="has(self.Launcher)",message="an MPIJob needs a Launcher replica"
 	// +kubebuilder:validation:XValidation:rule="!has(self.Launcher) || !has(self.Launcher.replicas) || self.Launcher.replicas == 1",message="Launcher replicas must be 1"

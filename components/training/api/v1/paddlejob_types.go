@@ -50,7 +50,7 @@ type PaddleJobSpec struct {
 
 	// PaddleReplicaSpecs maps each replica type (Master, Worker) to its spec.
 	// +kubebuilder:validation:MinProperties=1
-	// +kubebuilder:validation:MaxProperties=2
+	// +kubebuilder:validation:MaxProperties=5
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['Master', 'Worker'])",message="replica types of a PaddleJob are Master, Worker"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, has(self[k].template.spec) && self[k].template.spec.containers.exists(c, c.name == 'paddle'))",message="every replica's pod template needs a container named 'paddle'"
 	// +kubebuilder:validation:XValidation:rule="!has(self.Master) || !has(self.Master.replicas) || self.Master.replicas == 1",message="Master replicas must be 1"

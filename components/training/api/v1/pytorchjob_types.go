@@ -54,7 +54,7 @@ type PyTorchJobSpec struct {
 
 	// PyTorchReplicaSpecs maps each replica type (Master, Worker) to its spec.
 	// +kubebuilder:validation:MinProperties=1
-	// +kubebuilder:validation:MaxProperties=2
+	// +kubebuilder:validation:MaxProperties=5
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['Master', 'Worker'])",message="replica types of a PyTorchJob are Master, Worker"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, has(self[k].template.spec) && self[k].template.spec.containers.exists(c, c.name == 'pytorch'))",message="every replica's pod template needs a container named 'pytorch'"
 	// +kubebuilder:validation:XValidation:rule="!has(self.Master) || !has(self.Master.replicas) || self.Master.replicas == 1",message="Master replicas must be 1"

@@ -59,7 +59,7 @@ func TestInvalidPyTorchJobsAreRejected(t *testing.T) {
 		{
 			name:      "negative replicas",
 			mutate:    func(j *trainingv1.PyTorchJob) { j.Spec.PyTorchReplicaSpecs["Worker"].Replicas = ptr.To[int32](-1) },
-			wantInMsg: []string{"spec.pytorchReplicaSpecs[Worker].replicas", "greater than or equal to 0"},
+			wantInMsg: []string{"spec.pytorchReplicaSpecs.Worker.replicas", "greater than or equal to 0"},
 		},
 		{
 			name: "unknown replica type",
@@ -78,7 +78,7 @@ func TestInvalidPyTorchJobsAreRejected(t *testing.T) {
 		{
 			name:      "invalid restart policy",
 			mutate:    func(j *trainingv1.PyTorchJob) { j.Spec.PyTorchReplicaSpecs["Worker"].RestartPolicy = "Sometimes" },
-			wantInMsg: []string{"spec.pytorchReplicaSpecs[Worker].restartPolicy", `"Sometimes"`},
+			wantInMsg: []string{"spec.pytorchReplicaSpecs.Worker.restartPolicy", `"Sometimes"`},
 		},
 		{
 			name:      "two masters",

@@ -45,7 +45,7 @@ type XGBoostJobSpec struct {
 
 	// XGBReplicaSpecs maps each replica type (Master, Worker) to its spec.
 	// +kubebuilder:validation:MinProperties=1
-	// +kubebuilder:validation:MaxProperties=2
+	// +kubebuilder:validation:MaxProperties=5
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['Master', 'Worker'])",message="replica types of a XGBoostJob are Master, Worker"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, has(self[k].template.spec) && self[k].template.spec.containers.exists(c, c.name == 'xgboost'))",message="every replica's pod template needs a container named 'xgboost'"
 	// +kubebuilder:validation:XValidation:rule="has(self.Master)",message="an XGBoostJob needs a Master replica"

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/kfup/kfup/internal/manager"
+)
+
+// ManagerOptions are the flags of `kfup manager`.
+type ManagerOptions struct {
+	manager.Options
+}
+
+// NewCmdManager returns `kfup manager`, the in-cluster controller manager; runF replaces
+// the real run in tests.
+func NewCmdManager(f *Factory, runF func(context.Context, *ManagerOptions) error) *cobra.Command {
+	opts := &ManagerOptions{}
+	cmd := &cobra.Command{
+		Use:   "manager",
+		Short: "Run kfup's controller manager (in the cluster; kfup create installs it)",
+		Long: `Run every kfup controller in one process against the cluster of the in-cluster
+service account (or $KUBECONFIG). kfup create deploys it as kfup-system/kfup-manager;
+you do not normally run it by hand.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			ctrl.SetLogger(zap.New(zap.UseDevMode(f.Global.Verbosity > 0)))
+			cfg, err := ctrl.GetConfig()
+			if err != nil {
+				return err
+			}
+			scheme, err := manager.NewScheme()
+			if err != nil {
+				return err
+			}
+			return manager.Run(cmd.Context(), cfg, scheme, opts.Options, Controllers()...)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 turns it off)")
+	fl.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (0 turns them off)")
+	fl.BoolVar(&opts.LeaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
+	fl.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
+	return cmd
+}
+
+// Controllers lists the controllers `kfup manager` runs.
+func Controllers() []manager.Controller { return nil }
