@@ -138,7 +138,8 @@ func (k *KindClusters) Create(ctx context.Context, s KindSpec) error {
 			if err := k.provider.Delete(s.Name, s.KubeconfigPath); err != nil {
 				return fmt.Errorf("remove partial cluster %q after interrupt: %w (remove it with 'kfup delete --name %s')", s.Name, err, s.Name)
 			}
-			return ctx.Err()
+			return errs.Wrap(errs.KindInterrupted, fmt.Sprintf("run 'kfup create --name %s' to start again", s.Name),
+				fmt.Errorf("creation of cluster %q interrupted (%w); the partial cluster was removed", s.Name, ctx.Err()))
 		case <-time.After(2 * time.Second):
 		case <-deadline:
 			return fmt.Errorf("%w; kind did not stop in time: remove the cluster with 'kfup delete --name %s'", ctx.Err(), s.Name)

@@ -17,6 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/internal/testenv"
@@ -70,6 +72,7 @@ func run(m *testing.M) int {
 	os.Setenv("KFUP_HOME", filepath.Join(home, "state"))
 	os.Setenv("KUBECONFIG", filepath.Join(home, "kubeconfig"))
 	kindc = bootstrap.NewKindClusters(ui.Discard())
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 
 	logf("creating cluster %q with %s (node image %s)", clusterName, kfupBin, bootstrap.ResolveNodeImage(""))
 	res := kfup(context.Background(), "create", "--name", clusterName, "--wait", "5m")

@@ -21,14 +21,14 @@ const pythonML = "kfup-offline/python-ml:bookworm"
 const allReduce = `
 import os, torch, torch.distributed as dist, torch.multiprocessing as mp
 WORLD = 2
-def work(rank):
+def work(rank):  # forked: a -c script cannot be pickled for spawn
     dist.init_process_group("gloo", init_method="tcp://127.0.0.1:29511", rank=rank, world_size=WORLD)
     t = torch.tensor([float(rank + 1)] * 3)
     dist.all_reduce(t)
     assert t.tolist() == [3.0] * 3, t
     print(f"rank {rank}: {t.tolist()}", flush=True)
     dist.destroy_process_group()
-mp.spawn(work, nprocs=WORLD, join=True)
+mp.start_processes(work, nprocs=WORLD, join=True, start_method="fork")
 print("ALLREDUCE-OK")
 `
 

@@ -118,6 +118,10 @@ func Main(ctx context.Context, args []string, io IOStreams) int {
 	if ctx.Err() != nil && errs.KindOf(err) == errs.KindUnknown {
 		err = errs.Wrap(errs.KindInterrupted, "", err)
 	}
+	if errs.KindOf(err) == errs.KindInterrupted && errs.HintOf(err) == "" {
+		err = errs.Wrap(errs.KindInterrupted, "run the command again to finish; 'kfup create' resumes and 'kfup delete' cleans up",
+			fmt.Errorf("interrupted: %w", err))
+	}
 	hint := errs.HintOf(err)
 	if hint == "" && errs.KindOf(err) == errs.KindUnknown {
 		hint = "run 'kfup doctor' to check the host, or rerun with -v 1 for details"
