@@ -1,0 +1,261 @@
+// Package tensorflow is the TFJob plug-in of the training engine. Each replica of a
+// distributed TFJob gets TF_CONFIG, the JSON document TensorFlow reads to learn the cluster
+// (every replica's service address, by type), its own task (type and index) and the
+// environment "cloud", exactly as the Kubeflow Training Operator v1.9 writes it.
+package tensorflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
+	"github.com/kfup/kfup/components/training/engine"
+)
+
+const (
+	// ControllerName is the operator-name label of TFJob children.
+	ControllerName = "tfjob-controller"
+	// DefaultRestartPolicy is the restart policy of replicas that set none.
+	DefaultRestartPolicy = trainingv1.RestartPolicyNever
+	// EnvTFConfig is the environment variable holding the cluster spec.
+	EnvTFConfig = "TF_CONFIG"
+)
+
+// Framework is the TFJob plug-in.
+type Framework struct {
+	clusterDomain string
+}
+
+var (
+	_ engine.Framework = (*Framework)(nil)
+)
+
+// Option configures the plug-in.
+type Option interface{ apply(*Framework) }
+
+type optionFunc func(*Framework)
+
+func (f optionFunc) apply(fw *Framework) { f(fw) }
+
+// WithClusterDomain appends domain (e.g. "cluster.local") to the service names in
+// TF_CONFIG: "<job>-worker-0.<ns>.svc.<domain>:2222". Upstream reads it from the
+// operator's CUSTOM_CLUSTER_DOMAIN environment variable; empty (the default) leaves
+// "<job>-worker-0.<ns>.svc:2222".
+func WithClusterDomain(domain string) Option {
+	return optionFunc(func(fw *Framework) { fw.clusterDomain = domain })
+}
+
+// New returns the TFJob plug-in.
+func New(opts ...Option) *Framework {
+	fw := &Framework{}
+	for _, o := range opts {
+		o.apply(fw)
+	}
+	return fw
+}
+
+// Kind is "TFJob".
+func (*Framework) Kind() string { return trainingv1.TFJobKind }
+
+// NewJob returns an empty TFJob.
+func (*Framework) NewJob() engine.Job { return &trainingv1.TFJob{} }
+
+// ControllerName is "tfjob-controller".
+func (*Framework) ControllerName() string { return ControllerName }
+
+// DefaultContainerName is "tensorflow".
+func (*Framework) DefaultContainerName() string { return trainingv1.TFJobDefaultContainerName }
+
+// DefaultPortName is "tfjob-port".
+func (*Framework) DefaultPortName() string { return trainingv1.TFJobDefaultPortName }
+
+// DefaultPort is 2222.
+func (*Framework) DefaultPort() int32 { return trainingv1.TFJobDefaultPort }
+
+// ReplicaTypes are Chief, Master, PS, Worker, Evaluator.
+func (*Framework) ReplicaTypes() []trainingv1.ReplicaType {
+	return []trainingv1.ReplicaType{
+		trainingv1.TFJobReplicaTypeChief,
+		trainingv1.TFJobReplicaTypeMaster,
+		trainingv1.TFJobReplicaTypePS,
+		trainingv1.TFJobReplicaTypeWorker,
+		trainingv1.TFJobReplicaTypeEvaluator,
+	}
+}
+
+func tfJob(job engine.Job) *trainingv1.TFJob { return job.(*trainingv1.TFJob) }
+
+// ReplicaSpecs returns spec.tfReplicaSpecs.
+func (*Framework) ReplicaSpecs(job engine.Job) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
+	return tfJob(job).Spec.TFReplicaSpecs
+}
+
+// RunPolicy returns spec.runPolicy.
+func (*Framework) RunPolicy(job engine.Job) *trainingv1.RunPolicy { return &tfJob(job).Spec.RunPolicy }
+
+// Status returns status.
+func (*Framework) Status(job engine.Job) *trainingv1.JobStatus { return &tfJob(job).Status }
+
+// SetDefaults applies upstream's TFJob defaults: cleanPodPolicy None, successPolicy "",
+// canonical replica type names, 1 replica, restart policy Never and port tfjob-port=2222
+// on the tensorflow container.
+func (fw *Framework) SetDefaults(job engine.Job) {
+	j := tfJob(job)
+	engine.SetDefaultCleanPodPolicy(&j.Spec.RunPolicy, trainingv1.CleanPodPolicyNone)
+	if j.Spec.SuccessPolicy == nil {
+		p := trainingv1.SuccessPolicyDefault
+		j.Spec.SuccessPolicy = &p
+	}
+	engine.NormalizeReplicaTypes(j.Spec.TFReplicaSpecs, fw.ReplicaTypes())
+	for _, spec := range j.Spec.TFReplicaSpecs {
+		if spec == nil {
+			continue
+		}
+		engine.SetDefaultReplicas(spec, 1)
+		engine.SetDefaultRestartPolicy(spec, DefaultRestartPolicy)
+		engine.SetDefaultPort(&spec.Template.Spec, trainingv1.TFJobDefaultContainerName,
+			trainingv1.TFJobDefaultPortName, trainingv1.TFJobDefaultPort)
+	}
+}
+
+// HasChiefOrMaster says whether the job has a Chief or Master replica type.
+func HasChiefOrMaster(specs map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec) bool {
+	_, chief := specs[trainingv1.TFJobReplicaTypeChief]
+	_, master := specs[trainingv1.TFJobReplicaTypeMaster]
+	return chief || master
+}
+
+// IsMasterRole: the Chief or Master when the job has one, worker 0 otherwise.
+func (*Framework) IsMasterRole(specs map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec, rtype trainingv1.ReplicaType, index int) bool {
+	if HasChiefOrMaster(specs) {
+		return rtype == trainingv1.TFJobReplicaTypeChief || rtype == trainingv1.TFJobReplicaTypeMaster
+	}
+	return rtype == trainingv1.TFJobReplicaTypeWorker && index == 0
+}
+
+// SetClusterSpec adds TF_CONFIG to the tensorflow container of a distributed job's replica.
+// A job of a single replica in total is not distributed and gets none (upstream issue
+// #1078: TensorFlow would otherwise wait for a cluster).
+func (fw *Framework) SetClusterSpec(job engine.Job, rtype trainingv1.ReplicaType, index int, tmpl *corev1.PodTemplateSpec) error {
+	j := tfJob(job)
+	if !IsDistributed(j) {
+		return nil
+	}
+	cfg, err := fw.TFConfig(j, rtype, index)
+	if err != nil {
+		return err
+	}
+	for i := range tmpl.Spec.Containers {
+		if tmpl.Spec.Containers[i].Name == trainingv1.TFJobDefaultContainerName {
+			engine.AddEnv(&tmpl.Spec.Containers[i], engine.EnvVar(EnvTFConfig, cfg))
+			break
+		}
+	}
+	return nil
+}
+
+// IsDistributed says whether the job has more than one replica in total; a replica type
+// with unset replicas counts as one.
+func IsDistributed(j *trainingv1.TFJob) bool {
+	n := 0
+	for _, spec := range j.Spec.TFReplicaSpecs {
+		if spec == nil {
+			continue
+		}
+		if spec.Replicas == nil {
+			n++
+		} else {
+			n += int(*spec.Replicas)
+		}
+	}
+	return n != 1
+}
+
+// ClusterSpec maps each lowercased replica type to its replicas' addresses, in index order.
+type ClusterSpec map[string][]string
+
+// TaskSpec is a replica's own identity in TF_CONFIG.
+type TaskSpec struct {
+	Type  string `json:"type"`
+	Index int    `json:"index"`
+}
+
+// tfConfig is TF_CONFIG's document.
+type tfConfig struct {
+	Cluster ClusterSpec `json:"cluster"`
+	Task    TaskSpec    `json:"task"`
+	// Environment "cloud" is what tf.contrib.learn (TF <= 1.3) needs to not run locally.
+	Environment string `json:"environment"`
+}
+
+// sparseClusterSpec is the cluster of a job with dynamic workers: a worker knows the PS
+// replicas and itself only, so workers can come and go.
+type sparseClusterSpec struct {
+	Worker map[int32]string `json:"worker"`
+	PS     []string         `json:"ps"`
+}
+
+type sparseTFConfig struct {
+	Cluster sparseClusterSpec `json:"cluster"`
+	Task    TaskSpec          `json:"task"`
+}
+
+// GenClusterSpec lists the address of every replica of the job, by lowercased type:
+// "<job>-<type>-<i>.<ns>.svc[.<domain>]:<port>", the port being the replica's tfjob-port
+// (2222 when it names none). Every replica type is listed, Evaluator included, as upstream
+// v1.9 does.
+func (fw *Framework) GenClusterSpec(j *trainingv1.TFJob) ClusterSpec {
+	cs := ClusterSpec{}
+	for rtype, spec := range j.Spec.TFReplicaSpecs {
+		if spec == nil {
+			continue
+		}
+		port, ok := engine.ContainerPort(spec, trainingv1.TFJobDefaultContainerName, trainingv1.TFJobDefaultPortName)
+		if !ok {
+			port = trainingv1.TFJobDefaultPort
+		}
+		n := int(engine.ReplicaCount(spec))
+		addrs := make([]string, 0, n)
+		for i := range n {
+			host := engine.ReplicaName(j.Name, rtype, i) + "." + j.Namespace + ".svc"
+			if fw.clusterDomain != "" {
+				host += "." + fw.clusterDomain
+			}
+			addrs = append(addrs, host+":"+strconv.Itoa(int(port)))
+		}
+		cs[strings.ToLower(string(rtype))] = addrs
+	}
+	return cs
+}
+
+// TFConfig is the TF_CONFIG value of replica (rtype, index). With enableDynamicWorker the
+// cluster is sparse: a worker sees all PS replicas and only itself, a PS only itself, and
+// there is no environment field.
+func (fw *Framework) TFConfig(j *trainingv1.TFJob, rtype trainingv1.ReplicaType, index int) (string, error) {
+	cluster := fw.GenClusterSpec(j)
+	rt := strings.ToLower(string(rtype))
+	task := TaskSpec{Type: rt, Index: index}
+	var doc any
+	if j.Spec.EnableDynamicWorker {
+		sparse := sparseClusterSpec{Worker: map[int32]string{}, PS: []string{}}
+		switch rt {
+		case strings.ToLower(string(trainingv1.TFJobReplicaTypePS)):
+			sparse.PS = append(sparse.PS, cluster[rt][index])
+		case strings.ToLower(string(trainingv1.TFJobReplicaTypeWorker)):
+			sparse.PS = cluster[strings.ToLower(string(trainingv1.TFJobReplicaTypePS))]
+			sparse.Worker[int32(index)] = cluster[rt][index]
+		}
+		doc = sparseTFConfig{Cluster: sparse, Task: task}
+	} else {
+		doc = tfConfig{Cluster: cluster, Task: task, Environment: "cloud"}
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return "", fmt.Errorf("marshal %s: %w", EnvTFConfig, err)
+	}
+	return string(b), nil
+}
