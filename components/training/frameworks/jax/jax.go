@@ -92,7 +92,7 @@ func (fw *Framework) SetDefaults(job engine.Job) {
 	}
 }
 
-// IsMasterRole: index 0.
+// IsMasterRole is true for index 0.
 func (*Framework) IsMasterRole(_ map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec, _ trainingv1.ReplicaType, index int) bool {
 	return index == 0
 }

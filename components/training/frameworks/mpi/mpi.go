@@ -206,7 +206,7 @@ func (*Framework) SetDefaults(job engine.Job) {
 	engine.SetDefaultRestartPolicy(worker, DefaultRestartPolicy)
 }
 
-// IsMasterRole: the Launcher.
+// IsMasterRole is true for the Launcher.
 func (*Framework) IsMasterRole(_ map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec, rtype trainingv1.ReplicaType, _ int) bool {
 	return rtype == trainingv1.MPIJobReplicaTypeLauncher
 }
@@ -261,11 +261,6 @@ func (fw *Framework) setLauncher(j *trainingv1.MPIJob, tmpl *corev1.PodTemplateS
 		tmpl.Spec.ServiceAccountName = LauncherName(j.Name)
 	}
 
-	limits := corev1.ResourceList{
-		corev1.ResourceCPU:              resource.MustParse("100m"),
-		corev1.ResourceMemory:           resource.MustParse("512Mi"),
-		corev1.ResourceEphemeralStorage: resource.MustParse("5Gi"),
-	}
 	tmpl.Spec.InitContainers = append(tmpl.Spec.InitContainers, corev1.Container{
 		Name:            deliveryName,
 		Image:           fw.deliveryImage,
@@ -279,7 +274,7 @@ func (fw *Framework) setLauncher(j *trainingv1.MPIJob, tmpl *corev1.PodTemplateS
 			{Name: kubectlVolumeName, MountPath: KubectlMountPath},
 			{Name: configVolumeName, MountPath: ConfigMountPath},
 		},
-		Resources: corev1.ResourceRequirements{Limits: limits, Requests: limits.DeepCopy()},
+		Resources: corev1.ResourceRequirements{Limits: deliveryResources.DeepCopy(), Requests: deliveryResources.DeepCopy()},
 	})
 
 	c := &tmpl.Spec.Containers[0]
@@ -319,6 +314,13 @@ func (fw *Framework) setLauncher(j *trainingv1.MPIJob, tmpl *corev1.PodTemplateS
 		}}},
 	)
 	return nil
+}
+
+// deliveryResources are the delivery init container's requests and limits, as upstream's.
+var deliveryResources = corev1.ResourceList{
+	corev1.ResourceCPU:              resource.MustParse("100m"),
+	corev1.ResourceMemory:           resource.MustParse("512Mi"),
+	corev1.ResourceEphemeralStorage: resource.MustParse("5Gi"),
 }
 
 // CustomizePod names the launcher "<job>-launcher" and drops its replica-index label, as

@@ -117,7 +117,7 @@ func (fw *Framework) SetDefaults(job engine.Job) {
 	}
 }
 
-// IsMasterRole: the Master.
+// IsMasterRole is true for the Master.
 func (*Framework) IsMasterRole(_ map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec, rtype trainingv1.ReplicaType, _ int) bool {
 	return rtype == trainingv1.PaddleJobReplicaTypeMaster
 }

@@ -184,7 +184,7 @@ func (fw *Framework) SetDefaults(job engine.Job) {
 	}
 }
 
-// IsMasterRole: the Master when the job has one, worker 0 otherwise.
+// IsMasterRole is true for the Master when the job has one, for worker 0 otherwise.
 func (*Framework) IsMasterRole(specs map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec, rtype trainingv1.ReplicaType, index int) bool {
 	if _, ok := specs[trainingv1.PyTorchJobReplicaTypeMaster]; ok {
 		return rtype == trainingv1.PyTorchJobReplicaTypeMaster
@@ -221,17 +221,23 @@ func (fw *Framework) initContainer(masterAddr string) corev1.Container {
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Command:         []string{"sh", "-c", script},
 		Resources: corev1.ResourceRequirements{
-			Limits: corev1.ResourceList{
-				corev1.ResourceCPU:    resource.MustParse("100m"),
-				corev1.ResourceMemory: resource.MustParse("20Mi"),
-			},
-			Requests: corev1.ResourceList{
-				corev1.ResourceCPU:    resource.MustParse("50m"),
-				corev1.ResourceMemory: resource.MustParse("10Mi"),
-			},
+			Limits:   initLimits.DeepCopy(),
+			Requests: initRequests.DeepCopy(),
 		},
 	}
 }
+
+// The init container's resources, as upstream's template sets them.
+var (
+	initLimits = corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("100m"),
+		corev1.ResourceMemory: resource.MustParse("20Mi"),
+	}
+	initRequests = corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("50m"),
+		corev1.ResourceMemory: resource.MustParse("10Mi"),
+	}
+)
 
 // Env is the environment of every container of replica (rtype, index) of a defaulted job,
 // in upstream's order.

@@ -129,7 +129,7 @@ func HasChiefOrMaster(specs map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec) 
 	return chief || master
 }
 
-// IsMasterRole: the Chief or Master when the job has one, worker 0 otherwise.
+// IsMasterRole is true for the Chief or Master when the job has one, for worker 0 otherwise.
 func (*Framework) IsMasterRole(specs map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec, rtype trainingv1.ReplicaType, index int) bool {
 	if HasChiefOrMaster(specs) {
 		return rtype == trainingv1.TFJobReplicaTypeChief || rtype == trainingv1.TFJobReplicaTypeMaster
