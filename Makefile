@@ -25,12 +25,13 @@ TIER    := $(CURDIR)/hack/tier.sh
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## build bin/kfup
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kfup ./cmd/kfup
+build: ## build bin/kfup (static: the same binary runs in the cluster as the manager image)
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kfup ./cmd/kfup
 
 generate: ## regenerate deepcopy code and CRDs from the API types (controller-gen)
 	$(GO) tool controller-gen object paths=./components/...
 	$(GO) tool controller-gen crd paths=./components/... output:crd:dir=manifests/crds
+	$(GO) tool controller-gen rbac:roleName=kfup-manager paths=./internal/manager/... paths=./components/... output:rbac:dir=manifests/rbac
 
 lint: ## go vet (all build tags) + gofmt check
 	$(GO) vet ./...
@@ -40,8 +41,8 @@ lint: ## go vet (all build tags) + gofmt check
 
 verify: lint ## lint, and fail when generated files drift from the API types
 	@$(MAKE) -s generate
-	@if ! git diff --quiet -- components manifests || [ -n "$$(git ls-files --others --exclude-standard -- components manifests)" ]; then \
-	  git status --short -- components manifests; \
+	@if ! git diff --quiet -- components manifests internal || [ -n "$$(git ls-files --others --exclude-standard -- components manifests internal)" ]; then \
+	  git status --short -- components manifests internal; \
 	  echo "generated files are out of date: run 'make generate' and commit the result"; exit 1; fi
 
 envtest: ## build the envtest binaries (kube-apiserver, etcd) offline from the Go module proxy

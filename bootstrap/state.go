@@ -39,6 +39,10 @@ type Record struct {
 	// loading rules ($KUBECONFIG or ~/.kube/config).
 	Kubeconfig string    `json:"kubeconfig,omitempty"`
 	CreatedAt  time.Time `json:"createdAt"`
+	// Profile is the install profile last applied ("none": cluster only).
+	Profile string `json:"profile,omitempty"`
+	// Components are the components installed by the last successful install.
+	Components []string `json:"components,omitempty"`
 }
 
 // Store keeps Records as one JSON file per cluster under Dir/clusters/<name>/.

@@ -92,8 +92,17 @@ func hasBinaries(dir string) bool {
 	return true
 }
 
+// Options tune Start.
+type Options struct {
+	// WithoutCRDs starts a bare API server (for tests of the install engine itself).
+	WithoutCRDs bool
+}
+
 // Start starts the API server and installs kfup's CRDs (waiting until they are served).
-func Start() (*Env, error) {
+func Start() (*Env, error) { return StartWith(Options{}) }
+
+// StartWith starts the API server as o says.
+func StartWith(o Options) (*Env, error) {
 	assets, err := AssetsDir()
 	if err != nil {
 		return nil, err
@@ -105,6 +114,9 @@ func Start() (*Env, error) {
 	scheme, err := NewScheme()
 	if err != nil {
 		return nil, err
+	}
+	if o.WithoutCRDs {
+		crds = nil
 	}
 	e := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
@@ -130,7 +142,10 @@ func (e *Env) Stop() error { return e.env.Stop() }
 // Main is a TestMain body for an integration package: it starts one Env for the package,
 // stores it in *env, runs the tests and stops it. Under -short it runs nothing (the unit
 // tier); with binaries missing it fails with BuildHint.
-func Main(m *testing.M, env **Env) int {
+func Main(m *testing.M, env **Env) int { return MainWith(m, env, Options{}) }
+
+// MainWith is Main with Options.
+func MainWith(m *testing.M, env **Env, o Options) int {
 	if !flag.Parsed() {
 		flag.Parse()
 	}
@@ -138,7 +153,7 @@ func Main(m *testing.M, env **Env) int {
 		fmt.Println("integration tests need a real API server: skipped under -short (the unit tier)")
 		return 0
 	}
-	e, err := Start()
+	e, err := StartWith(o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
 		return 1

@@ -1,0 +1,172 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+
+	"github.com/kfup/kfup/components"
+	"github.com/kfup/kfup/components/registry"
+	kfupmanager "github.com/kfup/kfup/internal/manager"
+)
+
+// InstallOptions select what to install onto a cluster.
+type InstallOptions struct {
+	// Enabled names the components to install; the other known components are removed.
+	Enabled []string
+	// Settings holds typed settings by component name.
+	Settings map[string]any
+	// Wait bounds each component's readiness wait.
+	Wait time.Duration
+	// ManagerBinary is the kfup binary for the manager image (empty: this executable).
+	ManagerBinary string
+}
+
+// componentEnv connects to cluster rec and returns what components act with.
+func (env *Env) componentEnv(rec *Record, settings map[string]any) (*components.Env, error) {
+	cfg := env.REST
+	if cfg == nil {
+		var err error
+		if cfg, err = RESTConfig(rec.Context, rec.Kubeconfig); err != nil {
+			return nil, err
+		}
+	}
+	scheme, err := kfupmanager.NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("client for cluster %q: %w", rec.Name, err)
+	}
+	ce := &components.Env{Client: c, REST: cfg, Out: env.Out, Settings: settings}
+	if rec.Provider == ProviderKind {
+		ce.Images = kindImageLoader{kind: env.Kind, cluster: rec.Name}
+	}
+	return ce, nil
+}
+
+// Install installs the enabled components onto cluster rec (and removes disabled ones),
+// as a DAG: independent components concurrently, each with its own status line.
+func Install(ctx context.Context, env *Env, rec *Record, o InstallOptions) error {
+	plan, err := components.NewPlan(registry.All(o.ManagerBinary), o.Enabled)
+	if err != nil {
+		return err
+	}
+	ce, err := env.componentEnv(rec, o.Settings)
+	if err != nil {
+		return err
+	}
+	if err := plan.Run(ctx, ce, o.Wait); err != nil {
+		return err
+	}
+	rec.Components = append([]string(nil), o.Enabled...)
+	return env.Store.Save(rec)
+}
+
+// ComponentHealth is one component's state as `kfup status` and `kfup test` report it.
+type ComponentHealth struct {
+	Name    string `json:"name"`
+	Healthy bool   `json:"healthy"`
+	Message string `json:"message,omitempty"`
+}
+
+// CheckComponents runs each installed component's readiness check (smoke: its smoke test
+// too), each bounded by timeout.
+func CheckComponents(ctx context.Context, env *Env, rec *Record, only []string, smoke bool, timeout time.Duration) ([]ComponentHealth, error) {
+	ce, err := env.componentEnv(rec, nil)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, n := range only {
+		want[n] = true
+	}
+	installed := map[string]bool{}
+	for _, n := range rec.Components {
+		installed[n] = true
+	}
+	for n := range want {
+		if !installed[n] {
+			return nil, fmt.Errorf("component %q is not installed on cluster %q (installed: %v)", n, rec.Name, rec.Components)
+		}
+	}
+	var out []ComponentHealth
+	for _, c := range registry.All("") {
+		if !installed[c.Name()] || (len(want) > 0 && !want[c.Name()]) {
+			continue
+		}
+		h := ComponentHealth{Name: c.Name(), Healthy: true}
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		err := c.Ready(cctx, ce)
+		if err == nil && smoke {
+			err = c.Smoke(cctx, ce)
+		}
+		cancel()
+		if err != nil {
+			h.Healthy, h.Message = false, err.Error()
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// kindImageLoader loads images into the nodes of a kind cluster.
+type kindImageLoader struct {
+	kind    *KindClusters
+	cluster string
+}
+
+// LoadImage writes image as a docker-archive tarball and imports it into every node that
+// does not already have ref.
+func (l kindImageLoader) LoadImage(ctx context.Context, ref string, image v1.Image) error {
+	nodes, err := l.kind.provider.ListNodes(l.cluster)
+	if err != nil {
+		return err
+	}
+	var missing []int
+	for i, n := range nodes {
+		if id, err := nodeutils.ImageID(n, ref); err != nil || id == "" {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "kfup-image-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	archive := filepath.Join(dir, "image.tar")
+	if err := tarball.WriteToFile(archive, tag, image); err != nil {
+		return fmt.Errorf("write image archive: %w", err)
+	}
+	for _, i := range missing {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		err = nodeutils.LoadImageArchive(nodes[i], f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("import into node %s: %w", nodes[i].String(), explainKindError(err))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+package components
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+)
+
+// DecodeYAML splits a multi-document YAML (or JSON) stream into objects; empty documents
+// are skipped. source names the stream in errors.
+func DecodeYAML(source string, b []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+	var out []*unstructured.Unstructured
+	for i := 0; ; i++ {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, fmt.Errorf("%s: document %d: %w", source, i+1, err)
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		if u.GetKind() == "" || u.GetAPIVersion() == "" {
+			return nil, fmt.Errorf("%s: document %d has no kind/apiVersion", source, i+1)
+		}
+		out = append(out, u)
+	}
+}
+
+// ToUnstructured converts typed objects (with their GVK from scheme) for applying.
+func ToUnstructured(scheme *runtime.Scheme, objs ...client.Object) ([]*unstructured.Unstructured, error) {
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		gvk, err := apiutil.GVKForObject(o, scheme)
+		if err != nil {
+			return nil, err
+		}
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return nil, err
+		}
+		u := &unstructured.Unstructured{Object: m}
+		u.SetGroupVersionKind(gvk)
+		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+		unstructured.RemoveNestedField(u.Object, "status")
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// applyRank orders kinds: CRDs, then namespaces, then cluster-wide RBAC, then the rest.
+func applyRank(u *unstructured.Unstructured) int {
+	switch u.GetKind() {
+	case "CustomResourceDefinition":
+		return 0
+	case "Namespace":
+		return 1
+	case "ServiceAccount", "ClusterRole", "Role":
+		return 2
+	case "ClusterRoleBinding", "RoleBinding":
+		return 3
+	default:
+		return 4
+	}
+}
+
+// Apply server-side applies objs for component (force ownership, field manager "kfup"),
+// labelling each with the component. CRDs go first and are waited Established before the
+// objects that may use them.
+func Apply(ctx context.Context, c client.Client, component string, objs []*unstructured.Unstructured) error {
+	sorted := append([]*unstructured.Unstructured(nil), objs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return applyRank(sorted[i]) < applyRank(sorted[j]) })
+	var crds []string
+	crdsWaited := false
+	for _, u := range sorted {
+		if !crdsWaited && u.GetKind() != "CustomResourceDefinition" && len(crds) > 0 {
+			if err := WaitEstablished(ctx, c, crds...); err != nil {
+				return err
+			}
+			crdsWaited = true
+		}
+		u = u.DeepCopy()
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelPartOf], labels[LabelComponent], labels[LabelManagedBy] = PartOf, component, FieldOwner
+		u.SetLabels(labels)
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+			return fmt.Errorf("apply %s %s: %w", u.GetKind(), objectName(u), err)
+		}
+		if u.GetKind() == "CustomResourceDefinition" {
+			crds = append(crds, u.GetName())
+		}
+	}
+	if !crdsWaited && len(crds) > 0 {
+		return WaitEstablished(ctx, c, crds...)
+	}
+	return nil
+}
+
+// WaitEstablished waits until every named CRD is Established and its names accepted.
+func WaitEstablished(ctx context.Context, c client.Client, names ...string) error {
+	for _, n := range names {
+		var last string
+		err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			crd := &apiextensionsv1.CustomResourceDefinition{}
+			if err := c.Get(ctx, client.ObjectKey{Name: n}, crd); err != nil {
+				last = err.Error()
+				return false, client.IgnoreNotFound(err)
+			}
+			for _, cond := range crd.Status.Conditions {
+				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+					return true, nil
+				}
+				if cond.Type == apiextensionsv1.NamesAccepted && cond.Status == apiextensionsv1.ConditionFalse {
+					return false, fmt.Errorf("CRD %s: names not accepted: %s", n, cond.Message)
+				}
+			}
+			last = "not Established yet"
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("wait for CRD %s (%s): %w", n, last, err)
+		}
+	}
+	return nil
+}
+
+// Delete deletes objs (in reverse apply order) and ignores those already gone. Objects of
+// kinds the server does not know (their CRD went first) count as gone.
+func Delete(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) error {
+	sorted := append([]*unstructured.Unstructured(nil), objs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return applyRank(sorted[i]) > applyRank(sorted[j]) })
+	var problems []error
+	for _, u := range sorted {
+		err := c.Delete(ctx, u.DeepCopy(), client.PropagationPolicy("Background"))
+		if err != nil && !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
+			problems = append(problems, fmt.Errorf("delete %s %s: %w", u.GetKind(), objectName(u), err))
+		}
+	}
+	return errors.Join(problems...)
+}
+
+func objectName(u *unstructured.Unstructured) string {
+	if ns := u.GetNamespace(); ns != "" {
+		return ns + "/" + u.GetName()
+	}
+	return u.GetName()
+}
