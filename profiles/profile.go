@@ -1,0 +1,237 @@
+// Package profiles is kfup's install configuration: a typed, validated Profile that says
+// which components `kfup create` installs and how each is set up.
+//
+// A profile comes from a built-in (minimal, standard, gpu, full; embedded YAML under
+// builtin/) or from a file (`--profile FILE`) that may start from a built-in with
+// `base: <name>`. The CLI then applies `--set components.<name>.<key>=<value>` overrides
+// and validates the result before anything is applied:
+//
+//	p, err := profiles.Load(nameOrPath) // validated
+//	if err != nil { ... }
+//	for _, s := range setFlags {
+//		if err := p.Set(s); err != nil { ... } // checks the key and its own value
+//	}
+//	if err := p.Validate(); err != nil { ... } // every problem, conflicts included
+//
+// Every problem is reported with the dotted path of the bad key (for example
+// components.knative.scaletozero) as an errs.Usage error, so the CLI exits with its usage
+// code. Parsing is strict: unknown keys and wrong types are errors, not ignored.
+//
+// Which component needs which is declared once, in Requires; the component engine checks
+// its own dependency graph against it.
+package profiles
+
+import (
+	"reflect"
+	"slices"
+)
+
+// APIVersion is the apiVersion every profile declares.
+const APIVersion = "kfup.dev/v1alpha1"
+
+// Kind is the kind every profile declares.
+const Kind = "Profile"
+
+// Component names, as used in profile files, in --set paths and by the component engine.
+const (
+	// Manager is kfup's controller manager: one Deployment running all our controllers.
+	Manager = "manager"
+	// Training is the training operator APIs (TFJob, PyTorchJob, MPIJob, ...): their CRDs
+	// and controllers, which run inside the manager.
+	Training = "training"
+	// Istio is the Istio control plane and, optionally, its ingress gateway.
+	Istio = "istio"
+	// Knative is Knative Serving with the net-istio networking layer.
+	Knative = "knative"
+	// NVIDIA is GPU support: the NVIDIA device plugin and its time-slicing configuration.
+	NVIDIA = "nvidia"
+)
+
+// Manager log levels.
+const (
+	// LogLevelInfo logs what the controllers do.
+	LogLevelInfo = "info"
+	// LogLevelDebug also logs every reconcile in detail.
+	LogLevelDebug = "debug"
+)
+
+// requires is the one dependency table: component -> components that must be enabled
+// with it. Every component has an entry, so its keys are the set of components.
+var requires = map[string][]string{
+	Manager:  nil,
+	Training: {Manager},
+	Istio:    nil,
+	Knative:  {Istio},
+	NVIDIA:   nil,
+}
+
+// Requires returns, for every component, the components that must be enabled alongside
+// it (Validate rejects a profile that breaks this). The map is a fresh copy, keyed by
+// every component name.
+func Requires() map[string][]string {
+	out := make(map[string][]string, len(requires))
+	for name, deps := range requires {
+		out[name] = slices.Clone(deps)
+	}
+	return out
+}
+
+// Profile is one install configuration: which components kfup installs, and their
+// settings.
+type Profile struct {
+	// APIVersion is always kfup.dev/v1alpha1.
+	APIVersion string `json:"apiVersion"`
+	// Kind is always Profile.
+	Kind string `json:"kind"`
+	// Name names the profile (a DNS label), such as "standard".
+	Name string `json:"name"`
+	// Base is the built-in profile this one started from; empty for a profile that
+	// started from kfup's defaults (every component disabled).
+	Base string `json:"base,omitempty"`
+	// Components holds one entry per component.
+	Components Components `json:"components"`
+}
+
+// Components holds the configuration of each component, in the order Names returns them
+// (each component after the ones it requires).
+type Components struct {
+	// Manager configures kfup's controller manager.
+	Manager ManagerConfig `json:"manager"`
+	// Training configures the training operator APIs.
+	Training TrainingConfig `json:"training"`
+	// Istio configures the Istio control plane.
+	Istio IstioConfig `json:"istio"`
+	// Knative configures Knative Serving.
+	Knative KnativeConfig `json:"knative"`
+	// NVIDIA configures GPU support.
+	NVIDIA NVIDIAConfig `json:"nvidia"`
+}
+
+// ManagerConfig configures kfup's controller manager Deployment.
+type ManagerConfig struct {
+	// Enabled installs the manager.
+	Enabled bool `json:"enabled"`
+	// Replicas is the number of manager pods (at least 1; more than 1 needs LeaderElect).
+	Replicas int `json:"replicas"`
+	// LogLevel is info or debug.
+	LogLevel string `json:"logLevel"`
+	// LeaderElect makes the replicas elect a leader so that only one reconciles.
+	LeaderElect bool `json:"leaderElect"`
+	// Resources are the manager container's requests and limits.
+	Resources Resources `json:"resources"`
+}
+
+// Resources are a container's CPU and memory requests and limits as Kubernetes quantities
+// ("100m", "0.5", "256Mi"); an empty string leaves that request or limit unset.
+type Resources struct {
+	// CPURequest is the CPU request, such as 50m.
+	CPURequest string `json:"cpuRequest" profile:"quantity"`
+	// CPULimit is the CPU limit, such as 500m.
+	CPULimit string `json:"cpuLimit" profile:"quantity"`
+	// MemoryRequest is the memory request, such as 64Mi.
+	MemoryRequest string `json:"memoryRequest" profile:"quantity"`
+	// MemoryLimit is the memory limit, such as 256Mi.
+	MemoryLimit string `json:"memoryLimit" profile:"quantity"`
+}
+
+// TrainingConfig configures the training operator APIs; it has no settings yet besides
+// Enabled.
+type TrainingConfig struct {
+	// Enabled installs the training CRDs and turns on their controllers in the manager.
+	Enabled bool `json:"enabled"`
+}
+
+// IstioConfig configures the Istio control plane (istiod) and its ingress gateway.
+type IstioConfig struct {
+	// Enabled installs Istio.
+	Enabled bool `json:"enabled"`
+	// IngressGateway installs istio-ingressgateway in istio-system (Knative needs it).
+	IngressGateway bool `json:"ingressGateway"`
+	// Hub is the image registry path of the Istio images, such as docker.io/istio; empty
+	// means the release pinned in kfup's manifests.
+	Hub string `json:"hub"`
+	// Tag is the Istio image tag, such as 1.24.2; empty means the pinned release.
+	Tag string `json:"tag"`
+}
+
+// KnativeConfig configures Knative Serving (with net-istio).
+type KnativeConfig struct {
+	// Enabled installs Knative Serving and net-istio.
+	Enabled bool `json:"enabled"`
+	// ScaleToZero lets idle revisions scale to zero pods.
+	ScaleToZero bool `json:"scaleToZero"`
+	// Domain is the DNS subdomain under which services get their URLs.
+	Domain string `json:"domain"`
+}
+
+// NVIDIAConfig configures GPU support.
+type NVIDIAConfig struct {
+	// Enabled installs GPU support.
+	Enabled bool `json:"enabled"`
+	// DevicePlugin installs the NVIDIA device plugin, which advertises nvidia.com/gpu.
+	DevicePlugin bool `json:"devicePlugin"`
+	// TimeSlicingReplicas shares each GPU among this many pods (0 turns time slicing
+	// off); it configures the device plugin.
+	TimeSlicingReplicas int `json:"timeSlicingReplicas"`
+}
+
+// defaults is the profile a file without base starts from: every component disabled,
+// every setting at its default. Built-ins build on it too, so this is the one place
+// default settings live.
+func defaults() Profile {
+	return Profile{
+		APIVersion: APIVersion,
+		Kind:       Kind,
+		Components: Components{
+			Manager: ManagerConfig{
+				Replicas:    1,
+				LogLevel:    LogLevelInfo,
+				LeaderElect: true,
+				Resources: Resources{
+					CPURequest:    "50m",
+					CPULimit:      "500m",
+					MemoryRequest: "64Mi",
+					MemoryLimit:   "256Mi",
+				},
+			},
+			Istio:   IstioConfig{IngressGateway: true},
+			Knative: KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
+			NVIDIA:  NVIDIAConfig{DevicePlugin: true},
+		},
+	}
+}
+
+// componentNames lists the components in the order of the Components fields.
+var componentNames = func() []string {
+	var names []string
+	for _, f := range fieldsOf(reflect.TypeFor[Components]()) {
+		names = append(names, f.name)
+	}
+	return names
+}()
+
+// Names returns every component name, each after the components it requires.
+func Names() []string { return slices.Clone(componentNames) }
+
+// Enabled returns the names of the enabled components, in the order of Names.
+func (p *Profile) Enabled() []string {
+	var out []string
+	for _, name := range componentNames {
+		if p.IsEnabled(name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// IsEnabled reports whether the named component is enabled; it is false for a name that
+// is not a component.
+func (p *Profile) IsEnabled(name string) bool {
+	v := reflect.ValueOf(&p.Components).Elem()
+	for _, f := range fieldsOf(v.Type()) {
+		if f.name == name {
+			return v.Field(f.index).FieldByName("Enabled").Bool()
+		}
+	}
+	return false
+}

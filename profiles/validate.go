@@ -1,0 +1,159 @@
+package profiles
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Validate reports every problem with the profile at once (errors.Join of errs.Usage
+// errors wrapping *FieldError, each with its path): settings out of range, and settings
+// that conflict, such as Knative enabled without Istio. It returns nil for a valid
+// profile. Settings of disabled components are checked too, so that a mistake shows
+// before the component is turned on.
+func (p *Profile) Validate() error {
+	ps := p.fieldProblems()
+	ps = append(ps, p.conflictProblems()...)
+	return ps.err("")
+}
+
+var (
+	// imageHub is a registry host (with optional port) and repository path, such as
+	// docker.io/istio or localhost:5000/istio; no scheme, no tag.
+	imageHub = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+	// imageTag is the grammar of an image tag.
+	imageTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+)
+
+// logLevels are the manager's log levels, in the order error messages list them.
+var logLevels = []string{LogLevelInfo, LogLevelDebug}
+
+// fieldProblems checks each setting on its own: the checks that Set applies to the key it
+// sets.
+func (p *Profile) fieldProblems() problems {
+	var ps problems
+	c := &p.Components
+
+	switch p.APIVersion {
+	case APIVersion:
+	case "":
+		ps.add("apiVersion", requiredHint("apiVersion"), "required")
+	default:
+		ps.add("apiVersion", "", "must be %s, got %q", APIVersion, p.APIVersion)
+	}
+	switch p.Kind {
+	case Kind:
+	case "":
+		ps.add("kind", requiredHint("kind"), "required")
+	default:
+		ps.add("kind", "", "must be %s, got %q", Kind, p.Kind)
+	}
+	if p.Name == "" {
+		ps.add("name", requiredHint("name"), "required")
+	} else if msgs := validation.IsDNS1123Label(p.Name); len(msgs) > 0 {
+		ps.add("name", "", "%q is not a valid name: %s", p.Name, msgs[0])
+	}
+	if p.Base != "" && !slices.Contains(builtins, p.Base) {
+		ps.add("base", loadHint, "unknown built-in profile %q (known: %s)", p.Base, strings.Join(builtins, ", "))
+	}
+
+	if c.Manager.Replicas < 1 {
+		ps.add("components.manager.replicas", "", "must be at least 1, got %d", c.Manager.Replicas)
+	}
+	if !slices.Contains(logLevels, c.Manager.LogLevel) {
+		ps.add("components.manager.logLevel", "", "must be one of %s; got %q", strings.Join(logLevels, ", "), c.Manager.LogLevel)
+	}
+	r := &c.Manager.Resources
+	for _, q := range []struct{ key, value string }{
+		{"cpuRequest", r.CPURequest}, {"cpuLimit", r.CPULimit},
+		{"memoryRequest", r.MemoryRequest}, {"memoryLimit", r.MemoryLimit},
+	} {
+		if err := checkQuantity(q.value); err != "" {
+			ps.add("components.manager.resources."+q.key, "quantities look like 500m, 0.5, 2 (CPU) or 64Mi, 1Gi (memory)", "%s", err)
+		}
+	}
+
+	if c.Istio.Hub != "" && !imageHub.MatchString(c.Istio.Hub) {
+		ps.add("components.istio.hub", "", "%q is not an image registry path such as docker.io/istio (no scheme, no tag)", c.Istio.Hub)
+	}
+	if c.Istio.Tag != "" && !imageTag.MatchString(c.Istio.Tag) {
+		ps.add("components.istio.tag", "", "%q is not an image tag such as 1.24.2", c.Istio.Tag)
+	}
+
+	if c.Knative.Domain == "" {
+		ps.add("components.knative.domain", "", "required (a DNS subdomain such as kfup.localhost)")
+	} else if msgs := validation.IsDNS1123Subdomain(c.Knative.Domain); len(msgs) > 0 {
+		ps.add("components.knative.domain", "", "%q is not a DNS subdomain: %s", c.Knative.Domain, msgs[0])
+	}
+
+	if c.NVIDIA.TimeSlicingReplicas < 0 {
+		ps.add("components.nvidia.timeSlicingReplicas", "", "must be at least 0 (0 turns time slicing off), got %d", c.NVIDIA.TimeSlicingReplicas)
+	}
+	return ps
+}
+
+// checkQuantity returns what is wrong with s as a request or limit, or "" (an empty s
+// leaves it unset).
+func checkQuantity(s string) string {
+	if s == "" {
+		return ""
+	}
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return fmt.Sprintf("%q is not a Kubernetes quantity", s)
+	}
+	if q.Sign() < 0 {
+		return fmt.Sprintf("must not be negative, got %s", s)
+	}
+	return ""
+}
+
+// conflictProblems checks settings against each other: the checks that wait until every
+// --set has been applied.
+func (p *Profile) conflictProblems() problems {
+	var ps problems
+	c := &p.Components
+
+	for _, name := range p.Enabled() {
+		for _, dep := range requires[name] {
+			if !p.IsEnabled(dep) {
+				ps.add("components."+name+".enabled",
+					fmt.Sprintf("set components.%s.enabled=true, or components.%s.enabled=false", dep, name),
+					"needs components.%s.enabled", dep)
+			}
+		}
+	}
+	if c.Knative.Enabled && c.Istio.Enabled && !c.Istio.IngressGateway {
+		ps.add("components.knative.enabled", "set components.istio.ingressGateway=true",
+			"needs components.istio.ingressGateway=true (net-istio routes through the Istio ingress gateway)")
+	}
+
+	if c.Manager.Replicas > 1 && !c.Manager.LeaderElect {
+		ps.add("components.manager.replicas", "set components.manager.leaderElect=true, or components.manager.replicas=1",
+			"%d replicas need components.manager.leaderElect=true (without it every replica reconciles the same objects)", c.Manager.Replicas)
+	}
+	r := &c.Manager.Resources
+	for _, pair := range []struct{ res, request, limit string }{
+		{"cpu", r.CPURequest, r.CPULimit},
+		{"memory", r.MemoryRequest, r.MemoryLimit},
+	} {
+		if pair.request == "" || pair.limit == "" || checkQuantity(pair.request) != "" || checkQuantity(pair.limit) != "" {
+			continue
+		}
+		req, lim := resource.MustParse(pair.request), resource.MustParse(pair.limit)
+		if req.Cmp(lim) > 0 {
+			ps.add("components.manager.resources."+pair.res+"Request", "",
+				"%s is more than components.manager.resources.%sLimit %s", pair.request, pair.res, pair.limit)
+		}
+	}
+
+	if c.NVIDIA.TimeSlicingReplicas > 0 && !c.NVIDIA.DevicePlugin {
+		ps.add("components.nvidia.timeSlicingReplicas", "set components.nvidia.devicePlugin=true, or components.nvidia.timeSlicingReplicas=0",
+			"needs components.nvidia.devicePlugin=true (time slicing is a device plugin setting)")
+	}
+	return ps
+}

@@ -1,0 +1,127 @@
+package profiles
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name     string
+		edit     func(p *Profile) // applied to standard
+		wantErrs []string
+	}{
+		{name: "standard is valid", edit: func(*Profile) {}},
+		{name: "knative without istio",
+			edit:     func(p *Profile) { p.Components.Istio.Enabled = false },
+			wantErrs: []string{"components.knative.enabled: needs components.istio.enabled"}},
+		{name: "training without manager",
+			edit:     func(p *Profile) { p.Components.Manager.Enabled = false },
+			wantErrs: []string{"components.training.enabled: needs components.manager.enabled"}},
+		{name: "disabled components need nothing",
+			edit: func(p *Profile) {
+				p.Components.Manager.Enabled = false
+				p.Components.Training.Enabled = false
+				p.Components.Istio.Enabled = false
+				p.Components.Knative.Enabled = false
+			}},
+		{name: "knative without the ingress gateway",
+			edit:     func(p *Profile) { p.Components.Istio.IngressGateway = false },
+			wantErrs: []string{"components.knative.enabled: needs components.istio.ingressGateway=true (net-istio routes through the Istio ingress gateway)"}},
+		{name: "istio alone may drop the gateway",
+			edit: func(p *Profile) {
+				p.Components.Knative.Enabled = false
+				p.Components.Istio.IngressGateway = false
+			}},
+		{name: "replicas below 1",
+			edit:     func(p *Profile) { p.Components.Manager.Replicas = 0 },
+			wantErrs: []string{"components.manager.replicas: must be at least 1, got 0"}},
+		{name: "replicas without leader election",
+			edit: func(p *Profile) {
+				p.Components.Manager.Replicas = 2
+				p.Components.Manager.LeaderElect = false
+			},
+			wantErrs: []string{"components.manager.replicas: 2 replicas need components.manager.leaderElect=true (without it every replica reconciles the same objects)"}},
+		{name: "log level",
+			edit:     func(p *Profile) { p.Components.Manager.LogLevel = "warn" },
+			wantErrs: []string{`components.manager.logLevel: must be one of info, debug; got "warn"`}},
+		{name: "requests above limits",
+			edit: func(p *Profile) {
+				p.Components.Manager.Resources = Resources{CPURequest: "2", CPULimit: "1500m", MemoryRequest: "1Gi", MemoryLimit: "512Mi"}
+			},
+			wantErrs: []string{
+				"components.manager.resources.cpuRequest: 2 is more than components.manager.resources.cpuLimit 1500m",
+				"components.manager.resources.memoryRequest: 1Gi is more than components.manager.resources.memoryLimit 512Mi",
+			}},
+		{name: "unset requests and limits",
+			edit: func(p *Profile) { p.Components.Manager.Resources = Resources{MemoryRequest: "1Gi"} }},
+		{name: "negative and malformed quantities",
+			edit: func(p *Profile) {
+				p.Components.Manager.Resources.CPURequest = "-1"
+				p.Components.Manager.Resources.MemoryLimit = "lots"
+			},
+			wantErrs: []string{
+				"components.manager.resources.cpuRequest: must not be negative, got -1",
+				`components.manager.resources.memoryLimit: "lots" is not a Kubernetes quantity`,
+			}},
+		{name: "image hub and tag",
+			edit: func(p *Profile) {
+				p.Components.Istio.Hub = "https://docker.io/istio"
+				p.Components.Istio.Tag = "1.24 beta"
+			},
+			wantErrs: []string{
+				`components.istio.hub: "https://docker.io/istio" is not an image registry path such as docker.io/istio (no scheme, no tag)`,
+				`components.istio.tag: "1.24 beta" is not an image tag such as 1.24.2`,
+			}},
+		{name: "good image hub and tag",
+			edit: func(p *Profile) {
+				p.Components.Istio.Hub = "registry.local:5000/mirror/istio"
+				p.Components.Istio.Tag = "1.24.2-distroless"
+			}},
+		{name: "empty domain",
+			edit:     func(p *Profile) { p.Components.Knative.Domain = "" },
+			wantErrs: []string{"components.knative.domain: required (a DNS subdomain such as kfup.localhost)"}},
+		{name: "time slicing",
+			edit:     func(p *Profile) { p.Components.NVIDIA.TimeSlicingReplicas = -1 },
+			wantErrs: []string{"components.nvidia.timeSlicingReplicas: must be at least 0 (0 turns time slicing off), got -1"}},
+		{name: "time slicing without the device plugin",
+			edit: func(p *Profile) {
+				p.Components.NVIDIA.TimeSlicingReplicas = 4
+				p.Components.NVIDIA.DevicePlugin = false
+			},
+			wantErrs: []string{"components.nvidia.timeSlicingReplicas: needs components.nvidia.devicePlugin=true (time slicing is a device plugin setting)"}},
+		{name: "every problem at once",
+			edit: func(p *Profile) {
+				*p = Profile{Base: "huge"}
+				p.Components.Knative.Enabled = true
+				p.Components.Training.Enabled = true
+			},
+			wantErrs: []string{
+				"apiVersion: required",
+				"kind: required",
+				"name: required",
+				`base: unknown built-in profile "huge" (known: minimal, standard, gpu, full)`,
+				"components.manager.replicas: must be at least 1, got 0",
+				`components.manager.logLevel: must be one of info, debug; got ""`,
+				"components.knative.domain: required (a DNS subdomain such as kfup.localhost)",
+				"components.training.enabled: needs components.manager.enabled",
+				"components.knative.enabled: needs components.istio.enabled",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustLoad(t, "standard")
+			tt.edit(p)
+			err := p.Validate()
+			if diff := cmp.Diff(tt.wantErrs, errorLines(t, err)); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+			for _, fe := range fieldErrors(err) {
+				if !pathExists(fe.Path) {
+					t.Errorf("%v: path is not a key of Profile", fe)
+				}
+			}
+		})
+	}
+}
