@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/registry"
+	"github.com/kfup/kfup/internal/errs"
 	kfupmanager "github.com/kfup/kfup/internal/manager"
 )
 
@@ -57,7 +59,13 @@ func (env *Env) componentEnv(rec *Record, settings map[string]any) (*components.
 // Install installs the enabled components onto cluster rec (and removes disabled ones),
 // as a DAG: independent components concurrently, each with its own status line.
 func Install(ctx context.Context, env *Env, rec *Record, o InstallOptions) error {
-	plan, err := components.NewPlan(registry.All(o.ManagerBinary), o.Enabled)
+	for _, n := range o.Enabled {
+		if slices.Contains(registry.Planned, n) {
+			return errs.Usage(fmt.Sprintf("use --profile minimal, or --set components.%s.enabled=false", n),
+				"components.%s: not available in this kfup build yet", n)
+		}
+	}
+	plan, err := components.NewPlan(registry.All(o.ManagerBinary, o.Enabled), o.Enabled)
 	if err != nil {
 		return err
 	}
@@ -100,7 +108,7 @@ func CheckComponents(ctx context.Context, env *Env, rec *Record, only []string, 
 		}
 	}
 	var out []ComponentHealth
-	for _, c := range registry.All("") {
+	for _, c := range registry.All("", rec.Components) {
 		if !installed[c.Name()] || (len(want) > 0 && !want[c.Name()]) {
 			continue
 		}

@@ -21,6 +21,7 @@ const (
 	StateStopped     = "Stopped"
 	StateUnreachable = "Unreachable"
 	StateCreating    = "Creating"
+	StateDegraded    = "Degraded"
 )
 
 // NodeStatus is one node as `kfup status` shows it.
@@ -45,7 +46,11 @@ type ClusterStatus struct {
 	IngressHTTPPort   int          `json:"ingressHTTPPort,omitempty"`
 	IngressHTTPSPort  int          `json:"ingressHTTPSPort,omitempty"`
 	Nodes             []NodeStatus `json:"nodes"`
-	CreatedAt         time.Time    `json:"createdAt"`
+	// Profile is the install profile last applied.
+	Profile string `json:"profile,omitempty"`
+	// Components reports each installed component's health.
+	Components []ComponentHealth `json:"components"`
+	CreatedAt  time.Time         `json:"createdAt"`
 }
 
 // Status reports cluster name. A cluster kfup has no record of is a not-found error.
@@ -63,7 +68,7 @@ func Status(ctx context.Context, env *Env, name string) (*ClusterStatus, error) 
 	st := &ClusterStatus{
 		Name: name, Provider: rec.Provider, Context: rec.Context, Kubeconfig: rec.Kubeconfig,
 		NodeImage: rec.NodeImage, IngressHTTPPort: rec.HTTPPort, IngressHTTPSPort: rec.HTTPSPort,
-		CreatedAt: rec.CreatedAt, Nodes: []NodeStatus{},
+		CreatedAt: rec.CreatedAt, Nodes: []NodeStatus{}, Profile: rec.Profile, Components: []ComponentHealth{},
 	}
 	if rec.Phase != PhaseReady {
 		st.State, st.Message = StateCreating, "creation did not finish; run 'kfup create' to complete it or 'kfup delete' to remove it"
@@ -114,6 +119,18 @@ func Status(ctx context.Context, env *Env, name string) (*ClusterStatus, error) 
 			st.State, st.Message = StateNotReady, fmt.Sprintf("node %s: %s", n.Name, why)
 		}
 		st.Nodes = append(st.Nodes, ns)
+	}
+	if len(rec.Components) > 0 {
+		health, err := CheckComponents(ctx, env, rec, nil, false, 5*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		st.Components = health
+		for _, h := range health {
+			if !h.Healthy && st.State == StateRunning {
+				st.State, st.Message = StateDegraded, fmt.Sprintf("component %s: %s", h.Name, h.Message)
+			}
+		}
 	}
 	return st, nil
 }

@@ -62,7 +62,7 @@ func TestInterruptedCreateThenCreateAndDelete(t *testing.T) {
 	const name = "e2e-int"
 	t.Cleanup(func() { kfup(context.Background(), "delete", "--name", name) })
 
-	cmd := exec.Command(kfupBin, "create", "--name", name)
+	cmd := exec.Command(kfupBin, "create", "--name", name, "--profile", "none")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -95,7 +95,7 @@ func TestInterruptedCreateThenCreateAndDelete(t *testing.T) {
 		t.Errorf("interrupted create printed no ERROR line")
 	}
 
-	mustKfup(t, "create", "--name", name)
+	mustKfup(t, "create", "--name", name, "--profile", "none")
 	if st := statusOf(t, name); st.State != bootstrap.StateRunning {
 		t.Fatalf("cluster after second create: %+v", st)
 	}

@@ -40,6 +40,7 @@ type Settings struct {
 	LogLevel      string
 	LeaderElect   bool
 	CPURequest    string
+	CPULimit      string
 	MemoryRequest string
 	MemoryLimit   string
 }
@@ -174,7 +175,8 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 		list corev1.ResourceList
 		name corev1.ResourceName
 		val  string
-	}{{res.Requests, corev1.ResourceCPU, s.CPURequest}, {res.Requests, corev1.ResourceMemory, s.MemoryRequest}, {res.Limits, corev1.ResourceMemory, s.MemoryLimit}} {
+	}{{res.Requests, corev1.ResourceCPU, s.CPURequest}, {res.Limits, corev1.ResourceCPU, s.CPULimit},
+		{res.Requests, corev1.ResourceMemory, s.MemoryRequest}, {res.Limits, corev1.ResourceMemory, s.MemoryLimit}} {
 		if q.val == "" {
 			continue
 		}

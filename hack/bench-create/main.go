@@ -40,7 +40,7 @@ func run(kfupBin, image string) error {
 
 	// kfup create
 	t0 := time.Now()
-	create := exec.Command(kfupBin, "create", "--name", "bench-kfup", "--node-image", image, "-q")
+	create := exec.Command(kfupBin, "create", "--name", "bench-kfup", "--node-image", image, "--profile", "none", "-q")
 	create.Env, create.Stdout, create.Stderr = env, os.Stderr, os.Stderr
 	err = create.Run()
 	kfupTime := time.Since(t0)

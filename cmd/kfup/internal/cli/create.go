@@ -3,17 +3,25 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/manifests"
+	"github.com/kfup/kfup/profiles"
 )
 
 // CreateOptions are the flags of `kfup create`.
 type CreateOptions struct {
 	Cluster bootstrap.CreateOptions
+	// Profile is a built-in profile name, a profile file, or "none" (cluster only).
+	Profile string
+	// Sets are --set overrides of the profile.
+	Sets []string
+	// profile is the resolved, validated profile (nil for "none").
+	profile *profiles.Profile
 }
 
 // NewCmdCreate returns `kfup create`; runF replaces the real run in tests.
@@ -38,6 +46,11 @@ The host is checked first ('kfup doctor'); create refuses early when a check fai
 			if err := opts.Cluster.Validate(); err != nil {
 				return err
 			}
+			p, err := bootstrap.ResolveProfile(opts.Profile, opts.Sets)
+			if err != nil {
+				return err
+			}
+			opts.profile = p
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -53,6 +66,8 @@ The host is checked first ('kfup doctor'); create refuses early when a check fai
 	fl.IntVar(&opts.Cluster.HTTPPort, "http-port", 0, "host port for the ingress's HTTP (default: 80, or a free one when busy)")
 	fl.IntVar(&opts.Cluster.HTTPSPort, "https-port", 0, "host port for the ingress's HTTPS (default: 443, or a free one when busy)")
 	fl.StringVar(&opts.Cluster.ListenAddress, "listen-address", "127.0.0.1", "host address the ingress ports bind to (0.0.0.0 to share on the network)")
+	fl.StringVar(&opts.Profile, "profile", "minimal", "what to install: "+strings.Join(profiles.Builtins(), ", ")+", a profile file, or none (cluster only)")
+	fl.StringArrayVar(&opts.Sets, "set", nil, "override a profile setting: components.<name>.enabled=false or components.<name>.<key>=<value> (repeatable)")
 	fl.StringVar(&opts.Cluster.Context, "context", "", "with --provider existing: kubeconfig context of the cluster (default: current context)")
 	return cmd
 }
@@ -67,12 +82,23 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.profile != nil {
+		io := bootstrap.InstallOptionsFor(opts.profile)
+		io.Wait = opts.Cluster.Wait
+		rec.Profile = opts.Profile
+		if err := bootstrap.Install(ctx, env, rec, io); err != nil {
+			return fmt.Errorf("install profile %s: %w", opts.Profile, err)
+		}
+	}
 	out := f.IO.Out
 	fmt.Fprintf(out, "Cluster %q is ready (%s).\n", rec.Name, time.Since(start).Round(100*time.Millisecond))
 	fmt.Fprintf(out, "  kubectl context: %s\n", rec.Context)
 	if rec.HTTPPort != 0 || rec.HTTPSPort != 0 {
 		fmt.Fprintf(out, "  ingress ports:   http %d, https %d\n", rec.HTTPPort, rec.HTTPSPort)
 	}
-	fmt.Fprintf(out, "Try: kubectl --context %s get nodes\n", rec.Context)
+	if len(rec.Components) > 0 {
+		fmt.Fprintf(out, "  components:      %s\n", strings.Join(rec.Components, ", "))
+	}
+	fmt.Fprintf(out, "Try: kubectl --context %s get nodes; kfup test --name %s\n", rec.Context, rec.Name)
 	return nil
 }

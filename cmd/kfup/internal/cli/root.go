@@ -70,6 +70,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdDoctor(f, nil),
 		NewCmdVersion(f, nil),
 		NewCmdManager(f, nil),
+		NewCmdTest(f, nil),
 	)
 	return root
 }

@@ -107,7 +107,19 @@ func printStatus(w io.Writer, st *bootstrap.ClusterStatus) {
 	if st.IngressHTTPPort != 0 || st.IngressHTTPSPort != 0 {
 		fmt.Fprintf(tw, "Ingress ports:\thttp %d, https %d\n", st.IngressHTTPPort, st.IngressHTTPSPort)
 	}
+	if st.Profile != "" {
+		fmt.Fprintf(tw, "Profile:\t%s\n", st.Profile)
+	}
 	tw.Flush()
+	if len(st.Components) > 0 {
+		fmt.Fprintln(w, "\nComponents:")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  NAME\tHEALTHY\tMESSAGE")
+		for _, c := range st.Components {
+			fmt.Fprintf(tw, "  %s\t%t\t%s\n", c.Name, c.Healthy, c.Message)
+		}
+		tw.Flush()
+	}
 	if len(st.Nodes) == 0 {
 		return
 	}
