@@ -20,6 +20,8 @@ type CreateOptions struct {
 	Profile string
 	// Sets are --set overrides of the profile.
 	Sets []string
+	// Images is an image bundle to load before creating (air-gapped installs).
+	Images string
 	// profile is the resolved, validated profile (nil for "none").
 	profile *profiles.Profile
 }
@@ -67,6 +69,7 @@ The host is checked first ('kfup doctor'); create refuses early when a check fai
 	fl.IntVar(&opts.Cluster.HTTPSPort, "https-port", 0, "host port for the ingress's HTTPS (default: 443, or a free one when busy)")
 	fl.StringVar(&opts.Cluster.ListenAddress, "listen-address", "127.0.0.1", "host address the ingress ports bind to (0.0.0.0 to share on the network)")
 	fl.StringVar(&opts.Profile, "profile", "minimal", "what to install: "+strings.Join(profiles.Builtins(), ", ")+", a profile file, or none (cluster only)")
+	fl.StringVar(&opts.Images, "images", "", "image bundle from 'kfup images save' to preload (offline installs)")
 	fl.StringArrayVar(&opts.Sets, "set", nil, "override a profile setting: components.<name>.enabled=false or components.<name>.<key>=<value> (repeatable)")
 	fl.StringVar(&opts.Cluster.Context, "context", "", "with --provider existing: kubeconfig context of the cluster (default: current context)")
 	return cmd
@@ -78,9 +81,21 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 		return err
 	}
 	start := time.Now()
+	if opts.Images != "" {
+		st := f.Printer().Step("Loading " + opts.Images + " into Docker")
+		if err := st.End(bootstrap.LoadBundleIntoDocker(ctx, opts.Images)); err != nil {
+			return err
+		}
+	}
 	rec, err := bootstrap.Create(ctx, env, opts.Cluster)
 	if err != nil {
 		return err
+	}
+	if opts.Images != "" && rec.Provider == bootstrap.ProviderKind {
+		st := f.Printer().Step("Preloading images into the node")
+		if _, err := env.Kind.LoadBundleIntoNodes(ctx, rec.Name, opts.Images); st.End(err) != nil {
+			return err
+		}
 	}
 	if opts.profile != nil {
 		io := bootstrap.InstallOptionsFor(opts.profile)

@@ -71,6 +71,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdVersion(f, nil),
 		NewCmdManager(f, nil),
 		NewCmdTest(f, nil),
+		NewCmdImages(f, nil),
 	)
 	return root
 }

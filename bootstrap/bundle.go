@@ -1,0 +1,228 @@
+package bootstrap
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+
+	"github.com/kfup/kfup/components/manager"
+	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/profiles"
+)
+
+// Image sources.
+const (
+	// SourceDocker images come from the local Docker image store (the node image).
+	SourceDocker = "docker"
+	// SourceKfup images are built by kfup from its own binary (the manager).
+	SourceKfup = "kfup"
+)
+
+// ImageRef is one image a profile needs.
+type ImageRef struct {
+	Ref    string `json:"ref"`
+	Source string `json:"source"`
+	// Node is true for the kind node image, which goes into Docker, not into the nodes.
+	Node bool `json:"node,omitempty"`
+}
+
+// ProfileImages lists every image creating a cluster with profile p needs (p nil: the
+// cluster only): the node image, then the images of the enabled components.
+func ProfileImages(p *profiles.Profile, nodeImage, managerBinary string) ([]ImageRef, error) {
+	out := []ImageRef{{Ref: ResolveNodeImage(nodeImage), Source: SourceDocker, Node: true}}
+	if p == nil {
+		return out, nil
+	}
+	if p.IsEnabled(manager.Name) {
+		bin := managerBinary
+		if bin == "" {
+			var err error
+			if bin, err = manager.ResolveBinary(); err != nil {
+				return nil, err
+			}
+		}
+		_, tag, err := manager.BuildImage(bin)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ImageRef{Ref: tag, Source: SourceKfup})
+	}
+	return out, nil
+}
+
+// SaveBundle writes every image in refs into one docker-archive tarball at path (written
+// to a temporary file first, so an interrupted save leaves no partial bundle). Images from
+// Docker must be present locally.
+func SaveBundle(ctx context.Context, path string, refs []ImageRef, managerBinary string) error {
+	dir, err := os.MkdirTemp("", "kfup-bundle-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	images := map[name.Reference]v1.Image{}
+	for i, r := range refs {
+		// a bundle names images by tag: Docker cannot look up a loaded image by digest
+		tag, err := name.NewTag(shortImage(r.Ref))
+		if err != nil {
+			return fmt.Errorf("image %s: %w", r.Ref, err)
+		}
+		switch r.Source {
+		case SourceKfup:
+			bin := managerBinary
+			if bin == "" {
+				if bin, err = manager.ResolveBinary(); err != nil {
+					return err
+				}
+			}
+			img, _, err := manager.BuildImage(bin)
+			if err != nil {
+				return err
+			}
+			images[tag] = img
+		default:
+			f := filepath.Join(dir, fmt.Sprintf("%d.tar", i))
+			out, err := exec.CommandContext(ctx, "docker", "save", "-o", f, r.Ref).CombinedOutput()
+			if err != nil {
+				return errs.New(errs.KindNotFound, fmt.Sprintf("pull or build %s first (docker images lists what is there)", r.Ref),
+					"docker save %s: %s", r.Ref, strings.TrimSpace(string(out)))
+			}
+			img, err := tarball.ImageFromPath(f, &tag)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", r.Ref, err)
+			}
+			images[tag] = img
+		}
+	}
+	tmp := path + ".partial"
+	if err := tarball.MultiRefWriteToFile(tmp, images); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// BundleTags lists the image tags in a bundle written by SaveBundle (or docker save).
+func BundleTags(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errs.Usage("pass a bundle written by 'kfup images save'", "open bundle: %v", err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, errs.Usage("pass a bundle written by 'kfup images save'", "%s has no manifest.json: not an image bundle", path)
+		}
+		if err != nil {
+			return nil, errs.Usage("pass a bundle written by 'kfup images save'", "%s is not a tar archive: %v", path, err)
+		}
+		if h.Name != "manifest.json" {
+			continue
+		}
+		var m tarball.Manifest
+		if err := json.NewDecoder(tr).Decode(&m); err != nil {
+			return nil, fmt.Errorf("%s: manifest.json: %w", path, err)
+		}
+		var tags []string
+		for _, d := range m {
+			tags = append(tags, d.RepoTags...)
+		}
+		return tags, nil
+	}
+}
+
+// LoadBundleIntoDocker loads the bundle into the local Docker image store (so that the
+// node image is there before kind needs it).
+func LoadBundleIntoDocker(ctx context.Context, path string) error {
+	if _, err := BundleTags(path); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, "docker", "load", "-i", path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("docker load %s: %w: %s", path, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// LoadBundleIntoNodes imports the bundle's images, except kind node images, into every
+// node of kind cluster name. It returns the images imported.
+func (k *KindClusters) LoadBundleIntoNodes(ctx context.Context, cluster, path string) ([]string, error) {
+	tags, err := BundleTags(path)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := k.provider.ListNodes(cluster)
+	if err != nil || len(nodes) == 0 {
+		return nil, errs.New(errs.KindNotFound, fmt.Sprintf("create it with 'kfup create --name %s'", cluster), "cluster %q has no nodes (%v)", cluster, err)
+	}
+	images := map[name.Reference]v1.Image{}
+	var loaded []string
+	for _, t := range tags {
+		tag, err := name.NewTag(t)
+		if err != nil {
+			return nil, err
+		}
+		img, err := tarball.ImageFromPath(path, &tag)
+		if err != nil {
+			return nil, fmt.Errorf("read %s from %s: %w", t, path, err)
+		}
+		if isNodeImage(img) {
+			continue
+		}
+		images[tag] = img
+		loaded = append(loaded, t)
+	}
+	if len(images) == 0 {
+		return nil, nil
+	}
+	dir, err := os.MkdirTemp("", "kfup-bundle-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	sub := filepath.Join(dir, "images.tar")
+	if err := tarball.MultiRefWriteToFile(sub, images); err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		f, err := os.Open(sub)
+		if err != nil {
+			return nil, err
+		}
+		err = nodeutils.LoadImageArchive(n, f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("import into node %s: %w", n.String(), explainKindError(err))
+		}
+	}
+	slices.Sort(loaded)
+	return loaded, nil
+}
+
+// isNodeImage reports whether img is a kind node image (kind's entrypoint running
+// systemd): those belong in Docker, not inside the nodes.
+func isNodeImage(img v1.Image) bool {
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return false
+	}
+	return slices.Contains(cfg.Config.Entrypoint, "/usr/local/bin/entrypoint") && slices.Contains(cfg.Config.Cmd, "/sbin/init")
+}
