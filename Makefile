@@ -20,7 +20,7 @@ LDFLAGS := -X github.com/kfup/kfup/internal/version.version=$(VERSION) -X github
 TIER    := $(CURDIR)/hack/tier.sh
 
 .PHONY: help build test unit integration e2e check lint generate verify envtest envtest-path \
-        node-image workload-images bench bench-create clean
+        node-image workload-images bench bench-create bench-platform clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -79,10 +79,13 @@ check: ## everything CI runs: lint + generated-file check, unit, integration, e2
 	@$(MAKE) --no-print-directory e2e
 	@$(TIER) --summary
 
-bench: bench-create ## all benchmarks
+bench: bench-create bench-platform ## all benchmarks
 
 bench-create: build node-image ## wall time of 'kfup create' vs a plain kind create (same node image), and the ratio
 	$(GO) run ./hack/bench-create --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)"
+
+bench-platform: build node-image ## wall time of 'kfup create --profile minimal' to all Ready, and the RSS of kfup's pods
+	$(GO) run ./hack/bench-platform --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)"
 
 clean: ## remove build outputs
 	rm -rf $(BIN) $(ARTIFACTS)

@@ -1,0 +1,84 @@
+package manager
+
+import (
+	"debug/elf"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kfup/kfup/internal/errs"
+)
+
+// staticBinary finds a static linux executable on the host to build a test image from.
+func staticBinary(t *testing.T) string {
+	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
+		f, err := elf.Open(p)
+		if err != nil {
+			continue
+		}
+		static := true
+		for _, prog := range f.Progs {
+			if prog.Type == elf.PT_INTERP {
+				static = false
+			}
+		}
+		f.Close()
+		if static {
+			return p
+		}
+	}
+	t.Skip("no static executable (busybox-static) on this host")
+	return ""
+}
+
+func TestBuildImage(t *testing.T) {
+	bin := staticBinary(t)
+	img, tag, err := BuildImage(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tag2, err := BuildImage(bin)
+	if err != nil || tag2 != tag {
+		t.Fatalf("same binary, different tag: %s vs %s (%v)", tag, tag2, err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Config.User != "65532:65532" || cfg.Config.Entrypoint[0] != "/kfup" || cfg.Config.Cmd[0] != "manager" || cfg.OS != "linux" {
+		t.Fatalf("image config: %+v", cfg.Config)
+	}
+	layers, _ := img.Layers()
+	if len(layers) != 1 {
+		t.Fatalf("want one layer, got %d", len(layers))
+	}
+}
+
+func TestBuildImageRejectsNonStaticOrNonELF(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "script")
+	os.WriteFile(p, []byte("#!/bin/sh\necho hi\n"), 0o755)
+	if _, _, err := BuildImage(p); errs.KindOf(err) != errs.KindUsage {
+		t.Fatalf("script: want usage error, got %v", err)
+	}
+	if _, err := os.Stat("/bin/sh"); err == nil {
+		if _, _, err := BuildImage("/bin/sh"); err == nil {
+			t.Fatalf("/bin/sh (dynamically linked) accepted")
+		}
+	}
+}
+
+func TestObjectsAreHardened(t *testing.T) {
+	objs, err := Objects(ImageRepo+":abc", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, o := range objs {
+		kinds[o.GetKind()]++
+	}
+	for _, k := range []string{"Namespace", "ServiceAccount", "Deployment", "Service", "Role", "RoleBinding"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s among the manager's objects: %v", k, kinds)
+		}
+	}
+}
