@@ -17,6 +17,7 @@ import (
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/engine"
 	"github.com/kfup/kfup/components/training/frameworks"
+	conf "github.com/kfup/kfup/internal/conformance"
 )
 
 var ev = func(n, v string) corev1.EnvVar { return corev1.EnvVar{Name: n, Value: v} }
@@ -170,7 +171,7 @@ var cases = []conformance{
 // Every upstream example and the seed TFJob decode strictly into kfup's types and yield the
 // pods, services and environment the Training Operator v1.9 would create for them.
 func TestConformanceExamples(t *testing.T) {
-	dir := conformanceDir(t)
+	dir := conf.Dir(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "training", "*.yaml"))
 	for _, f := range files {
 		rel := "training/" + filepath.Base(f)
@@ -302,26 +303,6 @@ func checkCommon(t *testing.T, fw engine.Framework, job engine.Job, p *corev1.Po
 	}
 }
 
-// conformanceDir is shared/conformance beside the repository (as CI lays it out), or
-// $KFUP_CONFORMANCE_DIR.
-func conformanceDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("KFUP_CONFORMANCE_DIR"); d != "" {
-		return d
-	}
-	wd, _ := os.Getwd()
-	for d := wd; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			c := filepath.Join(filepath.Dir(d), "shared", "conformance")
-			if _, err := os.Stat(c); err != nil {
-				t.Fatalf("conformance examples not found at %s: set KFUP_CONFORMANCE_DIR", c)
-			}
-			return c
-		}
-	}
-	t.Fatal("repository root (go.mod) not found")
-	return ""
-}
 
 func TestForKind(t *testing.T) {
 	kinds := map[string]bool{}

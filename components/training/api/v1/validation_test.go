@@ -17,6 +17,7 @@ import (
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/internal/builders"
+	"github.com/kfup/kfup/internal/conformance"
 	"github.com/kfup/kfup/internal/testenv"
 )
 
@@ -113,7 +114,7 @@ func TestInvalidPyTorchJobsAreRejected(t *testing.T) {
 
 // Every upstream example and the seed TFJob apply unchanged.
 func TestConformanceExamplesApplyUnchanged(t *testing.T) {
-	dir := conformanceDir(t)
+	dir := conformance.Dir(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "training", "*.yaml"))
 	files = append(files, filepath.Join(dir, "seed", "tfjob.yaml"))
 	if len(files) < 2 {
@@ -150,22 +151,3 @@ func ensureNamespace(t *testing.T, name string) {
 	}
 }
 
-// conformanceDir is shared/conformance beside the repository (as CI lays it out).
-func conformanceDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("KFUP_CONFORMANCE_DIR"); d != "" {
-		return d
-	}
-	wd, _ := os.Getwd()
-	for d := wd; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			c := filepath.Join(filepath.Dir(d), "shared", "conformance")
-			if _, err := os.Stat(c); err != nil {
-				t.Fatalf("conformance examples not found at %s: set KFUP_CONFORMANCE_DIR", c)
-			}
-			return c
-		}
-	}
-	t.Fatal("repository root (go.mod) not found")
-	return ""
-}
