@@ -303,7 +303,6 @@ func checkCommon(t *testing.T, fw engine.Framework, job engine.Job, p *corev1.Po
 	}
 }
 
-
 func TestForKind(t *testing.T) {
 	kinds := map[string]bool{}
 	for _, fw := range frameworks.All(frameworks.Config{}) {

@@ -150,4 +150,3 @@ func ensureNamespace(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 }
-
