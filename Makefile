@@ -68,10 +68,16 @@ node-image: ## ensure the e2e node image (offline build for kfup-offline/*, dock
 workload-images: ## build the e2e workload images (busybox, python-ml) offline
 	$(OFFLINE_KIND)/build-workload-images.sh
 
+E2E_HOME := $(ARTIFACTS)/e2e-home
+
 e2e: build node-image workload-images ## e2e tier: kfup creates a kind cluster, tests run on it, it is deleted
 	@mkdir -p $(ARTIFACTS)
-	@export KFUP_BIN=$(BIN)/kfup ARTIFACTS=$(ARTIFACTS) KFUP_NODE_IMAGE="$(KFUP_NODE_IMAGE)"; \
-	  $(TIER) e2e $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v -run '$(E2E_RUN)' ./e2e/
+	@rm -rf $(E2E_HOME)
+	@export KFUP_BIN=$(BIN)/kfup ARTIFACTS=$(ARTIFACTS) KFUP_NODE_IMAGE="$(KFUP_NODE_IMAGE)" KFUP_E2E_HOME=$(E2E_HOME); \
+	  rc=0; $(TIER) e2e $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v -run '$(E2E_RUN)' ./e2e/ || rc=$$?; \
+	  if [ "$${KFUP_E2E_KEEP:-0}" != 1 ]; then \
+	    KFUP_HOME=$(E2E_HOME)/state KUBECONFIG=$(E2E_HOME)/kubeconfig $(BIN)/kfup delete --all -q || rc=1; fi; \
+	  exit $$rc
 
 check: ## everything CI runs: lint + generated-file check, unit, integration, e2e (one summary line per tier)
 	@$(TIER) verify $(MAKE) --no-print-directory verify

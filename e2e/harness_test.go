@@ -62,13 +62,17 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	// Isolate kfup's state and the kubeconfig: the tests never touch the user's.
-	home, err := os.MkdirTemp("", "kfup-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	// Isolate kfup's state and the kubeconfig: the tests never touch the user's. make e2e
+	// names the directory (KFUP_E2E_HOME) so that it can delete the clusters even when the
+	// test binary dies (timeout panic).
+	home := os.Getenv("KFUP_E2E_HOME")
+	if home == "" {
+		if home, err = os.MkdirTemp("", "kfup-e2e-"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(home)
 	}
-	defer os.RemoveAll(home)
 	os.Setenv("KFUP_HOME", filepath.Join(home, "state"))
 	os.Setenv("KUBECONFIG", filepath.Join(home, "kubeconfig"))
 	kindc = bootstrap.NewKindClusters(ui.Discard())
