@@ -28,7 +28,8 @@ help: ## list targets
 build: ## build bin/kfup (static: the same binary runs in the cluster as the manager image)
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kfup ./cmd/kfup
 
-generate: ## regenerate deepcopy code and CRDs from the API types (controller-gen)
+generate: ## regenerate deepcopy code, CRDs and RBAC (controller-gen) and the vendored Knative manifests
+	$(GO) generate ./manifests/...
 	$(GO) tool controller-gen object paths=./components/...
 	$(GO) tool controller-gen crd paths=./components/... output:crd:dir=manifests/crds
 	$(GO) tool controller-gen rbac:roleName=kfup-manager paths=./internal/manager/... paths=./components/... output:rbac:dir=manifests/rbac

@@ -81,7 +81,7 @@ func applyRank(u *unstructured.Unstructured) int {
 }
 
 // Apply server-side applies objs for component (force ownership, field manager "kfup"),
-// labelling each with the component. CRDs go first and are waited Established before the
+// labelling each kfup.dev/component=<component>. CRDs go first and are waited Established before the
 // objects that may use them.
 func Apply(ctx context.Context, c client.Client, component string, objs []*unstructured.Unstructured) error {
 	sorted := append([]*unstructured.Unstructured(nil), objs...)
@@ -100,7 +100,7 @@ func Apply(ctx context.Context, c client.Client, component string, objs []*unstr
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		labels[LabelPartOf], labels[LabelComponent], labels[LabelManagedBy] = PartOf, component, FieldOwner
+		labels[LabelComponent] = component
 		u.SetLabels(labels)
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
 			return fmt.Errorf("apply %s %s: %w", u.GetKind(), objectName(u), err)

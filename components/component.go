@@ -56,10 +56,8 @@ type Env struct {
 // FieldOwner is the server-side apply field manager of everything kfup applies.
 const FieldOwner = "kfup"
 
-// Labels kfup puts on every object it applies, so status and uninstall can find them.
-const (
-	LabelPartOf    = "app.kubernetes.io/part-of"
-	LabelComponent = "app.kubernetes.io/component"
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	PartOf         = "kfup"
-)
+// LabelComponent is the label kfup puts on every object it applies, naming the component.
+// kfup's own key: third-party manifests use the app.kubernetes.io/* labels for their own
+// selectors (Knative's webhooks select on app.kubernetes.io/component), so kfup never
+// rewrites those.
+const LabelComponent = "kfup.dev/component"

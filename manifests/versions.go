@@ -16,6 +16,17 @@ const DefaultNodeImage = kinddefaults.Image
 // sets it to the offline image built by shared/tools/offline-kind).
 const NodeImageEnv = "KFUP_NODE_IMAGE"
 
+// Knative Serving and net-istio come from the release manifests that the Knative operator
+// module carries (cmd/operator/kodata), copied by hack/vendor-knative after checking the
+// module hash. The operator itself is not a dependency of kfup.
+const (
+	KnativeOperatorModule  = "knative.dev/operator"
+	KnativeOperatorVersion = "v0.42.2"
+	KnativeOperatorSum     = "h1:wgAWYHwoSFmV+wPHCt5dZahHTHLy2VCM4G82PEo9iSc="
+	KnativeServingVersion  = "1.15.2"
+	NetIstioMinor          = "1.15"
+)
+
 // Pin is one pinned thing kfup installs or builds on.
 type Pin struct {
 	Name    string `json:"name"`
@@ -27,5 +38,7 @@ func Pins() []Pin {
 	return []Pin{
 		{Name: "kind (Go library)", Version: KindVersion},
 		{Name: "kind node image (default)", Version: DefaultNodeImage},
+		{Name: "Knative Serving (from " + KnativeOperatorModule + " " + KnativeOperatorVersion + ")", Version: KnativeServingVersion},
+		{Name: "net-istio", Version: NetIstioMinor},
 	}
 }
