@@ -84,7 +84,7 @@ func TestSetCondition(t *testing.T) {
 
 func TestFinished(t *testing.T) {
 	tests := []struct {
-		conds                      []trainingv1.JobCondition
+		conds                       []trainingv1.JobCondition
 		succeeded, failed, finished bool
 	}{
 		{nil, false, false, false},

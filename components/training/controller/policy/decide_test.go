@@ -116,7 +116,9 @@ func TestDecide(t *testing.T) {
 		return func(j *trainingv1.PyTorchJob) { j.Spec.RunPolicy.TTLSecondsAfterFinished = ptr.To(s) }
 	}
 	master := func(phase corev1.PodPhase, o ...podOpt) *corev1.Pod { return pod("Master", 0, "pytorch", phase, o...) }
-	worker := func(i int, phase corev1.PodPhase, o ...podOpt) *corev1.Pod { return pod("Worker", i, "pytorch", phase, o...) }
+	worker := func(i int, phase corev1.PodPhase, o ...podOpt) *corev1.Pod {
+		return pod("Worker", i, "pytorch", phase, o...)
+	}
 	svcs := []*corev1.Service{service("job-master-0"), service("job-worker-0")}
 
 	tests := []struct {
