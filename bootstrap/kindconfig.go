@@ -12,11 +12,12 @@ import (
 	"github.com/kfup/kfup/internal/errs"
 )
 
-// Container ports of the node that the ingress gateway listens on; the host ports they map
-// to are chosen per cluster.
+// Node ports of the ingress gateway's Service (the Istio ingress gateway is a NodePort
+// Service on exactly these): the kind config maps them to the host ports chosen per
+// cluster (80/443 when free).
 const (
-	IngressHTTPContainerPort  = 80
-	IngressHTTPSContainerPort = 443
+	IngressHTTPContainerPort  = 31080
+	IngressHTTPSContainerPort = 31443
 )
 
 // IngressNodeLabel marks the node whose ports 80/443 are mapped to the host.

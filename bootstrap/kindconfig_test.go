@@ -37,8 +37,8 @@ func TestBuildKindConfig(t *testing.T) {
 					Role:   v1alpha4.ControlPlaneRole,
 					Labels: map[string]string{IngressNodeLabel: "true"},
 					ExtraPortMappings: []v1alpha4.PortMapping{
-						tcpMapping(80, 80, "127.0.0.1"),
-						tcpMapping(443, 443, "127.0.0.1"),
+						tcpMapping(31080, 80, "127.0.0.1"),
+						tcpMapping(31443, 443, "127.0.0.1"),
 					},
 				}},
 			},
@@ -53,8 +53,8 @@ func TestBuildKindConfig(t *testing.T) {
 					Role:   v1alpha4.ControlPlaneRole,
 					Labels: map[string]string{IngressNodeLabel: "true"},
 					ExtraPortMappings: []v1alpha4.PortMapping{
-						tcpMapping(80, 8080, "0.0.0.0"),
-						tcpMapping(443, 8443, "0.0.0.0"),
+						tcpMapping(31080, 8080, "0.0.0.0"),
+						tcpMapping(31443, 8443, "0.0.0.0"),
 					},
 				}},
 			},
@@ -82,14 +82,14 @@ func TestBuildKindConfig(t *testing.T) {
 			},
 		},
 		{
-			name: "user's mappings of container ports 80/443 are kept, none added",
+			name: "user's mappings of the ingress node ports are kept, none added",
 			opts: KindConfigOptions{
 				Name: "kfup", HTTPPort: 80, HTTPSPort: 443,
 				Base: &v1alpha4.Cluster{Nodes: []v1alpha4.Node{{
 					Role: v1alpha4.ControlPlaneRole,
 					ExtraPortMappings: []v1alpha4.PortMapping{
-						{ContainerPort: 80, HostPort: 9080},
-						{ContainerPort: 443, HostPort: 9443, ListenAddress: "0.0.0.0"},
+						{ContainerPort: 31080, HostPort: 9080},
+						{ContainerPort: 31443, HostPort: 9443, ListenAddress: "0.0.0.0"},
 					},
 				}}},
 			},
@@ -100,20 +100,20 @@ func TestBuildKindConfig(t *testing.T) {
 					Role:   v1alpha4.ControlPlaneRole,
 					Labels: map[string]string{IngressNodeLabel: "true"},
 					ExtraPortMappings: []v1alpha4.PortMapping{
-						{ContainerPort: 80, HostPort: 9080},
-						{ContainerPort: 443, HostPort: 9443, ListenAddress: "0.0.0.0"},
+						{ContainerPort: 31080, HostPort: 9080},
+						{ContainerPort: 31443, HostPort: 9443, ListenAddress: "0.0.0.0"},
 					},
 				}},
 			},
 		},
 		{
-			name: "user maps only 443: kfup adds 80, keeps other mappings",
+			name: "user maps only the HTTPS node port: kfup adds HTTP, keeps other mappings",
 			opts: KindConfigOptions{
 				Name: "kfup", HTTPPort: 80, HTTPSPort: 443,
 				Base: &v1alpha4.Cluster{Nodes: []v1alpha4.Node{{
 					ExtraPortMappings: []v1alpha4.PortMapping{
 						{ContainerPort: 30000, HostPort: 30000},
-						{ContainerPort: 443, HostPort: 9443},
+						{ContainerPort: 31443, HostPort: 9443},
 					},
 				}}},
 			},
@@ -124,8 +124,8 @@ func TestBuildKindConfig(t *testing.T) {
 					Labels: map[string]string{IngressNodeLabel: "true"},
 					ExtraPortMappings: []v1alpha4.PortMapping{
 						{ContainerPort: 30000, HostPort: 30000},
-						{ContainerPort: 443, HostPort: 9443},
-						tcpMapping(80, 80, "127.0.0.1"),
+						{ContainerPort: 31443, HostPort: 9443},
+						tcpMapping(31080, 80, "127.0.0.1"),
 					},
 				}},
 			},
@@ -154,8 +154,8 @@ func TestBuildKindConfig(t *testing.T) {
 						Labels:      map[string]string{"team": "ml", IngressNodeLabel: "true"},
 						ExtraMounts: []v1alpha4.Mount{gpuMount, driverMount},
 						ExtraPortMappings: []v1alpha4.PortMapping{
-							tcpMapping(80, 80, "127.0.0.1"),
-							tcpMapping(443, 443, "127.0.0.1"),
+							tcpMapping(31080, 80, "127.0.0.1"),
+							tcpMapping(31443, 443, "127.0.0.1"),
 						},
 					},
 					{Role: v1alpha4.WorkerRole, ExtraMounts: []v1alpha4.Mount{{HostPath: "/data", ContainerPath: "/data"}, gpuMount, driverMount}},

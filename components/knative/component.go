@@ -8,11 +8,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/components"
@@ -167,38 +164,7 @@ func (Component) Ready(ctx context.Context, env *components.Env) error {
 // waitDeployments waits until the named deployments of knative-serving (all when none
 // are named) are available.
 func waitDeployments(ctx context.Context, c client.Client, names ...string) error {
-	var last string
-	err := wait.PollUntilContextCancel(ctx, 2*time.Second, true, func(ctx context.Context) (bool, error) {
-		list := &appsv1.DeploymentList{}
-		if err := c.List(ctx, list, client.InNamespace(Namespace)); err != nil {
-			last = err.Error()
-			return false, nil
-		}
-		want := map[string]bool{}
-		for _, n := range names {
-			want[n] = true
-		}
-		var pending []string
-		for _, d := range list.Items {
-			if len(want) > 0 && !want[d.Name] {
-				continue
-			}
-			delete(want, d.Name)
-			if d.Spec.Replicas != nil && d.Status.AvailableReplicas < *d.Spec.Replicas {
-				pending = append(pending, d.Name)
-			}
-		}
-		for n := range want {
-			pending = append(pending, n+" (missing)")
-		}
-		sort.Strings(pending)
-		last = "not available: " + strings.Join(pending, ", ")
-		return len(pending) == 0 && len(list.Items) > 0, nil
-	})
-	if err != nil {
-		return fmt.Errorf("%w (%s)", err, last)
-	}
-	return nil
+	return components.WaitDeployments(ctx, c, Namespace, names...)
 }
 
 // Smoke is not implemented until Istio's gateway runs on kfup clusters: a Knative Service

@@ -234,45 +234,7 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 // Ready waits for the Deployment to be rolled out and available. A pod that cannot start
 // (image missing, crash loop) ends the wait at once with the pod's reason.
 func (c *Component) Ready(ctx context.Context, env *components.Env) error {
-	var last string
-	err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
-		d := &appsv1.Deployment{}
-		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: AppName}, d); err != nil {
-			last = err.Error()
-			return false, client.IgnoreNotFound(err)
-		}
-		if d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == *d.Spec.Replicas &&
-			d.Status.AvailableReplicas == *d.Spec.Replicas && d.Status.Replicas == *d.Spec.Replicas {
-			return true, nil
-		}
-		last = fmt.Sprintf("%d/%d replicas available", d.Status.AvailableReplicas, *d.Spec.Replicas)
-		return false, stuckPod(ctx, env.Client)
-	})
-	if err != nil && last != "" {
-		return fmt.Errorf("%w (%s)", err, last)
-	}
-	return err
-}
-
-// stuckPod returns an error when a manager pod is in a state it will not leave by itself.
-func stuckPod(ctx context.Context, c client.Client) error {
-	pods := &corev1.PodList{}
-	if err := c.List(ctx, pods, client.InNamespace(Namespace), client.MatchingLabels{"app.kubernetes.io/name": AppName}); err != nil {
-		return nil
-	}
-	for _, p := range pods.Items {
-		for _, cs := range p.Status.ContainerStatuses {
-			if w := cs.State.Waiting; w != nil {
-				switch w.Reason {
-				case "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
-					return fmt.Errorf("pod %s: %s: %s (the manager image is loaded by kfup; rerun 'kfup create')", p.Name, w.Reason, w.Message)
-				case "CrashLoopBackOff", "CreateContainerConfigError":
-					return fmt.Errorf("pod %s: %s: %s (see 'kubectl -n %s logs %s')", p.Name, w.Reason, w.Message, Namespace, p.Name)
-				}
-			}
-		}
-	}
-	return nil
+	return components.WaitDeployments(ctx, env.Client, Namespace, AppName)
 }
 
 // Smoke checks that a manager pod is Ready (its /readyz passed) and holds the leader lease.

@@ -1,0 +1,98 @@
+package components
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// WaitDeployments waits until the named Deployments of namespace ns (every Deployment
+// there when none are named) are rolled out and available. A pod of theirs that cannot
+// start on its own (image not present on an offline node, crash loop, bad config) ends the
+// wait at once with the pod's reason and the image, instead of waiting for the timeout.
+func WaitDeployments(ctx context.Context, c client.Client, ns string, names ...string) error {
+	var last string
+	err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		list := &appsv1.DeploymentList{}
+		if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		want := map[string]bool{}
+		for _, n := range names {
+			want[n] = true
+		}
+		var pending []string
+		for i := range list.Items {
+			d := &list.Items[i]
+			if len(names) > 0 && !want[d.Name] {
+				continue
+			}
+			delete(want, d.Name)
+			if !rolledOut(d) {
+				pending = append(pending, fmt.Sprintf("%s (%d/%d available)", d.Name, d.Status.AvailableReplicas, replicas(d)))
+			}
+		}
+		for n := range want {
+			pending = append(pending, n+" (missing)")
+		}
+		if len(names) == 0 && len(list.Items) == 0 {
+			pending = append(pending, "no deployments yet")
+		}
+		sort.Strings(pending)
+		if len(pending) == 0 {
+			return true, nil
+		}
+		last = "waiting for " + strings.Join(pending, ", ")
+		return false, StuckPods(ctx, c, ns)
+	})
+	if err != nil && last != "" && ctx.Err() != nil {
+		return fmt.Errorf("%w (%s)", err, last)
+	}
+	return err
+}
+
+func replicas(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
+}
+
+func rolledOut(d *appsv1.Deployment) bool {
+	n := replicas(d)
+	return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == n &&
+		d.Status.AvailableReplicas == n && d.Status.Replicas == n
+}
+
+// StuckPods returns an error naming the first pod in ns that is in a state it will not
+// leave by itself.
+func StuckPods(ctx context.Context, c client.Client, ns string) error {
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(ns)); err != nil {
+		return nil
+	}
+	for _, p := range pods.Items {
+		for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			w := cs.State.Waiting
+			if w == nil {
+				continue
+			}
+			switch w.Reason {
+			case "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
+				return fmt.Errorf("pod %s/%s cannot get image %s: %s (offline? 'kfup images save' on a connected machine, then 'kfup images load')",
+					ns, p.Name, cs.Image, w.Reason)
+			case "CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError":
+				return fmt.Errorf("pod %s/%s: %s: %s (see 'kubectl -n %s logs %s')", ns, p.Name, w.Reason, w.Message, ns, p.Name)
+			}
+		}
+	}
+	return nil
+}
