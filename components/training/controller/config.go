@@ -1,0 +1,76 @@
+package controller
+
+import (
+	"time"
+
+	"github.com/kfup/kfup/components/training/controller/policy"
+	"github.com/kfup/kfup/components/training/frameworks"
+	"github.com/kfup/kfup/components/training/frameworks/mpi"
+)
+
+// DefaultHelperImage is the image of the small helpers kfup runs in job pods by default:
+// busybox, as kfup's offline toolkit builds it and loads it into the nodes, so that job
+// pods start without reaching a registry.
+const DefaultHelperImage = "kfup-offline/busybox:1"
+
+// DefaultWorkers is how many jobs of one kind are reconciled at once by default.
+const DefaultWorkers = 4
+
+// ManagedByTrainingOperator is the runPolicy.managedBy value (or its absence) of jobs kfup
+// reconciles; jobs managed by anything else (e.g. Kueue's MultiKueue) are left alone.
+const ManagedByTrainingOperator = "kubeflow.org/training-operator"
+
+// Config holds the settings of the training job controllers. The zero value is
+// upstream's: helper images from Docker Hub, no sidecar stopping; DefaultConfig is kfup's.
+type Config struct {
+	// ClusterDomain is appended to service names in TF_CONFIG, e.g. "cluster.local".
+	ClusterDomain string
+	// PyTorchInitImage is the image of the init container that makes PyTorch workers wait
+	// for the master (sh, seq and nslookup); empty means upstream's alpine:3.10.
+	PyTorchInitImage string
+	// PyTorchInitMaxTries bounds that init container's lookups, 2s apart; 0 means 100.
+	PyTorchInitMaxTries int
+	// MPIDeliveryImage is the image of the MPI launcher's init container that installs the
+	// exec client as /opt/kube/kubectl and waits for the workers; empty means upstream's
+	// kubeflow/kubectl-delivery.
+	MPIDeliveryImage string
+	// MPIDeliveryCommand is that init container's command; nil runs the image's entrypoint.
+	MPIDeliveryCommand []string
+	// SidecarStopImage is the image of the ephemeral container that stops an istio-proxy
+	// still running after the training container ended (sh, seq, sleep, wget); empty
+	// leaves such sidecars running (the job's status does not wait for them either way).
+	SidecarStopImage string
+	// StuckPodGrace is how long a container may wait with ImagePullBackOff and the like
+	// before its job fails; 0 means policy.DefaultStuckPodGrace.
+	StuckPodGrace time.Duration
+	// Workers is how many jobs of one kind are reconciled at once; 0 means 1.
+	Workers int
+	// SkipNameValidation allows controllers of the same name in several managers of one
+	// process (tests that start a manager each).
+	SkipNameValidation bool
+}
+
+// DefaultConfig is the configuration of kfup's manager: helper images that need no
+// registry (DefaultHelperImage for PyTorch's init container and for stopping sidecars;
+// MPI's delivery image stays upstream's, as no offline one exists yet), the default grace
+// for pods that cannot start, and DefaultWorkers.
+func DefaultConfig() Config {
+	return Config{
+		PyTorchInitImage: DefaultHelperImage,
+		MPIDeliveryImage: mpi.DefaultDeliveryImage,
+		SidecarStopImage: DefaultHelperImage,
+		StuckPodGrace:    policy.DefaultStuckPodGrace,
+		Workers:          DefaultWorkers,
+	}
+}
+
+// Frameworks returns the plug-ins' part of the configuration.
+func (c Config) Frameworks() frameworks.Config {
+	return frameworks.Config{
+		ClusterDomain:       c.ClusterDomain,
+		PyTorchInitImage:    c.PyTorchInitImage,
+		PyTorchInitMaxTries: c.PyTorchInitMaxTries,
+		MPIDeliveryImage:    c.MPIDeliveryImage,
+		MPIDeliveryCommand:  c.MPIDeliveryCommand,
+	}
+}

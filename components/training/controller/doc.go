@@ -1,0 +1,32 @@
+// Package controller runs kfup's kubeflow.org/v1 training jobs: one generic Reconciler,
+// instantiated once per kind (TFJob, PyTorchJob, MPIJob, XGBoostJob, JAXJob, PaddleJob)
+// with that kind's engine.Framework, each a controller of its own in kfup's manager.
+//
+// Reconcile is thin, as the engine's design note asks: fetch the job (gone, being deleted,
+// or managed by another controller: nothing to do), list the pods and services it controls,
+// let policy.Decide compute the next status and the actions, carry them out, write the
+// status once (status subresource, only when it changed) and record an event for every
+// transition. The decisions (run policies, conditions, success rules) are pure functions in
+// package policy, table-tested; this package only talks to the API server and is tested
+// against a real one (envtest).
+//
+// Children are created, never updated: pods are immutable, and a replica's pod and service
+// do not change while they exist. Missing ones are created from engine.Desired, unwanted
+// ones (after a scale-down) deleted; extras (MPI's ConfigMap and launcher RBAC, PyTorch's
+// HPA) are server-side applied, as they follow the job. The job owns all of them (owner
+// references), so the pod and service watches bring changes back to its reconciler, and
+// deleting the job deletes them. The only change made to an existing pod is the ephemeral
+// container that stops a lingering Istio sidecar (see policy's sidecar.go).
+//
+// # Helper images
+//
+// Three helpers run in job pods: PyTorch workers' init container that waits for the
+// master's DNS name (needs sh, seq, nslookup), the ephemeral container that stops a
+// lingering istio-proxy (sh, seq, sleep, wget), and MPI's launcher init container that
+// delivers the exec client (kubectl-delivery). Upstream pulls alpine:3.10 and
+// kubeflow/kubectl-delivery from Docker Hub, which offline clusters cannot. DefaultConfig
+// uses DefaultHelperImage, kfup's offline busybox (kfup-offline/busybox:1, built and
+// loaded into the nodes by kfup's offline toolkit), for the first two, pulled only if
+// absent; MPI keeps upstream's delivery image until kfup ships one (see Config). The zero
+// Config is upstream's choice for all three.
+package controller
