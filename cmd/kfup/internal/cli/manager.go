@@ -7,6 +7,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	trainingcontroller "github.com/kfup/kfup/components/training/controller"
 	"github.com/kfup/kfup/internal/manager"
 )
 
@@ -50,5 +51,7 @@ you do not normally run it by hand.`,
 	return cmd
 }
 
-// Controllers lists the controllers `kfup manager` runs.
-func Controllers() []manager.Controller { return nil }
+// Controllers lists the controllers `kfup manager` runs: one per training job kind.
+func Controllers() []manager.Controller {
+	return trainingcontroller.Controllers(trainingcontroller.DefaultConfig())
+}
