@@ -18,7 +18,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
+	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/manager"
+	"github.com/kfup/kfup/components/registry"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/profiles"
 )
@@ -40,25 +42,30 @@ type ImageRef struct {
 }
 
 // ProfileImages lists every image creating a cluster with profile p needs (p nil: the
-// cluster only): the node image, then the images of the enabled components.
+// cluster only): the node image, then the images of the enabled components: kfup builds
+// its own, the others come from their registries (or a bundle).
 func ProfileImages(p *profiles.Profile, nodeImage, managerBinary string) ([]ImageRef, error) {
 	out := []ImageRef{{Ref: ResolveNodeImage(nodeImage), Source: SourceDocker, Node: true}}
 	if p == nil {
 		return out, nil
 	}
-	if p.IsEnabled(manager.Name) {
-		bin := managerBinary
-		if bin == "" {
-			var err error
-			if bin, err = manager.ResolveBinary(); err != nil {
-				return nil, err
-			}
+	o := InstallOptionsFor(p)
+	env := &components.Env{Settings: o.Settings}
+	for _, c := range registry.All(managerBinary, o.Enabled) {
+		if !p.IsEnabled(c.Name()) {
+			continue
 		}
-		_, tag, err := manager.BuildImage(bin)
+		imgs, err := c.Images(env)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("images of %s: %w", c.Name(), err)
 		}
-		out = append(out, ImageRef{Ref: tag, Source: SourceKfup})
+		src := SourceDocker
+		if c.Name() == manager.Name {
+			src = SourceKfup
+		}
+		for _, i := range imgs {
+			out = append(out, ImageRef{Ref: i, Source: src})
+		}
 	}
 	return out, nil
 }

@@ -1,6 +1,8 @@
 package bootstrap
 
 import (
+	"github.com/kfup/kfup/components/istio"
+	"github.com/kfup/kfup/components/knative"
 	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/profiles"
@@ -36,7 +38,15 @@ func ResolveProfile(nameOrPath string, sets []string) (*profiles.Profile, error)
 
 // InstallOptionsFor turns a profile into install options.
 func InstallOptionsFor(p *profiles.Profile) InstallOptions {
-	m := p.Components.Manager
+	m, is, kn := p.Components.Manager, p.Components.Istio, p.Components.Knative
+	ist := istio.DefaultSettings()
+	ist.IngressGateway = is.IngressGateway
+	if is.Hub != "" {
+		ist.Hub = is.Hub
+	}
+	if is.Tag != "" {
+		ist.Tag = is.Tag
+	}
 	return InstallOptions{
 		Enabled: p.Enabled(),
 		Settings: map[string]any{
@@ -45,6 +55,8 @@ func InstallOptionsFor(p *profiles.Profile) InstallOptions {
 				CPURequest: m.Resources.CPURequest, CPULimit: m.Resources.CPULimit,
 				MemoryRequest: m.Resources.MemoryRequest, MemoryLimit: m.Resources.MemoryLimit,
 			},
+			istio.Name:   ist,
+			knative.Name: knative.Settings{ScaleToZero: kn.ScaleToZero, Domain: kn.Domain},
 		},
 	}
 }

@@ -27,6 +27,21 @@ const (
 	NetIstioMinor          = "1.15"
 )
 
+// KubernetesVersion is the Kubernetes version kfup targets (the offline node image's and
+// envtest's; charts are rendered for it).
+const (
+	KubernetesVersion = "v1.37.2"
+	KubernetesMinor   = "37"
+)
+
+// Istio's charts come from the istio.io/istio module (its manifests package go:embeds
+// them; the module version is pinned in go.mod). The charts default to a testing
+// registry, so kfup pins the image hub and tag of the matching release.
+const (
+	IstioHub = "docker.io/istio"
+	IstioTag = "1.31.0"
+)
+
 // Pin is one pinned thing kfup installs or builds on.
 type Pin struct {
 	Name    string `json:"name"`
@@ -38,6 +53,7 @@ func Pins() []Pin {
 	return []Pin{
 		{Name: "kind (Go library)", Version: KindVersion},
 		{Name: "kind node image (default)", Version: DefaultNodeImage},
+		{Name: "Istio charts (istio.io/istio module)", Version: "images " + IstioHub + ":" + IstioTag},
 		{Name: "Knative Serving (from " + KnativeOperatorModule + " " + KnativeOperatorVersion + ")", Version: KnativeServingVersion},
 		{Name: "net-istio", Version: NetIstioMinor},
 	}

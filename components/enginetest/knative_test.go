@@ -11,10 +11,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/components"
+	"github.com/kfup/kfup/components/istio"
 	"github.com/kfup/kfup/components/knative"
 )
 
-// Knative Serving's pinned manifests apply cleanly through a real API server: CRDs are
+// Knative Serving's pinned manifests, Istio's rendered charts and net-istio apply cleanly through a real API server: CRDs are
 // Established before the custom resources of the same release (the queue-proxy Image),
 // and kfup's settings land in Knative's ConfigMaps.
 func TestKnativeServingApplies(t *testing.T) {
@@ -64,8 +65,29 @@ func TestKnativeServingApplies(t *testing.T) {
 	if err != nil || len(imgs) < 6 {
 		t.Fatalf("images: %v %v", imgs, err)
 	}
+
+	// net-istio programs Istio: it applies once Istio's CRDs are there.
+	istioObjs, err := istio.Objects(istio.DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := components.Apply(ctx, env.Client, istio.Name, istioObjs); err != nil {
+		t.Fatalf("apply Istio (base, istiod, gateway): %v", err)
+	}
+	d := &appsv1.Deployment{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: istio.Namespace, Name: "istiod"}, d); err != nil {
+		t.Fatalf("istiod: %v", err)
+	}
 	net, err := knative.NetIstioObjects()
 	if err != nil || len(net) == 0 {
 		t.Fatalf("net-istio objects: %d %v", len(net), err)
+	}
+	if err := components.Apply(ctx, env.Client, knative.Name, net); err != nil {
+		t.Fatalf("apply net-istio: %v", err)
+	}
+	gw := &unstructured.Unstructured{}
+	gw.SetGroupVersionKind(schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1beta1", Kind: "Gateway"})
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: knative.Namespace, Name: "knative-ingress-gateway"}, gw); err != nil {
+		t.Errorf("net-istio's knative-ingress-gateway: %v", err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/kfup/kfup/components"
+	"github.com/kfup/kfup/components/istio"
+	"github.com/kfup/kfup/components/knative"
 	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/components/training"
 )
@@ -14,7 +16,7 @@ import (
 var APIComponents = []string{training.Name}
 
 // Planned are components that profiles name but this build cannot install yet.
-var Planned = []string{"istio", "knative", "nvidia"}
+var Planned = []string{"nvidia"}
 
 // All returns every component. managerBinary is the kfup binary for the manager image
 // (empty: this executable); enabled are the components being installed (the manager
@@ -29,5 +31,7 @@ func All(managerBinary string, enabled []string) []components.Component {
 	return []components.Component{
 		training.Component{},
 		&manager.Component{APIs: apis, Binary: managerBinary},
+		istio.Component{},
+		knative.Component{},
 	}
 }

@@ -1,0 +1,142 @@
+// Package istio is the install component of Istio: the base chart (CRDs, cluster roles),
+// istiod and the ingress gateway, rendered with the Helm v3 SDK from the charts that the
+// pinned istio.io/istio module embeds, with image hub and tag pinned to a release.
+package istio
+
+import (
+	"context"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kfup/kfup/components"
+	kfupmanager "github.com/kfup/kfup/internal/manager"
+	"github.com/kfup/kfup/manifests"
+)
+
+// Names of the component, its namespace and the gateway release.
+const (
+	Name        = "istio"
+	Namespace   = "istio-system"
+	GatewayName = "istio-ingressgateway"
+)
+
+// Settings configure Istio.
+type Settings struct {
+	// IngressGateway installs istio-ingressgateway (Knative needs it).
+	IngressGateway bool
+	// Hub and Tag name the Istio images; empty means the pinned release.
+	Hub, Tag string
+	// HTTPNodePort and HTTPSNodePort are the gateway's node ports, which the kind config
+	// maps to the host's ingress ports.
+	HTTPNodePort, HTTPSNodePort int
+}
+
+// DefaultSettings are the pinned release with the gateway on node ports 31080/31443.
+func DefaultSettings() Settings {
+	return Settings{IngressGateway: true, Hub: manifests.IstioHub, Tag: manifests.IstioTag, HTTPNodePort: 31080, HTTPSNodePort: 31443}
+}
+
+// Component installs Istio.
+type Component struct{}
+
+// Name returns "istio".
+func (Component) Name() string { return Name }
+
+// DependsOn returns nothing.
+func (Component) DependsOn() []string { return nil }
+
+func settings(env *components.Env) Settings {
+	s := DefaultSettings()
+	if env != nil {
+		if got, ok := env.Settings[Name].(Settings); ok {
+			s = got
+		}
+	}
+	if s.Hub == "" {
+		s.Hub = manifests.IstioHub
+	}
+	if s.Tag == "" {
+		s.Tag = manifests.IstioTag
+	}
+	return s
+}
+
+// Objects returns the istio-system namespace and every rendered object.
+func Objects(s Settings) ([]*unstructured.Unstructured, error) {
+	rendered, err := Render(s)
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := kfupmanager.NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	ns, err := components.ToUnstructured(scheme, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}})
+	if err != nil {
+		return nil, err
+	}
+	return append(ns, rendered...), nil
+}
+
+// Images lists the images of the rendered Deployments and the sidecar proxy image.
+func (Component) Images(env *components.Env) ([]string, error) {
+	s := settings(env)
+	objs, err := Render(s)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{s.Hub + "/proxyv2:" + s.Tag: true}
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+		for _, c := range cs {
+			if m, ok := c.(map[string]any); ok {
+				if img, ok := m["image"].(string); ok && img != "" && img != "auto" {
+					seen[img] = true
+				}
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for img := range seen {
+		out = append(out, img)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Install applies the namespace, the base chart, istiod and the gateway.
+func (Component) Install(ctx context.Context, env *components.Env) error {
+	objs, err := Objects(settings(env))
+	if err != nil {
+		return err
+	}
+	return components.Apply(ctx, env.Client, Name, objs)
+}
+
+// Ready waits for istiod and the gateway to be available; a pod that cannot get its
+// image ends the wait with the image name.
+func (Component) Ready(ctx context.Context, env *components.Env) error {
+	names := []string{"istiod"}
+	if settings(env).IngressGateway {
+		names = append(names, GatewayName)
+	}
+	return components.WaitDeployments(ctx, env.Client, Namespace, names...)
+}
+
+// Smoke checks that istiod and the gateway are available.
+func (c Component) Smoke(ctx context.Context, env *components.Env) error { return c.Ready(ctx, env) }
+
+// Uninstall deletes every rendered object (and with the CRDs, every Istio resource).
+func (Component) Uninstall(ctx context.Context, env *components.Env) error {
+	objs, err := Objects(settings(env))
+	if err != nil {
+		return err
+	}
+	return components.Delete(ctx, env.Client, objs)
+}
