@@ -59,7 +59,7 @@ func TestStatusAndCreateAgain(t *testing.T) {
 // A create interrupted (SIGINT) once its node container exists leaves a state that a
 // second create completes; delete then leaves no trace.
 func TestInterruptedCreateThenCreateAndDelete(t *testing.T) {
-	const name = "e2e-int"
+	name := clusterName + "-int"
 	t.Cleanup(func() { kfup(context.Background(), "delete", "--name", name) })
 
 	cmd := exec.Command(kfupBin, "create", "--name", name, "--profile", "none")
