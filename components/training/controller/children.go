@@ -68,10 +68,17 @@ func live(pods []*corev1.Pod) []*corev1.Pod {
 	return out
 }
 
-// sync creates the desired pods and services that do not exist (nor are being deleted, nor
-// about to be: skip), deletes the job's pods and services that are no longer desired, and
-// applies the extras.
+// sync applies the extras, creates the desired pods and services that do not exist (nor
+// are being deleted, nor about to be: skip) and deletes the job's pods and services that
+// are no longer desired.
 func (r *Reconciler) sync(ctx context.Context, job engine.Job, desired *engine.Children, pods []*corev1.Pod, services []*corev1.Service, skip []*corev1.Pod) error {
+	// Extras first: a pod naming a service account that does not exist yet (MPI's
+	// launcher) is refused by the API server.
+	for _, x := range desired.Extras {
+		if err := r.apply(ctx, x); err != nil {
+			return err
+		}
+	}
 	taken := map[string]bool{}
 	for _, p := range pods {
 		taken[p.Name] = true
@@ -129,11 +136,6 @@ func (r *Reconciler) sync(ctx context.Context, job engine.Job, desired *engine.C
 		return err
 	}
 
-	for _, x := range desired.Extras {
-		if err := r.apply(ctx, x); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

@@ -135,6 +135,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 
+	// The job's writes come first, and nothing is done unless they succeed: a job whose
+	// cached copy is stale must not act (delete pods, say) on a status it cannot write.
+	// The status goes first: a restart it announces is counted (and its pod deleted) once
+	// the count is written, so that a failed write cannot count a restart twice.
+	if err := r.writeStatus(ctx, job, plan, now); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("update status of %s %s: %w", r.fw.Kind(), req.NamespacedName, err)
+	}
 	if plan.Restarts != policy.RecordedRestarts(job.GetAnnotations()) {
 		if err := r.recordRestarts(ctx, job, plan.Restarts); err != nil {
 			if apierrors.IsConflict(err) {
@@ -143,6 +153,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, fmt.Errorf("record restarts of %s %s: %w", r.fw.Kind(), req.NamespacedName, err)
 		}
 	}
+	for _, e := range plan.Events {
+		r.event(job, e.Type, e.Reason, "UpdateStatus", e.Message)
+	}
+
 	if err := r.deletePods(ctx, job, plan.DeletePods); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -161,16 +175,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if err := r.deleteRunningOnlyExtras(ctx, job, live(pods)); err != nil {
 			return ctrl.Result{}, err
 		}
-	}
-
-	if err := r.writeStatus(ctx, job, plan, now); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
-		}
-		return ctrl.Result{}, fmt.Errorf("update status of %s %s: %w", r.fw.Kind(), req.NamespacedName, err)
-	}
-	for _, e := range plan.Events {
-		r.event(job, e.Type, e.Reason, "UpdateStatus", e.Message)
 	}
 
 	if plan.DeleteJob {
