@@ -4,11 +4,14 @@
 //
 // Reconcile is thin, as the engine's design note asks: fetch the job (gone, being deleted,
 // or managed by another controller: nothing to do), list the pods and services it controls,
-// let policy.Decide compute the next status and the actions, carry them out, write the
-// status once (status subresource, only when it changed) and record an event for every
-// transition. The decisions (run policies, conditions, success rules) are pure functions in
-// package policy, table-tested; this package only talks to the API server and is tested
-// against a real one (envtest).
+// let policy.Decide compute the next status and the actions, write the status once (status
+// subresource, only when it changed, with an event for every transition) and then carry the
+// actions out. Writing first matters: the job comes from the manager's cache, which may lag
+// behind the job's last write; such a reconcile fails on the write (a conflict, retried
+// shortly) before it has deleted anything on the strength of a status it could not record.
+// The decisions (run policies, conditions, success rules) are pure functions in package
+// policy, table-tested; this package only talks to the API server and is tested against a
+// real one (envtest).
 //
 // Children are created, never updated: pods are immutable, and a replica's pod and service
 // do not change while they exist. Missing ones are created from engine.Desired, unwanted
