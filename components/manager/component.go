@@ -212,7 +212,11 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 						Image:           image,
 						ImagePullPolicy: corev1.PullNever, // loaded by kfup; there is no registry to pull from
 						Args:            args,
-						Env:             []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}},
+						Env: []corev1.EnvVar{
+							{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+							// job-pod helpers (kfup agent) run from this very image, present on every node
+							{Name: "KFUP_IMAGE", Value: image},
+						},
 						Ports: []corev1.ContainerPort{
 							{Name: "metrics", ContainerPort: 8080},
 							{Name: "health", ContainerPort: 8081},

@@ -230,7 +230,7 @@ func (r *Reconciler) stopSidecars(ctx context.Context, job engine.Job, pods []*c
 	}
 	for _, p := range pods {
 		p = p.DeepCopy()
-		p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, policy.StopSidecarContainer(r.cfg.SidecarStopImage))
+		p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, policy.StopSidecarContainer(r.cfg.SidecarStopImage, r.cfg.SidecarStopCommand))
 		err := r.client.SubResource("ephemeralcontainers").Update(ctx, p)
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 			continue // gone, or changed: the next reconcile sees it again

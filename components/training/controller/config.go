@@ -30,6 +30,9 @@ type Config struct {
 	PyTorchInitImage string
 	// PyTorchInitMaxTries bounds that init container's lookups, 2s apart; 0 means 100.
 	PyTorchInitMaxTries int
+	// PyTorchInitCommand replaces that init container's shell loop (the master's name is
+	// appended); kfup's manager sets ["/kfup", "agent", "wait-for-host"] with its own image.
+	PyTorchInitCommand []string
 	// MPIDeliveryImage is the image of the MPI launcher's init container that installs the
 	// exec client as /opt/kube/kubectl and waits for the workers; empty means upstream's
 	// kubeflow/kubectl-delivery.
@@ -40,6 +43,9 @@ type Config struct {
 	// still running after the training container ended (sh, seq, sleep, wget); empty
 	// leaves such sidecars running (the job's status does not wait for them either way).
 	SidecarStopImage string
+	// SidecarStopCommand replaces that container's shell loop; kfup's manager sets
+	// ["/kfup", "agent", "quit-sidecar"] with its own image.
+	SidecarStopCommand []string
 	// StuckPodGrace is how long a container may wait with ImagePullBackOff and the like
 	// before its job fails; 0 means policy.DefaultStuckPodGrace.
 	StuckPodGrace time.Duration
@@ -64,12 +70,27 @@ func DefaultConfig() Config {
 	}
 }
 
+// WithKfupImage makes the job-pod helpers (PyTorch's wait-for-master init container, the
+// sidecar stopper) run `kfup agent` from kfup's own image, which kfup loads on every node:
+// no shell image from a registry is needed.
+func (c Config) WithKfupImage(image string) Config {
+	if image == "" {
+		return c
+	}
+	c.PyTorchInitImage = image
+	c.PyTorchInitCommand = []string{"/kfup", "agent", "wait-for-host"}
+	c.SidecarStopImage = image
+	c.SidecarStopCommand = []string{"/kfup", "agent", "quit-sidecar"}
+	return c
+}
+
 // Frameworks returns the plug-ins' part of the configuration.
 func (c Config) Frameworks() frameworks.Config {
 	return frameworks.Config{
 		ClusterDomain:       c.ClusterDomain,
 		PyTorchInitImage:    c.PyTorchInitImage,
 		PyTorchInitMaxTries: c.PyTorchInitMaxTries,
+		PyTorchInitCommand:  c.PyTorchInitCommand,
 		MPIDeliveryImage:    c.MPIDeliveryImage,
 		MPIDeliveryCommand:  c.MPIDeliveryCommand,
 	}

@@ -27,6 +27,9 @@ type Config struct {
 	// PyTorchInitMaxTries bounds that init container's lookups; 0 means
 	// pytorch.DefaultInitContainerMaxTries.
 	PyTorchInitMaxTries int
+	// PyTorchInitCommand replaces the init container's shell loop: the command gets the
+	// master's name appended and must retry by itself (kfup agent wait-for-host).
+	PyTorchInitCommand []string
 	// MPIDeliveryImage is the image of the MPI launcher's init container that installs the
 	// exec client; empty means mpi.DefaultDeliveryImage.
 	MPIDeliveryImage string
@@ -43,6 +46,9 @@ func All(cfg Config) []engine.Framework {
 	}
 	if cfg.PyTorchInitMaxTries > 0 {
 		pt = append(pt, pytorch.WithInitContainerMaxTries(cfg.PyTorchInitMaxTries))
+	}
+	if cfg.PyTorchInitCommand != nil {
+		pt = append(pt, pytorch.WithInitContainerCommand(cfg.PyTorchInitCommand))
 	}
 	mp := []mpi.Option{}
 	if cfg.MPIDeliveryImage != "" {

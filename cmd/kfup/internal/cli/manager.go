@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os"
 
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -51,7 +52,11 @@ you do not normally run it by hand.`,
 	return cmd
 }
 
+// ImageEnv names the variable through which the manager Deployment tells the manager its
+// own image, which job-pod helpers (kfup agent) then run from.
+const ImageEnv = "KFUP_IMAGE"
+
 // Controllers lists the controllers `kfup manager` runs: one per training job kind.
 func Controllers() []manager.Controller {
-	return trainingcontroller.Controllers(trainingcontroller.DefaultConfig())
+	return trainingcontroller.Controllers(trainingcontroller.DefaultConfig().WithKfupImage(os.Getenv(ImageEnv)))
 }

@@ -72,6 +72,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdManager(f, nil),
 		NewCmdTest(f, nil),
 		NewCmdImages(f, nil),
+		NewCmdAgent(f),
 	)
 	return root
 }

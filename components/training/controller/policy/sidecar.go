@@ -47,13 +47,16 @@ func NeedsSidecarStop(pod *corev1.Pod, main string) bool {
 }
 
 // StopSidecarContainer is the ephemeral container that asks the Istio agent of its pod to
-// quit, retrying for about 20 seconds. image needs sh, seq, sleep and wget (busybox).
-func StopSidecarContainer(image string) corev1.EphemeralContainer {
-	script := "for i in $(seq 10); do wget -q -O- --post-data= " + istioQuitURL + " && exit 0; sleep 2; done; exit 1"
+// quit, retrying for about 20 seconds. With a nil command, image needs sh, seq, sleep and
+// wget (busybox); otherwise command runs as is (kfup agent quit-sidecar).
+func StopSidecarContainer(image string, command []string) corev1.EphemeralContainer {
+	if command == nil {
+		command = []string{"sh", "-c", "for i in $(seq 10); do wget -q -O- --post-data= " + istioQuitURL + " && exit 0; sleep 2; done; exit 1"}
+	}
 	return corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 		Name:            StopSidecarContainerName,
 		Image:           image,
 		ImagePullPolicy: corev1.PullIfNotPresent,
-		Command:         []string{"sh", "-c", script},
+		Command:         append([]string(nil), command...),
 	}}
 }

@@ -11,7 +11,7 @@ import (
 
 func TestNeedsSidecarStop(t *testing.T) {
 	stopped := func(p *corev1.Pod) {
-		p.Spec.EphemeralContainers = []corev1.EphemeralContainer{policy.StopSidecarContainer("busybox")}
+		p.Spec.EphemeralContainers = []corev1.EphemeralContainer{policy.StopSidecarContainer("busybox", nil)}
 	}
 	tests := []struct {
 		name string
@@ -32,9 +32,16 @@ func TestNeedsSidecarStop(t *testing.T) {
 			t.Errorf("%s: NeedsSidecarStop = %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	c := policy.StopSidecarContainer("kfup-offline/busybox:1")
+	c := policy.StopSidecarContainer("kfup-offline/busybox:1", nil)
 	if c.Name != policy.StopSidecarContainerName || c.Image != "kfup-offline/busybox:1" || c.ImagePullPolicy != corev1.PullIfNotPresent ||
 		!strings.Contains(strings.Join(c.Command, " "), "http://127.0.0.1:15020/quitquitquit") {
 		t.Errorf("StopSidecarContainer = %+v", c)
+	}
+}
+
+func TestStopSidecarContainerWithKfupAgent(t *testing.T) {
+	c := policy.StopSidecarContainer("kfup.local/kfup-manager:abc", []string{"/kfup", "agent", "quit-sidecar"})
+	if c.Image != "kfup.local/kfup-manager:abc" || len(c.Command) != 3 || c.Command[2] != "quit-sidecar" {
+		t.Fatalf("got %+v", c.EphemeralContainerCommon)
 	}
 }

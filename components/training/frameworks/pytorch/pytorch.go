@@ -74,6 +74,7 @@ const (
 type Framework struct {
 	initImage    string
 	initMaxTries int
+	initCommand  []string
 }
 
 var (
@@ -92,6 +93,13 @@ func (f optionFunc) apply(fw *Framework) { f(fw) }
 // the master's DNS name; it needs sh, seq and nslookup. Empty turns the init container off.
 func WithInitContainerImage(image string) Option {
 	return optionFunc(func(fw *Framework) { fw.initImage = image })
+}
+
+// WithInitContainerCommand runs command plus the master's name in the init container
+// instead of the shell loop (kfup's own image: ["/kfup", "agent", "wait-for-host"]); the
+// command must retry by itself.
+func WithInitContainerCommand(command []string) Option {
+	return optionFunc(func(fw *Framework) { fw.initCommand = append([]string(nil), command...) })
 }
 
 // WithInitContainerMaxTries sets how many lookups (2s apart) the init container tries.
@@ -213,13 +221,16 @@ func (fw *Framework) SetClusterSpec(job engine.Job, rtype trainingv1.ReplicaType
 // initContainer looks the master's service up until it resolves (the master pod is
 // ready), so that workers do not crash on an unresolvable MASTER_ADDR.
 func (fw *Framework) initContainer(masterAddr string) corev1.Container {
-	script := fmt.Sprintf("err=1;for i in $(seq %d); do if nslookup %s; then err=0 && break; fi;echo waiting for master; sleep 2; done; exit $err",
-		fw.initMaxTries, masterAddr)
+	command := []string{"sh", "-c", fmt.Sprintf("err=1;for i in $(seq %d); do if nslookup %s; then err=0 && break; fi;echo waiting for master; sleep 2; done; exit $err",
+		fw.initMaxTries, masterAddr)}
+	if fw.initCommand != nil {
+		command = append(append([]string(nil), fw.initCommand...), masterAddr)
+	}
 	return corev1.Container{
 		Name:            InitContainerName,
 		Image:           fw.initImage,
 		ImagePullPolicy: corev1.PullIfNotPresent,
-		Command:         []string{"sh", "-c", script},
+		Command:         command,
 		Resources: corev1.ResourceRequirements{
 			Limits:   initLimits.DeepCopy(),
 			Requests: initRequests.DeepCopy(),

@@ -435,3 +435,30 @@ func TestDefaults(t *testing.T) {
 		})
 	}
 }
+
+func TestInitContainerCommand(t *testing.T) {
+	fw := pytorch.New(pytorch.WithInitContainerImage("kfup.local/kfup-manager:abc"), pytorch.WithInitContainerCommand([]string{"/kfup", "agent", "wait-for-host"}))
+	job := &trainingv1.PyTorchJob{
+		ObjectMeta: metav1.ObjectMeta{Name: "j", Namespace: "ns"},
+		Spec: trainingv1.PyTorchJobSpec{PyTorchReplicaSpecs: map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec{
+			"Master": {Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "pytorch", Image: "x"}}}}},
+			"Worker": {Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "pytorch", Image: "x"}}}}},
+		}},
+	}
+	pods, err := engine.DesiredPods(fw, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods {
+		if p.Name != "j-worker-0" {
+			continue
+		}
+		ic := p.Spec.InitContainers
+		if len(ic) != 1 || ic[0].Image != "kfup.local/kfup-manager:abc" ||
+			strings.Join(ic[0].Command, " ") != "/kfup agent wait-for-host j-master-0" {
+			t.Fatalf("init containers: %+v", ic)
+		}
+		return
+	}
+	t.Fatal("no worker pod")
+}

@@ -1,0 +1,204 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
+	"github.com/kfup/kfup/internal/builders"
+)
+
+// lastCondition returns the job's current state (its last condition) and that condition.
+func lastCondition(st *trainingv1.JobStatus) (trainingv1.JobConditionType, trainingv1.JobCondition) {
+	if len(st.Conditions) == 0 {
+		return "", trainingv1.JobCondition{}
+	}
+	c := st.Conditions[len(st.Conditions)-1]
+	return c.Type, c
+}
+
+// waitJob waits until job (re-read into obj) reaches Succeeded or Failed and returns that.
+func waitJob(t *testing.T, obj client.Object, status func() *trainingv1.JobStatus, timeout time.Duration) trainingv1.JobCondition {
+	t.Helper()
+	var last trainingv1.JobCondition
+	err := wait.PollUntilContextTimeout(context.Background(), 2*time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, err
+		}
+		typ, c := lastCondition(status())
+		last = c
+		return typ == trainingv1.JobSucceeded || typ == trainingv1.JobFailed, nil
+	})
+	if err != nil {
+		t.Fatalf("%s did not finish within %s (last condition %+v): %v", obj.GetName(), timeout, last, err)
+	}
+	return last
+}
+
+func podLogs(t *testing.T, ns, name string) string {
+	b, err := clientset.CoreV1().Pods(ns).GetLogs(name, &corev1.PodLogOptions{}).DoRaw(context.Background())
+	if err != nil {
+		return fmt.Sprintf("<logs of %s: %v>", name, err)
+	}
+	return string(b)
+}
+
+// gloo all-reduce over the PyTorchJob rendezvous env (MASTER_ADDR/PORT, WORLD_SIZE, RANK).
+const pytorchAllReduce = `
+import os, torch, torch.distributed as dist
+rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+print("MASTER", os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"], "rank", rank, "of", world, flush=True)
+dist.init_process_group("gloo")
+t = torch.tensor([float(rank + 1)])
+dist.all_reduce(t)
+want = world * (world + 1) / 2
+assert t.item() == want, (t.item(), want)
+print("ALLREDUCE-OK", t.item(), flush=True)
+dist.destroy_process_group()
+`
+
+// A PyTorchJob with 1 master and 2 workers runs a gloo all-reduce to Succeeded.
+func TestPyTorchJobGlooAllReduce(t *testing.T) {
+	ns := testNamespace(t)
+	replica := func(n int32) *builders.ReplicaWrapper {
+		return builders.MakeReplica(n, "pytorch", pythonML, "python3", "-c", pytorchAllReduce).RestartPolicy(trainingv1.RestartPolicyOnFailure)
+	}
+	job := builders.MakePyTorchJob("allreduce", ns).Replica("Master", replica(1)).Replica("Worker", replica(2)).Obj()
+	if err := k8sClient.Create(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	c := waitJob(t, job, func() *trainingv1.JobStatus { return &job.Status }, 5*time.Minute)
+	if c.Type != trainingv1.JobSucceeded {
+		t.Fatalf("job %s: %s %s\nmaster logs:\n%s", c.Type, c.Reason, c.Message, podLogs(t, ns, "allreduce-master-0"))
+	}
+	for _, p := range []string{"allreduce-master-0", "allreduce-worker-0", "allreduce-worker-1"} {
+		if logs := podLogs(t, ns, p); !strings.Contains(logs, "ALLREDUCE-OK 6.0") {
+			t.Errorf("%s did not all-reduce to 6:\n%s", p, logs)
+		}
+	}
+	if rs := job.Status.ReplicaStatuses["Worker"]; rs == nil || rs.Succeeded != 2 {
+		t.Errorf("worker replica status: %+v", rs)
+	}
+	if job.Status.CompletionTime == nil || job.Status.StartTime == nil {
+		t.Errorf("start/completion time not set: %+v", job.Status)
+	}
+}
+
+// TF_CONFIG check + message exchange over the per-replica service DNS: the PS serves on
+// its tfjob-port, each worker validates TF_CONFIG, sends its task index and waits for the
+// echo; the PS exits after hearing from every worker.
+const tfProgram = `
+import json, os, socket, sys
+cfg = json.loads(os.environ["TF_CONFIG"])
+cluster, task = cfg["cluster"], cfg["task"]
+assert len(cluster["ps"]) == 1 and len(cluster["worker"]) == 2, cluster
+assert cfg.get("environment") == "cloud", cfg
+me = cluster[task["type"]][task["index"]]
+print("TF_CONFIG ok:", task, me, flush=True)
+if task["type"] == "ps":
+    port = int(me.rsplit(":", 1)[1])
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port)); s.listen(4)
+    seen = set()
+    while len(seen) < len(cluster["worker"]):
+        c, _ = s.accept(); msg = c.recv(64).decode(); c.sendall(("ack " + msg).encode()); c.close()
+        seen.add(msg); print("PS got", msg, flush=True)
+    print("PS-DONE", sorted(seen), flush=True)
+else:
+    import time
+    host, port = cluster["ps"][0].rsplit(":", 1)
+    for i in range(120):
+        try:
+            c = socket.create_connection((host, int(port)), timeout=5); break
+        except OSError:
+            time.sleep(1)
+    else:
+        sys.exit("PS unreachable at " + cluster["ps"][0])
+    c.sendall(("worker-%d" % task["index"]).encode())
+    reply = c.recv(64).decode()
+    assert reply == "ack worker-%d" % task["index"], reply
+    print("WORKER-OK", reply, flush=True)
+`
+
+// A TFJob like the seed (1 PS + 2 workers): TF_CONFIG is valid in every process and the
+// workers reach the PS through its service DNS name.
+func TestTFJobConfigAndServiceDNS(t *testing.T) {
+	ns := testNamespace(t)
+	replica := func(n int32) *builders.ReplicaWrapper {
+		return builders.MakeReplica(n, "tensorflow", pythonML, "python3", "-c", tfProgram).RestartPolicy(trainingv1.RestartPolicyOnFailure)
+	}
+	job := builders.MakeTFJob("tfdns", ns).Replica("PS", replica(1)).Replica("Worker", replica(2)).Obj()
+	if err := k8sClient.Create(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	c := waitJob(t, job, func() *trainingv1.JobStatus { return &job.Status }, 5*time.Minute)
+	if c.Type != trainingv1.JobSucceeded {
+		t.Fatalf("job %s: %s %s\nworker-0 logs:\n%s", c.Type, c.Reason, c.Message, podLogs(t, ns, "tfdns-worker-0"))
+	}
+	for _, w := range []string{"tfdns-worker-0", "tfdns-worker-1"} {
+		if logs := podLogs(t, ns, w); !strings.Contains(logs, "WORKER-OK ack "+strings.TrimPrefix(w, "tfdns-")) {
+			t.Errorf("%s:\n%s", w, logs)
+		}
+	}
+}
+
+// Under restartPolicy ExitCode a worker's exit 137 is retried (a new pod, job Restarting
+// on the way) and the job succeeds; exit 1 fails the job.
+func TestExitCodeRestartPolicy(t *testing.T) {
+	ns := testNamespace(t)
+	marker := "/tmp/kfup-e2e-" + ns
+	// the first pod leaves a marker on the node (hostPath) and dies with 137; its
+	// replacement finds the marker and succeeds
+	retryOnce := fmt.Sprintf("if [ -e %s/done ]; then echo second try; exit 0; fi; mkdir -p %s && touch %s/done; echo first try; exit 137", marker, marker, marker)
+	retried := builders.MakePyTorchJob("retried", ns).
+		Replica("Worker", builders.MakeReplica(1, "pytorch", "kfup-offline/busybox:1", "sh", "-c", retryOnce).RestartPolicy(trainingv1.RestartPolicyExitCode)).
+		BackoffLimit(3).Obj()
+	spec := &retried.Spec.PyTorchReplicaSpecs["Worker"].Template.Spec
+	spec.Volumes = []corev1.Volume{{Name: "marker", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp"}}}}
+	spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "marker", MountPath: "/tmp"}}
+	failed := builders.MakePyTorchJob("permanent", ns).
+		Replica("Worker", builders.MakeReplica(1, "pytorch", "kfup-offline/busybox:1", "sh", "-c", "echo bad input; exit 1").RestartPolicy(trainingv1.RestartPolicyExitCode)).
+		BackoffLimit(3).Obj()
+	for _, j := range []*trainingv1.PyTorchJob{retried, failed} {
+		if err := k8sClient.Create(context.Background(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := waitJob(t, retried, func() *trainingv1.JobStatus { return &retried.Status }, 3*time.Minute); c.Type != trainingv1.JobSucceeded {
+		t.Errorf("exit 137 then 0: job %s (%s: %s)", c.Type, c.Reason, c.Message)
+	}
+	// the Restarting condition is replaced once the job runs again (as upstream does);
+	// its event and the exit-code event stay
+	evs, err := clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=retried"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]bool{}
+	for _, e := range evs.Items {
+		reasons[e.Reason] = true
+	}
+	if !reasons["PyTorchJobRestarting"] || !reasons["ExitedWithCode"] {
+		t.Errorf("retried job: want PyTorchJobRestarting and ExitedWithCode events, got %v", reasons)
+	}
+	if c := waitJob(t, failed, func() *trainingv1.JobStatus { return &failed.Status }, 3*time.Minute); c.Type != trainingv1.JobFailed {
+		t.Errorf("exit 1 under ExitCode: job %s, want Failed", c.Type)
+	}
+	pods, _ := clientset.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "training.kubeflow.org/job-name=permanent"})
+	for _, p := range pods.Items {
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.RestartCount > 0 {
+				t.Errorf("permanent failure was restarted: %s restarts %d", p.Name, cs.RestartCount)
+			}
+		}
+	}
+}
