@@ -202,3 +202,42 @@ func TestExitCodeRestartPolicy(t *testing.T) {
 		}
 	}
 }
+
+// mpi4py all-reduce over the MPIJob's workers: mpirun reaches the workers through
+// kubexec.sh and kfup's exec client (no ssh, no kubectl image).
+const mpiAllReduce = `
+from mpi4py import MPI
+comm = MPI.COMM_WORLD
+total = comm.allreduce(comm.Get_rank() + 1, op=MPI.SUM)
+assert total == comm.Get_size() * (comm.Get_size() + 1) // 2, total
+print("MPI-OK rank", comm.Get_rank(), "of", comm.Get_size(), "sum", total, flush=True)
+`
+
+// An MPIJob runs an mpi4py program over 2 workers to Succeeded.
+func TestMPIJobMPI4PyAllReduce(t *testing.T) {
+	ns := testNamespace(t)
+	running := trainingv1.CleanPodPolicyRunning
+	job := &trainingv1.MPIJob{
+		ObjectMeta: metav1.ObjectMeta{Name: "mpi", Namespace: ns},
+		Spec: trainingv1.MPIJobSpec{
+			RunPolicy: trainingv1.RunPolicy{CleanPodPolicy: &running},
+			MPIReplicaSpecs: map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec{
+				"Launcher": builders.MakeReplica(1, "mpi", pythonML, "mpirun", "-np", "2", "--allow-run-as-root",
+					"-mca", "btl", "tcp,self", "-mca", "oob_tcp_if_include", "eth0", "-mca", "btl_tcp_if_include", "eth0",
+					"python3", "-c", mpiAllReduce).Obj(),
+				"Worker": builders.MakeReplica(2, "mpi", pythonML).Obj(),
+			},
+		},
+	}
+	if err := k8sClient.Create(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	c := waitJob(t, job, func() *trainingv1.JobStatus { return &job.Status }, 5*time.Minute)
+	logs := podLogs(t, ns, "mpi-launcher")
+	if c.Type != trainingv1.JobSucceeded {
+		t.Fatalf("job %s: %s %s\nlauncher logs:\n%s", c.Type, c.Reason, c.Message, logs)
+	}
+	if strings.Count(logs, "MPI-OK") != 2 || !strings.Contains(logs, "sum 3") {
+		t.Fatalf("launcher logs:\n%s", logs)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/kfup/kfup/cmd/kfup/internal/cli"
@@ -18,5 +19,9 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
+	if filepath.Base(os.Args[0]) == "kubectl" {
+		// installed as an MPIJob launcher's exec client (kfup agent mpi-delivery)
+		os.Exit(cli.KubectlMain(ctx, os.Args[1:], cli.System()))
+	}
 	os.Exit(cli.Main(ctx, os.Args[1:], cli.System()))
 }

@@ -71,7 +71,7 @@ func DefaultConfig() Config {
 }
 
 // WithKfupImage makes the job-pod helpers (PyTorch's wait-for-master init container, the
-// sidecar stopper) run `kfup agent` from kfup's own image, which kfup loads on every node:
+// sidecar stopper, MPI's exec-client delivery) run `kfup agent` from kfup's own image, which kfup loads on every node:
 // no shell image from a registry is needed.
 func (c Config) WithKfupImage(image string) Config {
 	if image == "" {
@@ -81,6 +81,8 @@ func (c Config) WithKfupImage(image string) Config {
 	c.PyTorchInitCommand = []string{"/kfup", "agent", "wait-for-host"}
 	c.SidecarStopImage = image
 	c.SidecarStopCommand = []string{"/kfup", "agent", "quit-sidecar"}
+	c.MPIDeliveryImage = image
+	c.MPIDeliveryCommand = []string{"/kfup", "agent", "mpi-delivery"}
 	return c
 }
 

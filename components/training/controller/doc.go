@@ -24,12 +24,15 @@
 // # Helper images
 //
 // Three helpers run in job pods: PyTorch workers' init container that waits for the
-// master's DNS name (needs sh, seq, nslookup), the ephemeral container that stops a
-// lingering istio-proxy (sh, seq, sleep, wget), and MPI's launcher init container that
-// delivers the exec client (kubectl-delivery). Upstream pulls alpine:3.10 and
-// kubeflow/kubectl-delivery from Docker Hub, which offline clusters cannot. DefaultConfig
-// uses DefaultHelperImage, kfup's offline busybox (kfup-offline/busybox:1, built and
-// loaded into the nodes by kfup's offline toolkit), for the first two, pulled only if
-// absent; MPI keeps upstream's delivery image until kfup ships one (see Config). The zero
+// master's DNS name, the ephemeral container that stops a lingering istio-proxy, and MPI's
+// launcher init container that delivers the exec client. Upstream pulls alpine:3.10 and
+// kubeflow/kubectl-delivery from Docker Hub, which offline clusters cannot. kfup's manager
+// runs all three from its own image, which kfup loads on every node (Config.WithKfupImage,
+// fed from the manager's KFUP_IMAGE): `kfup agent wait-for-host`, `kfup agent quit-sidecar`
+// and `kfup agent mpi-delivery`, which installs the kfup binary as the launcher's
+// /opt/kube/kubectl; invoked under that name kfup answers `kubectl exec POD [-c C] -- CMD`
+// over the exec subresource, which is all mpirun's kubexec.sh needs (no ssh keys, no
+// kubectl image). DefaultConfig alone (tests, other managers) uses shell scripts in
+// DefaultHelperImage (kfup's offline busybox) and upstream's delivery image; the zero
 // Config is upstream's choice for all three.
 package controller

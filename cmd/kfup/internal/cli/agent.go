@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/kfup/kfup/internal/agent"
 	"github.com/kfup/kfup/internal/errs"
@@ -44,6 +49,70 @@ func NewCmdAgent(f *Factory) *cobra.Command {
 	quit.Flags().StringVar(&url, "url", agent.IstioQuitURL, "the sidecar's quit endpoint")
 	quit.Flags().IntVar(&tries, "tries", 10, "attempts before giving up")
 	quit.Flags().DurationVar(&interval, "interval", 2*time.Second, "pause between attempts")
-	cmd.AddCommand(wait, quit)
+	var hostfile string
+	var timeout time.Duration
+	delivery := &cobra.Command{
+		Use:   "mpi-delivery",
+		Short: "MPIJob launcher init: install kfup as the exec client $TARGET_DIR/kubectl, wait for the workers",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, ns := os.Getenv("TARGET_DIR"), os.Getenv("NAMESPACE")
+			if dir == "" || ns == "" {
+				return errs.Usage("run it as the MPIJob launcher's init container", "TARGET_DIR and NAMESPACE must be set")
+			}
+			if err := agent.InstallExecClient(dir); err != nil {
+				return fmt.Errorf("install exec client into %s: %w", dir, err)
+			}
+			hf, err := os.Open(hostfile)
+			if err != nil {
+				return err
+			}
+			hosts, err := agent.HostfileHosts(hf)
+			hf.Close()
+			if err != nil {
+				return err
+			}
+			cfg, err := rest.InClusterConfig()
+			if err != nil {
+				return err
+			}
+			cs, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			return agent.WaitPodsRunning(ctx, f.IO.Out, cs, ns, hosts, 2*time.Second)
+		},
+	}
+	delivery.Flags().StringVar(&hostfile, "hostfile", "/etc/mpi/hostfile", "the MPIJob's hostfile (its hosts are the worker pods)")
+	delivery.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "how long to wait for the workers")
+	cmd.AddCommand(wait, quit, delivery)
 	return cmd
+}
+
+// KubectlMain is kfup invoked as "kubectl" (installed so by `kfup agent mpi-delivery`): it
+// answers `kubectl exec POD [--container C] -- CMD...` in the pod's namespace and exits with
+// the remote command's code.
+func KubectlMain(ctx context.Context, args []string, io IOStreams) int {
+	a, err := agent.ParseKubectlExec(args)
+	if err != nil {
+		fmt.Fprintln(io.ErrOut, "error:", err)
+		return 2
+	}
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		fmt.Fprintln(io.ErrOut, "error:", err)
+		return 1
+	}
+	ns, err := agent.InClusterNamespace()
+	if err != nil {
+		fmt.Fprintln(io.ErrOut, "error:", err)
+		return 1
+	}
+	code, err := agent.ExecInPod(ctx, cfg, ns, a, io.In, io.Out, io.ErrOut)
+	if err != nil {
+		fmt.Fprintln(io.ErrOut, "error:", err)
+	}
+	return code
 }
