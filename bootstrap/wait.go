@@ -16,8 +16,10 @@ import (
 )
 
 // WaitReady waits until the API server answers, every node is Ready and the default
-// ServiceAccount exists (pods cannot be created before it). On timeout the error says what
-// was still missing.
+// ServiceAccount exists (pods cannot be created before it). kube-controller-manager
+// creates that ServiceAccount seconds after the node is Ready; WaitReady creates it itself
+// as soon as the API server answers (the controller treats an existing one as done), which
+// saves those seconds on every create. On timeout the error says what was still missing.
 func WaitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -26,7 +28,7 @@ func WaitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration) err
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var missing string
-	err = wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		missing = readiness(ctx, cs)
 		return missing == "", nil
 	})
@@ -55,10 +57,13 @@ func readiness(ctx context.Context, cs kubernetes.Interface) string {
 		}
 	}
 	if _, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "default ServiceAccount not created yet"
+		if !apierrors.IsNotFound(err) {
+			return "default ServiceAccount: " + err.Error()
 		}
-		return "default ServiceAccount: " + err.Error()
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "default"}}
+		if _, err := cs.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return "default ServiceAccount not created yet: " + err.Error()
+		}
 	}
 	return ""
 }
