@@ -164,3 +164,27 @@ func objectName(u *unstructured.Unstructured) string {
 	}
 	return u.GetName()
 }
+
+// ContainerImages returns the container images of the workloads (Deployments, DaemonSets,
+// StatefulSets, Jobs) among objs, init containers included.
+func ContainerImages(objs []*unstructured.Unstructured) []string {
+	var out []string
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "Deployment", "DaemonSet", "StatefulSet", "Job":
+		default:
+			continue
+		}
+		for _, field := range []string{"initContainers", "containers"} {
+			cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", field)
+			for _, c := range cs {
+				if m, ok := c.(map[string]any); ok {
+					if img, ok := m["image"].(string); ok && img != "" {
+						out = append(out, img)
+					}
+				}
+			}
+		}
+	}
+	return out
+}

@@ -89,17 +89,9 @@ func (Component) Images(env *components.Env) ([]string, error) {
 		return nil, err
 	}
 	seen := map[string]bool{s.Hub + "/proxyv2:" + s.Tag: true}
-	for _, o := range objs {
-		if o.GetKind() != "Deployment" {
-			continue
-		}
-		cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
-		for _, c := range cs {
-			if m, ok := c.(map[string]any); ok {
-				if img, ok := m["image"].(string); ok && img != "" && img != "auto" {
-					seen[img] = true
-				}
-			}
+	for _, img := range components.ContainerImages(objs) {
+		if img != "auto" { // the gateway's image is injected: the proxyv2 above
+			seen[img] = true
 		}
 	}
 	out := make([]string, 0, len(seen))

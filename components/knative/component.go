@@ -110,19 +110,13 @@ func (Component) Images(env *components.Env) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	all := append(serving, net...)
 	seen := map[string]bool{}
-	for _, o := range append(serving, net...) {
-		switch o.GetKind() {
-		case "Deployment", "DaemonSet", "Job", "StatefulSet":
-			cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
-			for _, c := range cs {
-				if m, ok := c.(map[string]any); ok {
-					if img, ok := m["image"].(string); ok && img != "" {
-						seen[img] = true
-					}
-				}
-			}
-		case "Image": // caching.internal.knative.dev Image: the queue-proxy sidecar
+	for _, img := range components.ContainerImages(all) {
+		seen[img] = true
+	}
+	for _, o := range all {
+		if o.GetKind() == "Image" { // caching.internal.knative.dev Image: the queue-proxy sidecar
 			if img, ok, _ := unstructured.NestedString(o.Object, "spec", "image"); ok {
 				seen[img] = true
 			}

@@ -22,28 +22,8 @@ import (
 	"github.com/kfup/kfup/components/training/controller/policy"
 	"github.com/kfup/kfup/components/training/engine"
 	"github.com/kfup/kfup/components/training/frameworks"
+	conf "github.com/kfup/kfup/internal/conformance"
 )
-
-// conformanceDir is shared/conformance beside the repository (as CI lays it out), or
-// $KFUP_CONFORMANCE_DIR.
-func conformanceDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("KFUP_CONFORMANCE_DIR"); d != "" {
-		return d
-	}
-	wd, _ := os.Getwd()
-	for d := wd; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			c := filepath.Join(filepath.Dir(d), "shared", "conformance")
-			if _, err := os.Stat(c); err != nil {
-				t.Fatalf("conformance examples not found at %s: set KFUP_CONFORMANCE_DIR", c)
-			}
-			return c
-		}
-	}
-	t.Fatal("repository root (go.mod) not found")
-	return ""
-}
 
 // ensureNamespace creates namespace ns unless it exists.
 func ensureNamespace(t *testing.T, ns string) {
@@ -76,7 +56,7 @@ var spotChecks = map[string]map[string][]corev1.EnvVar{
 func TestConformanceExamples(t *testing.T) {
 	cfg := testConfig()
 	start(t, cfg)
-	dir := conformanceDir(t)
+	dir := conf.Dir(t)
 	files, err := filepath.Glob(filepath.Join(dir, "training", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples in %s: %v", dir, err)
