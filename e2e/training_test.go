@@ -241,3 +241,54 @@ func TestMPIJobMPI4PyAllReduce(t *testing.T) {
 		t.Fatalf("launcher logs:\n%s", logs)
 	}
 }
+
+// Distributed XGBoost over the XGBoostJob env: the master (rank 0) runs the Rabit tracker on
+// MASTER_PORT, every replica joins it and trains on its shard of a dataset that ships with
+// scikit-learn; the shared model must be good on the whole set.
+const xgboostTrain = `
+import os, xgboost as xgb
+from sklearn.datasets import load_breast_cancer
+rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+master, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+print("rank", rank, "of", world, "tracker", master, port, "workers", os.environ.get("WORKER_ADDRS"), flush=True)
+tracker = None
+if rank == 0:
+    from xgboost.tracker import RabitTracker
+    tracker = RabitTracker(host_ip="0.0.0.0", n_workers=world, port=port)
+    tracker.start(world)
+with xgb.collective.CommunicatorContext(DMLC_TRACKER_URI=master, DMLC_TRACKER_PORT=port, DMLC_TASK_ID=str(rank)):
+    X, y = load_breast_cancer(return_X_y=True)
+    d = xgb.DMatrix(X[rank::world], label=y[rank::world])
+    bst = xgb.train({"objective": "binary:logistic", "tree_method": "hist", "max_depth": 3}, d, num_boost_round=20)
+    acc = float(((bst.predict(xgb.DMatrix(X)) > 0.5) == y).mean())
+    n = xgb.collective.get_world_size()
+    print("XGB-OK rank", rank, "world", n, "accuracy %.3f" % acc, flush=True)
+    assert n == world and acc > 0.9, (n, acc)
+if tracker is not None:
+    tracker.join()
+`
+
+// An XGBoostJob (1 master + 1 worker) trains a distributed model to Succeeded.
+func TestXGBoostJobDistributedTraining(t *testing.T) {
+	ns := testNamespace(t)
+	replica := func(n int32) *trainingv1.ReplicaSpec {
+		return builders.MakeReplica(n, "xgboost", pythonML, "python3", "-c", xgboostTrain).RestartPolicy(trainingv1.RestartPolicyOnFailure).Obj()
+	}
+	job := &trainingv1.XGBoostJob{
+		ObjectMeta: metav1.ObjectMeta{Name: "xgb", Namespace: ns},
+		Spec: trainingv1.XGBoostJobSpec{XGBReplicaSpecs: map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec{
+			"Master": replica(1), "Worker": replica(1),
+		}},
+	}
+	if err := k8sClient.Create(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	c := waitJob(t, job, func() *trainingv1.JobStatus { return &job.Status }, 5*time.Minute)
+	master := podLogs(t, ns, "xgb-master-0")
+	if c.Type != trainingv1.JobSucceeded {
+		t.Fatalf("job %s: %s %s\nmaster logs:\n%s\nworker logs:\n%s", c.Type, c.Reason, c.Message, master, podLogs(t, ns, "xgb-worker-0"))
+	}
+	if !strings.Contains(master, "XGB-OK rank 0 world 2") {
+		t.Fatalf("master logs:\n%s", master)
+	}
+}
