@@ -86,9 +86,11 @@ func newRootCmd(f *Factory) *cobra.Command {
 		Long: `kfup creates a local single-node Kubernetes cluster (kind) and installs a lightweight
 implementation of the Kubeflow APIs onto it: training jobs, tuning, pipelines and serving.
 
-  kfup create          create the cluster (idempotent; Ctrl-C safe)
-  kfup status          show the cluster
+  kfup create          create the cluster and install a profile (idempotent; Ctrl-C safe)
+  kfup status          show the cluster and its components
+  kfup test            smoke-test the installed components
   kfup doctor          check this host
+  kfup images          list/save/load every image a profile needs (air-gapped installs)
   kfup delete          remove the cluster and everything kfup made`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
