@@ -9,18 +9,21 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	trainingcontroller "github.com/kfup/kfup/components/training/controller"
+	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/internal/manager"
 )
 
 // ManagerOptions are the flags of `kfup manager`.
 type ManagerOptions struct {
 	manager.Options
+	// Training configures the training job controllers.
+	Training trainingcontroller.Config
 }
 
 // NewCmdManager returns `kfup manager`, the in-cluster controller manager; runF replaces
 // the real run in tests.
 func NewCmdManager(f *Factory, runF func(context.Context, *ManagerOptions) error) *cobra.Command {
-	opts := &ManagerOptions{}
+	opts := &ManagerOptions{Training: trainingcontroller.DefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "manager",
 		Short: "Run kfup's controller manager (in the cluster; kfup create installs it)",
@@ -29,6 +32,12 @@ service account (or $KUBECONFIG). kfup create deploys it as kfup-system/kfup-man
 you do not normally run it by hand.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Training.Workers < 1 {
+				return errs.Usage("pass --job-workers 1 or more", "--job-workers must be at least 1")
+			}
+			if opts.Training.StuckPodGrace < 0 {
+				return errs.Usage("pass a duration such as --stuck-pod-grace 1m", "--stuck-pod-grace must not be negative")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -41,7 +50,7 @@ you do not normally run it by hand.`,
 			if err != nil {
 				return err
 			}
-			return manager.Run(cmd.Context(), cfg, scheme, opts.Options, Controllers()...)
+			return manager.Run(cmd.Context(), cfg, scheme, opts.Options, Controllers(opts.Training)...)
 		},
 	}
 	fl := cmd.Flags()
@@ -49,6 +58,9 @@ you do not normally run it by hand.`,
 	fl.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (0 turns them off)")
 	fl.BoolVar(&opts.LeaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	fl.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
+	fl.IntVar(&opts.Training.Workers, "job-workers", opts.Training.Workers, "training jobs of one kind reconciled at once")
+	fl.DurationVar(&opts.Training.StuckPodGrace, "stuck-pod-grace", opts.Training.StuckPodGrace, "how long a job pod may fail to start (image pull errors, bad config) before its job fails")
+	fl.StringVar(&opts.Training.ClusterDomain, "cluster-domain", "", "cluster DNS domain appended to service names in TF_CONFIG (empty: <svc>.<ns>.svc)")
 	return cmd
 }
 
@@ -56,7 +68,8 @@ you do not normally run it by hand.`,
 // own image, which job-pod helpers (kfup agent) then run from.
 const ImageEnv = "KFUP_IMAGE"
 
-// Controllers lists the controllers `kfup manager` runs: one per training job kind.
-func Controllers() []manager.Controller {
-	return trainingcontroller.Controllers(trainingcontroller.DefaultConfig().WithKfupImage(os.Getenv(ImageEnv)))
+// Controllers lists the controllers `kfup manager` runs: one per training job kind, with
+// the job-pod helpers taken from the manager's own image ($KFUP_IMAGE).
+func Controllers(training trainingcontroller.Config) []manager.Controller {
+	return trainingcontroller.Controllers(training.WithKfupImage(os.Getenv(ImageEnv)))
 }
