@@ -126,6 +126,9 @@ func StartWith(o Options) (*Env, error) {
 	}
 	cfg, err := e.Start()
 	if err != nil {
+		// Start may fail after the control plane came up (a CRD the API server refuses):
+		// stop it, or kube-apiserver and etcd outlive the test binary
+		_ = e.Stop()
 		return nil, fmt.Errorf("start envtest (binaries in %s): %w", assets, err)
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
