@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/manager"
@@ -39,6 +38,8 @@ type ImageRef struct {
 	Source string `json:"source"`
 	// Node is true for the kind node image, which goes into Docker, not into the nodes.
 	Node bool `json:"node,omitempty"`
+	// built is the image itself for SourceKfup images (built once, by ProfileImages).
+	built v1.Image
 }
 
 // ProfileImages lists every image creating a cluster with profile p needs (p nil: the
@@ -55,25 +56,29 @@ func ProfileImages(p *profiles.Profile, nodeImage, managerBinary string) ([]Imag
 		if !p.IsEnabled(c.Name()) {
 			continue
 		}
+		if mc, ok := c.(*manager.Component); ok {
+			img, tag, err := mc.Build()
+			if err != nil {
+				return nil, fmt.Errorf("images of %s: %w", c.Name(), err)
+			}
+			out = append(out, ImageRef{Ref: tag, Source: SourceKfup, built: img})
+			continue
+		}
 		imgs, err := c.Images(env)
 		if err != nil {
 			return nil, fmt.Errorf("images of %s: %w", c.Name(), err)
 		}
-		src := SourceDocker
-		if c.Name() == manager.Name {
-			src = SourceKfup
-		}
 		for _, i := range imgs {
-			out = append(out, ImageRef{Ref: i, Source: src})
+			out = append(out, ImageRef{Ref: i, Source: SourceDocker})
 		}
 	}
 	return out, nil
 }
 
-// SaveBundle writes every image in refs into one docker-archive tarball at path (written
-// to a temporary file first, so an interrupted save leaves no partial bundle). Images from
-// Docker must be present locally.
-func SaveBundle(ctx context.Context, path string, refs []ImageRef, managerBinary string) error {
+// SaveBundle writes every image in refs (as ProfileImages returns them) into one
+// docker-archive tarball at path (written to a temporary file first, so an interrupted save
+// leaves no partial bundle). Images from Docker must be present locally.
+func SaveBundle(ctx context.Context, path string, refs []ImageRef) error {
 	dir, err := os.MkdirTemp("", "kfup-bundle-")
 	if err != nil {
 		return err
@@ -86,19 +91,11 @@ func SaveBundle(ctx context.Context, path string, refs []ImageRef, managerBinary
 		if err != nil {
 			return fmt.Errorf("image %s: %w", r.Ref, err)
 		}
-		switch r.Source {
-		case SourceKfup:
-			bin := managerBinary
-			if bin == "" {
-				if bin, err = manager.ResolveBinary(); err != nil {
-					return err
-				}
-			}
-			img, _, err := manager.BuildImage(bin)
-			if err != nil {
-				return err
-			}
-			images[tag] = img
+		switch {
+		case r.built != nil:
+			images[tag] = r.built
+		case r.Source == SourceKfup:
+			return fmt.Errorf("image %s is built by kfup: list it with ProfileImages", r.Ref)
 		default:
 			f := filepath.Join(dir, fmt.Sprintf("%d.tar", i))
 			out, err := exec.CommandContext(ctx, "docker", "save", "-o", f, r.Ref).CombinedOutput()
@@ -209,16 +206,8 @@ func (k *KindClusters) LoadBundleIntoNodes(ctx context.Context, cluster, path st
 	if err := tarball.MultiRefWriteToFile(sub, images); err != nil {
 		return nil, err
 	}
-	for _, n := range nodes {
-		f, err := os.Open(sub)
-		if err != nil {
-			return nil, err
-		}
-		err = nodeutils.LoadImageArchive(n, f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("import into node %s: %w", n.String(), explainKindError(err))
-		}
+	if err := importArchive(ctx, nodes, sub); err != nil {
+		return nil, err
 	}
 	slices.Sort(loaded)
 	return loaded, nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/kfup/kfup/internal/errs"
@@ -52,19 +53,27 @@ func (k *KindClusters) LoadImages(ctx context.Context, name string, images ...st
 	if out, err := save.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("docker save %s: %w: %s", strings.Join(missing, " "), err, strings.TrimSpace(string(out)))
 	}
+	if err := importArchive(ctx, nodes, archive); err != nil {
+		return nil, err
+	}
+	return missing, nil
+}
+
+// importArchive imports the docker-archive at path into the containerd of every node.
+func importArchive(ctx context.Context, nodes []nodes.Node, path string) error {
 	for _, n := range nodes {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		f, err := os.Open(archive)
+		f, err := os.Open(path)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		err = nodeutils.LoadImageArchive(n, f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("load images into node %s: %w", n.String(), explainKindError(err))
+			return fmt.Errorf("import images into node %s: %w", n.String(), explainKindError(err))
 		}
 	}
-	return missing, nil
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/kfup/kfup/components"
@@ -136,14 +137,14 @@ type kindImageLoader struct {
 // LoadImage writes image as a docker-archive tarball and imports it into every node that
 // does not already have ref.
 func (l kindImageLoader) LoadImage(ctx context.Context, ref string, image v1.Image) error {
-	nodes, err := l.kind.provider.ListNodes(l.cluster)
+	all, err := l.kind.provider.ListNodes(l.cluster)
 	if err != nil {
 		return err
 	}
-	var missing []int
-	for i, n := range nodes {
+	var missing []nodes.Node
+	for _, n := range all {
 		if id, err := nodeutils.ImageID(n, ref); err != nil || id == "" {
-			missing = append(missing, i)
+			missing = append(missing, n)
 		}
 	}
 	if len(missing) == 0 {
@@ -162,19 +163,5 @@ func (l kindImageLoader) LoadImage(ctx context.Context, ref string, image v1.Ima
 	if err := tarball.WriteToFile(archive, tag, image); err != nil {
 		return fmt.Errorf("write image archive: %w", err)
 	}
-	for _, i := range missing {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		f, err := os.Open(archive)
-		if err != nil {
-			return err
-		}
-		err = nodeutils.LoadImageArchive(nodes[i], f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("import into node %s: %w", nodes[i].String(), explainKindError(err))
-		}
-	}
-	return nil
+	return importArchive(ctx, missing, archive)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -72,21 +73,22 @@ func (c *Component) settings(env *components.Env) Settings {
 	return DefaultSettings()
 }
 
-func (c *Component) image() (string, error) {
+// Build builds the manager image from c.Binary (or ResolveBinary) and returns it with its
+// tag.
+func (c *Component) Build() (v1.Image, string, error) {
 	bin := c.Binary
 	if bin == "" {
 		var err error
 		if bin, err = ResolveBinary(); err != nil {
-			return "", err
+			return nil, "", err
 		}
 	}
-	_, tag, err := BuildImage(bin)
-	return tag, err
+	return BuildImage(bin)
 }
 
 // Images returns the manager image (built from the binary, never pulled).
 func (c *Component) Images(*components.Env) ([]string, error) {
-	tag, err := c.image()
+	_, tag, err := c.Build()
 	if err != nil {
 		return nil, err
 	}
@@ -95,14 +97,7 @@ func (c *Component) Images(*components.Env) ([]string, error) {
 
 // Install builds and loads the image, then applies the namespace, RBAC and Deployment.
 func (c *Component) Install(ctx context.Context, env *components.Env) error {
-	bin := c.Binary
-	if bin == "" {
-		var err error
-		if bin, err = ResolveBinary(); err != nil {
-			return err
-		}
-	}
-	img, tag, err := BuildImage(bin)
+	img, tag, err := c.Build()
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,7 @@ func runImages(ctx context.Context, f *Factory, sub string, opts *ImagesOptions)
 		return tw.Flush()
 	}
 	st := f.Printer().Step(fmt.Sprintf("Saving %d images to %s", len(refs), opts.File))
-	if err := st.End(bootstrap.SaveBundle(ctx, opts.File, refs, "")); err != nil {
+	if err := st.End(bootstrap.SaveBundle(ctx, opts.File, refs)); err != nil {
 		return err
 	}
 	fmt.Fprintf(f.IO.Out, "Saved %d images to %s.\n", len(refs), opts.File)
