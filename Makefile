@@ -18,6 +18,8 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/kfup/kfup/internal/version.version=$(VERSION) -X github.com/kfup/kfup/internal/version.commit=$(COMMIT)
 TIER    := $(CURDIR)/hack/tier.sh
+# Where make generate writes (and so where make verify looks for drift).
+GENERATED := components manifests internal
 
 .PHONY: help build test unit integration e2e check lint generate verify envtest envtest-path \
         node-image workload-images bench bench-create bench-platform clean
@@ -40,10 +42,11 @@ lint: ## go vet (all build tags) + gofmt check
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-verify: lint ## lint, and fail when generated files drift from the API types
-	@$(MAKE) -s generate
-	@if ! git diff --quiet -- components manifests internal || [ -n "$$(git ls-files --others --exclude-standard -- components manifests internal)" ]; then \
-	  git status --short -- components manifests internal; \
+verify: lint ## lint, and fail when generated files drift from the API types (uncommitted edits are fine)
+	@snap() { { git diff -- $(GENERATED); git ls-files --others --exclude-standard -z -- $(GENERATED) | xargs -0 -r sha256sum; } | sha256sum; }; \
+	before=$$(snap); $(MAKE) -s generate; after=$$(snap); \
+	if [ "$$before" != "$$after" ]; then \
+	  git status --short -- $(GENERATED); \
 	  echo "generated files are out of date: run 'make generate' and commit the result"; exit 1; fi
 
 envtest: ## build the envtest binaries (kube-apiserver, etcd) offline from the Go module proxy
