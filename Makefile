@@ -22,7 +22,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 GENERATED := components manifests internal
 
 .PHONY: help build test unit integration e2e check lint generate verify envtest envtest-path \
-        node-image workload-images bench bench-create bench-platform clean
+        node-image workload-images bench bench-create bench-platform bench-training clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -89,13 +89,19 @@ check: ## everything CI runs: lint + generated-file check, unit, integration, e2
 	@$(MAKE) --no-print-directory e2e
 	@$(TIER) --summary
 
-bench: bench-create bench-platform ## all benchmarks
+bench: bench-create bench-platform bench-training ## all benchmarks
 
 bench-create: build node-image ## wall time of 'kfup create' vs a plain kind create (same node image), and the ratio
 	$(GO) run ./hack/bench-create --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)"
 
 bench-platform: build node-image ## wall time of 'kfup create --profile minimal' to all Ready, and the RSS of kfup's pods
 	$(GO) run ./hack/bench-platform --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)"
+
+UPSTREAM_OPERATOR := $(BIN)/training-operator-v1.9
+
+bench-training: build envtest ## 500 PyTorchJobs on envtest: time to all pods+services and peak RSS, kfup vs the upstream training-operator v1.9
+	cd hack/bench-training/upstream && $(GO) build -o $(abspath $(UPSTREAM_OPERATOR)) .
+	KUBEBUILDER_ASSETS="$$($(MAKE) -s envtest-path)" $(GO) run ./hack/bench-training --kfup $(BIN)/kfup --upstream $(UPSTREAM_OPERATOR) --jobs $(or $(JOBS),500)
 
 clean: ## remove build outputs
 	rm -rf $(BIN) $(ARTIFACTS)

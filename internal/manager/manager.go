@@ -23,6 +23,8 @@ type Options struct {
 	MetricsAddr string
 	// ProbeAddr serves /healthz and /readyz ("0" turns them off).
 	ProbeAddr string
+	// PprofAddr serves net/http/pprof profiles ("" or "0" turns them off).
+	PprofAddr string
 	// LeaderElect makes only one replica reconcile at a time.
 	LeaderElect bool
 	// LeaderElectionNamespace holds the lease; empty means the pod's namespace.
@@ -56,6 +58,7 @@ func Run(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o Option
 		Scheme:                        scheme,
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:        o.ProbeAddr,
+		PprofBindAddress:              o.PprofAddr,
 		LeaderElection:                o.LeaderElect,
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       o.LeaderElectionNamespace,

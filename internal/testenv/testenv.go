@@ -139,6 +139,16 @@ func StartWith(o Options) (*Env, error) {
 	return &Env{Config: cfg, Client: c, Scheme: scheme, env: e}, nil
 }
 
+// Kubeconfig returns a kubeconfig of a cluster admin for processes started against the
+// API server (a controller run as a binary, as `make bench-training` does).
+func (e *Env) Kubeconfig() ([]byte, error) {
+	u, err := e.env.AddUser(envtest.User{Name: "kfup-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("add an envtest user: %w", err)
+	}
+	return u.KubeConfig()
+}
+
 // Stop stops the API server and etcd.
 func (e *Env) Stop() error { return e.env.Stop() }
 

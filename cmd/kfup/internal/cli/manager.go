@@ -56,6 +56,7 @@ you do not normally run it by hand.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 turns it off)")
 	fl.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (0 turns them off)")
+	fl.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", "address of net/http/pprof profiles, for memory and CPU investigations (0 turns them off)")
 	fl.BoolVar(&opts.LeaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	fl.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
 	fl.IntVar(&opts.Training.Workers, "job-workers", opts.Training.Workers, "training jobs of one kind reconciled at once")
