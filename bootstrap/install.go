@@ -19,6 +19,7 @@ import (
 	"github.com/kfup/kfup/components/registry"
 	"github.com/kfup/kfup/internal/errs"
 	kfupmanager "github.com/kfup/kfup/internal/manager"
+	"github.com/kfup/kfup/profiles"
 )
 
 // InstallOptions select what to install onto a cluster.
@@ -29,6 +30,9 @@ type InstallOptions struct {
 	Settings map[string]any
 	// Wait bounds each component's readiness wait.
 	Wait time.Duration
+	// Profile is the resolved profile (--set applied) the options came from; Install
+	// records it so that status and test check components as they were configured.
+	Profile *profiles.Profile
 	// ManagerBinary is the kfup binary for the manager image (empty: this executable).
 	ManagerBinary string
 }
@@ -78,6 +82,7 @@ func Install(ctx context.Context, env *Env, rec *Record, o InstallOptions) error
 		return err
 	}
 	rec.Components = append([]string(nil), o.Enabled...)
+	rec.Applied = o.Profile
 	return env.Store.Save(rec)
 }
 
@@ -91,7 +96,11 @@ type ComponentHealth struct {
 // CheckComponents runs each installed component's readiness check (smoke: its smoke test
 // too), each bounded by timeout.
 func CheckComponents(ctx context.Context, env *Env, rec *Record, only []string, smoke bool, timeout time.Duration) ([]ComponentHealth, error) {
-	ce, err := env.componentEnv(rec, nil)
+	var settings map[string]any
+	if rec.Applied != nil {
+		settings = InstallOptionsFor(rec.Applied).Settings
+	}
+	ce, err := env.componentEnv(rec, settings)
 	if err != nil {
 		return nil, err
 	}

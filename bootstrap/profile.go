@@ -48,6 +48,7 @@ func InstallOptionsFor(p *profiles.Profile) InstallOptions {
 		ist.Tag = is.Tag
 	}
 	return InstallOptions{
+		Profile: p,
 		Enabled: p.Enabled(),
 		Settings: map[string]any{
 			manager.Name: manager.Settings{

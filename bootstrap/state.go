@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/profiles"
 )
 
 // Phase is how far kfup got with a cluster.
@@ -43,6 +44,9 @@ type Record struct {
 	Profile string `json:"profile,omitempty"`
 	// Components are the components installed by the last successful install.
 	Components []string `json:"components,omitempty"`
+	// Applied is the profile of that install, every --set applied: status and test
+	// check the components as configured (an Istio without its gateway, say).
+	Applied *profiles.Profile `json:"appliedProfile,omitempty"`
 }
 
 // Store keeps Records as one JSON file per cluster under Dir/clusters/<name>/.

@@ -9,7 +9,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kfup/kfup/components/istio"
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/manifests"
+	"github.com/kfup/kfup/profiles"
 )
 
 func TestStoreSaveLoad(t *testing.T) {
@@ -24,6 +27,13 @@ func TestStoreSaveLoad(t *testing.T) {
 			rec: Record{
 				Name: "kfup", Provider: ProviderKind, Phase: PhaseReady, NodeImage: "kindest/node:v1.37.2",
 				HTTPPort: 8080, HTTPSPort: 8443, Context: "kfup-kfup", Kubeconfig: "/tmp/kc", CreatedAt: created,
+			},
+		},
+		{
+			name: "applied profile with --set kept",
+			rec: Record{
+				Name: "mesh", Provider: ProviderKind, Phase: PhaseReady, Context: "kfup-mesh", CreatedAt: created,
+				Profile: "minimal", Components: []string{"training", "manager", "istio"}, Applied: appliedProfile(t),
 			},
 		},
 		{
@@ -206,4 +216,28 @@ func TestDefaultStore(t *testing.T) {
 			t.Errorf("Dir = %q, want %q", s.Dir, want)
 		}
 	})
+}
+
+// appliedProfile is minimal with istio enabled and its gateway off, as --set makes it.
+func appliedProfile(t *testing.T) *profiles.Profile {
+	p, err := ResolveProfile("minimal", []string{"components.istio.enabled=true", "components.istio.ingressGateway=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestInstallOptionsForAppliedProfile(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	if err := s.Save(&Record{Name: "mesh", Provider: ProviderKind, Phase: PhaseReady, Context: "kfup-mesh", Applied: appliedProfile(t)}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Load("mesh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := InstallOptionsFor(rec.Applied).Settings[istio.Name].(istio.Settings)
+	if got.IngressGateway || got.Tag != manifests.IstioTag {
+		t.Fatalf("istio settings from the recorded profile: %+v", got)
+	}
 }
