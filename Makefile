@@ -22,7 +22,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 GENERATED := components manifests internal
 
 .PHONY: help build test unit integration e2e check lint generate verify envtest envtest-path \
-        node-image workload-images bench bench-create bench-platform bench-training clean
+        node-image workload-images istiod-image bench bench-create bench-platform bench-training clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -74,7 +74,23 @@ workload-images: ## build the e2e workload images (busybox, python-ml) offline
 
 E2E_HOME := $(ARTIFACTS)/e2e-home
 
-e2e: build node-image workload-images ## e2e tier: kfup creates a kind cluster, tests run on it, it is deleted
+# istiod, built from the istio.io/istio module kfup takes its charts from (hack/istiod pins
+# the same version), under the image name the chart uses; cached in Docker by its label.
+ISTIO_MODULE := $(shell awk '$$1 == "istio.io/istio" {print $$2}' go.mod)
+ISTIOD_IMAGE := docker.io/istio/pilot:$(shell sed -n 's/^[[:space:]]*IstioTag *= *"\(.*\)"/\1/p' manifests/versions.go)
+
+istiod-image: ## build istiod (pilot-discovery) from the pinned istio.io/istio module into a local Docker image (cached)
+	@if [ "$$(docker image inspect -f '{{index .Config.Labels "kfup.dev/istio-module"}}' $(ISTIOD_IMAGE) 2>/dev/null)" = "$(ISTIO_MODULE)" ]; then \
+	  echo "$(ISTIOD_IMAGE): built from istio.io/istio $(ISTIO_MODULE) (cached)"; \
+	else \
+	  grep -q "istio.io/istio $(ISTIO_MODULE)$$" hack/istiod/go.mod || { echo "hack/istiod/go.mod must pin istio.io/istio $(ISTIO_MODULE), as go.mod does" >&2; exit 1; }; \
+	  echo "building istiod from istio.io/istio $(ISTIO_MODULE) (a few minutes the first time)"; \
+	  (cd hack/istiod && CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pilot-discovery istio.io/istio/pilot/cmd/pilot-discovery) && \
+	  $(GO) run ./hack/istiod-image --binary $(BIN)/pilot-discovery --tag $(ISTIOD_IMAGE) --istio-module $(ISTIO_MODULE) -o $(BIN)/istiod-image.tar && \
+	  docker load -i $(BIN)/istiod-image.tar && rm -f $(BIN)/istiod-image.tar; \
+	fi
+
+e2e: build node-image workload-images istiod-image ## e2e tier: kfup creates a kind cluster, tests run on it, it is deleted
 	@mkdir -p $(ARTIFACTS)
 	@rm -rf $(E2E_HOME)
 	@export KFUP_BIN=$(BIN)/kfup ARTIFACTS=$(ARTIFACTS) KFUP_NODE_IMAGE="$(KFUP_NODE_IMAGE)" KFUP_E2E_HOME=$(E2E_HOME); \

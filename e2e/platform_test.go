@@ -7,11 +7,17 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/manifests"
 )
 
 // The cluster was created with the default profile (minimal): the manager runs healthy,
@@ -51,4 +57,71 @@ func available(d *appsv1.Deployment) bool {
 		}
 	}
 	return false
+}
+
+// istiodImage is the image the Istio chart names for istiod; make istiod-image builds it
+// from the pinned istio.io/istio module (Envoy, the gateway's and sidecars' proxy, cannot
+// be built here, so the gateway stays off).
+var istiodImage = manifests.IstioHub + "/pilot:" + manifests.IstioTag
+
+// The Istio component on kind: enabling it with kfup create installs the base chart and
+// istiod, which becomes Ready and does its job (it issues the mesh's root certificate into
+// every namespace); kfup status and kfup test report it healthy; creating again without it
+// uninstalls it, CRDs included.
+func TestIstioControlPlane(t *testing.T) {
+	ctx := context.Background()
+	loaded, err := kindc.LoadImages(ctx, clusterName, istiodImage)
+	if err != nil {
+		t.Fatalf("load %s: %v (build it with 'make istiod-image')", istiodImage, err)
+	}
+	t.Logf("loaded %v", loaded)
+	t.Cleanup(func() {
+		// leave the cluster as the other tests expect it, whatever happened
+		if r := kfup(ctx, "create", "--name", clusterName, "--wait", "5m"); r.code != 0 {
+			t.Errorf("restoring the minimal profile: exit %d\n%s", r.code, r.stderr)
+		}
+	})
+
+	r := mustKfup(t, "create", "--name", clusterName, "--wait", "5m",
+		"--set", "components.istio.enabled=true", "--set", "components.istio.ingressGateway=false")
+	t.Logf("kfup create with istio (%s):\n%s%s", r.elapsed.Round(time.Second), r.stdout, r.stderr)
+
+	st := statusOf(t, clusterName)
+	healthy := map[string]bool{}
+	for _, c := range st.Components {
+		healthy[c.Name] = c.Healthy
+		if !c.Healthy {
+			t.Errorf("component %s unhealthy: %s", c.Name, c.Message)
+		}
+	}
+	if !healthy["istio"] || st.State != bootstrap.StateRunning {
+		t.Fatalf("status after enabling istio: %+v", st)
+	}
+	if r := mustKfup(t, "test", "--name", clusterName, "--component", "istio"); !strings.Contains(r.stdout, "✓ pass  istio") {
+		t.Fatalf("kfup test --component istio:\n%s", r.stdout)
+	}
+	// istiod's CA publishes its root certificate to every namespace
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := clientset.CoreV1().ConfigMaps("default").Get(ctx, "istio-ca-root-cert", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("istiod did not publish istio-ca-root-cert to namespace default: %v", err)
+	}
+
+	// disabled again (the default profile has no istio): uninstalled, CRDs included
+	mustKfup(t, "create", "--name", clusterName, "--wait", "5m")
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, nsErr := clientset.CoreV1().Namespaces().Get(ctx, "istio-system", metav1.GetOptions{})
+		crd := &metav1.PartialObjectMetadata{}
+		crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+		crdErr := k8sClient.Get(ctx, client.ObjectKey{Name: "virtualservices.networking.istio.io"}, crd)
+		return apierrors.IsNotFound(nsErr) && apierrors.IsNotFound(crdErr), nil
+	})
+	if err != nil {
+		t.Fatalf("istio-system or the Istio CRDs still exist after disabling istio: %v", err)
+	}
+	if st := statusOf(t, clusterName); len(st.Components) != 2 {
+		t.Fatalf("components after disabling istio: %+v", st.Components)
+	}
 }

@@ -2,6 +2,7 @@ package istio
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -88,5 +89,28 @@ func TestRenderWithoutGateway(t *testing.T) {
 	}
 	if find(objs, "Deployment", GatewayName) != nil {
 		t.Fatal("gateway rendered although disabled")
+	}
+}
+
+// make istiod-image builds istiod from hack/istiod's module: it must pin the very
+// istio.io/istio version the charts come from, or istiod and its chart drift apart.
+func TestIstiodModulePinsTheChartsVersion(t *testing.T) {
+	version := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+			if len(f) >= 2 && f[0] == "istio.io/istio" {
+				return f[1]
+			}
+		}
+		t.Fatalf("%s does not require istio.io/istio", path)
+		return ""
+	}
+	root, hack := version("../../go.mod"), version("../../hack/istiod/go.mod")
+	if root != hack {
+		t.Fatalf("go.mod pins istio.io/istio %s but hack/istiod/go.mod pins %s: run 'cd hack/istiod && go get istio.io/istio@%s && go mod tidy'", root, hack, root)
 	}
 }
