@@ -61,6 +61,7 @@ func main() {
 	jobs := flag.Int("jobs", 500, "PyTorchJobs to create")
 	parallel := flag.Int("create-parallelism", 8, "concurrent creates by the benchmark driver")
 	timeout := flag.Duration("timeout", 15*time.Minute, "give up on a contender after this long")
+	kfupArgs := flag.String("kfup-args", "", "extra flags for kfup manager, space-separated (e.g. --pprof-bind-address 127.0.0.1:6060)")
 	logs := flag.String("logs", "", "directory for the controllers' logs (default: a temporary one, removed)")
 	flag.Parse()
 	if *jobs < 1 || *parallel < 1 {
@@ -68,7 +69,7 @@ func main() {
 		os.Exit(2)
 	}
 	contenders := []contender{
-		{name: "kfup manager", args: []string{*kfupBin, "manager", "--leader-elect=false", "--metrics-bind-address", "0"}},
+		{name: "kfup manager", args: append([]string{*kfupBin, "manager", "--leader-elect=false", "--metrics-bind-address", "0"}, strings.Fields(*kfupArgs)...)},
 		{name: "training-operator v1.9.3", args: []string{*upstreamBin}},
 	}
 	if err := run(contenders, *jobs, *parallel, *timeout, *logs); err != nil {

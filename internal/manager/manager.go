@@ -56,6 +56,7 @@ func Setup(mgr manager.Manager, controllers ...Controller) error {
 func Run(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o Options, controllers ...Controller) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
+		Cache:                         CacheOptions(),
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:        o.ProbeAddr,
 		PprofBindAddress:              o.PprofAddr,

@@ -197,6 +197,7 @@ func (e *Env) StartManager(t testing.TB, setup func(manager.Manager) error) mana
 	t.Helper()
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
 		Scheme:                 e.Scheme,
+		Cache:                  kfupmanager.CacheOptions(), // as kfup manager's
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		LeaderElection:         false,

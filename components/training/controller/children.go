@@ -228,8 +228,18 @@ func (r *Reconciler) stopSidecars(ctx context.Context, job engine.Job, pods []*c
 	if r.cfg.SidecarStopImage == "" {
 		return nil
 	}
-	for _, p := range pods {
-		p = p.DeepCopy()
+	for _, cached := range pods {
+		// the cache keeps a trimmed pod (internal/manager.CacheOptions): update the whole one
+		p := &corev1.Pod{}
+		if err := r.reader.Get(ctx, client.ObjectKeyFromObject(cached), p); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return fmt.Errorf("read pod %s/%s: %w", cached.Namespace, cached.Name, err)
+		}
+		if !policy.NeedsSidecarStop(p, r.fw.DefaultContainerName()) {
+			continue // changed since the cache saw it
+		}
 		p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, policy.StopSidecarContainer(r.cfg.SidecarStopImage, r.cfg.SidecarStopCommand))
 		err := r.client.SubResource("ephemeralcontainers").Update(ctx, p)
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {

@@ -35,6 +35,7 @@ type Reconciler struct {
 	now func() time.Time
 
 	client   client.Client
+	reader   client.Reader // the API server itself, for reads that the trimmed cache cannot serve
 	recorder recorder.EventRecorder
 
 	// deleted remembers, per job, the pods this reconciler deleted until the cache stops
@@ -79,6 +80,7 @@ func (r *Reconciler) Name() string { return r.fw.ControllerName() }
 // status-only updates, which are its own) and the pods and services they control.
 func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	r.client = mgr.GetClient()
+	r.reader = mgr.GetAPIReader()
 	r.recorder = mgr.GetEventRecorder(r.Name())
 	workers := max(r.cfg.Workers, 1)
 	return ctrl.NewControllerManagedBy(mgr).
