@@ -27,8 +27,9 @@ GENERATED := components manifests internal
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## build bin/kfup (static: the same binary runs in the cluster as the manager image)
+build: ## build bin/kfup and bin/kfup-manager (static; kfup builds the manager image from kfup-manager)
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kfup ./cmd/kfup
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kfup-manager ./cmd/kfup-manager
 
 generate: ## regenerate deepcopy code, CRDs and RBAC (controller-gen) and the vendored Knative manifests
 	$(GO) generate ./manifests/...
@@ -117,7 +118,7 @@ UPSTREAM_OPERATOR := $(BIN)/training-operator-v1.9
 
 bench-training: build envtest ## 500 PyTorchJobs on envtest: time to all pods+services and peak RSS, kfup vs the upstream training-operator v1.9
 	cd hack/bench-training/upstream && $(GO) build -o $(abspath $(UPSTREAM_OPERATOR)) .
-	KUBEBUILDER_ASSETS="$$($(MAKE) -s envtest-path)" $(GO) run ./hack/bench-training --kfup $(BIN)/kfup --upstream $(UPSTREAM_OPERATOR) --jobs $(or $(JOBS),500)
+	KUBEBUILDER_ASSETS="$$($(MAKE) -s envtest-path)" $(GO) run ./hack/bench-training --kfup $(BIN)/kfup-manager --upstream $(UPSTREAM_OPERATOR) --jobs $(or $(JOBS),500)
 
 clean: ## remove build outputs
 	rm -rf $(BIN) $(ARTIFACTS)

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/kfup/kfup/cmd/kfup/internal/cli"
+	"github.com/kfup/kfup/internal/incluster"
 )
 
 func main() {
@@ -21,7 +22,7 @@ func main() {
 	}()
 	if filepath.Base(os.Args[0]) == "kubectl" {
 		// installed as an MPIJob launcher's exec client (kfup agent mpi-delivery)
-		os.Exit(cli.KubectlMain(ctx, os.Args[1:], cli.System()))
+		os.Exit(incluster.KubectlMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(cli.Main(ctx, os.Args[1:], cli.System()))
 }

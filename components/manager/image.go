@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -13,9 +14,13 @@ import (
 	"github.com/kfup/kfup/internal/errs"
 )
 
-// BinaryEnv names the environment variable that points at a linux kfup binary to put in
-// the manager image (needed when kfup itself runs on macOS or Windows).
+// BinaryEnv names the environment variable that points at a linux binary to put in the
+// manager image (needed when kfup itself runs on macOS or Windows).
 const BinaryEnv = "KFUP_MANAGER_BINARY"
+
+// SlimBinary is the file name of the in-cluster binary (cmd/kfup-manager) that kfup looks
+// for next to itself: the manager and job-pod helpers without the host tooling.
+const SlimBinary = "kfup-manager"
 
 // ImageRepo is the repository of the manager image. It never leaves the cluster's nodes:
 // kfup builds it and loads it, no registry is involved.
@@ -24,21 +29,33 @@ const ImageRepo = "kfup.local/kfup-manager"
 // nonRoot is the uid/gid the manager runs as.
 const nonRoot = 65532
 
-// ResolveBinary returns the kfup binary to run in the cluster: $KFUP_MANAGER_BINARY, else
-// this very executable when kfup runs on Linux (the nodes share the host's architecture).
+// ResolveBinary returns the binary to run in the cluster: $KFUP_MANAGER_BINARY, else
+// kfup-manager next to this executable (make build puts it there), else — on Linux, where
+// the nodes share the host's architecture — this very executable, which has the same
+// in-cluster commands (kfup manager, kfup agent) but is larger.
 func ResolveBinary() (string, error) {
 	if p := os.Getenv(BinaryEnv); p != "" {
 		return p, nil
-	}
-	if runtime.GOOS != "linux" {
-		return "", errs.Usage(fmt.Sprintf("build one with 'GOOS=linux GOARCH=%s CGO_ENABLED=0 go build -o kfup-linux ./cmd/kfup' and set %s=./kfup-linux", runtime.GOARCH, BinaryEnv),
-			"kfup runs on %s, but the manager image needs a linux kfup binary", runtime.GOOS)
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return "", fmt.Errorf("find the kfup executable: %w", err)
 	}
+	if slim := filepath.Join(filepath.Dir(exe), SlimBinary); isFile(slim) {
+		if _, err := binimage.StaticLinuxArch(slim); err == nil {
+			return slim, nil
+		}
+	}
+	if runtime.GOOS != "linux" {
+		return "", errs.Usage(fmt.Sprintf("build one with 'GOOS=linux GOARCH=%s CGO_ENABLED=0 go build -o kfup-manager ./cmd/kfup-manager' and put it next to kfup or set %s=./kfup-manager", runtime.GOARCH, BinaryEnv),
+			"kfup runs on %s, but the manager image needs a linux binary", runtime.GOOS)
+	}
 	return exe, nil
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // BuildImage builds the manager image from a kfup binary: one layer holding /kfup and a

@@ -82,3 +82,41 @@ func TestObjectsAreHardened(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveBinary(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(BinaryEnv, "")
+	slim := filepath.Join(filepath.Dir(exe), SlimBinary)
+	t.Cleanup(func() { os.Remove(slim) })
+
+	// no kfup-manager beside the executable: the executable itself
+	if got, err := ResolveBinary(); err != nil || got != exe {
+		t.Fatalf("without %s: got %q, %v; want %q", SlimBinary, got, err, exe)
+	}
+	// a kfup-manager that is no static linux binary is passed over
+	if err := os.WriteFile(slim, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ResolveBinary(); got != exe {
+		t.Fatalf("with a script as %s: got %q, want %q", SlimBinary, got, exe)
+	}
+	// a static one is taken
+	data, err := os.ReadFile(staticBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(slim, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ResolveBinary(); err != nil || got != slim {
+		t.Fatalf("with a static %s: got %q, %v", SlimBinary, got, err)
+	}
+	// $KFUP_MANAGER_BINARY wins
+	t.Setenv(BinaryEnv, "/elsewhere/kfup-linux")
+	if got, _ := ResolveBinary(); got != "/elsewhere/kfup-linux" {
+		t.Fatalf("with $%s: got %q", BinaryEnv, got)
+	}
+}

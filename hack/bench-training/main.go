@@ -56,12 +56,13 @@ type result struct {
 }
 
 func main() {
-	kfupBin := flag.String("kfup", "bin/kfup", "kfup binary")
+	kfupBin := flag.String("kfup", "bin/kfup-manager", "kfup binary with the manager command (kfup-manager, or kfup itself)")
 	upstreamBin := flag.String("upstream", "bin/training-operator-v1.9", "upstream training-operator binary (built from ./hack/bench-training/upstream)")
 	jobs := flag.Int("jobs", 500, "PyTorchJobs to create")
 	parallel := flag.Int("create-parallelism", 8, "concurrent creates by the benchmark driver")
 	timeout := flag.Duration("timeout", 15*time.Minute, "give up on a contender after this long")
 	kfupArgs := flag.String("kfup-args", "", "extra flags for kfup manager, space-separated (e.g. --pprof-bind-address 127.0.0.1:6060)")
+	onlyKfup := flag.Bool("only-kfup", false, "measure kfup only (quick iterations; no ratio)")
 	logs := flag.String("logs", "", "directory for the controllers' logs (default: a temporary one, removed)")
 	flag.Parse()
 	if *jobs < 1 || *parallel < 1 {
@@ -71,6 +72,9 @@ func main() {
 	contenders := []contender{
 		{name: "kfup manager", args: append([]string{*kfupBin, "manager", "--leader-elect=false", "--metrics-bind-address", "0"}, strings.Fields(*kfupArgs)...)},
 		{name: "training-operator v1.9.3", args: []string{*upstreamBin}},
+	}
+	if *onlyKfup {
+		contenders = contenders[:1]
 	}
 	if err := run(contenders, *jobs, *parallel, *timeout, *logs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-training:", err)
@@ -130,6 +134,9 @@ func run(contenders []contender, jobs, parallel int, timeout time.Duration, logD
 		if err := clean(c, ns, timeout); err != nil {
 			return err
 		}
+	}
+	if len(results) < 2 {
+		return nil
 	}
 	ours, theirs := results[0], results[1]
 	speed := theirs.done.Seconds() / ours.done.Seconds()

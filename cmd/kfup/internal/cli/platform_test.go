@@ -97,32 +97,3 @@ func TestTestAndImagesOptions(t *testing.T) {
 		}
 	}
 }
-
-func TestManagerOptions(t *testing.T) {
-	f, _, _ := testFactory(t)
-	var got *ManagerOptions
-	err := execute(f, NewCmdManager(f, func(_ context.Context, o *ManagerOptions) error { got = o; return nil }),
-		"manager", "--job-workers", "8", "--stuck-pod-grace", "30s", "--leader-elect=false", "--cluster-domain", "cluster.local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Training.Workers != 8 || got.Training.StuckPodGrace != 30*time.Second || got.LeaderElect || got.Training.ClusterDomain != "cluster.local" {
-		t.Fatalf("options: %+v", got)
-	}
-	f, _, _ = testFactory(t)
-	err = execute(f, NewCmdManager(f, func(_ context.Context, o *ManagerOptions) error { got = o; return nil }), "manager")
-	if err != nil || got.Training.Workers < 1 || got.Training.StuckPodGrace <= 0 || !got.LeaderElect || got.MetricsAddr != ":8080" {
-		t.Fatalf("defaults: %+v %v", got, err)
-	}
-}
-
-func TestManagerRejectsBadOptions(t *testing.T) {
-	for _, args := range [][]string{{"manager", "--job-workers", "0"}, {"manager", "--stuck-pod-grace", "-1s"}} {
-		f, _, _ := testFactory(t)
-		ran := false
-		err := execute(f, NewCmdManager(f, func(context.Context, *ManagerOptions) error { ran = true; return nil }), args...)
-		if ExitCode(err) != ExitUsage || ran {
-			t.Errorf("%v: want a usage error before running, got %v", args, err)
-		}
-	}
-}

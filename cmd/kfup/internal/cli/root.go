@@ -14,6 +14,7 @@ import (
 
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/internal/incluster"
 	"github.com/kfup/kfup/internal/ui"
 )
 
@@ -69,10 +70,10 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdStatus(f, nil),
 		NewCmdDoctor(f, nil),
 		NewCmdVersion(f, nil),
-		NewCmdManager(f, nil),
+		incluster.NewCmdManager(func() int { return f.Global.Verbosity }, nil),
 		NewCmdTest(f, nil),
 		NewCmdImages(f, nil),
-		NewCmdAgent(f),
+		incluster.NewCmdAgent(f.IO.Out),
 	)
 	return root
 }
@@ -151,12 +152,7 @@ func classifyCobraError(err error) error {
 }
 
 // noArgs is cobra.NoArgs with a usage error.
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return errs.Usage(fmt.Sprintf("see '%s --help'", cmd.CommandPath()), "%s takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
-	}
-	return nil
-}
+var noArgs = incluster.NoArgs
 
 // flagChanged reports whether the user set flag name on cmd (or a parent).
 func flagChanged(cmd *cobra.Command, name string) bool {

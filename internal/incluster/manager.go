@@ -1,4 +1,8 @@
-package cli
+// Package incluster holds the commands kfup runs inside the cluster — `kfup manager` (the
+// controller manager) and `kfup agent` (helpers in job pods), and kfup as an MPI
+// launcher's kubectl — apart from the host CLI, so that the slim kfup-manager binary
+// (cmd/kfup-manager) links none of kind, Helm or the image tooling.
+package incluster
 
 import (
 	"context"
@@ -21,8 +25,9 @@ type ManagerOptions struct {
 }
 
 // NewCmdManager returns `kfup manager`, the in-cluster controller manager; runF replaces
-// the real run in tests.
-func NewCmdManager(f *Factory, runF func(context.Context, *ManagerOptions) error) *cobra.Command {
+// the real run in tests;
+// verbosity reads the global -v level when the command runs.
+func NewCmdManager(verbosity func() int, runF func(context.Context, *ManagerOptions) error) *cobra.Command {
 	opts := &ManagerOptions{Training: trainingcontroller.DefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "manager",
@@ -30,7 +35,7 @@ func NewCmdManager(f *Factory, runF func(context.Context, *ManagerOptions) error
 		Long: `Run every kfup controller in one process against the cluster of the in-cluster
 service account (or $KUBECONFIG). kfup create deploys it as kfup-system/kfup-manager;
 you do not normally run it by hand.`,
-		Args: noArgs,
+		Args: NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Training.Workers < 1 {
 				return errs.Usage("pass --job-workers 1 or more", "--job-workers must be at least 1")
@@ -41,7 +46,7 @@ you do not normally run it by hand.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			ctrl.SetLogger(zap.New(zap.UseDevMode(f.Global.Verbosity > 0)))
+			ctrl.SetLogger(zap.New(zap.UseDevMode(verbosity() > 0)))
 			cfg, err := ctrl.GetConfig()
 			if err != nil {
 				return err

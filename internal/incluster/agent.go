@@ -1,8 +1,9 @@
-package cli
+package incluster
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"time"
@@ -17,7 +18,7 @@ import (
 
 // NewCmdAgent returns the hidden `kfup agent` helpers that run inside job pods from kfup's
 // own image (no shell or busybox image needed).
-func NewCmdAgent(f *Factory) *cobra.Command {
+func NewCmdAgent(out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "agent",
 		Short:  "Helpers that kfup runs inside job pods",
@@ -32,7 +33,7 @@ func NewCmdAgent(f *Factory) *cobra.Command {
 			if len(args) != 1 {
 				return errs.Usage("kfup agent wait-for-host HOST", "wait-for-host takes one host name")
 			}
-			return agent.WaitForHost(cmd.Context(), f.IO.Out, agent.DefaultLookup, args[0], tries, interval)
+			return agent.WaitForHost(cmd.Context(), out, agent.DefaultLookup, args[0], tries, interval)
 		},
 	}
 	wait.Flags().IntVar(&tries, "tries", 100, "lookups before giving up")
@@ -41,9 +42,9 @@ func NewCmdAgent(f *Factory) *cobra.Command {
 	quit := &cobra.Command{
 		Use:   "quit-sidecar",
 		Short: "Ask the Istio agent of this pod to stop its proxy",
-		Args:  noArgs,
+		Args:  NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return agent.QuitSidecar(cmd.Context(), f.IO.Out, &http.Client{Timeout: 5 * time.Second}, url, tries, interval)
+			return agent.QuitSidecar(cmd.Context(), out, &http.Client{Timeout: 5 * time.Second}, url, tries, interval)
 		},
 	}
 	quit.Flags().StringVar(&url, "url", agent.IstioQuitURL, "the sidecar's quit endpoint")
@@ -54,7 +55,7 @@ func NewCmdAgent(f *Factory) *cobra.Command {
 	delivery := &cobra.Command{
 		Use:   "mpi-delivery",
 		Short: "MPIJob launcher init: install kfup as the exec client $TARGET_DIR/kubectl, wait for the workers",
-		Args:  noArgs,
+		Args:  NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, ns := os.Getenv("TARGET_DIR"), os.Getenv("NAMESPACE")
 			if dir == "" || ns == "" {
@@ -82,7 +83,7 @@ func NewCmdAgent(f *Factory) *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			return agent.WaitPodsRunning(ctx, f.IO.Out, cs, ns, hosts, 2*time.Second)
+			return agent.WaitPodsRunning(ctx, out, cs, ns, hosts, 2*time.Second)
 		},
 	}
 	delivery.Flags().StringVar(&hostfile, "hostfile", "/etc/mpi/hostfile", "the MPIJob's hostfile (its hosts are the worker pods)")
@@ -94,25 +95,25 @@ func NewCmdAgent(f *Factory) *cobra.Command {
 // KubectlMain is kfup invoked as "kubectl" (installed so by `kfup agent mpi-delivery`): it
 // answers `kubectl exec POD [--container C] -- CMD...` in the pod's namespace and exits with
 // the remote command's code.
-func KubectlMain(ctx context.Context, args []string, io IOStreams) int {
+func KubectlMain(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
 	a, err := agent.ParseKubectlExec(args)
 	if err != nil {
-		fmt.Fprintln(io.ErrOut, "error:", err)
+		fmt.Fprintln(errOut, "error:", err)
 		return 2
 	}
 	cfg, err := rest.InClusterConfig()
 	if err != nil {
-		fmt.Fprintln(io.ErrOut, "error:", err)
+		fmt.Fprintln(errOut, "error:", err)
 		return 1
 	}
 	ns, err := agent.InClusterNamespace()
 	if err != nil {
-		fmt.Fprintln(io.ErrOut, "error:", err)
+		fmt.Fprintln(errOut, "error:", err)
 		return 1
 	}
-	code, err := agent.ExecInPod(ctx, cfg, ns, a, io.In, io.Out, io.ErrOut)
+	code, err := agent.ExecInPod(ctx, cfg, ns, a, in, out, errOut)
 	if err != nil {
-		fmt.Fprintln(io.ErrOut, "error:", err)
+		fmt.Fprintln(errOut, "error:", err)
 	}
 	return code
 }

@@ -1,0 +1,62 @@
+package incluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/internal/version"
+)
+
+// NoArgs is cobra.NoArgs with a usage error.
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return errs.Usage(fmt.Sprintf("see '%s --help'", cmd.CommandPath()), "%s takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}
+
+// NewRootCmd is the command tree of the kfup-manager binary: the in-cluster commands
+// only. It is named kfup because it stands in for kfup in the manager image (/kfup), where
+// job pods run `/kfup agent ...`.
+func NewRootCmd(out, errOut io.Writer) *cobra.Command {
+	verbosity := 0
+	root := &cobra.Command{
+		Use:   "kfup",
+		Short: "kfup's in-cluster commands: the controller manager and the job-pod helpers",
+		Long: `kfup-manager is the part of kfup that runs inside the cluster: the controller
+manager (kfup manager) and the helpers job pods run (kfup agent). kfup builds the
+manager image from it. The host commands (create, delete, status, ...) are in kfup.`,
+		Version:       version.Get().Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log verbosity (0: info, 1+: development logging)")
+	root.SetOut(out)
+	root.SetErr(errOut)
+	root.AddCommand(NewCmdManager(func() int { return verbosity }, nil), NewCmdAgent(out))
+	return root
+}
+
+// Main runs the kfup-manager command tree and returns the exit code: 0, 2 for a usage
+// error, 1 for any other.
+func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
+	root := NewRootCmd(out, errOut)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(errOut, "ERROR:", err)
+	if hint := errs.HintOf(err); hint != "" {
+		fmt.Fprintln(errOut, "  hint:", hint)
+	}
+	if errs.KindOf(err) == errs.KindUsage || strings.HasPrefix(err.Error(), "unknown ") {
+		return 2
+	}
+	return 1
+}
