@@ -30,6 +30,9 @@ const (
 	SourceDocker = "docker"
 	// SourceKfup images are built by kfup from its own binary (the manager).
 	SourceKfup = "kfup"
+	// SourceRegistry images are pinned by digest and fetched from their registry, manifests
+	// unchanged (Docker would rewrite them).
+	SourceRegistry = "registry"
 )
 
 // ImageRef is one image a profile needs.
@@ -69,15 +72,21 @@ func ProfileImages(p *profiles.Profile, nodeImage, managerBinary string) ([]Imag
 			return nil, fmt.Errorf("images of %s: %w", c.Name(), err)
 		}
 		for _, i := range imgs {
-			out = append(out, ImageRef{Ref: i, Source: SourceDocker})
+			src := SourceDocker
+			if pinnedByDigest(i) {
+				src = SourceRegistry
+			}
+			out = append(out, ImageRef{Ref: i, Source: src})
 		}
 	}
 	return out, nil
 }
 
-// SaveBundle writes every image in refs (as ProfileImages returns them) into one
-// docker-archive tarball at path (written to a temporary file first, so an interrupted save
-// leaves no partial bundle). Images from Docker must be present locally.
+// SaveBundle writes every image in refs (as ProfileImages returns them) into one bundle
+// at path (written to a temporary file first, so an interrupted save leaves no partial
+// bundle): a docker-archive of the images named by tag — from the local Docker image
+// store, which must have them, or built by kfup — followed by an OCI image layout of the
+// images pinned by digest, fetched from their registries for the nodes' platform.
 func SaveBundle(ctx context.Context, path string, refs []ImageRef) error {
 	dir, err := os.MkdirTemp("", "kfup-bundle-")
 	if err != nil {
@@ -85,7 +94,12 @@ func SaveBundle(ctx context.Context, path string, refs []ImageRef) error {
 	}
 	defer os.RemoveAll(dir)
 	images := map[name.Reference]v1.Image{}
+	var pinned []string
 	for i, r := range refs {
+		if r.Source == SourceRegistry {
+			pinned = append(pinned, r.Ref)
+			continue
+		}
 		// a bundle names images by tag: Docker cannot look up a loaded image by digest
 		tag, err := name.NewTag(shortImage(r.Ref))
 		if err != nil {
@@ -110,13 +124,38 @@ func SaveBundle(ctx context.Context, path string, refs []ImageRef) error {
 			images[tag] = img
 		}
 	}
+	// pinned images first: a registry that cannot be reached fails the save before any
+	// large file is written
+	layoutDir := filepath.Join(dir, "oci")
+	if len(pinned) > 0 {
+		p, err := newLayout(layoutDir)
+		if err != nil {
+			return err
+		}
+		for _, ref := range pinned {
+			if err := writePinned(ctx, p, ref, nodePlatform()); err != nil {
+				return err
+			}
+		}
+	}
 	tmp := path + ".partial"
-	if err := tarball.MultiRefWriteToFile(tmp, images); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write bundle: %w", err)
+	defer os.Remove(tmp) // gone after the rename
+	dockerPart := ""
+	if len(images) > 0 {
+		dockerPart = tmp
+		if len(pinned) > 0 {
+			dockerPart = filepath.Join(dir, "docker-archive.tar")
+		}
+		if err := tarball.MultiRefWriteToFile(dockerPart, images); err != nil {
+			return fmt.Errorf("write bundle: %w", err)
+		}
+	}
+	if len(pinned) > 0 {
+		if err := combineBundle(tmp, dockerPart, layoutDir); err != nil {
+			return fmt.Errorf("write bundle: %w", err)
+		}
 	}
 	if err := ctx.Err(); err != nil {
-		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)
@@ -133,6 +172,9 @@ func BundleTags(path string) ([]string, error) {
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
+			if pinned, _ := BundlePinned(path); len(pinned) > 0 {
+				return nil, nil // only images pinned by digest
+			}
 			return nil, errs.Usage("pass a bundle written by 'kfup images save'", "%s has no manifest.json: not an image bundle", path)
 		}
 		if err != nil {
@@ -156,8 +198,12 @@ func BundleTags(path string) ([]string, error) {
 // LoadBundleIntoDocker loads the bundle into the local Docker image store (so that the
 // node image is there before kind needs it).
 func LoadBundleIntoDocker(ctx context.Context, path string) error {
-	if _, err := BundleTags(path); err != nil {
+	tags, err := BundleTags(path)
+	if err != nil {
 		return err
+	}
+	if len(tags) == 0 {
+		return nil // images pinned by digest only: they go into the nodes, not Docker
 	}
 	out, err := exec.CommandContext(ctx, "docker", "load", "-i", path).CombinedOutput()
 	if err != nil {
@@ -194,20 +240,29 @@ func (k *KindClusters) LoadBundleIntoNodes(ctx context.Context, cluster, path st
 		images[tag] = img
 		loaded = append(loaded, t)
 	}
-	if len(images) == 0 {
-		return nil, nil
+	if len(images) > 0 {
+		dir, err := os.MkdirTemp("", "kfup-bundle-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		sub := filepath.Join(dir, "images.tar")
+		if err := tarball.MultiRefWriteToFile(sub, images); err != nil {
+			return nil, err
+		}
+		if err := importArchive(ctx, nodes, sub); err != nil {
+			return nil, err
+		}
 	}
-	dir, err := os.MkdirTemp("", "kfup-bundle-")
+	pinned, err := BundlePinned(path)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	sub := filepath.Join(dir, "images.tar")
-	if err := tarball.MultiRefWriteToFile(sub, images); err != nil {
-		return nil, err
-	}
-	if err := importArchive(ctx, nodes, sub); err != nil {
-		return nil, err
+	if len(pinned) > 0 {
+		if err := importPinned(ctx, nodes, path); err != nil {
+			return nil, err
+		}
+		loaded = append(loaded, pinned...)
 	}
 	slices.Sort(loaded)
 	return loaded, nil

@@ -1,0 +1,315 @@
+package bootstrap
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/kfup/kfup/internal/errs"
+)
+
+// Images pinned by digest (Knative's, gcr.io/...@sha256:...) cannot go through a
+// docker-archive: Docker rewrites manifests, so the digest the pods ask for would not
+// exist. A bundle therefore carries them as an OCI image layout (oci-layout, index.json,
+// blobs/sha256/...) beside the docker-archive part (manifest.json and its files), fetched
+// from their registry with the manifests byte for byte. For a multi-platform index only the
+// nodes' platform is kept (the index itself is kept as is, so its digest still matches).
+
+// Annotations naming an image in an OCI layout: containerd's, and the OCI one.
+const (
+	annotationContainerdName = "io.containerd.image.name"
+	annotationOCIRefName     = "org.opencontainers.image.ref.name"
+)
+
+// pinnedByDigest reports whether ref names its image by digest.
+func pinnedByDigest(ref string) bool { return strings.Contains(ref, "@sha256:") }
+
+// nodePlatform is the platform of the nodes kfup creates: kind's nodes run the host's
+// architecture.
+func nodePlatform() v1.Platform { return v1.Platform{OS: "linux", Architecture: runtime.GOARCH} }
+
+// writePinned fetches the image or index ref names into the layout at p, keeping its
+// manifest digest; of an index, only the image for platform is written.
+func writePinned(ctx context.Context, p layout.Path, ref string, platform v1.Platform) error {
+	r, err := name.NewDigest(ref)
+	if err != nil {
+		return errs.Usage("name the image as registry/repository@sha256:<digest>", "image %s: %v", ref, err)
+	}
+	desc, err := remote.Get(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	if err != nil {
+		return errs.New(errs.KindNotFound, "save bundles on a machine that reaches the registry (docker login for private ones)",
+			"fetch %s: %v", ref, err)
+	}
+	annotations := map[string]string{annotationContainerdName: ref, annotationOCIRefName: ref}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return err
+		}
+		manifest, err := idx.IndexManifest()
+		if err != nil {
+			return err
+		}
+		var chosen *v1.Descriptor
+		for i, m := range manifest.Manifests {
+			if m.Platform != nil && m.Platform.Satisfies(platform) {
+				chosen = &manifest.Manifests[i]
+				break
+			}
+		}
+		if chosen == nil {
+			return fmt.Errorf("image %s has no %s/%s variant", ref, platform.OS, platform.Architecture)
+		}
+		img, err := idx.Image(chosen.Digest)
+		if err != nil {
+			return err
+		}
+		if err := p.WriteImage(img); err != nil {
+			return fmt.Errorf("write %s: %w", ref, err)
+		}
+		raw, err := idx.RawManifest()
+		if err != nil {
+			return err
+		}
+		if err := p.WriteBlob(desc.Digest, io.NopCloser(bytes.NewReader(raw))); err != nil {
+			return err
+		}
+	} else {
+		img, err := desc.Image()
+		if err != nil {
+			return err
+		}
+		if err := p.WriteImage(img); err != nil {
+			return fmt.Errorf("write %s: %w", ref, err)
+		}
+	}
+	d := desc.Descriptor
+	d.Annotations = annotations
+	return p.AppendDescriptor(d)
+}
+
+// newLayout creates an empty OCI image layout in dir.
+func newLayout(dir string) (layout.Path, error) {
+	return layout.Write(dir, empty.Index)
+}
+
+// appendDir adds every file under dir to tw, named relative to dir.
+func appendDir(tw *tar.Writer, dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		return appendFile(tw, filepath.ToSlash(rel), path)
+	})
+}
+
+func appendFile(tw *tar.Writer, name, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: st.Size(), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err = io.Copy(tw, f)
+	return err
+}
+
+// combineBundle writes to out the docker-archive at dockerArchive (if any) followed by
+// the OCI layout in layoutDir.
+func combineBundle(out, dockerArchive, layoutDir string) error {
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(f)
+	if dockerArchive != "" {
+		err = copyTar(tw, dockerArchive, func(string) bool { return true })
+	}
+	if err == nil {
+		err = appendDir(tw, layoutDir)
+	}
+	if err == nil {
+		err = tw.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// copyTar copies the regular files of the tar at path whose names keep accepts into tw.
+func copyTar(tw *tar.Writer, path string, keep func(string) bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if h.Typeflag != tar.TypeReg || !keep(h.Name) {
+			continue
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: h.Name, Mode: 0o644, Size: h.Size, Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+}
+
+// isLayoutFile reports whether a bundle entry belongs to its OCI layout part.
+func isLayoutFile(n string) bool {
+	return n == "oci-layout" || n == "index.json" || strings.HasPrefix(n, "blobs/")
+}
+
+// BundlePinned lists the images a bundle carries by digest (its OCI layout part).
+func BundlePinned(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errs.Usage("pass a bundle written by 'kfup images save'", "open bundle: %v", err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, errs.Usage("pass a bundle written by 'kfup images save'", "%s is not a tar archive: %v", path, err)
+		}
+		if h.Name != "index.json" {
+			continue
+		}
+		var idx v1.IndexManifest
+		if err := json.NewDecoder(tr).Decode(&idx); err != nil {
+			return nil, fmt.Errorf("%s: index.json: %w", path, err)
+		}
+		var refs []string
+		for _, m := range idx.Manifests {
+			if r := m.Annotations[annotationContainerdName]; r != "" {
+				refs = append(refs, r)
+			}
+		}
+		return refs, nil
+	}
+}
+
+// importPinned imports the OCI layout part of bundle into the containerd of every node
+// (for the nodes' platform only, unlike kind's all-platform import: the bundle holds no
+// other platform).
+func importPinned(ctx context.Context, ns []nodes.Node, bundle string) error {
+	dir, err := os.MkdirTemp("", "kfup-pinned-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	archive := filepath.Join(dir, "oci.tar")
+	f, err := os.Create(archive)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(f)
+	err = copyTar(tw, bundle, isLayoutFile)
+	if err == nil {
+		err = tw.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("read the pinned images of %s: %w", bundle, err)
+	}
+	for _, n := range ns {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		snapshotter, err := criSnapshotter(n)
+		if err != nil {
+			return err
+		}
+		in, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		cmd := n.CommandContext(ctx, "ctr", "--namespace=k8s.io", "images", "import", "--digests", "--snapshotter="+snapshotter, "-").SetStdin(in)
+		var out bytes.Buffer
+		cmd.SetStderr(&out)
+		err = cmd.Run()
+		in.Close()
+		if err != nil {
+			return fmt.Errorf("import the pinned images into node %s: %v: %s", n.String(), err, strings.TrimSpace(out.String()))
+		}
+	}
+	return nil
+}
+
+// snapshotterLine finds the snapshotter of containerd's CRI image service in the output
+// of `containerd config dump` (config version 2: the cri plugin's containerd table;
+// versions 3+: io.containerd.cri.v1.images).
+var snapshotterLine = regexp.MustCompile(`(?m)^\s*snapshotter\s*=\s*"([^"]+)"`)
+
+// criSnapshotter returns the snapshotter the node's CRI unpacks images with, so that the
+// imported images are ready to run.
+func criSnapshotter(n nodes.Node) (string, error) {
+	out, err := exec.Output(n.Command("containerd", "config", "dump"))
+	if err != nil {
+		return "", fmt.Errorf("read the containerd config of node %s: %w", n.String(), err)
+	}
+	return parseCRISnapshotter(string(out))
+}
+
+func parseCRISnapshotter(config string) (string, error) {
+	config = strings.ReplaceAll(config, "'", `"`) // containerd 2 quotes plugin names with '
+	for _, section := range []string{`[plugins."io.containerd.cri.v1.images"]`, `[plugins."io.containerd.grpc.v1.cri".containerd]`} {
+		i := strings.Index(config, section)
+		if i < 0 {
+			continue
+		}
+		rest := config[i+len(section):]
+		if j := strings.Index(rest, "\n["); j >= 0 {
+			rest = rest[:j]
+		}
+		if m := snapshotterLine.FindStringSubmatch(rest); m != nil {
+			return m[1], nil
+		}
+	}
+	return "", errors.New("cannot find the CRI image snapshotter in the node's containerd config")
+}
