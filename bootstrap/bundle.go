@@ -163,35 +163,49 @@ func SaveBundle(ctx context.Context, path string, refs []ImageRef) error {
 
 // BundleTags lists the image tags in a bundle written by SaveBundle (or docker save).
 func BundleTags(path string) ([]string, error) {
+	var m tarball.Manifest
+	found, err := decodeBundleFile(path, "manifest.json", &m)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		if pinned, _ := BundlePinned(path); len(pinned) > 0 {
+			return nil, nil // only images pinned by digest
+		}
+		return nil, errs.Usage("pass a bundle written by 'kfup images save'", "%s has no manifest.json: not an image bundle", path)
+	}
+	var tags []string
+	for _, d := range m {
+		tags = append(tags, d.RepoTags...)
+	}
+	return tags, nil
+}
+
+// decodeBundleFile decodes the JSON file name of the bundle at path into v; found is
+// false when the bundle has no such file.
+func decodeBundleFile(path, name string, v any) (found bool, err error) {
+	const hint = "pass a bundle written by 'kfup images save'"
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, errs.Usage("pass a bundle written by 'kfup images save'", "open bundle: %v", err)
+		return false, errs.Usage(hint, "open bundle: %v", err)
 	}
 	defer f.Close()
 	tr := tar.NewReader(f)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			if pinned, _ := BundlePinned(path); len(pinned) > 0 {
-				return nil, nil // only images pinned by digest
-			}
-			return nil, errs.Usage("pass a bundle written by 'kfup images save'", "%s has no manifest.json: not an image bundle", path)
+			return false, nil
 		}
 		if err != nil {
-			return nil, errs.Usage("pass a bundle written by 'kfup images save'", "%s is not a tar archive: %v", path, err)
+			return false, errs.Usage(hint, "%s is not a tar archive: %v", path, err)
 		}
-		if h.Name != "manifest.json" {
+		if h.Name != name {
 			continue
 		}
-		var m tarball.Manifest
-		if err := json.NewDecoder(tr).Decode(&m); err != nil {
-			return nil, fmt.Errorf("%s: manifest.json: %w", path, err)
+		if err := json.NewDecoder(tr).Decode(v); err != nil {
+			return false, fmt.Errorf("%s: %s: %w", path, name, err)
 		}
-		var tags []string
-		for _, d := range m {
-			tags = append(tags, d.RepoTags...)
-		}
-		return tags, nil
+		return true, nil
 	}
 }
 

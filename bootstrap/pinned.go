@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -201,35 +200,17 @@ func isLayoutFile(n string) bool {
 
 // BundlePinned lists the images a bundle carries by digest (its OCI layout part).
 func BundlePinned(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, errs.Usage("pass a bundle written by 'kfup images save'", "open bundle: %v", err)
+	var idx v1.IndexManifest
+	if _, err := decodeBundleFile(path, "index.json", &idx); err != nil {
+		return nil, err
 	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil, nil
+	var refs []string
+	for _, m := range idx.Manifests {
+		if r := m.Annotations[annotationContainerdName]; r != "" {
+			refs = append(refs, r)
 		}
-		if err != nil {
-			return nil, errs.Usage("pass a bundle written by 'kfup images save'", "%s is not a tar archive: %v", path, err)
-		}
-		if h.Name != "index.json" {
-			continue
-		}
-		var idx v1.IndexManifest
-		if err := json.NewDecoder(tr).Decode(&idx); err != nil {
-			return nil, fmt.Errorf("%s: index.json: %w", path, err)
-		}
-		var refs []string
-		for _, m := range idx.Manifests {
-			if r := m.Annotations[annotationContainerdName]; r != "" {
-				refs = append(refs, r)
-			}
-		}
-		return refs, nil
 	}
+	return refs, nil
 }
 
 // importPinned imports the OCI layout part of bundle into the containerd of every node

@@ -22,8 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/internal/builders"
@@ -90,26 +88,7 @@ func TestDigestPinnedImageThroughBundle(t *testing.T) {
 	ns := testNamespace(t)
 	pod := builders.MakePod("pinned", ns).Image(ref).Command("sh", "-c", "echo pinned-ok").Obj()
 	pod.Spec.Containers[0].ImagePullPolicy = corev1.PullIfNotPresent
-	if _, err := clientset.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var phase corev1.PodPhase
-	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		p, err := clientset.CoreV1().Pods(ns).Get(ctx, "pinned", metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		phase = p.Status.Phase
-		return phase == corev1.PodSucceeded || phase == corev1.PodFailed, nil
-	})
-	if err != nil {
-		t.Fatalf("pod of %s did not finish (phase %s): %v", ref, phase, err)
-	}
-	logs, err := clientset.CoreV1().Pods(ns).GetLogs("pinned", &corev1.PodLogOptions{}).DoRaw(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if phase != corev1.PodSucceeded || !strings.Contains(string(logs), "pinned-ok") {
-		t.Fatalf("phase %s, logs:\n%s", phase, logs)
+	if logs := runPod(t, pod, 2*time.Minute); !strings.Contains(logs, "pinned-ok") {
+		t.Fatalf("logs:\n%s", logs)
 	}
 }

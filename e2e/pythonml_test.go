@@ -39,13 +39,25 @@ func TestPythonMLGlooAllReduce(t *testing.T) {
 	pod := builders.MakePod("gloo", ns).Image(pythonML).
 		Command("python3", "-c", allReduce).
 		Resources("100m", "256Mi", "2Gi").Obj()
+	logs := runPod(t, pod, 5*time.Minute)
+	if !strings.Contains(logs, "ALLREDUCE-OK") {
+		t.Fatalf("logs:\n%s", logs)
+	}
+	t.Logf("logs:\n%s", logs)
+}
+
+// runPod creates pod, waits up to timeout for it to end and returns its logs; it fails
+// the test unless the pod succeeded.
+func runPod(t *testing.T, pod *corev1.Pod, timeout time.Duration) string {
+	t.Helper()
 	ctx := context.Background()
+	ns, name := pod.Namespace, pod.Name
 	if _, err := clientset.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var phase corev1.PodPhase
-	err := wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
-		p, err := clientset.CoreV1().Pods(ns).Get(ctx, "gloo", metav1.GetOptions{})
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		p, err := clientset.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
@@ -53,14 +65,14 @@ func TestPythonMLGlooAllReduce(t *testing.T) {
 		return phase == corev1.PodSucceeded || phase == corev1.PodFailed, nil
 	})
 	if err != nil {
-		t.Fatalf("pod did not finish (phase %s): %v", phase, err)
+		t.Fatalf("pod %s (image %s) did not finish (phase %s): %v", name, pod.Spec.Containers[0].Image, phase, err)
 	}
-	logs, err := clientset.CoreV1().Pods(ns).GetLogs("gloo", &corev1.PodLogOptions{}).DoRaw(ctx)
+	logs, err := clientset.CoreV1().Pods(ns).GetLogs(name, &corev1.PodLogOptions{}).DoRaw(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if phase != corev1.PodSucceeded || !strings.Contains(string(logs), "ALLREDUCE-OK") {
-		t.Fatalf("phase %s, logs:\n%s", phase, logs)
+	if phase != corev1.PodSucceeded {
+		t.Fatalf("pod %s: phase %s, logs:\n%s", name, phase, logs)
 	}
-	t.Logf("logs:\n%s", logs)
+	return string(logs)
 }
