@@ -31,9 +31,10 @@ func NewRootCmd(out, errOut io.Writer) *cobra.Command {
 		Long: `kfup-manager is the part of kfup that runs inside the cluster: the controller
 manager (kfup manager) and the helpers job pods run (kfup agent). kfup builds the
 manager image from it. The host commands (create, delete, status, ...) are in kfup.`,
-		Version:       version.Get().Version,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Version:           version.Get().Version,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log verbosity (0: info, 1+: development logging)")
 	root.SetOut(out)
