@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/components/training/controller/policy"
@@ -31,8 +32,12 @@ func (r *Reconciler) children(ctx context.Context, job engine.Job) ([]*corev1.Po
 	key := types.NamespacedName{Namespace: job.GetNamespace(), Name: job.GetName()}
 	var pods []*corev1.Pod
 	listed := map[types.UID]bool{}
+	adopt := r.adopter(job)
 	for i := range podList.Items {
 		p := &podList.Items[i]
+		if err := adopt(ctx, p); err != nil {
+			return nil, nil, err
+		}
 		if !metav1.IsControlledBy(p, job) {
 			continue
 		}
@@ -50,11 +55,53 @@ func (r *Reconciler) children(ctx context.Context, job engine.Job) ([]*corev1.Po
 	}
 	var services []*corev1.Service
 	for i := range svcList.Items {
-		if s := &svcList.Items[i]; metav1.IsControlledBy(s, job) && s.DeletionTimestamp == nil {
+		s := &svcList.Items[i]
+		if err := adopt(ctx, s); err != nil {
+			return nil, nil, err
+		}
+		if metav1.IsControlledBy(s, job) && s.DeletionTimestamp == nil {
 			services = append(services, s)
 		}
 	}
 	return pods, services, nil
+}
+
+// adopter returns a function that makes job the controller of an orphan (a pod or service
+// with the job's labels and no controller), as upstream's controllers do: children left
+// behind by a job deleted with --cascade=orphan belong to a new job of the same name
+// instead of blocking it (its pods' names would be taken). Before the first adoption it
+// checks with the API server, not the cache, that job still exists with this UID and is
+// not being deleted. Objects with another controller, or being deleted, are left alone.
+func (r *Reconciler) adopter(job engine.Job) func(context.Context, client.Object) error {
+	checked, canAdopt := false, false
+	return func(ctx context.Context, obj client.Object) error {
+		if metav1.GetControllerOfNoCopy(obj) != nil || obj.GetDeletionTimestamp() != nil {
+			return nil
+		}
+		if !checked {
+			fresh := r.fw.NewJob()
+			err := r.reader.Get(ctx, client.ObjectKeyFromObject(job), fresh)
+			if err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("recheck %s %s/%s before adopting: %w", r.fw.Kind(), job.GetNamespace(), job.GetName(), err)
+			}
+			checked, canAdopt = true, err == nil && fresh.GetUID() == job.GetUID() && fresh.GetDeletionTimestamp() == nil
+		}
+		if !canAdopt {
+			return nil
+		}
+		orig := obj.DeepCopyObject().(client.Object)
+		obj.SetOwnerReferences(append(obj.GetOwnerReferences(), engine.OwnerReference(r.fw, job)))
+		err := r.client.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			obj.SetOwnerReferences(orig.GetOwnerReferences()) // gone or changed: the next reconcile sees it again
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("adopt %T %s/%s: %w", obj, obj.GetNamespace(), obj.GetName(), err)
+		}
+		ctrl.LoggerFrom(ctx).Info("adopted an orphan", "name", obj.GetName())
+		return nil
+	}
 }
 
 // live are the pods not being deleted.

@@ -7,7 +7,7 @@ package controller
 // +kubebuilder:rbac:groups=kubeflow.org,resources=tfjobs;pytorchjobs;mpijobs;xgboostjobs;jaxjobs;paddlejobs,verbs=get;list;watch;update;patch;delete
 // +kubebuilder:rbac:groups=kubeflow.org,resources=tfjobs/status;pytorchjobs/status;mpijobs/status;xgboostjobs/status;jaxjobs/status;paddlejobs/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=kubeflow.org,resources=tfjobs/finalizers;pytorchjobs/finalizers;mpijobs/finalizers;xgboostjobs/finalizers;jaxjobs/finalizers;paddlejobs/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=pods;services,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=pods;services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods/ephemeralcontainers,verbs=update;patch
 // +kubebuilder:rbac:groups="",resources=pods/exec,verbs=create
 // +kubebuilder:rbac:groups="",resources=configmaps;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
