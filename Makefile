@@ -81,6 +81,7 @@ ISTIO_MODULE := $(shell awk '$$1 == "istio.io/istio" {print $$2}' go.mod)
 ISTIOD_IMAGE := docker.io/istio/pilot:$(shell sed -n 's/^[[:space:]]*IstioTag *= *"\(.*\)"/\1/p' manifests/versions.go)
 
 istiod-image: ## build istiod (pilot-discovery) from the pinned istio.io/istio module into a local Docker image (cached)
+	@[ -n "$(ISTIO_MODULE)" ] && [ "$(ISTIOD_IMAGE)" != "docker.io/istio/pilot:" ] || { echo "cannot read the istio.io/istio pin from go.mod or IstioTag from manifests/versions.go" >&2; exit 1; }
 	@if [ "$$(docker image inspect -f '{{index .Config.Labels "kfup.dev/istio-module"}}' $(ISTIOD_IMAGE) 2>/dev/null)" = "$(ISTIO_MODULE)" ]; then \
 	  echo "$(ISTIOD_IMAGE): built from istio.io/istio $(ISTIO_MODULE) (cached)"; \
 	else \

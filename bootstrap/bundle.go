@@ -219,7 +219,23 @@ func LoadBundleIntoDocker(ctx context.Context, path string) error {
 	if len(tags) == 0 {
 		return nil // images pinned by digest only: they go into the nodes, not Docker
 	}
-	out, err := exec.CommandContext(ctx, "docker", "load", "-i", path).CombinedOutput()
+	archive := path
+	if pinned, err := BundlePinned(path); err != nil {
+		return err
+	} else if len(pinned) > 0 {
+		// only the docker-archive part: a Docker on containerd's image store would read
+		// the OCI layout part instead of manifest.json
+		dir, err := os.MkdirTemp("", "kfup-bundle-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		archive = filepath.Join(dir, "docker-archive.tar")
+		if err := writeFilteredTar(archive, path, func(n string) bool { return !isLayoutFile(n) }, nil); err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	out, err := exec.CommandContext(ctx, "docker", "load", "-i", archive).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("docker load %s: %w: %s", path, err, strings.TrimSpace(string(out)))
 	}

@@ -33,7 +33,7 @@ type InstallOptions struct {
 	// Profile is the resolved profile (--set applied) the options came from; Install
 	// records it so that status and test check components as they were configured.
 	Profile *profiles.Profile
-	// ManagerBinary is the kfup binary for the manager image (empty: this executable).
+	// ManagerBinary is the binary for the manager image (empty: manager.ResolveBinary).
 	ManagerBinary string
 }
 

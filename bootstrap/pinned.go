@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -165,6 +167,32 @@ func combineBundle(out, dockerArchive, layoutDir string) error {
 	return err
 }
 
+// writeFilteredTar writes to out the regular files of the tar at path whose names keep
+// accepts, then extra (name → content) files.
+func writeFilteredTar(out, path string, keep func(string) bool, extra map[string][]byte) error {
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(f)
+	err = copyTar(tw, path, keep)
+	for name, data := range extra {
+		if err != nil {
+			break
+		}
+		if err = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err == nil {
+			_, err = tw.Write(data)
+		}
+	}
+	if err == nil {
+		err = tw.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // copyTar copies the regular files of the tar at path whose names keep accepts into tw.
 func copyTar(tw *tar.Writer, path string, keep func(string) bool) error {
 	f, err := os.Open(path)
@@ -198,19 +226,30 @@ func isLayoutFile(n string) bool {
 	return n == "oci-layout" || n == "index.json" || strings.HasPrefix(n, "blobs/")
 }
 
-// BundlePinned lists the images a bundle carries by digest (its OCI layout part).
+// BundlePinned lists the images a bundle carries by digest (its OCI layout part). Other
+// entries of an index.json (docker save writes one naming its tags) are not pinned images.
 func BundlePinned(path string) ([]string, error) {
-	var idx v1.IndexManifest
-	if _, err := decodeBundleFile(path, "index.json", &idx); err != nil {
+	idx, err := pinnedIndex(path)
+	if err != nil {
 		return nil, err
 	}
 	var refs []string
 	for _, m := range idx.Manifests {
-		if r := m.Annotations[annotationContainerdName]; r != "" {
-			refs = append(refs, r)
-		}
+		refs = append(refs, m.Annotations[annotationContainerdName])
 	}
 	return refs, nil
+}
+
+// pinnedIndex is the bundle's index.json reduced to the images named by digest.
+func pinnedIndex(path string) (*v1.IndexManifest, error) {
+	var idx v1.IndexManifest
+	if _, err := decodeBundleFile(path, "index.json", &idx); err != nil {
+		return nil, err
+	}
+	idx.Manifests = slices.DeleteFunc(idx.Manifests, func(m v1.Descriptor) bool {
+		return !pinnedByDigest(m.Annotations[annotationContainerdName])
+	})
+	return &idx, nil
 }
 
 // importPinned imports the OCI layout part of bundle into the containerd of every node
@@ -222,20 +261,17 @@ func importPinned(ctx context.Context, ns []nodes.Node, bundle string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	archive := filepath.Join(dir, "oci.tar")
-	f, err := os.Create(archive)
+	idx, err := pinnedIndex(bundle)
 	if err != nil {
 		return err
 	}
-	tw := tar.NewWriter(f)
-	err = copyTar(tw, bundle, isLayoutFile)
-	if err == nil {
-		err = tw.Close()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	index, err := json.Marshal(idx)
 	if err != nil {
+		return err
+	}
+	archive := filepath.Join(dir, "oci.tar")
+	onlyBlobs := func(n string) bool { return n == "oci-layout" || strings.HasPrefix(n, "blobs/") }
+	if err := writeFilteredTar(archive, bundle, onlyBlobs, map[string][]byte{"index.json": index}); err != nil {
 		return fmt.Errorf("read the pinned images of %s: %w", bundle, err)
 	}
 	for _, n := range ns {

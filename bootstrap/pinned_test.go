@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -214,5 +215,31 @@ func TestParseCRISnapshotter(t *testing.T) {
 	}
 	if _, err := parseCRISnapshotter("version = 3\n"); err == nil {
 		t.Error("no CRI section: want an error")
+	}
+}
+
+// docker save (Docker 25+) writes an index.json naming its tags: those are not pinned
+// images, and such an archive loads as a plain docker-archive.
+func TestBundlePinnedIgnoresTagNamedIndexEntries(t *testing.T) {
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerPart := filepath.Join(t.TempDir(), "d.tar")
+	tag, _ := name.NewTag("example.com/app:v1")
+	if err := tarball.MultiRefWriteToFile(dockerPart, map[name.Reference]v1.Image{tag: img}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	index := fmt.Sprintf(`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":%q,"size":1,"annotations":{%q:"example.com/app:v1"}}]}`, d.String(), annotationContainerdName)
+	out := filepath.Join(t.TempDir(), "save.tar")
+	if err := writeFilteredTar(out, dockerPart, func(string) bool { return true }, map[string][]byte{"index.json": []byte(index)}); err != nil {
+		t.Fatal(err)
+	}
+	if pinned, err := BundlePinned(out); err != nil || len(pinned) != 0 {
+		t.Fatalf("BundlePinned = %v, %v; want none", pinned, err)
+	}
+	if tags, err := BundleTags(out); err != nil || !slices.Equal(tags, []string{"example.com/app:v1"}) {
+		t.Fatalf("BundleTags = %v, %v", tags, err)
 	}
 }

@@ -1,9 +1,10 @@
 // Command kfup-manager is kfup's in-cluster binary: the controller manager (kfup manager),
 // the job-pod helpers (kfup agent) and, invoked as kubectl, an MPI launcher's exec client.
-// kfup builds its manager image from this binary when it finds it next to itself (make
-// build puts both in bin/): it links none of the host tooling (kind, Helm, image
-// building), so the manager starts smaller. Without it kfup uses its own binary, which
-// has the same in-cluster commands.
+// kfup builds its manager image from this binary when it finds it next to itself, built
+// from the same source (make build puts both in bin/): it links none of the host tooling
+// (kind, Helm, image building), so the manager starts smaller. Without it kfup on Linux
+// uses its own binary, which has the same in-cluster commands; on macOS or Windows, point
+// KFUP_MANAGER_BINARY at a linux build of this command.
 package main
 
 import (

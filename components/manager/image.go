@@ -2,6 +2,7 @@ package manager
 
 import (
 	"crypto/sha256"
+	"debug/buildinfo"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -30,9 +31,11 @@ const ImageRepo = "kfup.local/kfup-manager"
 const nonRoot = 65532
 
 // ResolveBinary returns the binary to run in the cluster: $KFUP_MANAGER_BINARY, else
-// kfup-manager next to this executable (make build puts it there), else — on Linux, where
-// the nodes share the host's architecture — this very executable, which has the same
-// in-cluster commands (kfup manager, kfup agent) but is larger.
+// kfup-manager next to this executable (make build puts it there) when it was built for
+// this architecture from the same source (module version and VCS revision in its build
+// info) — a leftover from another build is passed over —, else, on Linux, where the nodes
+// share the host's architecture, this very executable, which has the same in-cluster
+// commands (kfup manager, kfup agent) but is larger.
 func ResolveBinary() (string, error) {
 	if p := os.Getenv(BinaryEnv); p != "" {
 		return p, nil
@@ -41,16 +44,37 @@ func ResolveBinary() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find the kfup executable: %w", err)
 	}
-	if slim := filepath.Join(filepath.Dir(exe), SlimBinary); isFile(slim) {
-		if _, err := binimage.StaticLinuxArch(slim); err == nil {
+	if slim := filepath.Join(filepath.Dir(exe), SlimBinary); isFile(slim) && sameBuild(exe, slim) {
+		if arch, err := binimage.StaticLinuxArch(slim); err == nil && arch == runtime.GOARCH {
 			return slim, nil
 		}
 	}
 	if runtime.GOOS != "linux" {
-		return "", errs.Usage(fmt.Sprintf("build one with 'GOOS=linux GOARCH=%s CGO_ENABLED=0 go build -o kfup-manager ./cmd/kfup-manager' and put it next to kfup or set %s=./kfup-manager", runtime.GOARCH, BinaryEnv),
+		return "", errs.Usage(fmt.Sprintf("build one with 'GOOS=linux GOARCH=%s CGO_ENABLED=0 go build -o kfup-manager ./cmd/kfup-manager' and set %s=./kfup-manager", runtime.GOARCH, BinaryEnv),
 			"kfup runs on %s, but the manager image needs a linux binary", runtime.GOOS)
 	}
 	return exe, nil
+}
+
+// sameBuild says whether two Go binaries were built from the same source: the same main
+// module version and the same VCS revision and dirty flag (both absent counts as equal).
+func sameBuild(a, b string) bool {
+	key := func(p string) (string, bool) {
+		bi, err := buildinfo.ReadFile(p)
+		if err != nil {
+			return "", false
+		}
+		k := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+				k += " " + s.Key + "=" + s.Value
+			}
+		}
+		return k, true
+	}
+	ka, okA := key(a)
+	kb, okB := key(b)
+	return okA && okB && ka == kb
 }
 
 func isFile(p string) bool {

@@ -103,7 +103,7 @@ func TestResolveBinary(t *testing.T) {
 	if got, _ := ResolveBinary(); got != exe {
 		t.Fatalf("with a script as %s: got %q, want %q", SlimBinary, got, exe)
 	}
-	// a static one is taken
+	// a static one from another build (busybox here) is passed over: no version skew
 	data, err := os.ReadFile(staticBinary(t))
 	if err != nil {
 		t.Fatal(err)
@@ -111,12 +111,30 @@ func TestResolveBinary(t *testing.T) {
 	if err := os.WriteFile(slim, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := ResolveBinary(); err != nil || got != slim {
-		t.Fatalf("with a static %s: got %q, %v", SlimBinary, got, err)
+	if got, err := ResolveBinary(); err != nil || got != exe {
+		t.Fatalf("with a %s from another build: got %q, %v; want %q", SlimBinary, got, err, exe)
 	}
 	// $KFUP_MANAGER_BINARY wins
 	t.Setenv(BinaryEnv, "/elsewhere/kfup-linux")
 	if got, _ := ResolveBinary(); got != "/elsewhere/kfup-linux" {
 		t.Fatalf("with $%s: got %q", BinaryEnv, got)
+	}
+}
+
+func TestSameBuild(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameBuild(exe, exe) {
+		t.Errorf("a binary differs from itself")
+	}
+	if sameBuild(exe, staticBinary(t)) {
+		t.Errorf("busybox counted as the same build as the test binary")
+	}
+	script := filepath.Join(t.TempDir(), "script")
+	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755)
+	if sameBuild(exe, script) {
+		t.Errorf("a script counted as the same build")
 	}
 }

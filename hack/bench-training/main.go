@@ -182,18 +182,21 @@ func runOne(ct contender, c client.Client, kubeconfig, logDir, ns string, jobs, 
 	if err := cmd.Start(); err != nil {
 		return result{}, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// done is closed when the process has exited (waitErr then says how), so that every
+	// select below and the cleanup can see it
+	done := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(done) }()
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-done:
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			<-done
 		}
 	}()
-	if err := waitReady(ctx, port, exited); err != nil {
+	if err := waitReady(ctx, port, done, &waitErr); err != nil {
 		return result{}, err
 	}
 
@@ -216,8 +219,8 @@ func runOne(ct contender, c client.Client, kubeconfig, logDir, ns string, jobs, 
 			break
 		}
 		select {
-		case err := <-exited:
-			return r, fmt.Errorf("exited early: %v", err)
+		case <-done:
+			return r, fmt.Errorf("exited early: %v", waitErr)
 		case <-ctx.Done():
 			return r, fmt.Errorf("after %s only %d of %d pods and %d of %d services exist", timeout, pods, 2*jobs, services, 2*jobs)
 		case <-time.After(200 * time.Millisecond):
@@ -237,7 +240,7 @@ func freePort() (int, error) {
 }
 
 // waitReady polls /readyz, which both contenders answer once their caches have synced.
-func waitReady(ctx context.Context, port int, exited <-chan error) error {
+func waitReady(ctx context.Context, port int, done <-chan struct{}, waitErr *error) error {
 	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", port)
 	for {
 		resp, err := http.Get(url)
@@ -248,8 +251,8 @@ func waitReady(ctx context.Context, port int, exited <-chan error) error {
 			}
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("exited before it was ready: %v", err)
+		case <-done:
+			return fmt.Errorf("exited before it was ready: %v", *waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("not ready: %w", ctx.Err())
 		case <-time.After(100 * time.Millisecond):

@@ -32,7 +32,7 @@ func NewCmdImages(f *Factory, runF func(context.Context, string, *ImagesOptions)
 		Short: "List, save and load every image a profile needs (air-gapped installs)",
 		Long: `Every image a cluster with a profile needs: the kind node image and the images of the
 enabled components (kfup's manager image is built from kfup-manager beside kfup, else
-from kfup itself). Save them into one archive on a machine that has them — images named
+on Linux from kfup itself; elsewhere set KFUP_MANAGER_BINARY). Save them into one archive on a machine that has them — images named
 by tag from Docker, images pinned by digest fetched from their registry with their
 digests kept — carry it over, and load it:
 
