@@ -66,6 +66,7 @@ you do not normally run it by hand.`,
 	fl.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
 	fl.IntVar(&opts.Training.Workers, "job-workers", opts.Training.Workers, "training jobs of one kind reconciled at once")
 	fl.DurationVar(&opts.Training.StuckPodGrace, "stuck-pod-grace", opts.Training.StuckPodGrace, "how long a job pod may fail to start (image pull errors, bad config) before its job fails")
+	fl.StringVar(&opts.Training.GangScheduler, "gang-scheduler-name", "", "gang-schedule training jobs with PodGroups: volcano, or the name of a scheduler-plugins coscheduling scheduler (empty: off)")
 	fl.StringVar(&opts.Training.ClusterDomain, "cluster-domain", "", "cluster DNS domain appended to service names in TF_CONFIG (empty: <svc>.<ns>.svc)")
 	return cmd
 }

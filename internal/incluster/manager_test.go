@@ -26,12 +26,12 @@ func TestManagerOptions(t *testing.T) {
 	var got *ManagerOptions
 	capture := func(_ context.Context, o *ManagerOptions) error { got = o; return nil }
 	err := execute(capture, "manager", "--job-workers", "8", "--stuck-pod-grace", "30s", "--leader-elect=false",
-		"--cluster-domain", "cluster.local", "--pprof-bind-address", "127.0.0.1:6060")
+		"--cluster-domain", "cluster.local", "--pprof-bind-address", "127.0.0.1:6060", "--gang-scheduler-name", "volcano")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Training.Workers != 8 || got.Training.StuckPodGrace != 30*time.Second || got.LeaderElect ||
-		got.Training.ClusterDomain != "cluster.local" || got.PprofAddr != "127.0.0.1:6060" {
+		got.Training.ClusterDomain != "cluster.local" || got.PprofAddr != "127.0.0.1:6060" || got.Training.GangScheduler != "volcano" {
 		t.Fatalf("options: %+v", got)
 	}
 	if err := execute(capture, "manager"); err != nil || got.Training.Workers < 1 || got.Training.StuckPodGrace <= 0 ||

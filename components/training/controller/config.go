@@ -49,6 +49,9 @@ type Config struct {
 	// StuckPodGrace is how long a container may wait with ImagePullBackOff and the like
 	// before its job fails; 0 means policy.DefaultStuckPodGrace.
 	StuckPodGrace time.Duration
+	// GangScheduler turns on gang scheduling: "volcano" (Volcano's PodGroups), or the
+	// name of a scheduler-plugins coscheduling scheduler; empty: off (policy/gang.go).
+	GangScheduler string
 	// Workers is how many jobs of one kind are reconciled at once; 0 means 1.
 	Workers int
 	// SkipNameValidation allows controllers of the same name in several managers of one

@@ -136,6 +136,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			failValidation(r.fw, job, plan, err, now)
 		}
 	}
+	gang := r.cfg.GangScheduler != ""
+	if gang && desired != nil {
+		r.decorateGangPods(job, desired.Pods)
+	}
 
 	// The job's writes come first, and nothing is done unless they succeed: a job whose
 	// cached copy is stale must not act (delete pods, say) on a status it cannot write.
@@ -168,7 +172,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.stopSidecars(ctx, job, plan.StopSidecars); err != nil {
 		return ctrl.Result{}, err
 	}
-	if desired != nil && plan.CreateChildren {
+	gangWait := false
+	switch {
+	case !gang:
+	case policy.IsFinished(&plan.Status) || policy.IsSuspended(r.fw.RunPolicy(job)):
+		if err := r.deletePodGroup(ctx, job); err != nil {
+			return ctrl.Result{}, err
+		}
+	case desired != nil && plan.CreateChildren:
+		admitted, err := r.syncPodGroup(ctx, job)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		gangWait = !admitted
+	}
+	if desired != nil && plan.CreateChildren && !gangWait {
 		if err := r.sync(ctx, job, desired, pods, services, plan.DeletePods); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -186,6 +204,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		log.V(1).Info("deleted a finished job: ttlSecondsAfterFinished passed")
 		return ctrl.Result{}, nil
+	}
+	if gangWait && (plan.RequeueAfter == 0 || plan.RequeueAfter > gangRecheck) {
+		return ctrl.Result{RequeueAfter: gangRecheck}, nil // until the gang scheduler admits the group
 	}
 	return ctrl.Result{RequeueAfter: plan.RequeueAfter}, nil
 }
