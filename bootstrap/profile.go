@@ -55,6 +55,7 @@ func InstallOptionsFor(p *profiles.Profile) InstallOptions {
 				Replicas: int32(m.Replicas), LogLevel: m.LogLevel, LeaderElect: m.LeaderElect,
 				CPURequest: m.Resources.CPURequest, CPULimit: m.Resources.CPULimit,
 				MemoryRequest: m.Resources.MemoryRequest, MemoryLimit: m.Resources.MemoryLimit,
+				GangScheduler: p.Components.Training.GangScheduler,
 			},
 			istio.Name:   ist,
 			knative.Name: knative.Settings{ScaleToZero: kn.ScaleToZero, Domain: kn.Domain},

@@ -134,11 +134,14 @@ type Resources struct {
 	MemoryLimit string `json:"memoryLimit" profile:"quantity"`
 }
 
-// TrainingConfig configures the training operator APIs; it has no settings yet besides
-// Enabled.
+// TrainingConfig configures the training operator APIs.
 type TrainingConfig struct {
 	// Enabled installs the training CRDs and turns on their controllers in the manager.
 	Enabled bool `json:"enabled"`
+	// GangScheduler gang-schedules jobs with PodGroups: "volcano", or the name of a
+	// scheduler-plugins coscheduling scheduler; empty turns it off. The scheduler itself
+	// is installed separately.
+	GangScheduler string `json:"gangScheduler,omitempty"`
 }
 
 // IstioConfig configures the Istio control plane (istiod) and its ingress gateway.

@@ -25,6 +25,8 @@ func TestSet(t *testing.T) {
 			want: func(p *Profile) { p.Components.Manager.Resources.CPULimit = "" }},
 		{name: "nested quantity", expr: "components.manager.resources.memoryLimit=512Mi",
 			want: func(p *Profile) { p.Components.Manager.Resources.MemoryLimit = "512Mi" }},
+		{name: "gang scheduler", expr: "components.training.gangScheduler=volcano",
+			want: func(p *Profile) { p.Components.Training.GangScheduler = "volcano" }},
 		{name: "enum", expr: "components.manager.logLevel=debug",
 			want: func(p *Profile) { p.Components.Manager.LogLevel = "debug" }},
 		{name: "conflict is left to Validate", expr: "components.manager.enabled=false",

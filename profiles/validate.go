@@ -77,6 +77,13 @@ func (p *Profile) fieldProblems() problems {
 		}
 	}
 
+	if g := c.Training.GangScheduler; g != "" {
+		if len(validation.IsDNS1123Subdomain(g)) > 0 {
+			ps.add("components.training.gangScheduler", "use volcano, or the name of a scheduler-plugins scheduler such as scheduler-plugins-scheduler",
+				"%q is not a scheduler name (lowercase letters, digits, '-' and '.')", g)
+		}
+	}
+
 	if c.Istio.Hub != "" && !imageHub.MatchString(c.Istio.Hub) {
 		ps.add("components.istio.hub", "", "%q is not an image registry path such as docker.io/istio (no scheme, no tag)", c.Istio.Hub)
 	}

@@ -44,6 +44,8 @@ type Settings struct {
 	CPULimit      string
 	MemoryRequest string
 	MemoryLimit   string
+	// GangScheduler is passed as --gang-scheduler-name (empty: off).
+	GangScheduler string
 }
 
 // DefaultSettings are used when a profile sets nothing.
@@ -184,6 +186,9 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 	args := []string{"manager", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", fmt.Sprintf("--leader-elect=%t", s.LeaderElect)}
 	if s.LogLevel == "debug" {
 		args = append(args, "-v", "1")
+	}
+	if s.GangScheduler != "" {
+		args = append(args, "--gang-scheduler-name="+s.GangScheduler)
 	}
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("health")}}, PeriodSeconds: 5}

@@ -2,9 +2,13 @@ package manager
 
 import (
 	"debug/elf"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kfup/kfup/internal/errs"
 )
@@ -137,4 +141,28 @@ func TestSameBuild(t *testing.T) {
 	if sameBuild(exe, script) {
 		t.Errorf("a script counted as the same build")
 	}
+}
+
+func TestDeploymentArgs(t *testing.T) {
+	s := DefaultSettings()
+	s.GangScheduler = "volcano"
+	s.LogLevel = "debug"
+	objs, err := Objects(ImageRepo+":abc", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+		args := fmt.Sprint(containers[0].(map[string]any)["args"])
+		for _, want := range []string{"--gang-scheduler-name=volcano", "-v 1", "--leader-elect=true"} {
+			if !strings.Contains(args, want) {
+				t.Errorf("manager args %s: no %s", args, want)
+			}
+		}
+		return
+	}
+	t.Fatal("no Deployment among the manager's objects")
 }
