@@ -31,49 +31,32 @@ const (
 	EnvProcessID          = "PROCESS_ID"
 )
 
+// kind is the JAXJob kind: its names, default container and port, replica types and
+// where the job keeps its replica specs, run policy and status.
+var kind = engine.KindSpec[*trainingv1.JAXJob]{
+	KindName: trainingv1.JAXJobKind, Controller: ControllerName,
+	Container: trainingv1.JAXJobDefaultContainerName,
+	PortName:  trainingv1.JAXJobDefaultPortName, Port: trainingv1.JAXJobDefaultPort,
+	Types: []trainingv1.ReplicaType{trainingv1.JAXJobReplicaTypeWorker},
+	New:   func() *trainingv1.JAXJob { return &trainingv1.JAXJob{} },
+	Specs: func(j *trainingv1.JAXJob) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
+		return j.Spec.JAXReplicaSpecs
+	},
+	Policy:   func(j *trainingv1.JAXJob) *trainingv1.RunPolicy { return &j.Spec.RunPolicy },
+	StatusOf: func(j *trainingv1.JAXJob) *trainingv1.JobStatus { return &j.Status },
+}
+
 // Framework is the JAXJob plug-in.
-type Framework struct{}
+type Framework struct {
+	engine.KindSpec[*trainingv1.JAXJob]
+}
 
 var _ engine.Framework = (*Framework)(nil)
 
 // New returns the JAXJob plug-in.
-func New() *Framework { return &Framework{} }
-
-// Kind is "JAXJob".
-func (*Framework) Kind() string { return trainingv1.JAXJobKind }
-
-// NewJob returns an empty JAXJob.
-func (*Framework) NewJob() engine.Job { return &trainingv1.JAXJob{} }
-
-// ControllerName is "jaxjob-controller".
-func (*Framework) ControllerName() string { return ControllerName }
-
-// DefaultContainerName is "jax".
-func (*Framework) DefaultContainerName() string { return trainingv1.JAXJobDefaultContainerName }
-
-// DefaultPortName is "jaxjob-port".
-func (*Framework) DefaultPortName() string { return trainingv1.JAXJobDefaultPortName }
-
-// DefaultPort is 6666.
-func (*Framework) DefaultPort() int32 { return trainingv1.JAXJobDefaultPort }
-
-// ReplicaTypes is Worker.
-func (*Framework) ReplicaTypes() []trainingv1.ReplicaType {
-	return []trainingv1.ReplicaType{trainingv1.JAXJobReplicaTypeWorker}
-}
+func New() *Framework { return &Framework{KindSpec: kind} }
 
 func jaxJob(job engine.Job) *trainingv1.JAXJob { return job.(*trainingv1.JAXJob) }
-
-// ReplicaSpecs returns spec.jaxReplicaSpecs.
-func (*Framework) ReplicaSpecs(job engine.Job) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
-	return jaxJob(job).Spec.JAXReplicaSpecs
-}
-
-// RunPolicy returns spec.runPolicy.
-func (*Framework) RunPolicy(job engine.Job) *trainingv1.RunPolicy { return &jaxJob(job).Spec.RunPolicy }
-
-// Status returns status.
-func (*Framework) Status(job engine.Job) *trainingv1.JobStatus { return &jaxJob(job).Status }
 
 // SetDefaults applies upstream's JAXJob defaults: cleanPodPolicy None, canonical replica
 // type names, 1 replica, restart policy Never and port jaxjob-port=6666 on the jax container.

@@ -101,8 +101,24 @@ const (
 	EnvIMPIBootstrapExec        = "I_MPI_HYDRA_BOOTSTRAP_EXEC"
 )
 
+// kind is the MPIJob kind: its names, default container and port, replica types and
+// where the job keeps its replica specs, run policy and status.
+var kind = engine.KindSpec[*trainingv1.MPIJob]{
+	KindName: trainingv1.MPIJobKind, Controller: ControllerName,
+	Container: trainingv1.MPIJobDefaultContainerName,
+	Types:     []trainingv1.ReplicaType{trainingv1.MPIJobReplicaTypeLauncher, trainingv1.MPIJobReplicaTypeWorker},
+	New:       func() *trainingv1.MPIJob { return &trainingv1.MPIJob{} },
+	Specs: func(j *trainingv1.MPIJob) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
+		return j.Spec.MPIReplicaSpecs
+	},
+	Policy:   func(j *trainingv1.MPIJob) *trainingv1.RunPolicy { return &j.Spec.RunPolicy },
+	StatusOf: func(j *trainingv1.MPIJob) *trainingv1.JobStatus { return &j.Status },
+}
+
 // Framework is the MPIJob plug-in.
 type Framework struct {
+	engine.KindSpec[*trainingv1.MPIJob]
+
 	deliveryImage   string
 	deliveryCommand []string
 }
@@ -136,51 +152,17 @@ func WithDeliveryCommand(cmd ...string) Option {
 
 // New returns the MPIJob plug-in.
 func New(opts ...Option) *Framework {
-	fw := &Framework{deliveryImage: DefaultDeliveryImage}
+	fw := &Framework{KindSpec: kind, deliveryImage: DefaultDeliveryImage}
 	for _, o := range opts {
 		o.apply(fw)
 	}
 	return fw
 }
 
-// Kind is "MPIJob".
-func (*Framework) Kind() string { return trainingv1.MPIJobKind }
-
-// NewJob returns an empty MPIJob.
-func (*Framework) NewJob() engine.Job { return &trainingv1.MPIJob{} }
-
-// ControllerName is "mpijob-controller".
-func (*Framework) ControllerName() string { return ControllerName }
-
-// DefaultContainerName is "mpi".
-func (*Framework) DefaultContainerName() string { return trainingv1.MPIJobDefaultContainerName }
-
-// DefaultPortName is "": MPI replicas have no service port.
-func (*Framework) DefaultPortName() string { return "" }
-
-// DefaultPort is 0.
-func (*Framework) DefaultPort() int32 { return 0 }
-
-// ReplicaTypes are Launcher, Worker.
-func (*Framework) ReplicaTypes() []trainingv1.ReplicaType {
-	return []trainingv1.ReplicaType{trainingv1.MPIJobReplicaTypeLauncher, trainingv1.MPIJobReplicaTypeWorker}
-}
-
 // Serviceless marks MPIJob as having no services.
 func (*Framework) Serviceless() {}
 
 func mpiJob(job engine.Job) *trainingv1.MPIJob { return job.(*trainingv1.MPIJob) }
-
-// ReplicaSpecs returns spec.mpiReplicaSpecs.
-func (*Framework) ReplicaSpecs(job engine.Job) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
-	return mpiJob(job).Spec.MPIReplicaSpecs
-}
-
-// RunPolicy returns spec.runPolicy.
-func (*Framework) RunPolicy(job engine.Job) *trainingv1.RunPolicy { return &mpiJob(job).Spec.RunPolicy }
-
-// Status returns status.
-func (*Framework) Status(job engine.Job) *trainingv1.JobStatus { return &mpiJob(job).Status }
 
 // SetDefaults applies upstream's MPIJob defaults: cleanPodPolicy None when neither
 // spec.cleanPodPolicy nor spec.runPolicy.cleanPodPolicy is set, else both set to the value

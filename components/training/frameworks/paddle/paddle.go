@@ -37,51 +37,32 @@ const (
 	EnvPodIP = "POD_IP_DUMMY"
 )
 
+// kind is the PaddleJob kind: its names, default container and port, replica types and
+// where the job keeps its replica specs, run policy and status.
+var kind = engine.KindSpec[*trainingv1.PaddleJob]{
+	KindName: trainingv1.PaddleJobKind, Controller: ControllerName,
+	Container: trainingv1.PaddleJobDefaultContainerName,
+	PortName:  trainingv1.PaddleJobDefaultPortName, Port: trainingv1.PaddleJobDefaultPort,
+	Types: []trainingv1.ReplicaType{trainingv1.PaddleJobReplicaTypeMaster, trainingv1.PaddleJobReplicaTypeWorker},
+	New:   func() *trainingv1.PaddleJob { return &trainingv1.PaddleJob{} },
+	Specs: func(j *trainingv1.PaddleJob) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
+		return j.Spec.PaddleReplicaSpecs
+	},
+	Policy:   func(j *trainingv1.PaddleJob) *trainingv1.RunPolicy { return &j.Spec.RunPolicy },
+	StatusOf: func(j *trainingv1.PaddleJob) *trainingv1.JobStatus { return &j.Status },
+}
+
 // Framework is the PaddleJob plug-in.
-type Framework struct{}
+type Framework struct {
+	engine.KindSpec[*trainingv1.PaddleJob]
+}
 
 var _ engine.Framework = (*Framework)(nil)
 
 // New returns the PaddleJob plug-in.
-func New() *Framework { return &Framework{} }
-
-// Kind is "PaddleJob".
-func (*Framework) Kind() string { return trainingv1.PaddleJobKind }
-
-// NewJob returns an empty PaddleJob.
-func (*Framework) NewJob() engine.Job { return &trainingv1.PaddleJob{} }
-
-// ControllerName is "paddlejob-controller".
-func (*Framework) ControllerName() string { return ControllerName }
-
-// DefaultContainerName is "paddle".
-func (*Framework) DefaultContainerName() string { return trainingv1.PaddleJobDefaultContainerName }
-
-// DefaultPortName is "master".
-func (*Framework) DefaultPortName() string { return trainingv1.PaddleJobDefaultPortName }
-
-// DefaultPort is 36543.
-func (*Framework) DefaultPort() int32 { return trainingv1.PaddleJobDefaultPort }
-
-// ReplicaTypes are Master, Worker.
-func (*Framework) ReplicaTypes() []trainingv1.ReplicaType {
-	return []trainingv1.ReplicaType{trainingv1.PaddleJobReplicaTypeMaster, trainingv1.PaddleJobReplicaTypeWorker}
-}
+func New() *Framework { return &Framework{KindSpec: kind} }
 
 func paddleJob(job engine.Job) *trainingv1.PaddleJob { return job.(*trainingv1.PaddleJob) }
-
-// ReplicaSpecs returns spec.paddleReplicaSpecs.
-func (*Framework) ReplicaSpecs(job engine.Job) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
-	return paddleJob(job).Spec.PaddleReplicaSpecs
-}
-
-// RunPolicy returns spec.runPolicy.
-func (*Framework) RunPolicy(job engine.Job) *trainingv1.RunPolicy {
-	return &paddleJob(job).Spec.RunPolicy
-}
-
-// Status returns status.
-func (*Framework) Status(job engine.Job) *trainingv1.JobStatus { return &paddleJob(job).Status }
 
 // SetDefaults applies upstream's PaddleJob defaults: cleanPodPolicy None, canonical
 // replica type names, 1 replica, restart policy OnFailure, port master=36543 on the paddle

@@ -70,8 +70,25 @@ const (
 	EnvMaxRestarts      = "PET_MAX_RESTARTS"
 )
 
+// kind is the PyTorchJob kind: its names, default container and port, replica types and
+// where the job keeps its replica specs, run policy and status.
+var kind = engine.KindSpec[*trainingv1.PyTorchJob]{
+	KindName: trainingv1.PyTorchJobKind, Controller: ControllerName,
+	Container: trainingv1.PyTorchJobDefaultContainerName,
+	PortName:  trainingv1.PyTorchJobDefaultPortName, Port: trainingv1.PyTorchJobDefaultPort,
+	Types: []trainingv1.ReplicaType{trainingv1.PyTorchJobReplicaTypeMaster, trainingv1.PyTorchJobReplicaTypeWorker},
+	New:   func() *trainingv1.PyTorchJob { return &trainingv1.PyTorchJob{} },
+	Specs: func(j *trainingv1.PyTorchJob) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
+		return j.Spec.PyTorchReplicaSpecs
+	},
+	Policy:   func(j *trainingv1.PyTorchJob) *trainingv1.RunPolicy { return &j.Spec.RunPolicy },
+	StatusOf: func(j *trainingv1.PyTorchJob) *trainingv1.JobStatus { return &j.Status },
+}
+
 // Framework is the PyTorchJob plug-in.
 type Framework struct {
+	engine.KindSpec[*trainingv1.PyTorchJob]
+
 	initImage    string
 	initMaxTries int
 	initCommand  []string
@@ -109,52 +126,14 @@ func WithInitContainerMaxTries(n int) Option {
 
 // New returns the PyTorchJob plug-in.
 func New(opts ...Option) *Framework {
-	fw := &Framework{initImage: DefaultInitContainerImage, initMaxTries: DefaultInitContainerMaxTries}
+	fw := &Framework{KindSpec: kind, initImage: DefaultInitContainerImage, initMaxTries: DefaultInitContainerMaxTries}
 	for _, o := range opts {
 		o.apply(fw)
 	}
 	return fw
 }
 
-// Kind is "PyTorchJob".
-func (*Framework) Kind() string { return trainingv1.PyTorchJobKind }
-
-// NewJob returns an empty PyTorchJob.
-func (*Framework) NewJob() engine.Job { return &trainingv1.PyTorchJob{} }
-
-// ControllerName is "pytorchjob-controller".
-func (*Framework) ControllerName() string { return ControllerName }
-
-// DefaultContainerName is "pytorch".
-func (*Framework) DefaultContainerName() string {
-	return trainingv1.PyTorchJobDefaultContainerName
-}
-
-// DefaultPortName is "pytorchjob-port".
-func (*Framework) DefaultPortName() string { return trainingv1.PyTorchJobDefaultPortName }
-
-// DefaultPort is 23456.
-func (*Framework) DefaultPort() int32 { return trainingv1.PyTorchJobDefaultPort }
-
-// ReplicaTypes are Master, Worker.
-func (*Framework) ReplicaTypes() []trainingv1.ReplicaType {
-	return []trainingv1.ReplicaType{trainingv1.PyTorchJobReplicaTypeMaster, trainingv1.PyTorchJobReplicaTypeWorker}
-}
-
 func ptJob(job engine.Job) *trainingv1.PyTorchJob { return job.(*trainingv1.PyTorchJob) }
-
-// ReplicaSpecs returns spec.pytorchReplicaSpecs.
-func (*Framework) ReplicaSpecs(job engine.Job) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
-	return ptJob(job).Spec.PyTorchReplicaSpecs
-}
-
-// RunPolicy returns spec.runPolicy.
-func (*Framework) RunPolicy(job engine.Job) *trainingv1.RunPolicy {
-	return &ptJob(job).Spec.RunPolicy
-}
-
-// Status returns status.
-func (*Framework) Status(job engine.Job) *trainingv1.JobStatus { return &ptJob(job).Status }
 
 // SetDefaults applies upstream's PyTorchJob defaults: cleanPodPolicy None, canonical
 // replica type names, 1 replica, restart policy OnFailure, port pytorchjob-port=23456 on

@@ -25,8 +25,28 @@ const (
 	EnvTFConfig = "TF_CONFIG"
 )
 
+// kind is the TFJob kind: its names, default container and port, replica types and
+// where the job keeps its replica specs, run policy and status.
+var kind = engine.KindSpec[*trainingv1.TFJob]{
+	KindName: trainingv1.TFJobKind, Controller: ControllerName,
+	Container: trainingv1.TFJobDefaultContainerName,
+	PortName:  trainingv1.TFJobDefaultPortName, Port: trainingv1.TFJobDefaultPort,
+	Types: []trainingv1.ReplicaType{
+		trainingv1.TFJobReplicaTypeChief, trainingv1.TFJobReplicaTypeMaster, trainingv1.TFJobReplicaTypePS,
+		trainingv1.TFJobReplicaTypeWorker, trainingv1.TFJobReplicaTypeEvaluator,
+	},
+	New: func() *trainingv1.TFJob { return &trainingv1.TFJob{} },
+	Specs: func(j *trainingv1.TFJob) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
+		return j.Spec.TFReplicaSpecs
+	},
+	Policy:   func(j *trainingv1.TFJob) *trainingv1.RunPolicy { return &j.Spec.RunPolicy },
+	StatusOf: func(j *trainingv1.TFJob) *trainingv1.JobStatus { return &j.Status },
+}
+
 // Framework is the TFJob plug-in.
 type Framework struct {
+	engine.KindSpec[*trainingv1.TFJob]
+
 	clusterDomain string
 }
 
@@ -51,54 +71,14 @@ func WithClusterDomain(domain string) Option {
 
 // New returns the TFJob plug-in.
 func New(opts ...Option) *Framework {
-	fw := &Framework{}
+	fw := &Framework{KindSpec: kind}
 	for _, o := range opts {
 		o.apply(fw)
 	}
 	return fw
 }
 
-// Kind is "TFJob".
-func (*Framework) Kind() string { return trainingv1.TFJobKind }
-
-// NewJob returns an empty TFJob.
-func (*Framework) NewJob() engine.Job { return &trainingv1.TFJob{} }
-
-// ControllerName is "tfjob-controller".
-func (*Framework) ControllerName() string { return ControllerName }
-
-// DefaultContainerName is "tensorflow".
-func (*Framework) DefaultContainerName() string { return trainingv1.TFJobDefaultContainerName }
-
-// DefaultPortName is "tfjob-port".
-func (*Framework) DefaultPortName() string { return trainingv1.TFJobDefaultPortName }
-
-// DefaultPort is 2222.
-func (*Framework) DefaultPort() int32 { return trainingv1.TFJobDefaultPort }
-
-// ReplicaTypes are Chief, Master, PS, Worker, Evaluator.
-func (*Framework) ReplicaTypes() []trainingv1.ReplicaType {
-	return []trainingv1.ReplicaType{
-		trainingv1.TFJobReplicaTypeChief,
-		trainingv1.TFJobReplicaTypeMaster,
-		trainingv1.TFJobReplicaTypePS,
-		trainingv1.TFJobReplicaTypeWorker,
-		trainingv1.TFJobReplicaTypeEvaluator,
-	}
-}
-
 func tfJob(job engine.Job) *trainingv1.TFJob { return job.(*trainingv1.TFJob) }
-
-// ReplicaSpecs returns spec.tfReplicaSpecs.
-func (*Framework) ReplicaSpecs(job engine.Job) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
-	return tfJob(job).Spec.TFReplicaSpecs
-}
-
-// RunPolicy returns spec.runPolicy.
-func (*Framework) RunPolicy(job engine.Job) *trainingv1.RunPolicy { return &tfJob(job).Spec.RunPolicy }
-
-// Status returns status.
-func (*Framework) Status(job engine.Job) *trainingv1.JobStatus { return &tfJob(job).Status }
 
 // SetDefaults applies upstream's TFJob defaults: cleanPodPolicy None, successPolicy "",
 // canonical replica type names, 1 replica, restart policy Never and port tfjob-port=2222

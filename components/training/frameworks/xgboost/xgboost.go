@@ -35,53 +35,32 @@ const (
 	EnvWorkerAddrs      = "WORKER_ADDRS"
 )
 
+// kind is the XGBoostJob kind: its names, default container and port, replica types and
+// where the job keeps its replica specs, run policy and status.
+var kind = engine.KindSpec[*trainingv1.XGBoostJob]{
+	KindName: trainingv1.XGBoostJobKind, Controller: ControllerName,
+	Container: trainingv1.XGBoostJobDefaultContainerName,
+	PortName:  trainingv1.XGBoostJobDefaultPortName, Port: trainingv1.XGBoostJobDefaultPort,
+	Types: []trainingv1.ReplicaType{trainingv1.XGBoostJobReplicaTypeMaster, trainingv1.XGBoostJobReplicaTypeWorker},
+	New:   func() *trainingv1.XGBoostJob { return &trainingv1.XGBoostJob{} },
+	Specs: func(j *trainingv1.XGBoostJob) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
+		return j.Spec.XGBReplicaSpecs
+	},
+	Policy:   func(j *trainingv1.XGBoostJob) *trainingv1.RunPolicy { return &j.Spec.RunPolicy },
+	StatusOf: func(j *trainingv1.XGBoostJob) *trainingv1.JobStatus { return &j.Status },
+}
+
 // Framework is the XGBoostJob plug-in.
-type Framework struct{}
+type Framework struct {
+	engine.KindSpec[*trainingv1.XGBoostJob]
+}
 
 var _ engine.Framework = (*Framework)(nil)
 
 // New returns the XGBoostJob plug-in.
-func New() *Framework { return &Framework{} }
-
-// Kind is "XGBoostJob".
-func (*Framework) Kind() string { return trainingv1.XGBoostJobKind }
-
-// NewJob returns an empty XGBoostJob.
-func (*Framework) NewJob() engine.Job { return &trainingv1.XGBoostJob{} }
-
-// ControllerName is "xgboostjob-controller".
-func (*Framework) ControllerName() string { return ControllerName }
-
-// DefaultContainerName is "xgboost".
-func (*Framework) DefaultContainerName() string {
-	return trainingv1.XGBoostJobDefaultContainerName
-}
-
-// DefaultPortName is "xgboostjob-port".
-func (*Framework) DefaultPortName() string { return trainingv1.XGBoostJobDefaultPortName }
-
-// DefaultPort is 9999.
-func (*Framework) DefaultPort() int32 { return trainingv1.XGBoostJobDefaultPort }
-
-// ReplicaTypes are Master, Worker.
-func (*Framework) ReplicaTypes() []trainingv1.ReplicaType {
-	return []trainingv1.ReplicaType{trainingv1.XGBoostJobReplicaTypeMaster, trainingv1.XGBoostJobReplicaTypeWorker}
-}
+func New() *Framework { return &Framework{KindSpec: kind} }
 
 func xgbJob(job engine.Job) *trainingv1.XGBoostJob { return job.(*trainingv1.XGBoostJob) }
-
-// ReplicaSpecs returns spec.xgbReplicaSpecs.
-func (*Framework) ReplicaSpecs(job engine.Job) map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec {
-	return xgbJob(job).Spec.XGBReplicaSpecs
-}
-
-// RunPolicy returns spec.runPolicy.
-func (*Framework) RunPolicy(job engine.Job) *trainingv1.RunPolicy {
-	return &xgbJob(job).Spec.RunPolicy
-}
-
-// Status returns status.
-func (*Framework) Status(job engine.Job) *trainingv1.JobStatus { return &xgbJob(job).Status }
 
 // SetDefaults applies upstream's XGBoostJob defaults: cleanPodPolicy None, canonical
 // replica type names, 1 replica, restart policy Never and port xgboostjob-port=9999 on the
