@@ -119,6 +119,10 @@ type ManagerConfig struct {
 	LeaderElect bool `json:"leaderElect"`
 	// Resources are the manager container's requests and limits.
 	Resources Resources `json:"resources"`
+	// Registry is a repository kfup pushes the manager image to, such as
+	// registry.example.com/kfup/manager, for clusters whose nodes kfup cannot load images
+	// into (--provider existing); empty: kfup loads it into the kind nodes.
+	Registry string `json:"registry,omitempty"`
 }
 
 // Resources are a container's CPU and memory requests and limits as Kubernetes quantities

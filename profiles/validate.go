@@ -77,6 +77,9 @@ func (p *Profile) fieldProblems() problems {
 		}
 	}
 
+	if c.Manager.Registry != "" && !imageHub.MatchString(c.Manager.Registry) {
+		ps.add("components.manager.registry", "", "%q is not an image repository such as registry.example.com/kfup/manager (no scheme, no tag)", c.Manager.Registry)
+	}
 	if g := c.Training.GangScheduler; g != "" {
 		if len(validation.IsDNS1123Subdomain(g)) > 0 {
 			ps.add("components.training.gangScheduler", "use volcano, or the name of a scheduler-plugins scheduler such as scheduler-plugins-scheduler",

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/components"
+	"github.com/kfup/kfup/internal/errs"
 	kfupmanager "github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/manifests"
 )
@@ -46,6 +50,10 @@ type Settings struct {
 	MemoryLimit   string
 	// GangScheduler is passed as --gang-scheduler-name (empty: off).
 	GangScheduler string
+	// Registry is a repository kfup pushes the manager image to (e.g.
+	// registry.example.com/kfup/manager); the nodes pull it from there. Empty: kfup loads
+	// the image into the nodes itself (kind), and nothing is pulled.
+	Registry string
 }
 
 // DefaultSettings are used when a profile sets nothing.
@@ -103,13 +111,21 @@ func (c *Component) Install(ctx context.Context, env *components.Env) error {
 	if err != nil {
 		return err
 	}
-	if env.Images == nil {
-		return fmt.Errorf("this cluster provider cannot load images into its nodes; load %s yourself (kfup images save, then import on each node)", tag)
+	s := c.settings(env)
+	switch {
+	case s.Registry != "":
+		if tag, err = Push(ctx, img, tag, s.Registry); err != nil {
+			return err
+		}
+	case env.Images == nil:
+		return errs.Usage("set components.manager.registry to a repository the nodes can pull from (kfup pushes the image there), e.g. --set components.manager.registry=registry.example.com/kfup/manager",
+			"this cluster's nodes cannot be loaded with images by kfup, and the manager image %s is in no registry", tag)
+	default:
+		if err := env.Images.LoadImage(ctx, tag, img); err != nil {
+			return fmt.Errorf("load manager image %s: %w", tag, err)
+		}
 	}
-	if err := env.Images.LoadImage(ctx, tag, img); err != nil {
-		return fmt.Errorf("load manager image %s: %w", tag, err)
-	}
-	objs, err := Objects(tag, c.settings(env))
+	objs, err := Objects(tag, s)
 	if err != nil {
 		return err
 	}
@@ -167,6 +183,11 @@ func Objects(image string, s Settings) ([]*unstructured.Unstructured, error) {
 }
 
 func deployment(image string, s Settings, labels map[string]string) (*appsv1.Deployment, error) {
+	// loaded by kfup: there is no registry to pull from; pushed: the nodes pull it once
+	pullPolicy := corev1.PullNever
+	if s.Registry != "" {
+		pullPolicy = corev1.PullIfNotPresent
+	}
 	res := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
 	for _, q := range []struct {
 		list corev1.ResourceList
@@ -210,7 +231,7 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 					Containers: []corev1.Container{{
 						Name:            "manager",
 						Image:           image,
-						ImagePullPolicy: corev1.PullNever, // loaded by kfup; there is no registry to pull from
+						ImagePullPolicy: pullPolicy,
 						Args:            args,
 						Env: []corev1.EnvVar{
 							{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
@@ -290,4 +311,23 @@ func (c *Component) Uninstall(ctx context.Context, env *components.Env) error {
 		return err
 	}
 	return components.Delete(ctx, env.Client, objs)
+}
+
+// Push pushes the manager image (tag as BuildImage names it) to repository registry under
+// the same tag, with the credentials of ~/.docker/config.json, and returns the pushed
+// reference.
+func Push(ctx context.Context, img v1.Image, tag, registry string) (string, error) {
+	t, err := name.NewTag(tag)
+	if err != nil {
+		return "", err
+	}
+	repo, err := name.NewRepository(registry)
+	if err != nil {
+		return "", errs.Usage("name a repository such as registry.example.com/kfup/manager (no tag)", "components.manager.registry %q: %v", registry, err)
+	}
+	ref := repo.Tag(t.TagStr())
+	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+		return "", fmt.Errorf("push the manager image to %s: %w (docker login to it, or check that it is reachable)", ref, err)
+	}
+	return ref.String(), nil
 }
