@@ -244,36 +244,29 @@ func (s kindConfigStep) Run(_ context.Context, env *Env) error {
 	if addr == "" {
 		addr = "127.0.0.1"
 	}
-	httpPref, httpsPref := []int{80, 8080, 18080}, []int{443, 8443, 18443}
-	http, https := 0, 0
+	// the ingress host ports to pick: those the user did not map in --config (theirs,
+	// then: kfup adds none), each written where BuildKindConfig reads it
+	var mappedHTTP, mappedHTTPS int
 	if s.base != nil {
-		// ports the user mapped in --config are theirs; kfup adds none
-		bh, bs := IngressHostPorts(s.base)
-		if bh != 0 {
-			httpPref = nil
-		}
-		if bs != 0 {
-			httpsPref = nil
-		}
+		mappedHTTP, mappedHTTPS = IngressHostPorts(s.base)
 	}
+	var http, https int
 	var reqs []PortRequest
-	if httpPref != nil {
-		reqs = append(reqs, PortRequest{Flag: "http-port", Explicit: s.opts.HTTPPort, Preferred: httpPref})
+	var dsts []*int
+	if mappedHTTP == 0 {
+		reqs = append(reqs, PortRequest{Flag: "http-port", Explicit: s.opts.HTTPPort, Preferred: []int{80, 8080, 18080}})
+		dsts = append(dsts, &http)
 	}
-	if httpsPref != nil {
-		reqs = append(reqs, PortRequest{Flag: "https-port", Explicit: s.opts.HTTPSPort, Preferred: httpsPref})
+	if mappedHTTPS == 0 {
+		reqs = append(reqs, PortRequest{Flag: "https-port", Explicit: s.opts.HTTPSPort, Preferred: []int{443, 8443, 18443}})
+		dsts = append(dsts, &https)
 	}
 	ports, err := ResolvePorts(addr, env.PortFree, reqs...)
 	if err != nil {
 		return err
 	}
-	i := 0
-	if httpPref != nil {
-		http = ports[i]
-		i++
-	}
-	if httpsPref != nil {
-		https = ports[i]
+	for i, p := range ports {
+		*dsts[i] = p
 	}
 	cfg, err := BuildKindConfig(KindConfigOptions{
 		Name: s.opts.Name, Base: s.base, HTTPPort: http, HTTPSPort: https,

@@ -1,9 +1,12 @@
 package bootstrap
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/manifests"
@@ -92,5 +95,35 @@ func TestShortImage(t *testing.T) {
 		if got := shortImage(in); got != want {
 			t.Errorf("shortImage(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestKindConfigStepPorts(t *testing.T) {
+	busy := map[int]bool{80: true}
+	free := func(_ string, p int) bool { return !busy[p] }
+	run := func(o CreateOptions, base *v1alpha4.Cluster) (*Env, error) {
+		env := &Env{PortFree: free, Record: &Record{Name: "k"}}
+		o.Name = "k"
+		return env, kindConfigStep{opts: o, base: base}.Run(context.Background(), env)
+	}
+
+	// 80 busy: http falls back to 8080, https gets 443
+	env, err := run(CreateOptions{}, nil)
+	if err != nil || env.Record.HTTPPort != 8080 || env.Record.HTTPSPort != 443 {
+		t.Fatalf("defaults: ports %d/%d, %v", env.Record.HTTPPort, env.Record.HTTPSPort, err)
+	}
+	// explicit ports win
+	if env, err = run(CreateOptions{HTTPPort: 9080, HTTPSPort: 9443}, nil); err != nil || env.Record.HTTPPort != 9080 || env.Record.HTTPSPort != 9443 {
+		t.Fatalf("explicit: ports %d/%d, %v", env.Record.HTTPPort, env.Record.HTTPSPort, err)
+	}
+	// an explicit busy port is a conflict naming its flag
+	if _, err = run(CreateOptions{HTTPPort: 80}, nil); errs.KindOf(err) != errs.KindConflict || !strings.Contains(err.Error(), "--http-port") {
+		t.Fatalf("busy explicit port: %v", err)
+	}
+	// a --config that maps the http node port keeps its mapping; only https is picked
+	base := &v1alpha4.Cluster{Nodes: []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole,
+		ExtraPortMappings: []v1alpha4.PortMapping{tcpMapping(31080, 7080, "127.0.0.1")}}}}
+	if env, err = run(CreateOptions{}, base); err != nil || env.Record.HTTPPort != 7080 || env.Record.HTTPSPort != 443 {
+		t.Fatalf("with --config mapping http: ports %d/%d, %v", env.Record.HTTPPort, env.Record.HTTPSPort, err)
 	}
 }
