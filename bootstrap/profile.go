@@ -56,6 +56,7 @@ func InstallOptionsFor(p *profiles.Profile) InstallOptions {
 				CPURequest: m.Resources.CPURequest, CPULimit: m.Resources.CPULimit,
 				MemoryRequest: m.Resources.MemoryRequest, MemoryLimit: m.Resources.MemoryLimit,
 				GangScheduler: p.Components.Training.GangScheduler,
+				Namespaces:    p.Components.Training.Namespaces,
 				Registry:      m.Registry,
 			},
 			istio.Name:   ist,

@@ -146,6 +146,9 @@ type TrainingConfig struct {
 	// scheduler-plugins coscheduling scheduler; empty turns it off. The scheduler itself
 	// is installed separately.
 	GangScheduler string `json:"gangScheduler,omitempty"`
+	// Namespaces, comma-separated, restricts the training controllers to jobs in those
+	// namespaces (the manager's --namespace); empty: every namespace.
+	Namespaces string `json:"namespaces,omitempty"`
 }
 
 // IstioConfig configures the Istio control plane (istiod) and its ingress gateway.

@@ -50,6 +50,8 @@ type Settings struct {
 	MemoryLimit   string
 	// GangScheduler is passed as --gang-scheduler-name (empty: off).
 	GangScheduler string
+	// Namespaces (comma-separated) is passed as --namespace (empty: every namespace).
+	Namespaces string
 	// Registry is a repository kfup pushes the manager image to (e.g.
 	// registry.example.com/kfup/manager); the nodes pull it from there. Empty: kfup loads
 	// the image into the nodes itself (kind), and nothing is pulled.
@@ -210,6 +212,9 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 	}
 	if s.GangScheduler != "" {
 		args = append(args, "--gang-scheduler-name="+s.GangScheduler)
+	}
+	if s.Namespaces != "" {
+		args = append(args, "--namespace="+s.Namespaces)
 	}
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("health")}}, PeriodSeconds: 5}

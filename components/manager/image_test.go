@@ -146,6 +146,7 @@ func TestSameBuild(t *testing.T) {
 func TestDeploymentArgs(t *testing.T) {
 	s := DefaultSettings()
 	s.GangScheduler = "volcano"
+	s.Namespaces = "team-a,team-b"
 	s.LogLevel = "debug"
 	objs, err := Objects(ImageRepo+":abc", s)
 	if err != nil {
@@ -157,7 +158,7 @@ func TestDeploymentArgs(t *testing.T) {
 		}
 		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 		args := fmt.Sprint(containers[0].(map[string]any)["args"])
-		for _, want := range []string{"--gang-scheduler-name=volcano", "-v 1", "--leader-elect=true"} {
+		for _, want := range []string{"--gang-scheduler-name=volcano", "--namespace=team-a,team-b", "-v 1", "--leader-elect=true"} {
 			if !strings.Contains(args, want) {
 				t.Errorf("manager args %s: no %s", args, want)
 			}

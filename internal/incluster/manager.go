@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -40,6 +41,11 @@ you do not normally run it by hand.`,
 			if opts.Training.Workers < 1 {
 				return errs.Usage("pass --job-workers 1 or more", "--job-workers must be at least 1")
 			}
+			for _, ns := range opts.Namespaces {
+				if len(validation.IsDNS1123Label(ns)) > 0 {
+					return errs.Usage("pass namespace names such as --namespace team-a", "--namespace %q is not a namespace name", ns)
+				}
+			}
 			if opts.Training.StuckPodGrace < 0 {
 				return errs.Usage("pass a duration such as --stuck-pod-grace 1m", "--stuck-pod-grace must not be negative")
 			}
@@ -66,6 +72,7 @@ you do not normally run it by hand.`,
 	fl.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
 	fl.IntVar(&opts.Training.Workers, "job-workers", opts.Training.Workers, "training jobs of one kind reconciled at once")
 	fl.DurationVar(&opts.Training.StuckPodGrace, "stuck-pod-grace", opts.Training.StuckPodGrace, "how long a job pod may fail to start (image pull errors, bad config) before its job fails")
+	fl.StringSliceVar(&opts.Namespaces, "namespace", nil, "reconcile only jobs in these namespaces (repeatable or comma-separated; default: all)")
 	fl.StringVar(&opts.Training.GangScheduler, "gang-scheduler-name", "", "gang-schedule training jobs with PodGroups: volcano, or the name of a scheduler-plugins coscheduling scheduler (empty: off)")
 	fl.StringVar(&opts.Training.ClusterDomain, "cluster-domain", "", "cluster DNS domain appended to service names in TF_CONFIG (empty: <svc>.<ns>.svc)")
 	return cmd

@@ -3,6 +3,7 @@ package incluster
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,12 +27,14 @@ func TestManagerOptions(t *testing.T) {
 	var got *ManagerOptions
 	capture := func(_ context.Context, o *ManagerOptions) error { got = o; return nil }
 	err := execute(capture, "manager", "--job-workers", "8", "--stuck-pod-grace", "30s", "--leader-elect=false",
-		"--cluster-domain", "cluster.local", "--pprof-bind-address", "127.0.0.1:6060", "--gang-scheduler-name", "volcano")
+		"--cluster-domain", "cluster.local", "--pprof-bind-address", "127.0.0.1:6060", "--gang-scheduler-name", "volcano",
+		"--namespace", "team-a,team-b", "--namespace", "team-c")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Training.Workers != 8 || got.Training.StuckPodGrace != 30*time.Second || got.LeaderElect ||
-		got.Training.ClusterDomain != "cluster.local" || got.PprofAddr != "127.0.0.1:6060" || got.Training.GangScheduler != "volcano" {
+		got.Training.ClusterDomain != "cluster.local" || got.PprofAddr != "127.0.0.1:6060" || got.Training.GangScheduler != "volcano" ||
+		strings.Join(got.Namespaces, " ") != "team-a team-b team-c" {
 		t.Fatalf("options: %+v", got)
 	}
 	if err := execute(capture, "manager"); err != nil || got.Training.Workers < 1 || got.Training.StuckPodGrace <= 0 ||
@@ -41,7 +44,7 @@ func TestManagerOptions(t *testing.T) {
 }
 
 func TestManagerRejectsBadOptions(t *testing.T) {
-	for _, args := range [][]string{{"manager", "--job-workers", "0"}, {"manager", "--stuck-pod-grace", "-1s"}, {"manager", "extra"}} {
+	for _, args := range [][]string{{"manager", "--job-workers", "0"}, {"manager", "--stuck-pod-grace", "-1s"}, {"manager", "extra"}, {"manager", "--namespace", "Team_A"}} {
 		ran := false
 		err := execute(func(context.Context, *ManagerOptions) error { ran = true; return nil }, args...)
 		if errs.KindOf(err) != errs.KindUsage || ran {

@@ -26,14 +26,25 @@ import (
 //
 // Code that must write a whole pod back (the ephemeral-containers subresource) reads it
 // from the API server first, never from the cache.
-func CacheOptions() cache.Options {
+//
+// namespaces, when given, restrict every cache (jobs, pods, services) to those
+// namespaces, as upstream's --namespace does; none means the whole cluster.
+func CacheOptions(namespaces ...string) cache.Options {
 	jobChildren, err := labels.NewRequirement(trainingv1.JobNameLabel, selection.Exists, nil)
 	if err != nil {
 		panic(fmt.Sprintf("job-name selector: %v", err)) // a constant label key: cannot fail
 	}
 	sel := labels.NewSelector().Add(*jobChildren)
+	var only map[string]cache.Config
+	for _, ns := range namespaces {
+		if only == nil {
+			only = map[string]cache.Config{}
+		}
+		only[ns] = cache.Config{}
+	}
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultNamespaces: only,
+		DefaultTransform:  cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}:     {Label: sel, Transform: trimPod},
 			&corev1.Service{}: {Label: sel, Transform: trimService},

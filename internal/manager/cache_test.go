@@ -93,3 +93,13 @@ func TestCacheOptionsSelectJobChildren(t *testing.T) {
 		t.Fatalf("cache options: %+v", o)
 	}
 }
+
+func TestCacheOptionsNamespaces(t *testing.T) {
+	if o := CacheOptions(); o.DefaultNamespaces != nil {
+		t.Errorf("no namespaces: want the whole cluster, got %v", o.DefaultNamespaces)
+	}
+	o := CacheOptions("team-a", "team-b")
+	if _, a := o.DefaultNamespaces["team-a"]; !a || len(o.DefaultNamespaces) != 2 {
+		t.Errorf("namespaces team-a, team-b: got %v", o.DefaultNamespaces)
+	}
+}

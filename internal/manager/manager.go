@@ -29,6 +29,8 @@ type Options struct {
 	LeaderElect bool
 	// LeaderElectionNamespace holds the lease; empty means the pod's namespace.
 	LeaderElectionNamespace string
+	// Namespaces restricts the controllers to jobs in these namespaces; empty: all.
+	Namespaces []string
 }
 
 // LeaderElectionID names the lease replicas compete for.
@@ -56,7 +58,7 @@ func Setup(mgr manager.Manager, controllers ...Controller) error {
 func Run(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o Options, controllers ...Controller) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
-		Cache:                         CacheOptions(),
+		Cache:                         CacheOptions(o.Namespaces...),
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:        o.ProbeAddr,
 		PprofBindAddress:              o.PprofAddr,

@@ -192,12 +192,13 @@ func (e *Env) Namespace(t testing.TB) string {
 }
 
 // StartManager runs a controller manager in-process with the controllers that setup
-// registers, and stops it when t ends. Metrics, probes and leader election are off.
-func (e *Env) StartManager(t testing.TB, setup func(manager.Manager) error) manager.Manager {
+// registers, and stops it when t ends. Metrics, probes and leader election are off; its
+// caches are kfup manager's, restricted to namespaces when any are given.
+func (e *Env) StartManager(t testing.TB, setup func(manager.Manager) error, namespaces ...string) manager.Manager {
 	t.Helper()
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
 		Scheme:                 e.Scheme,
-		Cache:                  kfupmanager.CacheOptions(), // as kfup manager's
+		Cache:                  kfupmanager.CacheOptions(namespaces...), // as kfup manager's
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		LeaderElection:         false,
