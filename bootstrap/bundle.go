@@ -128,14 +128,8 @@ func SaveBundle(ctx context.Context, path string, refs []ImageRef) error {
 	// large file is written
 	layoutDir := filepath.Join(dir, "oci")
 	if len(pinned) > 0 {
-		p, err := newLayout(layoutDir)
-		if err != nil {
+		if err := writePinnedLayout(ctx, layoutDir, pinned); err != nil {
 			return err
-		}
-		for _, ref := range pinned {
-			if err := writePinned(ctx, p, ref, nodePlatform()); err != nil {
-				return err
-			}
 		}
 	}
 	tmp := path + ".partial"
@@ -284,15 +278,17 @@ func (k *KindClusters) LoadBundleIntoNodes(ctx context.Context, cluster, path st
 			return nil, err
 		}
 	}
-	pinned, err := BundlePinned(path)
+	idx, err := pinnedIndex(path)
 	if err != nil {
 		return nil, err
 	}
-	if len(pinned) > 0 {
-		if err := importPinned(ctx, nodes, path); err != nil {
+	if len(idx.Manifests) > 0 {
+		if err := importPinned(ctx, nodes, path, idx); err != nil {
 			return nil, err
 		}
-		loaded = append(loaded, pinned...)
+		for _, m := range idx.Manifests {
+			loaded = append(loaded, m.Annotations[annotationContainerdName])
+		}
 	}
 	slices.Sort(loaded)
 	return loaded, nil

@@ -48,6 +48,21 @@ func pinnedByDigest(ref string) bool { return strings.Contains(ref, "@sha256:") 
 // architecture.
 func nodePlatform() v1.Platform { return v1.Platform{OS: "linux", Architecture: runtime.GOARCH} }
 
+// writePinnedLayout writes an OCI image layout in dir holding the images refs name (pinned
+// by digest), fetched from their registries for the nodes' platform.
+func writePinnedLayout(ctx context.Context, dir string, refs []string) error {
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		if err := writePinned(ctx, p, ref, nodePlatform()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // writePinned fetches the image or index ref names into the layout at p, keeping its
 // manifest digest; of an index, only the image for platform is written.
 func writePinned(ctx context.Context, p layout.Path, ref string, platform v1.Platform) error {
@@ -108,11 +123,6 @@ func writePinned(ctx context.Context, p layout.Path, ref string, platform v1.Pla
 	return p.AppendDescriptor(d)
 }
 
-// newLayout creates an empty OCI image layout in dir.
-func newLayout(dir string) (layout.Path, error) {
-	return layout.Write(dir, empty.Index)
-}
-
 // appendDir adds every file under dir to tw, named relative to dir.
 func appendDir(tw *tar.Writer, dir string) error {
 	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -144,20 +154,15 @@ func appendFile(tw *tar.Writer, name, path string) error {
 	return err
 }
 
-// combineBundle writes to out the docker-archive at dockerArchive (if any) followed by
-// the OCI layout in layoutDir.
-func combineBundle(out, dockerArchive, layoutDir string) error {
+// writeTar creates the tar archive out with what fill writes into it; on an error the
+// file may be left incomplete (callers write temporary files).
+func writeTar(out string, fill func(*tar.Writer) error) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return err
 	}
 	tw := tar.NewWriter(f)
-	if dockerArchive != "" {
-		err = copyTar(tw, dockerArchive, func(string) bool { return true })
-	}
-	if err == nil {
-		err = appendDir(tw, layoutDir)
-	}
+	err = fill(tw)
 	if err == nil {
 		err = tw.Close()
 	}
@@ -167,30 +172,36 @@ func combineBundle(out, dockerArchive, layoutDir string) error {
 	return err
 }
 
+// combineBundle writes to out the docker-archive at dockerArchive (if any) followed by
+// the OCI layout in layoutDir.
+func combineBundle(out, dockerArchive, layoutDir string) error {
+	return writeTar(out, func(tw *tar.Writer) error {
+		if dockerArchive != "" {
+			if err := copyTar(tw, dockerArchive, func(string) bool { return true }); err != nil {
+				return err
+			}
+		}
+		return appendDir(tw, layoutDir)
+	})
+}
+
 // writeFilteredTar writes to out the regular files of the tar at path whose names keep
 // accepts, then extra (name → content) files.
 func writeFilteredTar(out, path string, keep func(string) bool, extra map[string][]byte) error {
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	tw := tar.NewWriter(f)
-	err = copyTar(tw, path, keep)
-	for name, data := range extra {
-		if err != nil {
-			break
+	return writeTar(out, func(tw *tar.Writer) error {
+		if err := copyTar(tw, path, keep); err != nil {
+			return err
 		}
-		if err = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err == nil {
-			_, err = tw.Write(data)
+		for name, data := range extra {
+			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+				return err
+			}
+			if _, err := tw.Write(data); err != nil {
+				return err
+			}
 		}
-	}
-	if err == nil {
-		err = tw.Close()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+		return nil
+	})
 }
 
 // copyTar copies the regular files of the tar at path whose names keep accepts into tw.
@@ -252,19 +263,15 @@ func pinnedIndex(path string) (*v1.IndexManifest, error) {
 	return &idx, nil
 }
 
-// importPinned imports the OCI layout part of bundle into the containerd of every node
-// (for the nodes' platform only, unlike kind's all-platform import: the bundle holds no
-// other platform).
-func importPinned(ctx context.Context, ns []nodes.Node, bundle string) error {
+// importPinned imports the images of idx (pinnedIndex of bundle) from the OCI layout part
+// of bundle into the containerd of every node (for the nodes' platform only, unlike
+// kind's all-platform import: the bundle holds no other platform).
+func importPinned(ctx context.Context, ns []nodes.Node, bundle string, idx *v1.IndexManifest) error {
 	dir, err := os.MkdirTemp("", "kfup-pinned-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	idx, err := pinnedIndex(bundle)
-	if err != nil {
-		return err
-	}
 	index, err := json.Marshal(idx)
 	if err != nil {
 		return err

@@ -55,6 +55,3 @@ func (k *KindSpec[J]) RunPolicy(job Job) *trainingv1.RunPolicy { return k.Policy
 
 // Status returns the job's status.
 func (k *KindSpec[J]) Status(job Job) *trainingv1.JobStatus { return k.StatusOf(job.(J)) }
-
-// Typed returns job as the kind's job type.
-func (k *KindSpec[J]) Typed(job Job) J { return job.(J) }
