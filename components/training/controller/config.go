@@ -23,22 +23,9 @@ const ManagedByTrainingOperator = "kubeflow.org/training-operator"
 // Config holds the settings of the training job controllers. The zero value is
 // upstream's: helper images from Docker Hub, no sidecar stopping; DefaultConfig is kfup's.
 type Config struct {
-	// ClusterDomain is appended to service names in TF_CONFIG, e.g. "cluster.local".
-	ClusterDomain string
-	// PyTorchInitImage is the image of the init container that makes PyTorch workers wait
-	// for the master (sh, seq and nslookup); empty means upstream's alpine:3.10.
-	PyTorchInitImage string
-	// PyTorchInitMaxTries bounds that init container's lookups, 2s apart; 0 means 100.
-	PyTorchInitMaxTries int
-	// PyTorchInitCommand replaces that init container's shell loop (the master's name is
-	// appended); kfup's manager sets ["/kfup", "agent", "wait-for-host"] with its own image.
-	PyTorchInitCommand []string
-	// MPIDeliveryImage is the image of the MPI launcher's init container that installs the
-	// exec client as /opt/kube/kubectl and waits for the workers; empty means upstream's
-	// kubeflow/kubectl-delivery.
-	MPIDeliveryImage string
-	// MPIDeliveryCommand is that init container's command; nil runs the image's entrypoint.
-	MPIDeliveryCommand []string
+	// Config holds the plug-ins' settings (cluster domain, PyTorch's wait-for-master init
+	// container, MPI's exec-client delivery), promoted: cfg.ClusterDomain and so on.
+	frameworks.Config
 	// SidecarStopImage is the image of the ephemeral container that stops an istio-proxy
 	// still running after the training container ended (sh, seq, sleep, wget); empty
 	// leaves such sidecars running (the job's status does not wait for them either way).
@@ -65,8 +52,7 @@ type Config struct {
 // for pods that cannot start, and DefaultWorkers.
 func DefaultConfig() Config {
 	return Config{
-		PyTorchInitImage: DefaultHelperImage,
-		MPIDeliveryImage: mpi.DefaultDeliveryImage,
+		Config:           frameworks.Config{PyTorchInitImage: DefaultHelperImage, MPIDeliveryImage: mpi.DefaultDeliveryImage},
 		SidecarStopImage: DefaultHelperImage,
 		StuckPodGrace:    policy.DefaultStuckPodGrace,
 		Workers:          DefaultWorkers,
@@ -90,13 +76,4 @@ func (c Config) WithKfupImage(image string) Config {
 }
 
 // Frameworks returns the plug-ins' part of the configuration.
-func (c Config) Frameworks() frameworks.Config {
-	return frameworks.Config{
-		ClusterDomain:       c.ClusterDomain,
-		PyTorchInitImage:    c.PyTorchInitImage,
-		PyTorchInitMaxTries: c.PyTorchInitMaxTries,
-		PyTorchInitCommand:  c.PyTorchInitCommand,
-		MPIDeliveryImage:    c.MPIDeliveryImage,
-		MPIDeliveryCommand:  c.MPIDeliveryCommand,
-	}
-}
+func (c Config) Frameworks() frameworks.Config { return c.Config }
