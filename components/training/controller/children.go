@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -127,24 +128,12 @@ func (r *Reconciler) sync(ctx context.Context, job engine.Job, desired *engine.C
 		}
 	}
 	taken := map[string]bool{}
-	for _, p := range pods {
+	for _, p := range slices.Concat(pods, skip) {
 		taken[p.Name] = true
 	}
-	for _, p := range skip {
-		taken[p.Name] = true
-	}
-	wantPods := map[string]bool{}
-	for _, p := range desired.Pods {
-		wantPods[p.Name] = true
-		if taken[p.Name] {
-			continue
-		}
-		if err := r.client.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
-			r.event(job, corev1.EventTypeWarning, "FailedCreatePod", "CreatePod", fmt.Sprintf("Error creating: %v", err))
-			return fmt.Errorf("create pod %s/%s: %w", p.Namespace, p.Name, err)
-		} else if err == nil {
-			r.event(job, corev1.EventTypeNormal, "SuccessfulCreatePod", "CreatePod", "Created pod: "+p.Name)
-		}
+	wantPods, err := createMissing(ctx, r, job, "Pod", desired.Pods, taken)
+	if err != nil {
+		return err
 	}
 	var surplus []*corev1.Pod
 	for _, p := range live(pods) {
@@ -160,18 +149,9 @@ func (r *Reconciler) sync(ctx context.Context, job engine.Job, desired *engine.C
 	for _, s := range services {
 		haveSvc[s.Name] = true
 	}
-	wantSvc := map[string]bool{}
-	for _, s := range desired.Services {
-		wantSvc[s.Name] = true
-		if haveSvc[s.Name] {
-			continue
-		}
-		if err := r.client.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
-			r.event(job, corev1.EventTypeWarning, "FailedCreateService", "CreateService", fmt.Sprintf("Error creating: %v", err))
-			return fmt.Errorf("create service %s/%s: %w", s.Namespace, s.Name, err)
-		} else if err == nil {
-			r.event(job, corev1.EventTypeNormal, "SuccessfulCreateService", "CreateService", "Created service: "+s.Name)
-		}
+	wantSvc, err := createMissing(ctx, r, job, "Service", desired.Services, haveSvc)
+	if err != nil {
+		return err
 	}
 	var extraSvc []*corev1.Service
 	for _, s := range services {
@@ -184,6 +164,26 @@ func (r *Reconciler) sync(ctx context.Context, job engine.Job, desired *engine.C
 	}
 
 	return nil
+}
+
+// createMissing creates the objects of desired (pods or services: kind) whose names are
+// not in taken, with a SuccessfulCreate<kind> or FailedCreate<kind> event each, and returns
+// the names desired.
+func createMissing[T client.Object](ctx context.Context, r *Reconciler, job engine.Job, kind string, desired []T, taken map[string]bool) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, o := range desired {
+		want[o.GetName()] = true
+		if taken[o.GetName()] {
+			continue
+		}
+		if err := r.client.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+			r.event(job, corev1.EventTypeWarning, "FailedCreate"+kind, "Create"+kind, fmt.Sprintf("Error creating: %v", err))
+			return nil, fmt.Errorf("create %s %s/%s: %w", strings.ToLower(kind), o.GetNamespace(), o.GetName(), err)
+		} else if err == nil {
+			r.event(job, corev1.EventTypeNormal, "SuccessfulCreate"+kind, "Create"+kind, "Created "+strings.ToLower(kind)+": "+o.GetName())
+		}
+	}
+	return want, nil
 }
 
 // apply server-side applies an extra child (its TypeMeta set by the framework).
