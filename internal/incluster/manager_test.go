@@ -58,6 +58,9 @@ func TestMainExitCodes(t *testing.T) {
 	if code := Main(context.Background(), []string{"nonsense"}, &out, &errOut); code != 2 {
 		t.Errorf("unknown command: exit %d, want 2 (%s)", code, errOut.String())
 	}
+	if code := Main(context.Background(), []string{"manager", "--job-workers", "many"}, &out, &errOut); code != 2 {
+		t.Errorf("bad flag value: exit %d, want 2 (%s)", code, errOut.String())
+	}
 	errOut.Reset()
 	if code := Main(context.Background(), []string{"agent", "wait-for-host"}, &out, &errOut); code != 2 || !bytes.Contains(errOut.Bytes(), []byte("hint:")) {
 		t.Errorf("wait-for-host without a host: exit %d, want 2 with a hint (%s)", code, errOut.String())

@@ -20,6 +20,21 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// ClassifyCobraError turns cobra's own parse errors (unknown command or flag, bad flag
+// value, wrong number of arguments) into usage errors; kfup and kfup-manager share it.
+func ClassifyCobraError(err error) error {
+	if err == nil || errs.KindOf(err) != errs.KindUnknown {
+		return err
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "accepts ", "requires ", "flag needs an argument"} {
+		if strings.HasPrefix(msg, p) {
+			return errs.Usage("see 'kfup --help'", "%s", msg)
+		}
+	}
+	return err
+}
+
 // NewRootCmd is the command tree of the kfup-manager binary: the in-cluster commands
 // only. It is named kfup because it stands in for kfup in the manager image (/kfup), where
 // job pods run `/kfup agent ...`.
@@ -48,7 +63,7 @@ manager image from it. The host commands (create, delete, status, ...) are in kf
 func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
 	root := NewRootCmd(out, errOut)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := ClassifyCobraError(root.ExecuteContext(ctx))
 	if err == nil {
 		return 0
 	}
@@ -56,7 +71,7 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if hint := errs.HintOf(err); hint != "" {
 		fmt.Fprintln(errOut, "  hint:", hint)
 	}
-	if errs.KindOf(err) == errs.KindUsage || strings.HasPrefix(err.Error(), "unknown ") {
+	if errs.KindOf(err) == errs.KindUsage {
 		return 2
 	}
 	return 1

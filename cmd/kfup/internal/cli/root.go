@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -136,20 +135,8 @@ func Main(ctx context.Context, args []string, io IOStreams) int {
 	return ExitCode(err)
 }
 
-// classifyCobraError turns cobra's own parse errors (unknown command, bad args) into usage
-// errors.
-func classifyCobraError(err error) error {
-	if errs.KindOf(err) != errs.KindUnknown {
-		return err
-	}
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "accepts ", "requires ", "flag needs an argument"} {
-		if strings.HasPrefix(msg, p) {
-			return errs.Usage("see 'kfup --help'", "%s", msg)
-		}
-	}
-	return err
-}
+// classifyCobraError turns cobra's own parse errors into usage errors.
+var classifyCobraError = incluster.ClassifyCobraError
 
 // noArgs is cobra.NoArgs with a usage error.
 var noArgs = incluster.NoArgs
