@@ -118,8 +118,9 @@ bench-platform: build node-image ## wall time of 'kfup create --profile minimal'
 UPSTREAM_OPERATOR := $(BIN)/training-operator-v1.9
 
 bench-training: build envtest ## 500 PyTorchJobs on envtest: time to all pods+services and peak RSS, kfup vs the upstream training-operator v1.9
-	cd hack/bench-training/upstream && $(GO) build -o $(abspath $(UPSTREAM_OPERATOR)) .
-	KUBEBUILDER_ASSETS="$$($(MAKE) -s envtest-path)" $(GO) run ./hack/bench-training --kfup $(BIN)/kfup-manager --upstream $(UPSTREAM_OPERATOR) --jobs $(or $(JOBS),500)
+	cd hack/bench-training/upstream && CGO_ENABLED=0 $(GO) build -o $(abspath $(UPSTREAM_OPERATOR)) .
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/bench-floor ./hack/bench-training/floor
+	KUBEBUILDER_ASSETS="$$($(MAKE) -s envtest-path)" $(GO) run ./hack/bench-training --kfup $(BIN)/kfup-manager --upstream $(UPSTREAM_OPERATOR) --floor $(BIN)/bench-floor --jobs $(or $(JOBS),500)
 
 clean: ## remove build outputs
 	rm -rf $(BIN) $(ARTIFACTS)

@@ -5,7 +5,14 @@
 // namespace of its own, and records
 //
 //   - the wall time from the first create until every job's 2 pods and 2 services exist;
-//   - the process's peak resident memory (VmHWM from /proc).
+//   - the process's peak resident memory (VmHWM from /proc), and what its resident memory
+//     is made of at the end: anonymous (heap, stacks: the state the controller keeps) and
+//     file-backed (the pages of its own executable).
+//
+// Before them it starts the reference point, an empty controller-runtime manager (./floor:
+// no controllers, built from kfup's module), and reports each contender's peak above that
+// floor as well: the memory a controller's own work costs, which a design can change,
+// apart from what the Go runtime and the client libraries cost any controller.
 //
 // Between contenders every job, pod and service of the first run is deleted, so that the
 // second controller's caches start from the same empty cluster. Run it with
@@ -53,11 +60,14 @@ type result struct {
 	done       time.Duration // until every pod and service existed
 	idleRSSKiB int64         // once ready, before any job
 	peakRSSKiB int64
+	// the resident set once every pod and service existed, split
+	anonKiB, fileKiB int64
 }
 
 func main() {
 	kfupBin := flag.String("kfup", "bin/kfup-manager", "kfup binary with the manager command (kfup-manager, or kfup itself)")
 	upstreamBin := flag.String("upstream", "bin/training-operator-v1.9", "upstream training-operator binary (built from ./hack/bench-training/upstream)")
+	floorBin := flag.String("floor", "bin/bench-floor", "empty controller-runtime manager, the memory reference (built from ./hack/bench-training/floor; \"\" skips it)")
 	jobs := flag.Int("jobs", 500, "PyTorchJobs to create")
 	parallel := flag.Int("create-parallelism", 8, "concurrent creates by the benchmark driver")
 	timeout := flag.Duration("timeout", 15*time.Minute, "give up on a contender after this long")
@@ -76,14 +86,22 @@ func main() {
 	if *onlyKfup {
 		contenders = contenders[:1]
 	}
-	if err := run(contenders, *jobs, *parallel, *timeout, *logs); err != nil {
+	var floor *contender
+	if *floorBin != "" {
+		floor = &contender{name: "empty controller-runtime manager", args: []string{*floorBin}}
+	}
+	if err := run(floor, contenders, *jobs, *parallel, *timeout, *logs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-training:", err)
 		os.Exit(1)
 	}
 }
 
-func run(contenders []contender, jobs, parallel int, timeout time.Duration, logDir string) error {
-	for _, c := range contenders {
+func run(floor *contender, contenders []contender, jobs, parallel int, timeout time.Duration, logDir string) error {
+	all := contenders
+	if floor != nil {
+		all = append([]contender{*floor}, contenders...)
+	}
+	for _, c := range all {
 		if _, err := os.Stat(c.args[0]); err != nil {
 			return fmt.Errorf("%s: %w (make bench-training builds it)", c.name, err)
 		}
@@ -121,6 +139,15 @@ func run(contenders []contender, jobs, parallel int, timeout time.Duration, logD
 	}
 
 	fmt.Printf("bench-training: %d PyTorchJobs (1 master + 1 worker) per contender on envtest kube-apiserver %s\n", jobs, testenv.KubernetesVersion)
+	var floorKiB int64
+	if floor != nil {
+		r, err := runOne(*floor, c, kubeconfigPath, logDir, "bench-floor", 0, parallel, timeout)
+		if err != nil {
+			return fmt.Errorf("%s: %w (its log: %s)", floor.name, err, logPath(logDir, *floor))
+		}
+		floorKiB = r.peakRSSKiB
+		fmt.Printf("  %-26s (no controllers, the floor): RSS %d MiB = %s\n", r.name, mib(r.peakRSSKiB), split(r))
+	}
 	var results []result
 	for i, ct := range contenders {
 		ns := fmt.Sprintf("bench-%d", i)
@@ -128,8 +155,8 @@ func run(contenders []contender, jobs, parallel int, timeout time.Duration, logD
 		if err != nil {
 			return fmt.Errorf("%s: %w (its log: %s)", ct.name, err, logPath(logDir, ct))
 		}
-		fmt.Printf("  %-26s jobs created in %6.1f s, all pods+services in %6.1f s; RSS idle %3d MiB, peak %4d MiB\n",
-			r.name, r.created.Seconds(), r.done.Seconds(), r.idleRSSKiB/1024, r.peakRSSKiB/1024)
+		fmt.Printf("  %-26s jobs created in %6.1f s, all pods+services in %6.1f s; RSS idle %3d MiB, peak %4d MiB (at the end %s)\n",
+			r.name, r.created.Seconds(), r.done.Seconds(), mib(r.idleRSSKiB), mib(r.peakRSSKiB), split(r))
 		results = append(results, r)
 		if err := clean(c, ns, timeout); err != nil {
 			return err
@@ -142,9 +169,22 @@ func run(contenders []contender, jobs, parallel int, timeout time.Duration, logD
 	speed := theirs.done.Seconds() / ours.done.Seconds()
 	mem := float64(theirs.peakRSSKiB) / float64(ours.peakRSSKiB)
 	fmt.Printf("bench-training: kfup %.1f s / %d MiB vs upstream %.1f s / %d MiB: %.1f× faster (target ≥ 2×: %s), %.1f× less memory (target ≥ 2×: %s)\n",
-		ours.done.Seconds(), ours.peakRSSKiB/1024, theirs.done.Seconds(), theirs.peakRSSKiB/1024,
+		ours.done.Seconds(), mib(ours.peakRSSKiB), theirs.done.Seconds(), mib(theirs.peakRSSKiB),
 		speed, verdict(speed >= 2), mem, verdict(mem >= 2))
+	if floor != nil {
+		fmt.Printf("bench-training: peak above the floor's %d MiB: kfup %d MiB vs upstream %d MiB: %.1f× less\n",
+			mib(floorKiB), mib(ours.peakRSSKiB-floorKiB), mib(theirs.peakRSSKiB-floorKiB),
+			float64(theirs.peakRSSKiB-floorKiB)/float64(max(ours.peakRSSKiB-floorKiB, 1)))
+	}
 	return nil
+}
+
+// mib rounds KiB to the nearest MiB.
+func mib(kib int64) int64 { return (kib + 512) / 1024 }
+
+// split says what r's resident set was made of when it was measured.
+func split(r result) string {
+	return fmt.Sprintf("%d anonymous + %d file-backed", mib(r.anonKiB), mib(r.fileKiB))
 }
 
 func verdict(ok bool) string {
@@ -159,7 +199,7 @@ func logPath(dir string, ct contender) string {
 }
 
 // runOne starts ct, waits until it is ready, creates the jobs and waits for their pods
-// and services.
+// and services. With no jobs it only measures the process once it has settled.
 func runOne(ct contender, c client.Client, kubeconfig, logDir, ns string, jobs, parallel int, timeout time.Duration) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -201,6 +241,10 @@ func runOne(ct contender, c client.Client, kubeconfig, logDir, ns string, jobs, 
 	}
 
 	r := result{name: ct.name}
+	if jobs == 0 {
+		time.Sleep(3 * time.Second) // past start-up's last allocations
+		return r, measure(cmd.Process.Pid, &r)
+	}
 	if r.idleRSSKiB, err = procStatus(cmd.Process.Pid, "VmRSS"); err != nil {
 		return r, err
 	}
@@ -226,8 +270,22 @@ func runOne(ct contender, c client.Client, kubeconfig, logDir, ns string, jobs, 
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	r.peakRSSKiB, err = procStatus(cmd.Process.Pid, "VmHWM")
-	return r, err
+	return r, measure(cmd.Process.Pid, &r)
+}
+
+// measure records the peak resident set of process pid and what it holds now.
+func measure(pid int, r *result) error {
+	for _, f := range []struct {
+		name string
+		into *int64
+	}{{"VmHWM", &r.peakRSSKiB}, {"RssAnon", &r.anonKiB}, {"RssFile", &r.fileKiB}} {
+		v, err := procStatus(pid, f.name)
+		if err != nil {
+			return err
+		}
+		*f.into = v
+	}
+	return nil
 }
 
 func freePort() (int, error) {
@@ -321,8 +379,9 @@ func count(ctx context.Context, c client.Client, ns string) (pods, services int,
 	return pods, services, nil
 }
 
-// procStatus reads a memory figure of a process in KiB: VmRSS (resident now) or VmHWM
-// (the peak resident set size).
+// procStatus reads a memory figure of a process in KiB: VmRSS (resident now), VmHWM (the
+// peak resident set size), RssAnon or RssFile (the anonymous and file-backed parts of
+// VmRSS).
 func procStatus(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
