@@ -6,7 +6,9 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,9 +20,12 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
@@ -109,11 +114,14 @@ func (c *Component) Images(*components.Env) ([]string, error) {
 
 // Install builds and loads the image, then applies the namespace, RBAC and Deployment.
 func (c *Component) Install(ctx context.Context, env *components.Env) error {
+	s := c.settings(env)
+	if err := checkNamespaces(ctx, env.Client, s.NamespaceList()); err != nil {
+		return err
+	}
 	img, tag, err := c.Build()
 	if err != nil {
 		return err
 	}
-	s := c.settings(env)
 	switch {
 	case s.Registry != "":
 		if tag, err = Push(ctx, img, tag, s.Registry); err != nil {
@@ -131,7 +139,10 @@ func (c *Component) Install(ctx context.Context, env *components.Env) error {
 	if err != nil {
 		return err
 	}
-	return components.Apply(ctx, env.Client, Name, objs)
+	if err := components.Apply(ctx, env.Client, Name, objs); err != nil {
+		return err
+	}
+	return PruneRBAC(ctx, env.Client, objs)
 }
 
 // Objects returns everything the manager component applies, for image and settings.
@@ -149,11 +160,11 @@ func Objects(image string, s Settings) ([]*unstructured.Unstructured, error) {
 	for _, r := range rbac {
 		switch r.GetKind() {
 		case "ClusterRole":
-			typed = append(typed, &rbacv1.ClusterRoleBinding{
-				ObjectMeta: metav1.ObjectMeta{Name: r.GetName()},
-				RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: r.GetName()},
-				Subjects:   subject,
-			})
+			bound, err := bindClusterRole(r, s.NamespaceList(), subject)
+			if err != nil {
+				return nil, err
+			}
+			typed = append(typed, bound...)
 		case "Role":
 			typed = append(typed, &rbacv1.RoleBinding{
 				ObjectMeta: metav1.ObjectMeta{Name: r.GetName(), Namespace: r.GetNamespace()},
@@ -182,6 +193,130 @@ func Objects(image string, s Settings) ([]*unstructured.Unstructured, error) {
 		return nil, err
 	}
 	return append(out, rbac...), nil
+}
+
+// NamespaceList returns the namespaces of s.Namespaces (none: every namespace).
+func (s Settings) NamespaceList() []string {
+	var out []string
+	for _, ns := range strings.Split(s.Namespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+// ClusterScoped are the cluster-scoped resources among the rules of the manager's
+// ClusterRole (manifests/rbac/role.yaml). A RoleBinding grants nothing on them, so when the
+// ClusterRole is bound namespace by namespace their rules go into a ClusterRole of their
+// own (ClusterScopedRole), bound cluster-wide.
+var ClusterScoped = []schema.GroupResource{{Group: "scheduling.k8s.io", Resource: "priorityclasses"}}
+
+// ClusterScopedRole names the ClusterRole with the rules on ClusterScoped resources.
+const ClusterScopedRole = AppName + "-cluster"
+
+// bindClusterRole binds the manager's ClusterRole role to subject: cluster-wide without
+// namespaces; otherwise with a RoleBinding in each namespace — the manager then may touch
+// jobs, pods, services … only there, as it reconciles only there (--namespace) — plus
+// ClusterScopedRole and its ClusterRoleBinding for what is not namespaced.
+func bindClusterRole(role *unstructured.Unstructured, namespaces []string, subject []rbacv1.Subject) ([]client.Object, error) {
+	ref := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.GetName()}
+	if len(namespaces) == 0 {
+		return []client.Object{&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.GetName()}, RoleRef: ref, Subjects: subject}}, nil
+	}
+	var out []client.Object
+	for _, ns := range namespaces {
+		out = append(out, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.GetName(), Namespace: ns}, RoleRef: ref, Subjects: subject})
+	}
+	var typed rbacv1.ClusterRole
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(role.Object, &typed); err != nil {
+		return nil, fmt.Errorf("manifests/rbac/role.yaml: ClusterRole %s: %w", role.GetName(), err)
+	}
+	var rules []rbacv1.PolicyRule
+	for _, r := range typed.Rules {
+		for _, g := range r.APIGroups {
+			var resources []string
+			for _, res := range r.Resources {
+				if slices.Contains(ClusterScoped, schema.GroupResource{Group: g, Resource: res}) {
+					resources = append(resources, res)
+				}
+			}
+			if len(resources) > 0 {
+				rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: resources, Verbs: r.Verbs})
+			}
+		}
+	}
+	if len(rules) > 0 {
+		out = append(out,
+			&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: ClusterScopedRole}, Rules: rules},
+			&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: ClusterScopedRole},
+				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: ClusterScopedRole}, Subjects: subject})
+	}
+	return out, nil
+}
+
+// PruneRBAC deletes the manager component's RBAC objects (labelled
+// kfup.dev/component=manager) that keep does not contain: after
+// components.training.namespaces changed, the RoleBindings of namespaces left out, the
+// cluster-wide binding once namespaces are set, or the per-namespace ones and
+// ClusterScopedRole once they are not. Uninstall passes no keep.
+func PruneRBAC(ctx context.Context, c client.Client, keep []*unstructured.Unstructured) error {
+	kept := map[string]bool{}
+	for _, o := range keep {
+		kept[o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = true
+	}
+	mine := client.MatchingLabels{components.LabelComponent: Name}
+	var stale []client.Object
+	var rbs rbacv1.RoleBindingList
+	if err := c.List(ctx, &rbs, mine); err != nil {
+		return fmt.Errorf("list the manager's RoleBindings: %w", err)
+	}
+	for i := range rbs.Items {
+		if !kept["RoleBinding/"+rbs.Items[i].Namespace+"/"+rbs.Items[i].Name] {
+			stale = append(stale, &rbs.Items[i])
+		}
+	}
+	var crbs rbacv1.ClusterRoleBindingList
+	if err := c.List(ctx, &crbs, mine); err != nil {
+		return fmt.Errorf("list the manager's ClusterRoleBindings: %w", err)
+	}
+	for i := range crbs.Items {
+		if !kept["ClusterRoleBinding//"+crbs.Items[i].Name] {
+			stale = append(stale, &crbs.Items[i])
+		}
+	}
+	var crs rbacv1.ClusterRoleList
+	if err := c.List(ctx, &crs, mine); err != nil {
+		return fmt.Errorf("list the manager's ClusterRoles: %w", err)
+	}
+	for i := range crs.Items {
+		if !kept["ClusterRole//"+crs.Items[i].Name] {
+			stale = append(stale, &crs.Items[i])
+		}
+	}
+	var problems []error
+	for _, o := range stale {
+		if err := c.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+			problems = append(problems, fmt.Errorf("delete %T %s: %w", o, client.ObjectKeyFromObject(o), err))
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// checkNamespaces fails, before anything is applied, when a namespace the manager is
+// restricted to does not exist (its RoleBinding could not be created).
+func checkNamespaces(ctx context.Context, c client.Client, namespaces []string) error {
+	for _, ns := range namespaces {
+		err := c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
+		if apierrors.IsNotFound(err) {
+			return errs.Usage(fmt.Sprintf("create it first (kubectl create namespace %s), or leave it out of components.training.namespaces", ns),
+				"namespace %s, named in components.training.namespaces, does not exist", ns)
+		}
+		if err != nil {
+			return fmt.Errorf("check namespace %s (components.training.namespaces): %w", ns, err)
+		}
+	}
+	return nil
 }
 
 func deployment(image string, s Settings, labels map[string]string) (*appsv1.Deployment, error) {
@@ -214,7 +349,7 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 		args = append(args, "--gang-scheduler-name="+s.GangScheduler)
 	}
 	if s.Namespaces != "" {
-		args = append(args, "--namespace="+s.Namespaces)
+		args = append(args, "--namespace="+strings.Join(s.NamespaceList(), ","))
 	}
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("health")}}, PeriodSeconds: 5}
@@ -315,7 +450,11 @@ func (c *Component) Uninstall(ctx context.Context, env *components.Env) error {
 	if err != nil {
 		return err
 	}
-	return components.Delete(ctx, env.Client, objs)
+	if err := components.Delete(ctx, env.Client, objs); err != nil {
+		return err
+	}
+	// bindings of earlier settings (other namespaces) too
+	return PruneRBAC(ctx, env.Client, nil)
 }
 
 // Push pushes the manager image (tag as BuildImage names it) to repository registry under

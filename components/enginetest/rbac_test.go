@@ -1,0 +1,189 @@
+package enginetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kfup/kfup/components"
+	"github.com/kfup/kfup/components/manager"
+	"github.com/kfup/kfup/internal/errs"
+)
+
+// can asks the API server's authorizer whether the manager's service account may verb
+// group/resource in ns ("" for cluster-scoped resources).
+func can(t *testing.T, verb, group, resource, ns string) bool {
+	t.Helper()
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:   fmt.Sprintf("system:serviceaccount:%s:%s", manager.Namespace, manager.AppName),
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + manager.Namespace, "system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Verb: verb, Group: group, Resource: resource, Namespace: ns,
+		},
+	}}
+	if err := env.Client.Create(context.Background(), sar); err != nil {
+		t.Fatal(err)
+	}
+	return sar.Status.Allowed
+}
+
+// applyRBAC applies the manager's cluster-wide RBAC and its bindings in the job
+// namespaces for settings s, and prunes what earlier settings left, as Install does.
+// (The kfup-system objects are left out: another test deletes that namespace, which
+// envtest, without a namespace controller, never finishes.)
+func applyRBAC(t *testing.T, s manager.Settings) {
+	t.Helper()
+	objs, err := manager.Objects(manager.ImageRepo+":0123456789abcdef", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rbac []*unstructured.Unstructured
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ClusterRole", "ClusterRoleBinding", "RoleBinding":
+			if o.GetNamespace() != manager.Namespace {
+				rbac = append(rbac, o)
+			}
+		}
+	}
+	ctx := context.Background()
+	if err := components.Apply(ctx, env.Client, manager.Name, rbac); err != nil {
+		t.Fatalf("apply (namespaces %q): %v", s.Namespaces, err)
+	}
+	if err := manager.PruneRBAC(ctx, env.Client, rbac); err != nil {
+		t.Fatalf("prune (namespaces %q): %v", s.Namespaces, err)
+	}
+}
+
+// With components.training.namespaces the manager's service account may touch jobs, pods
+// and services only in those namespaces, and still read PriorityClasses (cluster-scoped);
+// changing the list moves the grants, clearing it grants cluster-wide again, and
+// uninstalling leaves no binding behind.
+func TestManagerRBACFollowsNamespaces(t *testing.T) {
+	a, b := env.Namespace(t), env.Namespace(t)
+	type grant struct {
+		verb, group, resource, ns string
+		want                      bool
+	}
+	check := func(step string, grants ...grant) {
+		t.Helper()
+		for _, g := range grants {
+			if got := can(t, g.verb, g.group, g.resource, g.ns); got != g.want {
+				t.Errorf("%s: %s %s.%s in %q allowed=%t, want %t", step, g.verb, g.resource, g.group, g.ns, got, g.want)
+			}
+		}
+	}
+	s := manager.DefaultSettings()
+
+	s.Namespaces = a
+	applyRBAC(t, s)
+	check("namespaces="+a,
+		grant{"create", "", "pods", a, true}, grant{"update", "kubeflow.org", "pytorchjobs/status", a, true},
+		grant{"create", "", "pods", b, false}, grant{"list", "kubeflow.org", "tfjobs", b, false},
+		grant{"list", "", "pods", "", false}, // not cluster-wide
+		grant{"get", "scheduling.k8s.io", "priorityclasses", "", true})
+
+	s.Namespaces = b
+	applyRBAC(t, s)
+	check("namespaces="+b,
+		grant{"create", "", "pods", a, false}, grant{"create", "", "pods", b, true},
+		grant{"get", "scheduling.k8s.io", "priorityclasses", "", true})
+
+	s.Namespaces = ""
+	applyRBAC(t, s)
+	check("every namespace",
+		grant{"create", "", "pods", a, true}, grant{"create", "", "pods", b, true}, grant{"list", "", "pods", "", true},
+		grant{"get", "scheduling.k8s.io", "priorityclasses", "", true})
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: manager.ClusterScopedRole}, &rbacv1.ClusterRole{}); !apierrors.IsNotFound(err) {
+		t.Errorf("ClusterRole %s left after namespaces were cleared", manager.ClusterScopedRole)
+	}
+
+	s.Namespaces = a + "," + b
+	applyRBAC(t, s)
+	if err := manager.PruneRBAC(context.Background(), env.Client, nil); err != nil {
+		t.Fatalf("prune all: %v", err)
+	}
+	check("uninstalled",
+		grant{"create", "", "pods", a, false}, grant{"create", "", "pods", b, false},
+		grant{"get", "scheduling.k8s.io", "priorityclasses", "", false})
+}
+
+// manager.ClusterScoped lists every cluster-scoped resource the manager's ClusterRole
+// names (as the API server serves them): a rule on one missing from it would be lost when
+// the ClusterRole is bound namespace by namespace.
+func TestManagerClusterScopedResourcesComplete(t *testing.T) {
+	objs, err := manager.Objects(manager.ImageRepo+":0123456789abcdef", manager.DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := env.Client.RESTMapper()
+	checked := 0
+	for _, o := range objs {
+		if o.GetKind() != "ClusterRole" {
+			continue
+		}
+		var role rbacv1.ClusterRole
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &role); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range role.Rules {
+			for _, g := range r.APIGroups {
+				for _, res := range r.Resources {
+					base, _, _ := strings.Cut(res, "/")
+					gvk, err := mapper.KindFor(schema.GroupVersionResource{Group: g, Resource: base})
+					if meta.IsNoMatchError(err) {
+						continue // a CRD this API server does not serve (kubeflow.org, PodGroups): namespaced
+					}
+					if err != nil {
+						t.Fatalf("%s.%s: %v", base, g, err)
+					}
+					m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+					if err != nil {
+						t.Fatal(err)
+					}
+					checked++
+					cluster := m.Scope.Name() == meta.RESTScopeNameRoot
+					listed := slices.Contains(manager.ClusterScoped, schema.GroupResource{Group: g, Resource: base})
+					if cluster != listed {
+						t.Errorf("%s.%s: cluster-scoped %t, in manager.ClusterScoped %t", base, g, cluster, listed)
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no rule of the manager's ClusterRole checked")
+	}
+}
+
+// A namespace in components.training.namespaces that does not exist stops the install
+// before anything is built or applied, with the namespace named and how to fix it.
+func TestManagerInstallStopsOnMissingNamespace(t *testing.T) {
+	s := manager.DefaultSettings()
+	s.Namespaces = env.Namespace(t) + ",no-such-team"
+	e := cenv()
+	e.Settings = map[string]any{manager.Name: s}
+	err := (&manager.Component{Binary: "/nonexistent/kfup-manager"}).Install(context.Background(), e)
+	if errs.KindOf(err) != errs.KindUsage || !strings.Contains(err.Error(), "namespace no-such-team") ||
+		!strings.Contains(errs.HintOf(err), "kubectl create namespace no-such-team") {
+		t.Fatalf("want a usage error naming no-such-team with a hint, got %v (hint %q)", err, errs.HintOf(err))
+	}
+	var crbs rbacv1.ClusterRoleBindingList
+	if err := env.Client.List(context.Background(), &crbs, client.MatchingLabels{components.LabelComponent: manager.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if len(crbs.Items) > 0 {
+		t.Errorf("the failed install applied %d ClusterRoleBindings", len(crbs.Items))
+	}
+}
