@@ -292,3 +292,25 @@ func TestXGBoostJobDistributedTraining(t *testing.T) {
 		t.Fatalf("master logs:\n%s", master)
 	}
 }
+
+// A job whose image cannot be pulled (no registry is reachable, and the image is on no
+// node) fails once the manager's stuck-pod grace (1 minute by default) has run out, with
+// the kubelet's waiting reason as the condition reason and the pod and container named in
+// its message — not Created or Running forever.
+func TestUnpullableImageFailsJob(t *testing.T) {
+	ns := testNamespace(t)
+	job := builders.MakePyTorchJob("badimage", ns).
+		Replica("Master", builders.MakeReplica(1, "pytorch", "kfup-offline/no-such-image:never", "python3", "-c", "pass").
+			RestartPolicy(trainingv1.RestartPolicyOnFailure)).Obj()
+	if err := k8sClient.Create(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	c := waitJob(t, job, func() *trainingv1.JobStatus { return &job.Status }, 4*time.Minute)
+	if c.Type != trainingv1.JobFailed || (c.Reason != "ErrImagePull" && c.Reason != "ImagePullBackOff") {
+		t.Fatalf("job %s (%s: %s), want Failed with reason ErrImagePull or ImagePullBackOff", c.Type, c.Reason, c.Message)
+	}
+	want := "PyTorchJob badimage is failed because pod badimage-master-0 cannot start: container pytorch: " + c.Reason
+	if !strings.HasPrefix(c.Message, want) || !strings.Contains(c.Message, "no-such-image") {
+		t.Errorf("condition message %q, want it to start with %q and name the image", c.Message, want)
+	}
+}
