@@ -196,7 +196,14 @@ func (e *Env) Namespace(t testing.TB) string {
 // caches are kfup manager's, restricted to namespaces when any are given.
 func (e *Env) StartManager(t testing.TB, setup func(manager.Manager) error, namespaces ...string) manager.Manager {
 	t.Helper()
-	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
+	return e.StartManagerAs(t, e.Config, setup, namespaces...)
+}
+
+// StartManagerAs is StartManager with the manager talking to the API server through cfg
+// (e.g. impersonating kfup's service account, to run it with only its own RBAC).
+func (e *Env) StartManagerAs(t testing.TB, cfg *rest.Config, setup func(manager.Manager) error, namespaces ...string) manager.Manager {
+	t.Helper()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 e.Scheme,
 		Cache:                  kfupmanager.CacheOptions(namespaces...), // as kfup manager's
 		Metrics:                metricsserver.Options{BindAddress: "0"},

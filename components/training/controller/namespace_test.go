@@ -6,10 +6,20 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/yaml"
 
+	"github.com/kfup/kfup/components"
+	managercomponent "github.com/kfup/kfup/components/manager"
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/controller"
+	"github.com/kfup/kfup/components/training/frameworks"
+	"github.com/kfup/kfup/components/training/frameworks/mpi"
 	kfupmanager "github.com/kfup/kfup/internal/manager"
 )
 
@@ -29,4 +39,69 @@ func TestManagerRestrictedToNamespaces(t *testing.T) {
 		j := getJob(t, other, "there")
 		return len(ps) == 0 && len(j.Status.Conditions) == 0, fmt.Sprintf("pods %v, conditions %s", ps, conditions(&j.Status))
 	})
+}
+
+// The manager runs on nothing but the RBAC kfup installs for components.training.namespaces
+// (impersonating its service account): an MPIJob there gets its pods, services, hostfile
+// ConfigMap and launcher RBAC (which the manager may grant only where it holds those
+// rights itself), events and status through Succeeded.
+func TestManagerRunsOnItsNamespacedRBAC(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	s := managercomponent.DefaultSettings()
+	s.Namespaces = ns
+	objs, err := managercomponent.Objects(managercomponent.ImageRepo+":0123456789abcdef", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rbac []*unstructured.Unstructured
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ClusterRole", "ClusterRoleBinding", "RoleBinding":
+			if o.GetNamespace() != managercomponent.Namespace { // leader election's: off here
+				rbac = append(rbac, o)
+			}
+		}
+	}
+	if err := components.Apply(ctx, env.Client, managercomponent.Name, rbac); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = components.Delete(ctx, env.Client, rbac) })
+
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:" + managercomponent.Namespace + ":" + managercomponent.AppName,
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + managercomponent.Namespace, "system:authenticated"},
+	}
+	tc := testConfig()
+	env.StartManagerAs(t, cfg, func(mgr manager.Manager) error {
+		return kfupmanager.Setup(mgr, controller.Controllers(tc)...)
+	}, ns)
+
+	fw, _ := frameworks.ForKind(tc.Frameworks(), "MPIJob")
+	job := fw.NewJob()
+	doc := fmt.Sprintf(`apiVersion: kubeflow.org/v1
+kind: MPIJob
+metadata: {name: k, namespace: %s}
+spec:
+  mpiReplicaSpecs:
+    Launcher: {replicas: 1, template: {spec: {containers: [{name: mpi, image: img, command: [mpirun]}]}}}
+    Worker: {replicas: 2, template: {spec: {containers: [{name: mpi, image: img}]}}}`, ns)
+	if err := yaml.UnmarshalStrict([]byte(doc), job); err != nil {
+		t.Fatal(err)
+	}
+	create(t, job.(client.Object))
+	waitPods(t, ns, "k", "k-launcher", "k-worker-0", "k-worker-1")
+	for obj, name := range map[client.Object]string{
+		&corev1.ConfigMap{}: mpi.ConfigMapName("k"), &rbacv1.Role{}: mpi.LauncherName("k"), &rbacv1.RoleBinding{}: mpi.LauncherName("k"),
+	} {
+		eventually(t, fmt.Sprintf("%T %s", obj, name), func(ctx context.Context) (bool, string) {
+			err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)
+			return err == nil, fmt.Sprint(err)
+		})
+	}
+	run(t, ns, "k-launcher", "mpi")
+	waitKindCondition(t, fw, ns, trainingv1.JobRunning, "MPIJobRunning")
+	succeed(t, ns, "k-launcher", "mpi")
+	waitKindCondition(t, fw, ns, trainingv1.JobSucceeded, "MPIJobSucceeded")
 }
