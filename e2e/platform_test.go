@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,26 @@ func TestMinimalProfile(t *testing.T) {
 	var res []bootstrap.ComponentHealth
 	if err := json.Unmarshal([]byte(js.stdout), &res); err != nil || len(res) != 1 || !res[0].Healthy {
 		t.Fatalf("kfup test --component manager -o json: %v %s", err, js.stdout)
+	}
+}
+
+// The manager takes 90 % of its container's memory limit (128Mi by default) as the Go
+// runtime's soft limit, read from its cgroup on the node, and says so in its log.
+func TestManagerMemoryLimitFromContainer(t *testing.T) {
+	ctx := context.Background()
+	pods, err := clientset.CoreV1().Pods("kfup-system").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=kfup-manager"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("manager pods: %v (%d)", err, len(pods.Items))
+	}
+	p := pods.Items[0]
+	limit := p.Spec.Containers[0].Resources.Limits.Memory().Value()
+	if limit == 0 {
+		t.Fatalf("manager container has no memory limit: %+v", p.Spec.Containers[0].Resources)
+	}
+	want := fmt.Sprintf(`"GOMEMLIMIT":%d`, uint64(float64(limit)*0.9))
+	logs := podLogs(t, "kfup-system", p.Name)
+	if !strings.Contains(logs, "GOMEMLIMIT is updated") || !strings.Contains(logs, want) {
+		t.Fatalf("manager log does not set %s (limit %d):\n%s", want, limit, logs)
 	}
 }
 

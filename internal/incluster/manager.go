@@ -6,8 +6,11 @@ package incluster
 
 import (
 	"context"
+	"log/slog"
 	"os"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -23,7 +26,14 @@ type ManagerOptions struct {
 	manager.Options
 	// Training configures the training job controllers.
 	Training trainingcontroller.Config
+	// MemoryLimitRatio is the share of the container's memory limit (its cgroup's) the Go
+	// runtime takes as its soft limit (GOMEMLIMIT); 0 leaves the runtime's default.
+	MemoryLimitRatio float64
 }
+
+// DefaultMemoryLimitRatio leaves a tenth of the container's memory limit to what the Go
+// runtime does not count: the executable's pages and the kernel's.
+const DefaultMemoryLimitRatio = 0.9
 
 // NewCmdManager returns `kfup manager`, the in-cluster controller manager; runF replaces
 // the real run in tests;
@@ -49,10 +59,14 @@ you do not normally run it by hand.`,
 			if opts.Training.StuckPodGrace < 0 {
 				return errs.Usage("pass a duration such as --stuck-pod-grace 1m", "--stuck-pod-grace must not be negative")
 			}
+			if !(opts.MemoryLimitRatio >= 0 && opts.MemoryLimitRatio <= 1) {
+				return errs.Usage("pass a share such as --memory-limit-ratio 0.9, or 0 to leave GOMEMLIMIT alone", "--memory-limit-ratio must be between 0 and 1")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			ctrl.SetLogger(zap.New(zap.UseDevMode(verbosity() > 0)))
+			setMemoryLimit(opts.MemoryLimitRatio)
 			cfg, err := ctrl.GetConfig()
 			if err != nil {
 				return err
@@ -75,7 +89,22 @@ you do not normally run it by hand.`,
 	fl.StringSliceVar(&opts.Namespaces, "namespace", nil, "reconcile only jobs in these namespaces (repeatable or comma-separated; default: all)")
 	fl.StringVar(&opts.Training.GangScheduler, "gang-scheduler-name", "", "gang-schedule training jobs with PodGroups: volcano, or the name of a scheduler-plugins coscheduling scheduler (empty: off)")
 	fl.StringVar(&opts.Training.ClusterDomain, "cluster-domain", "", "cluster DNS domain appended to service names in TF_CONFIG (empty: <svc>.<ns>.svc)")
+	fl.Float64Var(&opts.MemoryLimitRatio, "memory-limit-ratio", DefaultMemoryLimitRatio, "share of the container's memory limit (cgroup) set as the Go runtime's soft limit, so that the collector works harder before the kernel kills the pod; 0: leave it (a GOMEMLIMIT variable always wins)")
 	return cmd
+}
+
+// setMemoryLimit sets the Go runtime's soft memory limit to ratio × the memory limit of
+// the process's cgroup (a container's resources.limits.memory), with automemlimit; without
+// a cgroup limit, or with $GOMEMLIMIT set, it changes nothing. It logs what it set.
+func setMemoryLimit(ratio float64) {
+	if ratio == 0 {
+		return
+	}
+	log := ctrl.Log.WithName("memlimit")
+	if _, err := memlimit.Set(memlimit.WithRatio(ratio), memlimit.WithProvider(memlimit.FromCgroup),
+		memlimit.WithLogger(slog.New(logr.ToSlogHandler(log)))); err != nil {
+		log.Info("the Go runtime keeps its default memory limit", "reason", err.Error())
+	}
 }
 
 // ImageEnv names the variable through which the manager Deployment tells the manager its

@@ -28,23 +28,24 @@ func TestManagerOptions(t *testing.T) {
 	capture := func(_ context.Context, o *ManagerOptions) error { got = o; return nil }
 	err := execute(capture, "manager", "--job-workers", "8", "--stuck-pod-grace", "30s", "--leader-elect=false",
 		"--cluster-domain", "cluster.local", "--pprof-bind-address", "127.0.0.1:6060", "--gang-scheduler-name", "volcano",
-		"--namespace", "team-a,team-b", "--namespace", "team-c")
+		"--namespace", "team-a,team-b", "--namespace", "team-c", "--memory-limit-ratio", "0.75")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Training.Workers != 8 || got.Training.StuckPodGrace != 30*time.Second || got.LeaderElect ||
 		got.Training.ClusterDomain != "cluster.local" || got.PprofAddr != "127.0.0.1:6060" || got.Training.GangScheduler != "volcano" ||
-		strings.Join(got.Namespaces, " ") != "team-a team-b team-c" {
+		strings.Join(got.Namespaces, " ") != "team-a team-b team-c" || got.MemoryLimitRatio != 0.75 {
 		t.Fatalf("options: %+v", got)
 	}
 	if err := execute(capture, "manager"); err != nil || got.Training.Workers < 1 || got.Training.StuckPodGrace <= 0 ||
-		!got.LeaderElect || got.MetricsAddr != ":8080" || got.PprofAddr != "0" {
+		!got.LeaderElect || got.MetricsAddr != ":8080" || got.PprofAddr != "0" || got.MemoryLimitRatio != DefaultMemoryLimitRatio {
 		t.Fatalf("defaults: %+v %v", got, err)
 	}
 }
 
 func TestManagerRejectsBadOptions(t *testing.T) {
-	for _, args := range [][]string{{"manager", "--job-workers", "0"}, {"manager", "--stuck-pod-grace", "-1s"}, {"manager", "extra"}, {"manager", "--namespace", "Team_A"}} {
+	for _, args := range [][]string{{"manager", "--job-workers", "0"}, {"manager", "--stuck-pod-grace", "-1s"}, {"manager", "extra"}, {"manager", "--namespace", "Team_A"},
+		{"manager", "--memory-limit-ratio", "1.5"}, {"manager", "--memory-limit-ratio", "-0.1"}, {"manager", "--memory-limit-ratio", "NaN"}} {
 		ran := false
 		err := execute(func(context.Context, *ManagerOptions) error { ran = true; return nil }, args...)
 		if errs.KindOf(err) != errs.KindUsage || ran {
