@@ -11,7 +11,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,6 +18,7 @@ import (
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/internal/testenv"
 )
 
 // can asks the API server's authorizer whether the manager's service account may verb
@@ -41,21 +41,12 @@ func can(t *testing.T, verb, group, resource, ns string) bool {
 // applyRBAC applies the manager's cluster-wide RBAC and its bindings in the job
 // namespaces for settings s, and prunes what earlier settings left, as Install does.
 // (The kfup-system objects are left out: another test deletes that namespace, which
-// envtest, without a namespace controller, never finishes.)
+// envtest, without a namespace controller, never finishes deleting.)
 func applyRBAC(t *testing.T, s manager.Settings) {
 	t.Helper()
-	objs, err := manager.Objects(manager.ImageRepo+":0123456789abcdef", s)
+	rbac, err := testenv.ManagerRBAC(s)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var rbac []*unstructured.Unstructured
-	for _, o := range objs {
-		switch o.GetKind() {
-		case "ClusterRole", "ClusterRoleBinding", "RoleBinding":
-			if o.GetNamespace() != manager.Namespace {
-				rbac = append(rbac, o)
-			}
-		}
 	}
 	ctx := context.Background()
 	if err := components.Apply(ctx, env.Client, manager.Name, rbac); err != nil {

@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -266,38 +267,33 @@ func PruneRBAC(ctx context.Context, c client.Client, keep []*unstructured.Unstru
 		kept[o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = true
 	}
 	mine := client.MatchingLabels{components.LabelComponent: Name}
-	var stale []client.Object
-	var rbs rbacv1.RoleBindingList
-	if err := c.List(ctx, &rbs, mine); err != nil {
-		return fmt.Errorf("list the manager's RoleBindings: %w", err)
+	type object struct {
+		kind string
+		client.Object
 	}
-	for i := range rbs.Items {
-		if !kept["RoleBinding/"+rbs.Items[i].Namespace+"/"+rbs.Items[i].Name] {
-			stale = append(stale, &rbs.Items[i])
+	var stale []object
+	for _, l := range []struct {
+		kind string
+		list client.ObjectList
+	}{{"RoleBinding", &rbacv1.RoleBindingList{}}, {"ClusterRoleBinding", &rbacv1.ClusterRoleBindingList{}}, {"ClusterRole", &rbacv1.ClusterRoleList{}}} {
+		if err := c.List(ctx, l.list, mine); err != nil {
+			return fmt.Errorf("list the manager's %ss: %w", l.kind, err)
 		}
-	}
-	var crbs rbacv1.ClusterRoleBindingList
-	if err := c.List(ctx, &crbs, mine); err != nil {
-		return fmt.Errorf("list the manager's ClusterRoleBindings: %w", err)
-	}
-	for i := range crbs.Items {
-		if !kept["ClusterRoleBinding//"+crbs.Items[i].Name] {
-			stale = append(stale, &crbs.Items[i])
+		items, err := meta.ExtractList(l.list)
+		if err != nil {
+			return err
 		}
-	}
-	var crs rbacv1.ClusterRoleList
-	if err := c.List(ctx, &crs, mine); err != nil {
-		return fmt.Errorf("list the manager's ClusterRoles: %w", err)
-	}
-	for i := range crs.Items {
-		if !kept["ClusterRole//"+crs.Items[i].Name] {
-			stale = append(stale, &crs.Items[i])
+		for _, item := range items {
+			o := item.(client.Object)
+			if !kept[l.kind+"/"+o.GetNamespace()+"/"+o.GetName()] {
+				stale = append(stale, object{l.kind, o})
+			}
 		}
 	}
 	var problems []error
 	for _, o := range stale {
-		if err := c.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
-			problems = append(problems, fmt.Errorf("delete %T %s: %w", o, client.ObjectKeyFromObject(o), err))
+		if err := c.Delete(ctx, o.Object); client.IgnoreNotFound(err) != nil {
+			problems = append(problems, fmt.Errorf("delete %s %s: %w", o.kind, client.ObjectKeyFromObject(o.Object), err))
 		}
 	}
 	return errors.Join(problems...)

@@ -20,6 +20,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	managercomponent "github.com/kfup/kfup/components/manager"
 	kfupmanager "github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/manifests"
 )
@@ -234,4 +236,24 @@ func (e *Env) StartManagerAs(t testing.TB, cfg *rest.Config, setup func(manager.
 		t.Fatalf("manager cache did not sync")
 	}
 	return mgr
+}
+
+// ManagerRBAC returns the RBAC objects kfup installs for its manager with settings s
+// (ClusterRoles and their bindings, cluster-wide or per job namespace), without those in
+// the manager's own namespace (leader election's, which tests run without).
+func ManagerRBAC(s managercomponent.Settings) ([]*unstructured.Unstructured, error) {
+	objs, err := managercomponent.Objects(managercomponent.ImageRepo+":0123456789abcdef", s)
+	if err != nil {
+		return nil, err
+	}
+	var rbac []*unstructured.Unstructured
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ClusterRole", "ClusterRoleBinding", "RoleBinding":
+			if o.GetNamespace() != managercomponent.Namespace {
+				rbac = append(rbac, o)
+			}
+		}
+	}
+	return rbac, nil
 }

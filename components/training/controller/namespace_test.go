@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -21,6 +20,7 @@ import (
 	"github.com/kfup/kfup/components/training/frameworks"
 	"github.com/kfup/kfup/components/training/frameworks/mpi"
 	kfupmanager "github.com/kfup/kfup/internal/manager"
+	"github.com/kfup/kfup/internal/testenv"
 )
 
 // A manager restricted to some namespaces (kfup manager --namespace) runs the jobs there
@@ -50,18 +50,9 @@ func TestManagerRunsOnItsNamespacedRBAC(t *testing.T) {
 	ctx := context.Background()
 	s := managercomponent.DefaultSettings()
 	s.Namespaces = ns
-	objs, err := managercomponent.Objects(managercomponent.ImageRepo+":0123456789abcdef", s)
+	rbac, err := testenv.ManagerRBAC(s)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var rbac []*unstructured.Unstructured
-	for _, o := range objs {
-		switch o.GetKind() {
-		case "ClusterRole", "ClusterRoleBinding", "RoleBinding":
-			if o.GetNamespace() != managercomponent.Namespace { // leader election's: off here
-				rbac = append(rbac, o)
-			}
-		}
 	}
 	if err := components.Apply(ctx, env.Client, managercomponent.Name, rbac); err != nil {
 		t.Fatal(err)
