@@ -147,8 +147,8 @@ type TrainingConfig struct {
 	// is installed separately.
 	GangScheduler string `json:"gangScheduler,omitempty"`
 	// Namespaces, comma-separated, restricts the training controllers to jobs in those
-	// namespaces (the manager's --namespace) and binds the manager's RBAC only there; the
-	// namespaces must exist. Empty: every namespace.
+	// namespaces (the manager's --namespace) and binds the manager's RBAC only there; kfup
+	// creates the namespaces missing (and never deletes them). Empty: every namespace.
 	Namespaces string `json:"namespaces,omitempty"`
 }
 

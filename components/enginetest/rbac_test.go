@@ -8,16 +8,17 @@ import (
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/manager"
-	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/internal/testenv"
 )
 
@@ -100,8 +101,22 @@ func TestManagerRBACFollowsNamespaces(t *testing.T) {
 		t.Errorf("ClusterRole %s left after namespaces were cleared", manager.ClusterScopedRole)
 	}
 
+	// from cluster-wide to namespaced: the ClusterRoleBinding goes
 	s.Namespaces = a + "," + b
 	applyRBAC(t, s)
+	check("namespaces="+a+","+b,
+		grant{"create", "", "pods", a, true}, grant{"create", "", "pods", b, true}, grant{"list", "", "pods", "", false},
+		grant{"get", "scheduling.k8s.io", "priorityclasses", "", true})
+	// what Install keeps is everything Objects returns, the manager's own namespace too
+	all, err := manager.Objects(manager.ImageRepo+":0123456789abcdef", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := manager.PruneRBAC(context.Background(), env.Client, all); err != nil {
+		t.Fatal(err)
+	}
+	check("pruned with every object kept", grant{"create", "", "pods", a, true}, grant{"get", "scheduling.k8s.io", "priorityclasses", "", true})
+
 	if err := manager.PruneRBAC(context.Background(), env.Client, nil); err != nil {
 		t.Fatalf("prune all: %v", err)
 	}
@@ -158,23 +173,26 @@ func TestManagerClusterScopedResourcesComplete(t *testing.T) {
 	}
 }
 
-// A namespace in components.training.namespaces that does not exist stops the install
-// before anything is built or applied, with the namespace named and how to fix it.
-func TestManagerInstallStopsOnMissingNamespace(t *testing.T) {
-	s := manager.DefaultSettings()
-	s.Namespaces = env.Namespace(t) + ",no-such-team"
-	e := cenv()
-	e.Settings = map[string]any{manager.Name: s}
-	err := (&manager.Component{Binary: "/nonexistent/kfup-manager"}).Install(context.Background(), e)
-	if errs.KindOf(err) != errs.KindUsage || !strings.Contains(err.Error(), "namespace no-such-team") ||
-		!strings.Contains(errs.HintOf(err), "kubectl create namespace no-such-team") {
-		t.Fatalf("want a usage error naming no-such-team with a hint, got %v (hint %q)", err, errs.HintOf(err))
+// The namespaces of components.training.namespaces are created when missing (a new
+// cluster has none), without kfup's component label, so that no prune or uninstall ever
+// deletes them; existing ones are left as they are.
+func TestEnsureNamespaces(t *testing.T) {
+	ctx := context.Background()
+	existing := env.Namespace(t)
+	fresh := "kfup-test-team-" + existing[len(existing)-5:]
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fresh}}) })
+	for i := 0; i < 2; i++ { // twice: the second finds both
+		if err := manager.EnsureNamespaces(ctx, env.Client, []string{existing, fresh}); err != nil {
+			t.Fatalf("#%d: %v", i+1, err)
+		}
 	}
-	var crbs rbacv1.ClusterRoleBindingList
-	if err := env.Client.List(context.Background(), &crbs, client.MatchingLabels{components.LabelComponent: manager.Name}); err != nil {
-		t.Fatal(err)
-	}
-	if len(crbs.Items) > 0 {
-		t.Errorf("the failed install applied %d ClusterRoleBindings", len(crbs.Items))
+	for _, name := range []string{existing, fresh} {
+		ns := &corev1.Namespace{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+			t.Fatalf("namespace %s: %v", name, err)
+		}
+		if _, ok := ns.Labels[components.LabelComponent]; ok {
+			t.Errorf("namespace %s carries %s: an uninstall would delete the user's jobs", name, components.LabelComponent)
+		}
 	}
 }

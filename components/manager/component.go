@@ -115,14 +115,11 @@ func (c *Component) Images(*components.Env) ([]string, error) {
 
 // Install builds and loads the image, then applies the namespace, RBAC and Deployment.
 func (c *Component) Install(ctx context.Context, env *components.Env) error {
-	s := c.settings(env)
-	if err := checkNamespaces(ctx, env.Client, s.NamespaceList()); err != nil {
-		return err
-	}
 	img, tag, err := c.Build()
 	if err != nil {
 		return err
 	}
+	s := c.settings(env)
 	switch {
 	case s.Registry != "":
 		if tag, err = Push(ctx, img, tag, s.Registry); err != nil {
@@ -138,6 +135,9 @@ func (c *Component) Install(ctx context.Context, env *components.Env) error {
 	}
 	objs, err := Objects(tag, s)
 	if err != nil {
+		return err
+	}
+	if err := EnsureNamespaces(ctx, env.Client, s.NamespaceList()); err != nil {
 		return err
 	}
 	if err := components.Apply(ctx, env.Client, Name, objs); err != nil {
@@ -216,6 +216,11 @@ var ClusterScoped = []schema.GroupResource{{Group: "scheduling.k8s.io", Resource
 // ClusterScopedRole names the ClusterRole with the rules on ClusterScoped resources.
 const ClusterScopedRole = AppName + "-cluster"
 
+// JobsRoleBinding names the RoleBinding of the manager's ClusterRole in each of
+// components.training.namespaces (apart from kfup-manager, the leader election's binding
+// in kfup-system, and from what a user may have named so).
+const JobsRoleBinding = AppName + "-jobs"
+
 // bindClusterRole binds the manager's ClusterRole role to subject: cluster-wide without
 // namespaces; otherwise with a RoleBinding in each namespace — the manager then may touch
 // jobs, pods, services … only there, as it reconciles only there (--namespace) — plus
@@ -227,7 +232,7 @@ func bindClusterRole(role *unstructured.Unstructured, namespaces []string, subje
 	}
 	var out []client.Object
 	for _, ns := range namespaces {
-		out = append(out, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.GetName(), Namespace: ns}, RoleRef: ref, Subjects: subject})
+		out = append(out, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: JobsRoleBinding, Namespace: ns}, RoleRef: ref, Subjects: subject})
 	}
 	var typed rbacv1.ClusterRole
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(role.Object, &typed); err != nil {
@@ -238,12 +243,13 @@ func bindClusterRole(role *unstructured.Unstructured, namespaces []string, subje
 		for _, g := range r.APIGroups {
 			var resources []string
 			for _, res := range r.Resources {
-				if slices.Contains(ClusterScoped, schema.GroupResource{Group: g, Resource: res}) {
+				base, _, _ := strings.Cut(res, "/") // a subresource goes with its resource
+				if slices.Contains(ClusterScoped, schema.GroupResource{Group: g, Resource: base}) {
 					resources = append(resources, res)
 				}
 			}
 			if len(resources) > 0 {
-				rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: resources, Verbs: r.Verbs})
+				rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: resources, ResourceNames: r.ResourceNames, Verbs: r.Verbs})
 			}
 		}
 	}
@@ -299,17 +305,15 @@ func PruneRBAC(ctx context.Context, c client.Client, keep []*unstructured.Unstru
 	return errors.Join(problems...)
 }
 
-// checkNamespaces fails, before anything is applied, when a namespace the manager is
-// restricted to does not exist (its RoleBinding could not be created).
-func checkNamespaces(ctx context.Context, c client.Client, namespaces []string) error {
+// EnsureNamespaces creates those of namespaces (components.training.namespaces) that do
+// not exist yet — on a new cluster none does — so that the manager's RoleBindings can go
+// into them. kfup creates them without its component label: they hold the user's jobs,
+// and neither a later create with another list nor an uninstall deletes them.
+func EnsureNamespaces(ctx context.Context, c client.Client, namespaces []string) error {
 	for _, ns := range namespaces {
-		err := c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
-		if apierrors.IsNotFound(err) {
-			return errs.Usage(fmt.Sprintf("create it first (kubectl create namespace %s), or leave it out of components.training.namespaces", ns),
-				"namespace %s, named in components.training.namespaces, does not exist", ns)
-		}
-		if err != nil {
-			return fmt.Errorf("check namespace %s (components.training.namespaces): %w", ns, err)
+		err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create namespace %s (components.training.namespaces): %w", ns, err)
 		}
 	}
 	return nil
@@ -446,11 +450,8 @@ func (c *Component) Uninstall(ctx context.Context, env *components.Env) error {
 	if err != nil {
 		return err
 	}
-	if err := components.Delete(ctx, env.Client, objs); err != nil {
-		return err
-	}
-	// bindings of earlier settings (other namespaces) too
-	return PruneRBAC(ctx, env.Client, nil)
+	// and the bindings of earlier settings (other namespaces), even if a delete failed
+	return errors.Join(components.Delete(ctx, env.Client, objs), PruneRBAC(ctx, env.Client, nil))
 }
 
 // Push pushes the manager image (tag as BuildImage names it) to repository registry under
