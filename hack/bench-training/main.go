@@ -80,7 +80,8 @@ func main() {
 		os.Exit(2)
 	}
 	contenders := []contender{
-		{name: "kfup manager", args: append([]string{*kfupBin, "manager", "--leader-elect=false", "--metrics-bind-address", "0"}, strings.Fields(*kfupArgs)...)},
+		// Go's memory defaults, as upstream's: no soft limit from a cgroup of the host
+		{name: "kfup manager", args: append([]string{*kfupBin, "manager", "--leader-elect=false", "--metrics-bind-address", "0", "--memory-limit-ratio", "0"}, strings.Fields(*kfupArgs)...)},
 		{name: "training-operator v1.9.3", args: []string{*upstreamBin}},
 	}
 	if *onlyKfup {
@@ -145,8 +146,8 @@ func run(floor *contender, contenders []contender, jobs, parallel int, timeout t
 		if err != nil {
 			return fmt.Errorf("%s: %w (its log: %s)", floor.name, err, logPath(logDir, *floor))
 		}
-		floorKiB = r.peakRSSKiB
-		fmt.Printf("  %-26s (no controllers, the floor): RSS %d MiB = %s\n", r.name, mib(r.peakRSSKiB), split(r))
+		floorKiB = r.idleRSSKiB
+		fmt.Printf("  %-26s (no controllers, the floor): RSS %d MiB = %s\n", r.name, mib(r.idleRSSKiB), split(r))
 	}
 	var results []result
 	for i, ct := range contenders {
@@ -243,10 +244,12 @@ func runOne(ct contender, c client.Client, kubeconfig, logDir, ns string, jobs, 
 	r := result{name: ct.name}
 	if jobs == 0 {
 		time.Sleep(3 * time.Second) // past start-up's last allocations
-		return r, measure(cmd.Process.Pid, &r)
 	}
 	if r.idleRSSKiB, err = procStatus(cmd.Process.Pid, "VmRSS"); err != nil {
 		return r, err
+	}
+	if jobs == 0 {
+		return r, measure(cmd.Process.Pid, &r)
 	}
 	t0 := time.Now()
 	if err := createJobs(ctx, c, ns, jobs, parallel); err != nil {

@@ -31,8 +31,10 @@ type ManagerOptions struct {
 	MemoryLimitRatio float64
 }
 
-// DefaultMemoryLimitRatio leaves a tenth of the container's memory limit to what the Go
-// runtime does not count: the executable's pages and the kernel's.
+// DefaultMemoryLimitRatio leaves a tenth of the container's memory limit as headroom: the
+// soft limit is a target the collector may overshoot briefly, and memory the Go runtime
+// does not manage is charged to the container too. (The executable's own pages are
+// file-backed: the kernel reclaims them under pressure before it kills the pod.)
 const DefaultMemoryLimitRatio = 0.9
 
 // NewCmdManager returns `kfup manager`, the in-cluster controller manager; runF replaces
@@ -89,22 +91,22 @@ you do not normally run it by hand.`,
 	fl.StringSliceVar(&opts.Namespaces, "namespace", nil, "reconcile only jobs in these namespaces (repeatable or comma-separated; default: all)")
 	fl.StringVar(&opts.Training.GangScheduler, "gang-scheduler-name", "", "gang-schedule training jobs with PodGroups: volcano, or the name of a scheduler-plugins coscheduling scheduler (empty: off)")
 	fl.StringVar(&opts.Training.ClusterDomain, "cluster-domain", "", "cluster DNS domain appended to service names in TF_CONFIG (empty: <svc>.<ns>.svc)")
-	fl.Float64Var(&opts.MemoryLimitRatio, "memory-limit-ratio", DefaultMemoryLimitRatio, "share of the container's memory limit (cgroup) set as the Go runtime's soft limit, so that the collector works harder before the kernel kills the pod; 0: leave it (a GOMEMLIMIT variable always wins)")
+	fl.Float64Var(&opts.MemoryLimitRatio, "memory-limit-ratio", DefaultMemoryLimitRatio, "share of the container's memory limit (cgroup) set as the Go runtime's soft limit, so that the collector works harder before the kernel kills the pod; 0: leave it (a GOMEMLIMIT variable always wins; AUTOMEMLIMIT=off turns it off, AUTOMEMLIMIT=<ratio> replaces this flag)")
 	return cmd
 }
 
 // setMemoryLimit sets the Go runtime's soft memory limit to ratio × the memory limit of
 // the process's cgroup (a container's resources.limits.memory), with automemlimit; without
-// a cgroup limit, or with $GOMEMLIMIT set, it changes nothing. It logs what it set.
+// a cgroup limit, with $GOMEMLIMIT set or with AUTOMEMLIMIT=off it changes nothing
+// (automemlimit's own variable AUTOMEMLIMIT=<ratio> takes the place of ratio). It logs
+// what it set, and why it set nothing when the limit could not be read; the runtime then
+// keeps its default.
 func setMemoryLimit(ratio float64) {
 	if ratio == 0 {
 		return
 	}
-	log := ctrl.Log.WithName("memlimit")
-	if _, err := memlimit.Set(memlimit.WithRatio(ratio), memlimit.WithProvider(memlimit.FromCgroup),
-		memlimit.WithLogger(slog.New(logr.ToSlogHandler(log)))); err != nil {
-		log.Info("the Go runtime keeps its default memory limit", "reason", err.Error())
-	}
+	_, _ = memlimit.Set(memlimit.WithRatio(ratio), memlimit.WithProvider(memlimit.FromCgroup),
+		memlimit.WithLogger(slog.New(logr.ToSlogHandler(ctrl.Log.WithName("memlimit")))))
 }
 
 // ImageEnv names the variable through which the manager Deployment tells the manager its
