@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -312,5 +313,77 @@ func TestUnpullableImageFailsJob(t *testing.T) {
 	want := "PyTorchJob badimage is failed because pod badimage-master-0 cannot start: container pytorch: " + c.Reason
 	if !strings.HasPrefix(c.Message, want) || !strings.Contains(c.Message, "no-such-image") {
 		t.Errorf("condition message %q, want it to start with %q and name the image", c.Message, want)
+	}
+}
+
+// components.training.namespaces on kind: kfup creates the namespace, binds the manager's
+// RBAC only there (no cluster-wide binding) and restarts the manager with --namespace; a
+// job there runs to Succeeded on that RBAC, a job elsewhere is left alone. Creating again
+// without the setting moves the binding back to cluster-wide and leaves the namespace.
+func TestTrainingRestrictedToNamespace(t *testing.T) {
+	ctx := context.Background()
+	const team = "e2e-team"
+	other := testNamespace(t)
+	t.Cleanup(func() {
+		if r := kfup(ctx, "create", "--name", clusterName, "--wait", "5m"); r.code != 0 {
+			t.Errorf("restoring the minimal profile: exit %d\n%s", r.code, r.stderr)
+		}
+		_ = clientset.CoreV1().Namespaces().Delete(ctx, team, metav1.DeleteOptions{})
+	})
+	r := mustKfup(t, "create", "--name", clusterName, "--wait", "5m", "--set", "components.training.namespaces="+team)
+	t.Logf("kfup create with namespaces=%s (%s)", team, r.elapsed.Round(time.Second))
+
+	if _, err := clientset.RbacV1().RoleBindings(team).Get(ctx, "kfup-manager-jobs", metav1.GetOptions{}); err != nil {
+		t.Fatalf("RoleBinding in %s: %v", team, err)
+	}
+	// the previous manager (every namespace) must be gone before the jobs exist
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := clientset.CoreV1().Pods("kfup-system").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=kfup-manager"})
+		if err != nil {
+			return false, err
+		}
+		return len(pods.Items) == 1 && pods.Items[0].DeletionTimestamp == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("the previous manager pod did not go: %v", err)
+	}
+	if _, err := clientset.RbacV1().ClusterRoleBindings().Get(ctx, "kfup-manager", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the cluster-wide binding is still there: %v", err)
+	}
+	busybox := func(name, ns string) *trainingv1.PyTorchJob {
+		return builders.MakePyTorchJob(name, ns).
+			Replica("Master", builders.MakeReplica(1, "pytorch", "kfup-offline/busybox:1", "sh", "-c", "echo trained").
+				RestartPolicy(trainingv1.RestartPolicyOnFailure)).Obj()
+	}
+	mine, elsewhere := busybox("mine", team), busybox("elsewhere", other)
+	for _, j := range []*trainingv1.PyTorchJob{mine, elsewhere} {
+		if err := k8sClient.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := waitJob(t, mine, func() *trainingv1.JobStatus { return &mine.Status }, 3*time.Minute); c.Type != trainingv1.JobSucceeded {
+		t.Fatalf("job in %s: %s (%s: %s)", team, c.Type, c.Reason, c.Message)
+	}
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(elsewhere), elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	pods, _ := clientset.CoreV1().Pods(other).List(ctx, metav1.ListOptions{LabelSelector: "training.kubeflow.org/job-name=elsewhere"})
+	if len(elsewhere.Status.Conditions) > 0 || len(pods.Items) > 0 {
+		t.Fatalf("a job outside %s was reconciled: conditions %+v, %d pods", team, elsewhere.Status.Conditions, len(pods.Items))
+	}
+
+	mustKfup(t, "create", "--name", clusterName, "--wait", "5m")
+	if _, err := clientset.RbacV1().ClusterRoleBindings().Get(ctx, "kfup-manager", metav1.GetOptions{}); err != nil {
+		t.Errorf("cluster-wide binding after clearing namespaces: %v", err)
+	}
+	if _, err := clientset.RbacV1().RoleBindings(team).Get(ctx, "kfup-manager-jobs", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("RoleBinding in %s left after clearing namespaces: %v", team, err)
+	}
+	if _, err := clientset.CoreV1().Namespaces().Get(ctx, team, metav1.GetOptions{}); err != nil {
+		t.Errorf("namespace %s, holding the user's jobs, was deleted: %v", team, err)
+	}
+	// the job elsewhere now runs
+	if c := waitJob(t, elsewhere, func() *trainingv1.JobStatus { return &elsewhere.Status }, 3*time.Minute); c.Type != trainingv1.JobSucceeded {
+		t.Errorf("job in %s after clearing namespaces: %s (%s: %s)", other, c.Type, c.Reason, c.Message)
 	}
 }
