@@ -145,18 +145,22 @@ func createKind(ctx context.Context, env *Env, o CreateOptions, base *v1alpha4.C
 	return env.Record, nil
 }
 
-// converge makes an existing kfup cluster whole again: running nodes, the context in the
-// user's kubeconfig, a Ready node.
+// converge makes an existing kfup cluster whole again: running nodes (stopped ones are
+// started: after a reboot, a cluster comes back with the same command that made it), the
+// context in the user's kubeconfig, a Ready node.
 func converge(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 	st := env.Out.Step(fmt.Sprintf("Checking existing cluster %q", o.Name))
 	running, why, err := env.Kind.NodesRunning(ctx, o.Name)
-	if err == nil && !running {
-		err = errs.New(errs.KindConflict,
-			fmt.Sprintf("start it with 'docker start %s-control-plane', or recreate it: kfup delete --name %s && kfup create --name %s", o.Name, o.Name, o.Name),
-			"cluster %q exists but is not running: %s", o.Name, why)
-	}
 	if err := st.End(err); err != nil {
 		return nil, err
+	}
+	if !running {
+		st := env.Out.Step(fmt.Sprintf("Starting cluster %q (%s)", o.Name, why))
+		if err := env.Kind.StartNodes(ctx, o.Name); err != nil {
+			return nil, st.End(errs.Wrap(errs.KindConflict,
+				fmt.Sprintf("look at 'docker logs %s-control-plane', or recreate the cluster: kfup delete --name %s && kfup create --name %s", o.Name, o.Name, o.Name), err))
+		}
+		st.Done()
 	}
 	if o.Kubeconfig != "" {
 		env.Record.Kubeconfig = o.Kubeconfig

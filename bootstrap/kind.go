@@ -93,6 +93,29 @@ func (k *KindClusters) NodesRunning(ctx context.Context, name string) (bool, str
 	return true, "", nil
 }
 
+// StartNodes starts the node containers of cluster name that are not running (stopped by
+// hand, or by a reboot of the host or of Docker: kind's nodes do not come back on their
+// own after a restart of the daemon).
+func (k *KindClusters) StartNodes(ctx context.Context, name string) error {
+	containers, err := k.NodeContainers(name)
+	if err != nil {
+		return err
+	}
+	for _, c := range containers {
+		out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.State.Status}}", c).Output()
+		if err != nil {
+			return fmt.Errorf("inspect node container %s: %w", c, err)
+		}
+		if strings.TrimSpace(string(out)) == "running" {
+			continue
+		}
+		if out, err := exec.CommandContext(ctx, "docker", "start", c).CombinedOutput(); err != nil {
+			return fmt.Errorf("start node container %s: %w: %s", c, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
 // Kubeconfig returns the external kubeconfig of cluster name.
 func (k *KindClusters) Kubeconfig(name string) ([]byte, error) {
 	s, err := k.provider.KubeConfig(name, false)

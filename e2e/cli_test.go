@@ -56,6 +56,38 @@ func TestStatusAndCreateAgain(t *testing.T) {
 	t.Logf("second create took %s", again.elapsed.Round(100*time.Millisecond))
 }
 
+// A stopped cluster (its node container stopped, as after a reboot of the host or of
+// Docker) reads Stopped with the way back in its message; create starts it again, and the
+// platform installed before is healthy on it.
+func TestStoppedClusterStartsAgain(t *testing.T) {
+	container := clusterName + "-control-plane"
+	if _, err := docker("stop", container); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// whatever happened, leave the node running for the other tests
+		if state, _ := docker("inspect", "--format", "{{.State.Status}}", container); strings.TrimSpace(state) != "running" {
+			_, _ = docker("start", container)
+		}
+	})
+	st := statusOf(t, clusterName)
+	if st.State != bootstrap.StateStopped || !strings.Contains(st.Message, "kfup create --name "+clusterName) {
+		t.Fatalf("status of a stopped cluster: %s %q", st.State, st.Message)
+	}
+	r := mustKfup(t, "create", "--name", clusterName, "--wait", "5m")
+	if !strings.Contains(r.stderr, "Starting cluster") {
+		t.Errorf("create did not say it started the cluster:\n%s", r.stderr)
+	}
+	t.Logf("create on the stopped cluster took %s", r.elapsed.Round(100*time.Millisecond))
+	st = statusOf(t, clusterName)
+	if st.State != bootstrap.StateRunning || len(st.Nodes) != 1 || !st.Nodes[0].Ready {
+		t.Fatalf("after create: %+v", st)
+	}
+	if r := mustKfup(t, "test", "--name", clusterName); !strings.Contains(r.stdout, "✓ pass  training") || !strings.Contains(r.stdout, "✓ pass  manager") {
+		t.Fatalf("kfup test after the restart:\n%s", r.stdout)
+	}
+}
+
 // A create interrupted (SIGINT) once its node container exists leaves a state that a
 // second create completes; delete then leaves no trace.
 func TestInterruptedCreateThenCreateAndDelete(t *testing.T) {
