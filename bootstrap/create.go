@@ -154,8 +154,10 @@ func converge(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 	if err := st.End(err); err != nil {
 		return nil, err
 	}
+	var started time.Time
 	if !running {
 		st := env.Out.Step(fmt.Sprintf("Starting cluster %q (%s)", o.Name, why))
+		started = env.Now()
 		if err := env.Kind.StartNodes(ctx, o.Name); err != nil {
 			return nil, st.End(errs.Wrap(errs.KindConflict,
 				fmt.Sprintf("look at 'docker logs %s-control-plane', or recreate the cluster: kfup delete --name %s && kfup create --name %s", o.Name, o.Name, o.Name), err))
@@ -165,7 +167,11 @@ func converge(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 	if o.Kubeconfig != "" {
 		env.Record.Kubeconfig = o.Kubeconfig
 	}
-	if err := runSteps(ctx, env, kubeconfigStep{}, waitStep{timeout: o.Wait}); err != nil {
+	steps := []Step{kubeconfigStep{}}
+	if !started.IsZero() {
+		steps = append(steps, restartedStep{since: started, timeout: o.Wait})
+	}
+	if err := runSteps(ctx, env, append(steps, waitStep{timeout: o.Wait})...); err != nil {
 		return nil, err
 	}
 	return env.Record, env.Store.Save(env.Record)
@@ -340,6 +346,20 @@ func (s waitStep) Name() string {
 
 func (s waitStep) Run(ctx context.Context, env *Env) error {
 	return WaitReady(ctx, env.REST, s.timeout)
+}
+
+// restartedStep waits until a cluster started again reports on its new run (WaitRestarted).
+type restartedStep struct {
+	since   time.Time
+	timeout time.Duration
+}
+
+func (s restartedStep) Name() string {
+	return fmt.Sprintf("Waiting ≤ %s for the kubelet to resync after the restart", s.timeout)
+}
+
+func (s restartedStep) Run(ctx context.Context, env *Env) error {
+	return WaitRestarted(ctx, env.REST, s.since, s.timeout)
 }
 
 // createExisting adopts a cluster kfup did not create: it checks that the context reaches

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -38,6 +39,9 @@ func WaitDeployments(ctx context.Context, c client.Client, ns string, names ...s
 			delete(want, d.Name)
 			if !rolledOut(d) {
 				pending = append(pending, fmt.Sprintf("%s (%d/%d available)", d.Name, d.Status.AvailableReplicas, replicas(d)))
+			} else if ready, err := readyPods(ctx, c, d); err != nil || ready < replicas(d) {
+				// the Deployment's status lags behind its pods' (after a node restart, say)
+				pending = append(pending, fmt.Sprintf("%s (%d/%d pods Ready)", d.Name, ready, replicas(d)))
 			}
 		}
 		for n := range want {
@@ -59,6 +63,30 @@ func WaitDeployments(ctx context.Context, c client.Client, ns string, names ...s
 	return err
 }
 
+// readyPods counts the Ready pods of d's selector.
+func readyPods(ctx context.Context, c client.Client, d *appsv1.Deployment) (int32, error) {
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return 0, err
+	}
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(d.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return 0, err
+	}
+	var n int32
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
 func replicas(d *appsv1.Deployment) int32 {
 	if d.Spec.Replicas == nil {
 		return 1
@@ -71,6 +99,9 @@ func rolledOut(d *appsv1.Deployment) bool {
 	return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == n &&
 		d.Status.AvailableReplicas == n && d.Status.Replicas == n
 }
+
+// CrashLoopRestarts is how many restarts make a crashing container stuck for StuckPods.
+const CrashLoopRestarts = 3
 
 // StuckPods returns an error naming the first pod in ns that is in a state it will not
 // leave by itself.
@@ -89,7 +120,14 @@ func StuckPods(ctx context.Context, c client.Client, ns string) error {
 			case "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
 				return fmt.Errorf("pod %s/%s cannot get image %s: %s (offline? 'kfup images save' on a connected machine, then 'kfup images load')",
 					ns, p.Name, cs.Image, w.Reason)
-			case "CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError":
+			case "CrashLoopBackOff":
+				// a container that crashed once or twice may have met an API server still
+				// starting (a node restart); one that keeps crashing will not recover
+				if cs.RestartCount < CrashLoopRestarts {
+					continue
+				}
+				return fmt.Errorf("pod %s/%s: %s after %d restarts: %s (see 'kubectl -n %s logs %s --previous')", ns, p.Name, w.Reason, cs.RestartCount, w.Message, ns, p.Name)
+			case "CreateContainerConfigError", "CreateContainerError":
 				return fmt.Errorf("pod %s/%s: %s: %s (see 'kubectl -n %s logs %s')", ns, p.Name, w.Reason, w.Message, ns, p.Name)
 			}
 		}

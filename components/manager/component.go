@@ -319,6 +319,13 @@ func EnsureNamespaces(ctx context.Context, c client.Client, namespaces []string)
 	return nil
 }
 
+// startupProbe is p probed every 2 seconds for up to 90: longer than the manager retries
+// an API server that is not ready.
+func startupProbe(p *corev1.Probe) *corev1.Probe {
+	p.PeriodSeconds, p.FailureThreshold = 2, 45
+	return p
+}
+
 func deployment(image string, s Settings, labels map[string]string) (*appsv1.Deployment, error) {
 	// loaded by kfup: there is no registry to pull from; pushed: the nodes pull it once
 	pullPolicy := corev1.PullNever
@@ -382,6 +389,9 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 							{Name: "metrics", ContainerPort: 8080},
 							{Name: "health", ContainerPort: 8081},
 						},
+						// the manager retries the API server for up to a minute at start
+						// (internal/manager.StartRetry): liveness waits until it answers
+						StartupProbe:   startupProbe(probe("/healthz")),
 						LivenessProbe:  probe("/healthz"),
 						ReadinessProbe: probe("/readyz"),
 						Resources:      res,

@@ -8,8 +8,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -56,7 +58,7 @@ func Setup(mgr manager.Manager, controllers ...Controller) error {
 
 // Run starts a manager with the given scheme and controllers and blocks until ctx ends.
 func Run(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o Options, controllers ...Controller) error {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := newManager(ctx, cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Cache:                         CacheOptions(o.Namespaces...),
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
@@ -68,7 +70,7 @@ func Run(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o Option
 		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
-		return fmt.Errorf("create manager: %w", err)
+		return err
 	}
 	if err := Setup(mgr, controllers...); err != nil {
 		return err
@@ -87,4 +89,35 @@ func Run(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o Option
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// StartRetry is how long newManager keeps trying to reach the API server.
+const StartRetry = time.Minute
+
+// newManager creates the manager, which needs the API server's discovery (to map the
+// cached kinds). Right after a node (re)starts, the API server may not answer yet, or
+// answer with a serving certificate it has not finished setting up ("doesn't contain any
+// IP SANs"): rather than exit and wait out the kubelet's crash backoff, it retries every
+// 2 seconds for up to StartRetry, saying why.
+func newManager(ctx context.Context, cfg *rest.Config, opts ctrl.Options) (manager.Manager, error) {
+	log := ctrl.Log.WithName("setup")
+	var mgr manager.Manager
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, StartRetry, true, func(context.Context) (bool, error) {
+		m, err := ctrl.NewManager(cfg, opts)
+		if err != nil {
+			last = err
+			log.Info("API server not ready for the manager yet; retrying", "error", err.Error())
+			return false, nil
+		}
+		mgr = m
+		return true, nil
+	})
+	if err != nil {
+		if last == nil {
+			last = err
+		}
+		return nil, fmt.Errorf("create manager: %w", last)
+	}
+	return mgr, nil
 }
