@@ -115,8 +115,18 @@ func RESTConfig(ctxName, explicitPath string) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig context %q: %w", ctxName, err)
 	}
+	// client-go's defaults (5 requests/s, bursts of 10) would throttle an install of
+	// hundreds of objects for tens of seconds; kubectl's own client allows as much as this
+	cfg.QPS, cfg.Burst = ClientQPS, ClientBurst
 	return cfg, nil
 }
+
+// ClientQPS and ClientBurst limit kfup's requests to a cluster's API server, as kubectl's
+// defaults do; the server's priority and fairness protects it beyond that.
+const (
+	ClientQPS   = 50
+	ClientBurst = 300
+)
 
 // CurrentContext returns the current context of the user's kubeconfig.
 func CurrentContext(explicitPath string) (string, error) {

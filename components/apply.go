@@ -12,8 +12,10 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -144,12 +146,39 @@ func WaitEstablished(ctx context.Context, c client.Client, names ...string) erro
 }
 
 // Delete deletes objs (in reverse apply order) and ignores those already gone. Objects of
-// kinds the server does not know (their CRD went first) count as gone.
+// kinds the server does not know (their CRD went first) count as gone, and so do objects
+// in namespaces that do not exist: each kind and each namespace is asked about once, so
+// removing a component that was never installed — every create does so for each disabled
+// one — costs a few requests, not one per object (and a discovery refresh per unknown
+// kind).
 func Delete(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) error {
 	sorted := append([]*unstructured.Unstructured(nil), objs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return applyRank(sorted[i]) > applyRank(sorted[j]) })
+	unknownKind := map[schema.GroupKind]bool{}
+	goneNamespace := map[string]bool{}
 	var problems []error
 	for _, u := range sorted {
+		gk := u.GroupVersionKind().GroupKind()
+		unknown, seen := unknownKind[gk]
+		if !seen {
+			_, err := c.RESTMapper().RESTMapping(gk, u.GroupVersionKind().Version)
+			unknown = meta.IsNoMatchError(err)
+			unknownKind[gk] = unknown
+		}
+		if unknown { // the server serves no such kind
+			continue
+		}
+		if ns := u.GetNamespace(); ns != "" {
+			gone, seen := goneNamespace[ns]
+			if !seen {
+				err := c.Get(ctx, client.ObjectKey{Name: ns}, &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}})
+				gone = apierrors.IsNotFound(err)
+				goneNamespace[ns] = gone
+			}
+			if gone {
+				continue
+			}
+		}
 		err := c.Delete(ctx, u.DeepCopy(), client.PropagationPolicy("Background"))
 		if err != nil && !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
 			problems = append(problems, fmt.Errorf("delete %s %s: %w", u.GetKind(), objectName(u), err))

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -194,5 +195,35 @@ func TestEnsureNamespaces(t *testing.T) {
 		if _, ok := ns.Labels[components.LabelComponent]; ok {
 			t.Errorf("namespace %s carries %s: an uninstall would delete the user's jobs", name, components.LabelComponent)
 		}
+	}
+}
+
+// Delete skips objects of kinds the server does not serve and objects in namespaces that
+// do not exist (asking once per kind and per namespace), and deletes the rest.
+func TestDeleteSkipsWhatCannotExist(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	obj := func(apiVersion, kind, ns, name string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(apiVersion)
+		u.SetKind(kind)
+		u.SetNamespace(ns)
+		u.SetName(name)
+		return u
+	}
+	present := obj("v1", "ConfigMap", ns, "present")
+	if err := env.Client.Create(ctx, present.DeepCopy()); err != nil {
+		t.Fatal(err)
+	}
+	objs := []*unstructured.Unstructured{
+		obj("example.kfup.dev/v1", "Widget", ns, "w1"), obj("example.kfup.dev/v1", "Widget", ns, "w2"),
+		obj("v1", "ConfigMap", "no-such-namespace", "c"), obj("v1", "Secret", "no-such-namespace", "s"),
+		present, obj("v1", "ConfigMap", ns, "never-created"),
+	}
+	if err := components.Delete(ctx, env.Client, objs); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(present), &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the existing ConfigMap was not deleted: %v", err)
 	}
 }
