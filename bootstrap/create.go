@@ -154,24 +154,28 @@ func converge(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 	if err := st.End(err); err != nil {
 		return nil, err
 	}
-	var started time.Time
 	if !running {
 		st := env.Out.Step(fmt.Sprintf("Starting cluster %q (%s)", o.Name, why))
-		started = env.Now()
 		if err := env.Kind.StartNodes(ctx, o.Name); err != nil {
 			return nil, st.End(errs.Wrap(errs.KindConflict,
-				fmt.Sprintf("look at 'docker logs %s-control-plane', or recreate the cluster: kfup delete --name %s && kfup create --name %s", o.Name, o.Name, o.Name), err))
+				fmt.Sprintf("if docker's message names a host port that is taken, free it; otherwise look at 'docker logs %s-control-plane', or recreate the cluster: kfup delete --name %s && kfup create --name %s", o.Name, o.Name, o.Name), err))
 		}
 		st.Done()
+	}
+	// also when Docker brought the nodes back by itself (kind's restart policy) after a
+	// reboot: the statuses may still describe the run before it
+	starts, err := env.Kind.NodeStarts(ctx, o.Name)
+	if err != nil {
+		return nil, err
 	}
 	if o.Kubeconfig != "" {
 		env.Record.Kubeconfig = o.Kubeconfig
 	}
-	steps := []Step{kubeconfigStep{}}
-	if !started.IsZero() {
-		steps = append(steps, restartedStep{since: started, timeout: o.Wait})
+	deadline := env.Now().Add(o.Wait) // one --wait for both waits
+	if err := runSteps(ctx, env, kubeconfigStep{}, currentStep{starts: starts, timeout: o.Wait}); err != nil {
+		return nil, err
 	}
-	if err := runSteps(ctx, env, append(steps, waitStep{timeout: o.Wait})...); err != nil {
+	if err := runSteps(ctx, env, waitStep{timeout: max(deadline.Sub(env.Now()), time.Second)}); err != nil {
 		return nil, err
 	}
 	return env.Record, env.Store.Save(env.Record)
@@ -348,18 +352,18 @@ func (s waitStep) Run(ctx context.Context, env *Env) error {
 	return WaitReady(ctx, env.REST, s.timeout)
 }
 
-// restartedStep waits until a cluster started again reports on its new run (WaitRestarted).
-type restartedStep struct {
-	since   time.Time
+// currentStep waits until the cluster reports on its nodes' current run (WaitCurrent).
+type currentStep struct {
+	starts  map[string]time.Time
 	timeout time.Duration
 }
 
-func (s restartedStep) Name() string {
-	return fmt.Sprintf("Waiting ≤ %s for the kubelet to resync after the restart", s.timeout)
+func (s currentStep) Name() string {
+	return fmt.Sprintf("Waiting ≤ %s for the node status to be current", s.timeout)
 }
 
-func (s restartedStep) Run(ctx context.Context, env *Env) error {
-	return WaitRestarted(ctx, env.REST, s.since, s.timeout)
+func (s currentStep) Run(ctx context.Context, env *Env) error {
+	return WaitCurrent(ctx, env.REST, s.starts, s.timeout)
 }
 
 // createExisting adopts a cluster kfup did not create: it checks that the context reaches

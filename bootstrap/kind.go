@@ -93,9 +93,8 @@ func (k *KindClusters) NodesRunning(ctx context.Context, name string) (bool, str
 	return true, "", nil
 }
 
-// StartNodes starts the node containers of cluster name that are not running (stopped by
-// hand, or by a reboot of the host or of Docker: kind's nodes do not come back on their
-// own after a restart of the daemon).
+// StartNodes starts (or unpauses) the node containers of cluster name that are not
+// running: stopped by hand, or not brought back after a reboot of the host or of Docker.
 func (k *KindClusters) StartNodes(ctx context.Context, name string) error {
 	containers, err := k.NodeContainers(name)
 	if err != nil {
@@ -106,14 +105,41 @@ func (k *KindClusters) StartNodes(ctx context.Context, name string) error {
 		if err != nil {
 			return fmt.Errorf("inspect node container %s: %w", c, err)
 		}
-		if strings.TrimSpace(string(out)) == "running" {
+		verb := "start"
+		switch strings.TrimSpace(string(out)) {
+		case "running":
 			continue
+		case "paused":
+			verb = "unpause"
 		}
-		if out, err := exec.CommandContext(ctx, "docker", "start", c).CombinedOutput(); err != nil {
-			return fmt.Errorf("start node container %s: %w: %s", c, err, strings.TrimSpace(string(out)))
+		if out, err := exec.CommandContext(ctx, "docker", verb, c).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s node container %s: %w: %s", verb, c, err, strings.TrimSpace(string(out)))
 		}
 	}
 	return nil
+}
+
+// NodeStarts returns when each node container of cluster name last started, by node
+// name (kind names a node after its container), as the Docker daemon — whose clock the
+// node's kubelet shares — recorded it.
+func (k *KindClusters) NodeStarts(ctx context.Context, name string) (map[string]time.Time, error) {
+	containers, err := k.NodeContainers(name)
+	if err != nil {
+		return nil, err
+	}
+	starts := map[string]time.Time{}
+	for _, c := range containers {
+		out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.State.StartedAt}}", c).Output()
+		if err != nil {
+			return nil, fmt.Errorf("inspect node container %s: %w", c, err)
+		}
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(out)))
+		if err != nil {
+			return nil, fmt.Errorf("start time of node container %s: %w", c, err)
+		}
+		starts[c] = t
+	}
+	return starts, nil
 }
 
 // Kubeconfig returns the external kubeconfig of cluster name.

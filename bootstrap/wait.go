@@ -80,24 +80,23 @@ func nodeReady(n *corev1.Node) (bool, string) {
 	return false, "no Ready condition yet"
 }
 
-// WaitRestarted waits, after the node containers were started again at since, until the
-// cluster reports on the new run rather than on the one before the stop: every node's
-// kubelet has posted its status since (a stopped node still reads Ready until the
-// controllers notice), and no pod claims a container running since before the stop (the
-// kubelet has not synced it yet). Only then do node and pod readiness — and the component
-// waits that read Deployment status — mean something again.
-func WaitRestarted(ctx context.Context, cfg *rest.Config, since time.Time, timeout time.Duration) error {
+// WaitCurrent waits until the cluster reports on the current run of each node container
+// (starts: node name → when its container last started), not on a run before a stop or a
+// restart of Docker: the node's kubelet has posted its status since, and no pod on it
+// claims a container running since before. A stopped node still reads Ready, and its pods
+// Running, until the kubelet and the controllers catch up; only then do node and pod
+// readiness — and the component waits that read Deployment status — mean something
+// again. On a node that has run for a while this holds at once.
+func WaitCurrent(ctx context.Context, cfg *rest.Config, starts map[string]time.Time, timeout time.Duration) error {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("client: %w", err)
 	}
-	// statuses carry whole seconds; a container of the new run may read the second of since
-	before := since.Truncate(time.Second).Add(-time.Second)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var missing string
 	err = wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
-		missing = staleness(ctx, cs, before)
+		missing = staleness(ctx, cs, starts)
 		return missing == "", nil
 	})
 	if err == nil {
@@ -110,21 +109,32 @@ func WaitRestarted(ctx context.Context, cfg *rest.Config, since time.Time, timeo
 	return err
 }
 
-// staleness returns what still reports on the run before the restart, or "".
-func staleness(ctx context.Context, cs kubernetes.Interface, before time.Time) string {
+// staleness returns what still reports on a run of a node before starts, or "". Nodes
+// and pods of nodes not in starts are not judged.
+func staleness(ctx context.Context, cs kubernetes.Interface, starts map[string]time.Time) string {
+	// statuses carry whole seconds: a status of the current run may read the second of the
+	// start, or the one before
+	before := map[string]time.Time{}
+	for n, t := range starts {
+		before[n] = t.Truncate(time.Second).Add(-time.Second)
+	}
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return "API server not answering: " + err.Error()
 	}
 	for _, n := range nodes.Items {
+		b, ok := before[n.Name]
+		if !ok {
+			continue
+		}
 		posted := false
 		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && !c.LastHeartbeatTime.Time.Before(before) {
+			if c.Type == corev1.NodeReady && !c.LastHeartbeatTime.Time.Before(b) {
 				posted = true
 			}
 		}
 		if !posted {
-			return fmt.Sprintf("the kubelet of node %s has not reported since the restart", n.Name)
+			return fmt.Sprintf("the kubelet of node %s has not reported since the node started", n.Name)
 		}
 	}
 	pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
@@ -132,12 +142,13 @@ func staleness(ctx context.Context, cs kubernetes.Interface, before time.Time) s
 		return "list pods: " + err.Error()
 	}
 	for _, p := range pods.Items {
-		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		b, ok := before[p.Spec.NodeName]
+		if !ok || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
 		for _, c := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
-			if r := c.State.Running; r != nil && r.StartedAt.Time.Before(before) {
-				return fmt.Sprintf("pod %s/%s not synced by the kubelet since the restart", p.Namespace, p.Name)
+			if r := c.State.Running; r != nil && r.StartedAt.Time.Before(b) {
+				return fmt.Sprintf("pod %s/%s not synced by the kubelet since the node started", p.Namespace, p.Name)
 			}
 		}
 	}

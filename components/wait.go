@@ -20,6 +20,7 @@ import (
 // wait at once with the pod's reason and the image, instead of waiting for the timeout.
 func WaitDeployments(ctx context.Context, c client.Client, ns string, names ...string) error {
 	var last string
+	restarts := Restarts{}
 	err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
 		list := &appsv1.DeploymentList{}
 		if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
@@ -39,7 +40,9 @@ func WaitDeployments(ctx context.Context, c client.Client, ns string, names ...s
 			delete(want, d.Name)
 			if !rolledOut(d) {
 				pending = append(pending, fmt.Sprintf("%s (%d/%d available)", d.Name, d.Status.AvailableReplicas, replicas(d)))
-			} else if ready, err := readyPods(ctx, c, d); err != nil || ready < replicas(d) {
+			} else if ready, err := readyPods(ctx, c, d); err != nil {
+				pending = append(pending, fmt.Sprintf("%s (its pods: %v)", d.Name, err))
+			} else if ready < replicas(d) {
 				// the Deployment's status lags behind its pods' (after a node restart, say)
 				pending = append(pending, fmt.Sprintf("%s (%d/%d pods Ready)", d.Name, ready, replicas(d)))
 			}
@@ -55,7 +58,11 @@ func WaitDeployments(ctx context.Context, c client.Client, ns string, names ...s
 			return true, nil
 		}
 		last = "waiting for " + strings.Join(pending, ", ")
-		return false, StuckPods(ctx, c, ns)
+		stuck, crashing := StuckPods(ctx, c, ns, restarts)
+		if crashing != "" {
+			last += "; " + crashing
+		}
+		return false, stuck
 	})
 	if err != nil && last != "" && ctx.Err() != nil {
 		return fmt.Errorf("%w (%s)", err, last)
@@ -100,18 +107,31 @@ func rolledOut(d *appsv1.Deployment) bool {
 		d.Status.AvailableReplicas == n && d.Status.Replicas == n
 }
 
-// CrashLoopRestarts is how many restarts make a crashing container stuck for StuckPods.
+// CrashLoopRestarts is how many restarts during one wait make a crashing container stuck
+// for StuckPods.
 const CrashLoopRestarts = 3
 
+// Restarts remembers, for one wait, each container's restart count when StuckPods first
+// saw it (by pod UID and container name). The kubelet carries counts over node restarts,
+// so only the crashes during the wait tell a crash loop from a container that met an API
+// server still starting.
+type Restarts map[string]int32
+
 // StuckPods returns an error naming the first pod in ns that is in a state it will not
-// leave by itself.
-func StuckPods(ctx context.Context, c client.Client, ns string) error {
+// leave by itself, and describes a container crashing fewer than CrashLoopRestarts times
+// so far (for the wait's message).
+func StuckPods(ctx context.Context, c client.Client, ns string, restarts Restarts) (stuck error, crashing string) {
 	pods := &corev1.PodList{}
 	if err := c.List(ctx, pods, client.InNamespace(ns)); err != nil {
-		return nil
+		return nil, ""
 	}
 	for _, p := range pods.Items {
 		for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			key := string(p.UID) + "/" + cs.Name
+			base, seen := restarts[key]
+			if !seen {
+				restarts[key], base = cs.RestartCount, cs.RestartCount
+			}
 			w := cs.State.Waiting
 			if w == nil {
 				continue
@@ -119,18 +139,19 @@ func StuckPods(ctx context.Context, c client.Client, ns string) error {
 			switch w.Reason {
 			case "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
 				return fmt.Errorf("pod %s/%s cannot get image %s: %s (offline? 'kfup images save' on a connected machine, then 'kfup images load')",
-					ns, p.Name, cs.Image, w.Reason)
+					ns, p.Name, cs.Image, w.Reason), ""
 			case "CrashLoopBackOff":
-				// a container that crashed once or twice may have met an API server still
-				// starting (a node restart); one that keeps crashing will not recover
-				if cs.RestartCount < CrashLoopRestarts {
+				if n := cs.RestartCount - base; n < CrashLoopRestarts {
+					if crashing == "" {
+						crashing = fmt.Sprintf("pod %s/%s crashing (%d restarts in all): %s", ns, p.Name, cs.RestartCount, w.Message)
+					}
 					continue
 				}
-				return fmt.Errorf("pod %s/%s: %s after %d restarts: %s (see 'kubectl -n %s logs %s --previous')", ns, p.Name, w.Reason, cs.RestartCount, w.Message, ns, p.Name)
+				return fmt.Errorf("pod %s/%s: %s, %d restarts: %s (see 'kubectl -n %s logs %s --previous')", ns, p.Name, w.Reason, cs.RestartCount, w.Message, ns, p.Name), ""
 			case "CreateContainerConfigError", "CreateContainerError":
-				return fmt.Errorf("pod %s/%s: %s: %s (see 'kubectl -n %s logs %s')", ns, p.Name, w.Reason, w.Message, ns, p.Name)
+				return fmt.Errorf("pod %s/%s: %s: %s (see 'kubectl -n %s logs %s')", ns, p.Name, w.Reason, w.Message, ns, p.Name), ""
 			}
 		}
 	}
-	return nil
+	return nil, crashing
 }

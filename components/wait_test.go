@@ -10,13 +10,13 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 )
 
-// A container crashing once or twice (an API server still starting after a node restart)
-// is not stuck; one that has crashed CrashLoopRestarts times is, and so is a pod that
-// cannot get its image.
+// A container crashing once or twice during the wait (an API server still starting after
+// a node restart) is not stuck, whatever its count from earlier runs; one that crashes
+// CrashLoopRestarts times during the wait is, and so is a pod that cannot get its image.
 func TestStuckPods(t *testing.T) {
 	waiting := func(reason string, restarts int32) *corev1.Pod {
 		return &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"},
+			ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1"},
 			Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
 				Name: "c", Image: "img", RestartCount: restarts,
 				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: "back-off"}},
@@ -24,18 +24,23 @@ func TestStuckPods(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		name string
-		pod  *corev1.Pod
-		want string // part of the error; "" for none
+		name       string
+		first, now *corev1.Pod
+		want       string // part of the error; "" for none
 	}{
-		{"crashed once", waiting("CrashLoopBackOff", 1), ""},
-		{"crash loop", waiting("CrashLoopBackOff", CrashLoopRestarts), "CrashLoopBackOff after 3 restarts"},
-		{"no image", waiting("ErrImageNeverPull", 0), "cannot get image img"},
-		{"starting", waiting("ContainerCreating", 0), ""},
+		{"crashed once", waiting("CrashLoopBackOff", 0), waiting("CrashLoopBackOff", 1), ""},
+		{"crash loop", waiting("CrashLoopBackOff", 0), waiting("CrashLoopBackOff", CrashLoopRestarts), "CrashLoopBackOff, 3 restarts"},
+		{"old restarts do not count", waiting("CrashLoopBackOff", 7), waiting("CrashLoopBackOff", 8), ""},
+		{"no image", waiting("ErrImageNeverPull", 0), waiting("ErrImageNeverPull", 0), "cannot get image img"},
+		{"starting", waiting("ContainerCreating", 0), waiting("ContainerCreating", 0), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := fakeclient.NewClientBuilder().WithObjects(tc.pod).Build()
-			err := StuckPods(context.Background(), c, "ns")
+			restarts := Restarts{}
+			var err error
+			for _, p := range []*corev1.Pod{tc.first, tc.now} {
+				c := fakeclient.NewClientBuilder().WithObjects(p).Build()
+				err, _ = StuckPods(context.Background(), c, "ns", restarts)
+			}
 			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("StuckPods = %v, want %q", err, tc.want)
 			}

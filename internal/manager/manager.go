@@ -6,12 +6,18 @@ package manager
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"syscall"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -97,27 +103,58 @@ const StartRetry = time.Minute
 // newManager creates the manager, which needs the API server's discovery (to map the
 // cached kinds). Right after a node (re)starts, the API server may not answer yet, or
 // answer with a serving certificate it has not finished setting up ("doesn't contain any
-// IP SANs"): rather than exit and wait out the kubelet's crash backoff, it retries every
-// 2 seconds for up to StartRetry, saying why.
+// IP SANs"): rather than exit into the kubelet's crash backoff, it first waits for
+// discovery to answer — retrying such transient errors every 2 seconds, each attempt
+// bounded, for up to StartRetry — and fails at once on anything else (a bad token, RBAC).
 func newManager(ctx context.Context, cfg *rest.Config, opts ctrl.Options) (manager.Manager, error) {
-	log := ctrl.Log.WithName("setup")
-	var mgr manager.Manager
-	var last error
-	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, StartRetry, true, func(context.Context) (bool, error) {
-		m, err := ctrl.NewManager(cfg, opts)
-		if err != nil {
-			last = err
-			log.Info("API server not ready for the manager yet; retrying", "error", err.Error())
-			return false, nil
-		}
-		mgr = m
-		return true, nil
-	})
+	if err := waitForAPIServer(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
-		if last == nil {
-			last = err
-		}
-		return nil, fmt.Errorf("create manager: %w", last)
+		return nil, fmt.Errorf("create manager: %w", err)
 	}
 	return mgr, nil
+}
+
+// waitForAPIServer waits until the API server serves discovery for core/v1 (see
+// newManager).
+func waitForAPIServer(ctx context.Context, cfg *rest.Config) error {
+	short := rest.CopyConfig(cfg)
+	short.Timeout = 5 * time.Second
+	dc, err := discovery.NewDiscoveryClientForConfig(short)
+	if err != nil {
+		return err
+	}
+	log := ctrl.Log.WithName("setup")
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, 2*time.Second, StartRetry, true, func(context.Context) (bool, error) {
+		_, last = dc.ServerResourcesForGroupVersion("v1")
+		switch {
+		case last == nil:
+			return true, nil
+		case transient(last):
+			log.Info("API server not ready yet; retrying", "error", last.Error())
+			return false, nil
+		default:
+			return false, last
+		}
+	})
+	if err != nil && last != nil && !errors.Is(err, last) {
+		return fmt.Errorf("API server not ready after %s: %w", StartRetry, last)
+	}
+	return err
+}
+
+// transient says whether err is one an API server that is (re)starting gives: no
+// connection, a timeout, a certificate it has not finished setting up, or a 5xx/429.
+func transient(err error) bool {
+	var netErr net.Error
+	var hostErr x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var unknown x509.UnknownAuthorityError
+	return errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.As(err, &hostErr) || errors.As(err, &invalid) || errors.As(err, &unknown) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) ||
+		apierrors.IsTooManyRequests(err) || apierrors.IsInternalError(err)
 }
