@@ -21,23 +21,30 @@ import (
 // as soon as the API server answers (the controller treats an existing one as done), which
 // saves those seconds on every create. On timeout the error says what was still missing.
 func WaitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
+	return pollCluster(ctx, cfg, 250*time.Millisecond, timeout, "cluster not ready after %s: %s", readiness)
+}
+
+// pollCluster calls missing every interval until it reports nothing missing (""); after
+// timeout it fails with failure (formatted with the timeout and the last report).
+func pollCluster(ctx context.Context, cfg *rest.Config, interval, timeout time.Duration, failure string,
+	missing func(context.Context, kubernetes.Interface) string) error {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("client: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var missing string
-	err = wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		missing = readiness(ctx, cs)
-		return missing == "", nil
+	var last string
+	err = wait.PollUntilContextCancel(ctx, interval, true, func(ctx context.Context) (bool, error) {
+		last = missing(ctx, cs)
+		return last == "", nil
 	})
 	if err == nil {
 		return nil
 	}
 	if ctx.Err() == context.DeadlineExceeded {
 		return errs.New(errs.KindTimeout, "raise --wait, or look at the node with 'kfup status' and 'docker logs <name>-control-plane'",
-			"cluster not ready after %s: %s", timeout, missing)
+			failure, timeout, last)
 	}
 	return err
 }
@@ -88,25 +95,8 @@ func nodeReady(n *corev1.Node) (bool, string) {
 // readiness — and the component waits that read Deployment status — mean something
 // again. On a node that has run for a while this holds at once.
 func WaitCurrent(ctx context.Context, cfg *rest.Config, starts map[string]time.Time, timeout time.Duration) error {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("client: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var missing string
-	err = wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
-		missing = staleness(ctx, cs, starts)
-		return missing == "", nil
-	})
-	if err == nil {
-		return nil
-	}
-	if ctx.Err() == context.DeadlineExceeded {
-		return errs.New(errs.KindTimeout, "raise --wait, or look at the node with 'docker logs <name>-control-plane'",
-			"cluster not back after its restart within %s: %s", timeout, missing)
-	}
-	return err
+	return pollCluster(ctx, cfg, time.Second, timeout, "cluster not back after its restart within %s: %s",
+		func(ctx context.Context, cs kubernetes.Interface) string { return staleness(ctx, cs, starts) })
 }
 
 // staleness returns what still reports on a run of a node before starts, or "". Nodes
