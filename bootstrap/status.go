@@ -80,7 +80,7 @@ func Status(ctx context.Context, env *Env, name string) (*ClusterStatus, error) 
 			return nil, err
 		}
 		if !running {
-			st.State, st.Message = StateStopped, why+"; 'kfup create --name "+name+"' with the --profile and --set it was created with starts it again"
+			st.State, st.Message = StateStopped, why+"; 'kfup create --name "+name+"' starts it again"
 			return st, nil
 		}
 	}

@@ -99,7 +99,7 @@ func TestIstioControlPlane(t *testing.T) {
 	t.Logf("loaded %v", loaded)
 	t.Cleanup(func() {
 		// leave the cluster as the other tests expect it, whatever happened
-		if r := kfup(ctx, "create", "--name", clusterName, "--wait", "5m"); r.code != 0 {
+		if r := kfup(ctx, "create", "--name", clusterName, "--wait", "5m", "--profile", "minimal"); r.code != 0 {
 			t.Errorf("restoring the minimal profile: exit %d\n%s", r.code, r.stderr)
 		}
 	})
@@ -131,8 +131,13 @@ func TestIstioControlPlane(t *testing.T) {
 		t.Fatalf("istiod did not publish istio-ca-root-cert to namespace default: %v", err)
 	}
 
-	// disabled again (the default profile has no istio): uninstalled, CRDs included
+	// a plain create keeps what the last install applied, istio included
 	mustKfup(t, "create", "--name", clusterName, "--wait", "5m")
+	if st := statusOf(t, clusterName); len(st.Components) != 3 {
+		t.Fatalf("a plain create changed the components: %+v", st.Components)
+	}
+	// disabled again (the minimal profile has no istio): uninstalled, CRDs included
+	mustKfup(t, "create", "--name", clusterName, "--wait", "5m", "--profile", "minimal")
 	err = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 		_, nsErr := clientset.CoreV1().Namespaces().Get(ctx, "istio-system", metav1.GetOptions{})
 		crd := &metav1.PartialObjectMetadata{}

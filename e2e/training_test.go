@@ -325,7 +325,7 @@ func TestTrainingRestrictedToNamespace(t *testing.T) {
 	const team = "e2e-team"
 	other := testNamespace(t)
 	t.Cleanup(func() {
-		if r := kfup(ctx, "create", "--name", clusterName, "--wait", "5m"); r.code != 0 {
+		if r := kfup(ctx, "create", "--name", clusterName, "--wait", "5m", "--profile", "minimal"); r.code != 0 {
 			t.Errorf("restoring the minimal profile: exit %d\n%s", r.code, r.stderr)
 		}
 		_ = clientset.CoreV1().Namespaces().Delete(ctx, team, metav1.DeleteOptions{})
@@ -372,7 +372,7 @@ func TestTrainingRestrictedToNamespace(t *testing.T) {
 		t.Fatalf("a job outside %s was reconciled: conditions %+v, %d pods", team, elsewhere.Status.Conditions, len(pods.Items))
 	}
 
-	mustKfup(t, "create", "--name", clusterName, "--wait", "5m")
+	mustKfup(t, "create", "--name", clusterName, "--wait", "5m", "--profile", "minimal")
 	if _, err := clientset.RbacV1().ClusterRoleBindings().Get(ctx, "kfup-manager", metav1.GetOptions{}); err != nil {
 		t.Errorf("cluster-wide binding after clearing namespaces: %v", err)
 	}

@@ -24,6 +24,9 @@ type CreateOptions struct {
 	Images string
 	// profile is the resolved, validated profile (nil for "none").
 	profile *profiles.Profile
+	// profileGiven: --profile or --set was passed. Without either, create on an existing
+	// cluster keeps the profile recorded at its last install instead of the default.
+	profileGiven bool
 }
 
 // NewCmdCreate returns `kfup create`; runF replaces the real run in tests.
@@ -33,7 +36,9 @@ func NewCmdCreate(f *Factory, runF func(context.Context, *CreateOptions) error) 
 		Use:   "create",
 		Short: "Create the cluster (or converge an existing one)",
 		Long: `Create a single-node Kubernetes cluster with kind and merge the context kfup-<name> into
-your kubeconfig. Running it again on a healthy cluster changes nothing. Interrupting it
+your kubeconfig, then install the profile. Running it again on a healthy cluster changes
+nothing: without --profile or --set it keeps the profile its last install applied (a
+stopped cluster is started again); with them, the cluster converges to what they say. Interrupting it
 (Ctrl-C) removes what it started, so a second 'kfup create' starts clean.
 
 The host is checked first ('kfup doctor'); create refuses early when a check fails.`,
@@ -53,6 +58,7 @@ The host is checked first ('kfup doctor'); create refuses early when a check fai
 				return err
 			}
 			opts.profile = p
+			opts.profileGiven = cmd.Flags().Changed("profile") || len(opts.Sets) > 0
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -68,11 +74,27 @@ The host is checked first ('kfup doctor'); create refuses early when a check fai
 	fl.IntVar(&opts.Cluster.HTTPPort, "http-port", 0, "host port for the ingress's HTTP (default: 80, or a free one when busy)")
 	fl.IntVar(&opts.Cluster.HTTPSPort, "https-port", 0, "host port for the ingress's HTTPS (default: 443, or a free one when busy)")
 	fl.StringVar(&opts.Cluster.ListenAddress, "listen-address", "127.0.0.1", "host address the ingress ports bind to (0.0.0.0 to share on the network)")
-	fl.StringVar(&opts.Profile, "profile", "minimal", "what to install: "+strings.Join(profiles.Builtins(), ", ")+", a profile file, or none (cluster only)")
+	fl.StringVar(&opts.Profile, "profile", "minimal", "what to install: "+strings.Join(profiles.Builtins(), ", ")+", a profile file, or none (cluster only); on an existing cluster the default is the profile last applied")
 	fl.StringVar(&opts.Images, "images", "", "image bundle from 'kfup images save' to preload (offline installs)")
 	fl.StringArrayVar(&opts.Sets, "set", nil, "override a profile setting: components.<name>.enabled=false or components.<name>.<key>=<value> (repeatable)")
 	fl.StringVar(&opts.Cluster.Context, "context", "", "with --provider existing: kubeconfig context of the cluster (default: current context)")
 	return cmd
+}
+
+// keepRecordedProfile makes a create without --profile or --set on an existing cluster
+// (prev, its record) apply what the cluster's last install applied, every --set of it
+// included, rather than the default profile: a plain create must not uninstall what
+// --profile/--set once added.
+func keepRecordedProfile(opts *CreateOptions, prev *bootstrap.Record) {
+	if opts.profileGiven || prev == nil || prev.Phase != bootstrap.PhaseReady {
+		return
+	}
+	switch {
+	case prev.Applied != nil:
+		opts.Profile, opts.profile = prev.Profile, prev.Applied
+	case prev.Profile == bootstrap.ProfileNone:
+		opts.Profile, opts.profile = prev.Profile, nil
+	}
 }
 
 func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
@@ -87,9 +109,18 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 			return err
 		}
 	}
+	if prev, err := env.Store.Load(opts.Cluster.Name); err == nil {
+		keepRecordedProfile(opts, prev)
+	}
 	rec, err := bootstrap.Create(ctx, env, opts.Cluster)
 	if err != nil {
 		return err
+	}
+	if opts.profile == nil {
+		rec.Profile = bootstrap.ProfileNone
+		if err := env.Store.Save(rec); err != nil {
+			return err
+		}
 	}
 	if opts.Images != "" && rec.Provider == bootstrap.ProviderKind {
 		st := f.Printer().Step("Preloading images into the node")

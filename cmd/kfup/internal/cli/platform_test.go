@@ -7,7 +7,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/profiles"
 )
 
 func TestCreateProfileOptions(t *testing.T) {
@@ -48,6 +50,49 @@ func TestCreateProfileOptions(t *testing.T) {
 				if d := cmp.Diff(tt.wantEnabled, got.profile.Enabled()); d != "" {
 					t.Errorf("enabled (-want +got):\n%s", d)
 				}
+			}
+		})
+	}
+}
+
+// A create without --profile or --set on an existing cluster applies what its last install
+// applied (every --set of it included, or nothing after --profile none); with either, or
+// on a new or unfinished cluster, the flags decide.
+func TestCreateKeepsRecordedProfile(t *testing.T) {
+	istio, err := bootstrap.ResolveProfile("minimal", []string{"components.istio.enabled=true", "components.istio.ingressGateway=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := func(profile string, applied *profiles.Profile) *bootstrap.Record {
+		return &bootstrap.Record{Phase: bootstrap.PhaseReady, Profile: profile, Applied: applied}
+	}
+	for _, tc := range []struct {
+		name        string
+		args        []string
+		prev        *bootstrap.Record
+		wantProfile string
+		wantEnabled []string // nil: no profile (none)
+	}{
+		{"new cluster", []string{"create"}, nil, "minimal", []string{"manager", "training"}},
+		{"recorded profile kept", []string{"create"}, ready("minimal", istio), "minimal", []string{"manager", "training", "istio"}},
+		{"recorded none kept", []string{"create"}, ready("none", nil), "none", nil},
+		{"--profile decides", []string{"create", "--profile", "minimal"}, ready("minimal", istio), "minimal", []string{"manager", "training"}},
+		{"--set decides", []string{"create", "--set", "components.manager.replicas=2"}, ready("minimal", istio), "minimal", []string{"manager", "training"}},
+		{"unfinished cluster", []string{"create"}, &bootstrap.Record{Phase: bootstrap.PhaseCreating, Applied: istio}, "minimal", []string{"manager", "training"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _, _ := testFactory(t)
+			var got *CreateOptions
+			if err := execute(f, NewCmdCreate(f, func(_ context.Context, o *CreateOptions) error { got = o; return nil }), tc.args...); err != nil {
+				t.Fatal(err)
+			}
+			keepRecordedProfile(got, tc.prev)
+			var enabled []string
+			if got.profile != nil {
+				enabled = got.profile.Enabled()
+			}
+			if got.Profile != tc.wantProfile || !cmp.Equal(enabled, tc.wantEnabled) {
+				t.Fatalf("profile %q enabled %v, want %q %v", got.Profile, enabled, tc.wantProfile, tc.wantEnabled)
 			}
 		})
 	}
