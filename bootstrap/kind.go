@@ -71,23 +71,53 @@ func (k *KindClusters) NodeContainers(name string) ([]string, error) {
 	return out, nil
 }
 
+// nodeContainer is what Docker says of one node container.
+type nodeContainer struct {
+	name, status string // status: running, exited, paused …
+	startedAt    time.Time
+}
+
+// inspectNodes returns the state of every node container of cluster name, from one
+// docker inspect.
+func (k *KindClusters) inspectNodes(ctx context.Context, name string) ([]nodeContainer, error) {
+	containers, err := k.NodeContainers(name)
+	if err != nil || len(containers) == 0 {
+		return nil, err
+	}
+	args := append([]string{"inspect", "--format", "{{.State.Status}} {{.State.StartedAt}}"}, containers...)
+	out, err := exec.CommandContext(ctx, "docker", args...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("inspect node containers %s: %w", strings.Join(containers, ", "), err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(containers) {
+		return nil, fmt.Errorf("inspect node containers %s: %d answers", strings.Join(containers, ", "), len(lines))
+	}
+	nodes := make([]nodeContainer, len(containers))
+	for i, l := range lines {
+		status, started, _ := strings.Cut(strings.TrimSpace(l), " ")
+		t, err := time.Parse(time.RFC3339Nano, started)
+		if err != nil {
+			return nil, fmt.Errorf("start time of node container %s: %w", containers[i], err)
+		}
+		nodes[i] = nodeContainer{name: containers[i], status: status, startedAt: t}
+	}
+	return nodes, nil
+}
+
 // NodesRunning reports whether every node container of cluster name is running, and names
 // the first one that is not.
 func (k *KindClusters) NodesRunning(ctx context.Context, name string) (bool, string, error) {
-	containers, err := k.NodeContainers(name)
+	nodes, err := k.inspectNodes(ctx, name)
 	if err != nil {
 		return false, "", err
 	}
-	if len(containers) == 0 {
+	if len(nodes) == 0 {
 		return false, "no node containers", nil
 	}
-	for _, c := range containers {
-		out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.State.Status}}", c).Output()
-		if err != nil {
-			return false, "", fmt.Errorf("inspect node container %s: %w", c, err)
-		}
-		if s := strings.TrimSpace(string(out)); s != "running" {
-			return false, fmt.Sprintf("node container %s is %s", c, s), nil
+	for _, n := range nodes {
+		if n.status != "running" {
+			return false, fmt.Sprintf("node container %s is %s", n.name, n.status), nil
 		}
 	}
 	return true, "", nil
@@ -96,24 +126,20 @@ func (k *KindClusters) NodesRunning(ctx context.Context, name string) (bool, str
 // StartNodes starts (or unpauses) the node containers of cluster name that are not
 // running: stopped by hand, or not brought back after a reboot of the host or of Docker.
 func (k *KindClusters) StartNodes(ctx context.Context, name string) error {
-	containers, err := k.NodeContainers(name)
+	nodes, err := k.inspectNodes(ctx, name)
 	if err != nil {
 		return err
 	}
-	for _, c := range containers {
-		out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.State.Status}}", c).Output()
-		if err != nil {
-			return fmt.Errorf("inspect node container %s: %w", c, err)
-		}
+	for _, n := range nodes {
 		verb := "start"
-		switch strings.TrimSpace(string(out)) {
+		switch n.status {
 		case "running":
 			continue
 		case "paused":
 			verb = "unpause"
 		}
-		if out, err := exec.CommandContext(ctx, "docker", verb, c).CombinedOutput(); err != nil {
-			return fmt.Errorf("%s node container %s: %w: %s", verb, c, err, strings.TrimSpace(string(out)))
+		if out, err := exec.CommandContext(ctx, "docker", verb, n.name).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s node container %s: %w: %s", verb, n.name, err, strings.TrimSpace(string(out)))
 		}
 	}
 	return nil
@@ -123,21 +149,13 @@ func (k *KindClusters) StartNodes(ctx context.Context, name string) error {
 // name (kind names a node after its container), as the Docker daemon — whose clock the
 // node's kubelet shares — recorded it.
 func (k *KindClusters) NodeStarts(ctx context.Context, name string) (map[string]time.Time, error) {
-	containers, err := k.NodeContainers(name)
+	nodes, err := k.inspectNodes(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	starts := map[string]time.Time{}
-	for _, c := range containers {
-		out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.State.StartedAt}}", c).Output()
-		if err != nil {
-			return nil, fmt.Errorf("inspect node container %s: %w", c, err)
-		}
-		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(out)))
-		if err != nil {
-			return nil, fmt.Errorf("start time of node container %s: %w", c, err)
-		}
-		starts[c] = t
+	for _, n := range nodes {
+		starts[n.name] = n.startedAt
 	}
 	return starts, nil
 }
