@@ -81,17 +81,22 @@ func readyPods(ctx context.Context, c client.Client, d *appsv1.Deployment) (int3
 		return 0, err
 	}
 	var n int32
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		for _, cond := range p.Status.Conditions {
-			if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue {
-				n++
-			}
+	for i := range pods.Items {
+		if pods.Items[i].DeletionTimestamp == nil && PodReady(&pods.Items[i]) {
+			n++
 		}
 	}
 	return n, nil
+}
+
+// PodReady says whether p's Ready condition is True.
+func PodReady(p *corev1.Pod) bool {
+	for _, cond := range p.Status.Conditions {
+		if cond.Type == corev1.PodReady {
+			return cond.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 func replicas(d *appsv1.Deployment) int32 {

@@ -419,11 +419,9 @@ func (c *Component) Smoke(ctx context.Context, env *components.Env) error {
 		return err
 	}
 	ready := map[string]bool{}
-	for _, p := range pods.Items {
-		for _, cond := range p.Status.Conditions {
-			if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue {
-				ready[p.Name] = true
-			}
+	for i := range pods.Items {
+		if components.PodReady(&pods.Items[i]) {
+			ready[pods.Items[i].Name] = true
 		}
 	}
 	if len(ready) == 0 {
