@@ -25,11 +25,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,7 +247,7 @@ func runOne(ct contender, c client.Client, kubeconfig, logDir, ns string, jobs, 
 	if jobs == 0 {
 		time.Sleep(3 * time.Second) // past start-up's last allocations
 	}
-	if r.idleRSSKiB, err = procStatus(cmd.Process.Pid, "VmRSS"); err != nil {
+	if err := procStatus(cmd.Process.Pid, map[string]*int64{"VmRSS": &r.idleRSSKiB}); err != nil {
 		return r, err
 	}
 	if jobs == 0 {
@@ -276,19 +278,10 @@ func runOne(ct contender, c client.Client, kubeconfig, logDir, ns string, jobs, 
 	return r, measure(cmd.Process.Pid, &r)
 }
 
-// measure records the peak resident set of process pid and what it holds now.
+// measure records the peak resident set of process pid and what it holds now, from one
+// read of /proc/<pid>/status (the three figures of one instant).
 func measure(pid int, r *result) error {
-	for _, f := range []struct {
-		name string
-		into *int64
-	}{{"VmHWM", &r.peakRSSKiB}, {"RssAnon", &r.anonKiB}, {"RssFile", &r.fileKiB}} {
-		v, err := procStatus(pid, f.name)
-		if err != nil {
-			return err
-		}
-		*f.into = v
-	}
-	return nil
+	return procStatus(pid, map[string]*int64{"VmHWM": &r.peakRSSKiB, "RssAnon": &r.anonKiB, "RssFile": &r.fileKiB})
 }
 
 func freePort() (int, error) {
@@ -382,22 +375,32 @@ func count(ctx context.Context, c client.Client, ns string) (pods, services int,
 	return pods, services, nil
 }
 
-// procStatus reads a memory figure of a process in KiB: VmRSS (resident now), VmHWM (the
-// peak resident set size), RssAnon or RssFile (the anonymous and file-backed parts of
-// VmRSS).
-func procStatus(pid int, field string) (int64, error) {
+// procStatus reads memory figures of a process in KiB into fields, by name: VmRSS
+// (resident now), VmHWM (the peak resident set size), RssAnon or RssFile (the anonymous
+// and file-backed parts of VmRSS).
+func procStatus(pid int, fields map[string]*int64) error {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, fmt.Errorf("read peak memory: %w (this benchmark needs Linux /proc)", err)
+		return fmt.Errorf("read memory figures: %w (this benchmark needs Linux /proc)", err)
 	}
 	defer f.Close()
+	found := 0
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), field+":"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		name, v, ok := strings.Cut(s.Text(), ":")
+		into := fields[name]
+		if !ok || into == nil {
+			continue
 		}
+		if *into, err = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64); err != nil {
+			return fmt.Errorf("/proc/%d/status %s: %w", pid, name, err)
+		}
+		found++
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+	if found != len(fields) {
+		return fmt.Errorf("/proc/%d/status lacks some of %v", pid, slices.Sorted(maps.Keys(fields)))
+	}
+	return s.Err()
 }
 
 // clean deletes what a run created (envtest has no garbage collector, so pods and services
