@@ -47,7 +47,24 @@ func Replicas(fw Framework, job Job) ([]Replica, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkReplicaCounts(fw, job); err != nil {
+		return nil, err
+	}
 	return replicas(fw, job), nil
+}
+
+// checkReplicaCounts refuses a job with a replica type of more than trainingv1.MaxReplicas
+// replicas or fewer than 0, which the API server's validation also refuses: a job stored
+// before that validation existed must not make the engine build millions of pods.
+func checkReplicaCounts(fw Framework, job Job) error {
+	specs := fw.ReplicaSpecs(job)
+	for _, t := range slices.Sorted(maps.Keys(specs)) {
+		if n := ReplicaCount(specs[t]); n < 0 || n > trainingv1.MaxReplicas {
+			return fmt.Errorf("%s %s has %d %s replicas: a replica type has 0 to %d; lower spec.*ReplicaSpecs.%s.replicas",
+				fw.Kind(), job.GetName(), n, t, trainingv1.MaxReplicas, t)
+		}
+	}
+	return nil
 }
 
 func replicas(fw Framework, job Job) []Replica {
@@ -100,6 +117,9 @@ func DesiredPods(fw Framework, job Job) ([]*corev1.Pod, error) {
 }
 
 func desiredPods(fw Framework, job Job) ([]*corev1.Pod, error) {
+	if err := checkReplicaCounts(fw, job); err != nil {
+		return nil, err
+	}
 	var pods []*corev1.Pod
 	for _, r := range replicas(fw, job) {
 		p, err := desiredPod(fw, job, r.Type, r.Index)
@@ -190,6 +210,9 @@ func DesiredServices(fw Framework, job Job) ([]*corev1.Service, error) {
 func desiredServices(fw Framework, job Job) ([]*corev1.Service, error) {
 	if _, ok := fw.(Serviceless); ok {
 		return nil, nil
+	}
+	if err := checkReplicaCounts(fw, job); err != nil {
+		return nil, err
 	}
 	var svcs []*corev1.Service
 	for _, r := range replicas(fw, job) {
