@@ -237,15 +237,11 @@ func LoadBundleIntoDocker(ctx context.Context, path string) error {
 }
 
 // LoadBundleIntoNodes imports the bundle's images, except kind node images, into every
-// node of kind cluster name. It returns the images imported.
-func (k *KindClusters) LoadBundleIntoNodes(ctx context.Context, cluster, path string) ([]string, error) {
+// node of cluster through loader. It returns the images imported.
+func LoadBundleIntoNodes(ctx context.Context, loader ImageLoader, cluster, path string) ([]string, error) {
 	tags, err := BundleTags(path)
 	if err != nil {
 		return nil, err
-	}
-	nodes, err := k.provider.ListNodes(cluster)
-	if err != nil || len(nodes) == 0 {
-		return nil, errs.New(errs.KindNotFound, fmt.Sprintf("create it with 'kfup create --name %s'", cluster), "cluster %q has no nodes (%v)", cluster, err)
 	}
 	images := map[name.Reference]v1.Image{}
 	var loaded []string
@@ -274,7 +270,7 @@ func (k *KindClusters) LoadBundleIntoNodes(ctx context.Context, cluster, path st
 		if err := tarball.MultiRefWriteToFile(sub, images); err != nil {
 			return nil, err
 		}
-		if err := importArchive(ctx, nodes, sub); err != nil {
+		if err := loader.ImportArchive(ctx, cluster, sub); err != nil {
 			return nil, err
 		}
 	}
@@ -283,7 +279,7 @@ func (k *KindClusters) LoadBundleIntoNodes(ctx context.Context, cluster, path st
 		return nil, err
 	}
 	if len(idx.Manifests) > 0 {
-		if err := importPinned(ctx, nodes, path, idx); err != nil {
+		if err := importPinned(ctx, loader, cluster, path, idx); err != nil {
 			return nil, err
 		}
 		for _, m := range idx.Manifests {

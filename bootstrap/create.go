@@ -74,12 +74,16 @@ func (o *CreateOptions) Validate() error {
 }
 
 // Create creates cluster o.Name, or converges it if kfup already made it: it runs the
-// preflight checks, creates the kind cluster, merges the kfup-<name> context into the
-// user's kubeconfig and waits for a Ready node. Interrupting it (ctx) removes a cluster it
-// had started, so a second Create starts clean; a record left by a killed process makes the
-// next Create start afresh too.
+// preflight checks, creates the cluster with o.Provider, merges the kfup-<name> context
+// into the user's kubeconfig and waits for a Ready node. Interrupting it (ctx) removes a
+// cluster it had started, so a second Create starts clean; a record left by a killed
+// process makes the next Create start afresh too.
 func Create(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := env.provider(o.Provider)
+	if err != nil {
 		return nil, err
 	}
 	var base *v1alpha4.Cluster
@@ -98,45 +102,47 @@ func Create(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 		return nil, errs.New(errs.KindConflict, fmt.Sprintf("run 'kfup delete --name %s' first, or pick another --name", o.Name),
 			"cluster %q was set up with --provider %s, not %s", o.Name, rec.Provider, o.Provider)
 	}
-	if o.Provider == ProviderExisting {
-		return createExisting(ctx, env, o)
+	if p.Adopts() {
+		return adopt(ctx, env, o)
 	}
-	return createKind(ctx, env, o, base, rec)
+	return createCluster(ctx, env, p, o, base, rec)
 }
 
-func createKind(ctx context.Context, env *Env, o CreateOptions, base *v1alpha4.Cluster, rec *Record) (*Record, error) {
-	exists, err := env.Kind.Exists(o.Name)
+// createCluster creates cluster o.Name with p, or converges it (rec: kfup's record of it).
+func createCluster(ctx context.Context, env *Env, p Provider, o CreateOptions, base *v1alpha4.Cluster, rec *Record) (*Record, error) {
+	exists, err := p.Exists(o.Name)
 	if err != nil {
 		return nil, errs.Wrap(errs.KindPreflight, "run 'kfup doctor'", err)
 	}
 	switch {
 	case exists && rec == nil:
+		// kind and k3d both name a cluster's own context <provider>-<name>
 		return nil, errs.New(errs.KindConflict,
-			fmt.Sprintf("pick another --name, or use that cluster with: kfup create --provider existing --context kind-%s --name %s", o.Name, o.Name),
-			"a kind cluster named %q exists that kfup did not create", o.Name)
+			fmt.Sprintf("pick another --name, or use that cluster with: kfup create --provider existing --context %s-%s --name %s", p.Name(), o.Name, o.Name),
+			"a %s cluster named %q exists that kfup did not create", p.Name(), o.Name)
 	case exists && rec.Phase == PhaseReady:
 		env.Record = rec
-		return converge(ctx, env, o)
+		return converge(ctx, env, p, o)
 	case exists:
 		st := env.Out.Step(fmt.Sprintf("Removing cluster %q left by an interrupted create", o.Name))
-		if err := st.End(env.Kind.Delete(o.Name, kindKubeconfigPath(env.Store, o.Name))); err != nil {
+		if err := st.End(p.Delete(o.Name, providerKubeconfigPath(env.Store, o.Name))); err != nil {
 			return nil, err
 		}
 	}
 	image := ResolveNodeImage(o.NodeImage)
 	env.Record = &Record{
-		Name: o.Name, Provider: ProviderKind, Phase: PhaseCreating, NodeImage: image,
+		Name: o.Name, Provider: p.Name(), Phase: PhaseCreating, NodeImage: image,
 		Context: ContextName(o.Name), Kubeconfig: o.Kubeconfig, CreatedAt: env.Now().UTC(),
 	}
 	steps := []Step{
 		preflightStep{opts: o, image: image, prefer: rec},
 		kindConfigStep{opts: o, base: base},
-		kindCreateStep{opts: o},
-		kubeconfigStep{},
+		clusterCreateStep{provider: p, opts: o},
+		kubeconfigStep{provider: p},
 		waitStep{timeout: o.Wait},
 	}
 	if err := runSteps(ctx, env, steps...); err != nil {
-		return nil, cleanupFailedCreate(env, o, err)
+		return nil, cleanupFailedCreate(env, p, o, err)
 	}
 	env.Record.Phase = PhaseReady
 	if err := env.Store.Save(env.Record); err != nil {
@@ -148,15 +154,15 @@ func createKind(ctx context.Context, env *Env, o CreateOptions, base *v1alpha4.C
 // converge makes an existing kfup cluster whole again: running nodes (stopped ones are
 // started: after a reboot, a cluster comes back with the same command that made it), the
 // context in the user's kubeconfig, a Ready node.
-func converge(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
+func converge(ctx context.Context, env *Env, p Provider, o CreateOptions) (*Record, error) {
 	st := env.Out.Step(fmt.Sprintf("Checking existing cluster %q", o.Name))
-	running, why, err := env.Kind.NodesRunning(ctx, o.Name)
+	running, why, err := p.NodesRunning(ctx, o.Name)
 	if err := st.End(err); err != nil {
 		return nil, err
 	}
 	if !running {
 		st := env.Out.Step(fmt.Sprintf("Starting cluster %q (%s)", o.Name, why))
-		if err := env.Kind.StartNodes(ctx, o.Name); err != nil {
+		if err := p.StartNodes(ctx, o.Name); err != nil {
 			return nil, st.End(errs.Wrap(errs.KindConflict,
 				fmt.Sprintf("if docker's message names a host port that is taken, free it; otherwise look at 'docker logs %s-control-plane', or recreate the cluster: kfup delete --name %s && kfup create --name %s", o.Name, o.Name, o.Name), err))
 		}
@@ -164,7 +170,7 @@ func converge(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 	}
 	// also when Docker brought the nodes back by itself (kind's restart policy) after a
 	// reboot: the statuses may still describe the run before it
-	starts, err := env.Kind.NodeStarts(ctx, o.Name)
+	starts, err := p.NodeStarts(ctx, o.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +178,7 @@ func converge(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 		env.Record.Kubeconfig = o.Kubeconfig
 	}
 	deadline := env.Now().Add(o.Wait) // one --wait for both waits
-	if err := runSteps(ctx, env, kubeconfigStep{}, currentStep{starts: starts, timeout: o.Wait}); err != nil {
+	if err := runSteps(ctx, env, kubeconfigStep{provider: p}, currentStep{starts: starts, timeout: o.Wait}); err != nil {
 		return nil, err
 	}
 	if err := runSteps(ctx, env, waitStep{timeout: max(deadline.Sub(env.Now()), time.Second)}); err != nil {
@@ -183,7 +189,7 @@ func converge(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 
 // cleanupFailedCreate removes a first creation that failed or was interrupted, unless
 // --retain; it returns the original error, annotated.
-func cleanupFailedCreate(env *Env, o CreateOptions, cause error) error {
+func cleanupFailedCreate(env *Env, p Provider, o CreateOptions, cause error) error {
 	if o.Retain {
 		if env.Record != nil {
 			_ = env.Store.Save(env.Record) // stays PhaseCreating: the next create starts afresh
@@ -192,9 +198,9 @@ func cleanupFailedCreate(env *Env, o CreateOptions, cause error) error {
 	}
 	// The caller's context may be cancelled already; the kind library's Delete takes none.
 	var problems []error
-	if exists, err := env.Kind.Exists(o.Name); err == nil && exists {
+	if exists, err := p.Exists(o.Name); err == nil && exists {
 		st := env.Out.Step(fmt.Sprintf("Removing the unfinished cluster %q", o.Name))
-		problems = append(problems, st.End(env.Kind.Delete(o.Name, kindKubeconfigPath(env.Store, o.Name))))
+		problems = append(problems, st.End(p.Delete(o.Name, providerKubeconfigPath(env.Store, o.Name))))
 	}
 	problems = append(problems, RemoveContext(ContextName(o.Name), env.Record.Kubeconfig))
 	problems = append(problems, env.Store.Remove(o.Name))
@@ -204,7 +210,9 @@ func cleanupFailedCreate(env *Env, o CreateOptions, cause error) error {
 	return cause
 }
 
-func kindKubeconfigPath(s Store, name string) string {
+// providerKubeconfigPath is the provider's private kubeconfig of cluster name (named
+// after kind, the first provider, so that clusters made before keep theirs).
+func providerKubeconfigPath(s Store, name string) string {
 	return filepath.Join(s.ClusterDir(name), "kind-kubeconfig")
 }
 
@@ -294,20 +302,23 @@ func (s kindConfigStep) Run(_ context.Context, env *Env) error {
 	return nil
 }
 
-// kindCreateStep records the cluster as being created, then creates it with kind.
-type kindCreateStep struct{ opts CreateOptions }
-
-func (s kindCreateStep) Name() string {
-	return fmt.Sprintf("Creating cluster %q (kind, %s)", s.opts.Name, shortImage(ResolveNodeImage(s.opts.NodeImage)))
+// clusterCreateStep records the cluster as being created, then creates it with its provider.
+type clusterCreateStep struct {
+	provider Provider
+	opts     CreateOptions
 }
 
-func (s kindCreateStep) Run(ctx context.Context, env *Env) error {
+func (s clusterCreateStep) Name() string {
+	return fmt.Sprintf("Creating cluster %q (%s, %s)", s.opts.Name, s.provider.Name(), shortImage(ResolveNodeImage(s.opts.NodeImage)))
+}
+
+func (s clusterCreateStep) Run(ctx context.Context, env *Env) error {
 	if err := env.Store.Save(env.Record); err != nil {
 		return err
 	}
-	return env.Kind.Create(ctx, KindSpec{
+	return s.provider.Create(ctx, ClusterSpec{
 		Name: s.opts.Name, NodeImage: env.Record.NodeImage, Config: env.KindConfig,
-		KubeconfigPath: kindKubeconfigPath(env.Store, s.opts.Name), Retain: s.opts.Retain,
+		KubeconfigPath: providerKubeconfigPath(env.Store, s.opts.Name), Retain: s.opts.Retain,
 	})
 }
 
@@ -319,12 +330,12 @@ func shortImage(image string) string {
 }
 
 // kubeconfigStep merges the kfup-<name> context into the user's kubeconfig.
-type kubeconfigStep struct{}
+type kubeconfigStep struct{ provider Provider }
 
 func (kubeconfigStep) Name() string { return "Writing kubeconfig context" }
 
-func (kubeconfigStep) Run(ctx context.Context, env *Env) error {
-	kc, err := env.Kind.Kubeconfig(env.Record.Name)
+func (s kubeconfigStep) Run(ctx context.Context, env *Env) error {
+	kc, err := s.provider.Kubeconfig(env.Record.Name)
 	if err != nil {
 		return err
 	}
@@ -366,9 +377,9 @@ func (s currentStep) Run(ctx context.Context, env *Env) error {
 	return WaitCurrent(ctx, env.REST, s.starts, s.timeout)
 }
 
-// createExisting adopts a cluster kfup did not create: it checks that the context reaches
-// a Ready cluster and records it.
-func createExisting(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
+// adopt adopts a cluster kfup did not create (--provider existing): it checks that the
+// context reaches a Ready cluster and records it.
+func adopt(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 	ctxName := o.Context
 	if ctxName == "" {
 		cur, err := CurrentContext(o.Kubeconfig)
@@ -377,7 +388,7 @@ func createExisting(ctx context.Context, env *Env, o CreateOptions) (*Record, er
 		}
 		ctxName = cur
 	}
-	env.Record = &Record{Name: o.Name, Provider: ProviderExisting, Phase: PhaseCreating, Context: ctxName, Kubeconfig: o.Kubeconfig, CreatedAt: env.Now().UTC()}
+	env.Record = &Record{Name: o.Name, Provider: o.Provider, Phase: PhaseCreating, Context: ctxName, Kubeconfig: o.Kubeconfig, CreatedAt: env.Now().UTC()}
 	st := env.Out.Step(fmt.Sprintf("Connecting to context %q", ctxName))
 	cfg, err := RESTConfig(ctxName, o.Kubeconfig)
 	if err != nil {

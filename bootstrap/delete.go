@@ -14,10 +14,11 @@ type DeleteResult struct {
 	Provider string `json:"provider,omitempty"`
 }
 
-// Delete removes cluster name and everything kfup made for it: the kind node containers,
-// the kfup-<name> kubeconfig context and kfup's record. A cluster adopted with --provider
-// existing is left running; only kfup's record of it goes. Deleting what does not exist
-// succeeds with Deleted false. kubeconfig overrides the recorded kubeconfig file.
+// Delete removes cluster name and everything kfup made for it: the provider's cluster (kind's
+// node containers), the kfup-<name> kubeconfig context and kfup's record. A cluster adopted
+// with --provider existing is left running; only kfup's record of it goes. Deleting what
+// does not exist succeeds with Deleted false. kubeconfig overrides the recorded kubeconfig
+// file.
 func Delete(env *Env, name, kubeconfig string) (*DeleteResult, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -27,13 +28,17 @@ func Delete(env *Env, name, kubeconfig string) (*DeleteResult, error) {
 		return nil, err
 	}
 	res := &DeleteResult{Name: name}
+	var p Provider
 	if rec != nil {
 		res.Provider = rec.Provider
 		if kubeconfig == "" {
 			kubeconfig = rec.Kubeconfig
 		}
+		if p, err = env.provider(rec.Provider); err != nil {
+			return nil, err
+		}
 	}
-	if rec != nil && rec.Provider == ProviderExisting {
+	if p != nil && p.Adopts() {
 		st := env.Out.Step(fmt.Sprintf("Forgetting existing cluster %q (it keeps running)", name))
 		if err := st.End(env.Store.Remove(name)); err != nil {
 			return nil, err
@@ -41,18 +46,27 @@ func Delete(env *Env, name, kubeconfig string) (*DeleteResult, error) {
 		res.Deleted = true
 		return res, nil
 	}
-	exists, err := env.Kind.Exists(name)
-	if err != nil {
-		return nil, err
-	}
-	if exists && rec == nil {
-		// kfup never deletes what it did not make.
-		env.Out.Warnf("a kind cluster named %q exists but kfup did not create it; leaving it alone (delete it with kind)", name)
+	exists := false
+	if p != nil {
+		if exists, err = p.Exists(name); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, q := range env.creators() {
+			foreign, err := q.Exists(name)
+			if err != nil {
+				return nil, err
+			}
+			if foreign {
+				// kfup never deletes what it did not make.
+				env.Out.Warnf("a %s cluster named %q exists but kfup did not create it; leaving it alone (delete it with %s)", q.Name(), name, q.Name())
+			}
+		}
 	}
 	var problems []error
-	if exists && rec != nil {
+	if exists {
 		st := env.Out.Step(fmt.Sprintf("Deleting cluster %q", name))
-		problems = append(problems, st.End(env.Kind.Delete(name, kindKubeconfigPath(env.Store, name))))
+		problems = append(problems, st.End(p.Delete(name, providerKubeconfigPath(env.Store, name))))
 		res.Deleted = true
 	}
 	ctxName := ContextName(name)
@@ -67,7 +81,7 @@ func Delete(env *Env, name, kubeconfig string) (*DeleteResult, error) {
 	}
 	if rec != nil {
 		problems = append(problems, env.Store.Remove(name))
-		res.Provider = ProviderKind
+		res.Provider = p.Name()
 		res.Deleted = true
 	}
 	if err := errors.Join(problems...); err != nil {

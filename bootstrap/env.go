@@ -20,15 +20,16 @@ const (
 // Providers lists the accepted --provider values.
 var Providers = []string{ProviderKind, ProviderExisting}
 
-// Env is what the lifecycle steps share: the tools they use (printer, store, kind, host
-// probes) and what earlier steps found out.
+// Env is what the lifecycle steps share: the tools they use (printer, store, cluster
+// providers, host probes) and what earlier steps found out.
 type Env struct {
-	Out      *ui.Printer
-	Store    Store
-	Kind     *KindClusters
-	Probes   preflight.Probes
-	PortFree PortFreeFunc
-	Now      func() time.Time
+	Out   *ui.Printer
+	Store Store
+	// Providers runs clusters, by --provider value (each one's Name).
+	Providers map[string]Provider
+	Probes    preflight.Probes
+	PortFree  PortFreeFunc
+	Now       func() time.Time
 
 	// Record is the cluster record being created or converged.
 	Record *Record
@@ -40,20 +41,20 @@ type Env struct {
 	cgroupV1 bool
 }
 
-// NewEnv returns an Env that acts on this host: the default store, kind with Docker,
-// real probes.
+// NewEnv returns an Env that acts on this host: the default store, kind with Docker and
+// existing clusters, real probes.
 func NewEnv(out *ui.Printer) (*Env, error) {
 	store, err := DefaultStore()
 	if err != nil {
 		return nil, err
 	}
 	return &Env{
-		Out:      out,
-		Store:    store,
-		Kind:     NewKindClusters(out),
-		Probes:   preflight.HostProbes(TCPPortFree),
-		PortFree: TCPPortFree,
-		Now:      time.Now,
+		Out:       out,
+		Store:     store,
+		Providers: providerSet(NewKindClusters(out), Existing{}),
+		Probes:    preflight.HostProbes(TCPPortFree),
+		PortFree:  TCPPortFree,
+		Now:       time.Now,
 	}, nil
 }
 

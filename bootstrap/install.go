@@ -3,17 +3,11 @@ package bootstrap
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/kind/pkg/cluster/nodes"
-	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/registry"
@@ -55,8 +49,8 @@ func (env *Env) componentEnv(rec *Record, settings map[string]any) (*components.
 		return nil, fmt.Errorf("client for cluster %q: %w", rec.Name, err)
 	}
 	ce := &components.Env{Client: c, REST: cfg, Out: env.Out, Settings: settings}
-	if rec.Provider == ProviderKind {
-		ce.Images = kindImageLoader{kind: env.Kind, cluster: rec.Name}
+	if l, ok := env.Providers[rec.Provider].(ImageLoader); ok {
+		ce.Images = kindImageLoader{loader: l, cluster: rec.Name}
 	}
 	return ce, nil
 }
@@ -137,40 +131,13 @@ func CheckComponents(ctx context.Context, env *Env, rec *Record, only []string, 
 	return out, nil
 }
 
-// kindImageLoader loads images into the nodes of a kind cluster.
+// kindImageLoader loads images into the nodes of one cluster, for components.
 type kindImageLoader struct {
-	kind    *KindClusters
+	loader  ImageLoader
 	cluster string
 }
 
-// LoadImage writes image as a docker-archive tarball and imports it into every node that
-// does not already have ref.
+// LoadImage makes image available as ref on every node of the cluster.
 func (l kindImageLoader) LoadImage(ctx context.Context, ref string, image v1.Image) error {
-	all, err := l.kind.provider.ListNodes(l.cluster)
-	if err != nil {
-		return err
-	}
-	var missing []nodes.Node
-	for _, n := range all {
-		if id, err := nodeutils.ImageID(n, ref); err != nil || id == "" {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "kfup-image-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	archive := filepath.Join(dir, "image.tar")
-	if err := tarball.WriteToFile(archive, tag, image); err != nil {
-		return fmt.Errorf("write image archive: %w", err)
-	}
-	return importArchive(ctx, missing, archive)
+	return l.loader.LoadImage(ctx, l.cluster, ref, image)
 }

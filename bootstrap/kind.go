@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 	kindlog "sigs.k8s.io/kind/pkg/log"
@@ -17,20 +16,9 @@ import (
 	"github.com/kfup/kfup/internal/ui"
 )
 
-// KindSpec is what KindClusters.Create needs.
-type KindSpec struct {
-	Name      string
-	NodeImage string
-	Config    *v1alpha4.Cluster
-	// KubeconfigPath is where kind writes its own kubeconfig (kfup keeps it private and
-	// merges a kfup-<name> context into the user's kubeconfig instead).
-	KubeconfigPath string
-	// Retain keeps the node containers of a failed or interrupted creation for debugging.
-	Retain bool
-}
-
-// KindClusters manages kind clusters through the sigs.k8s.io/kind library with the Docker
-// runtime; it never runs a kind binary.
+// KindClusters is the Provider of kind clusters: it manages them through the
+// sigs.k8s.io/kind library with the Docker runtime and never runs a kind binary. It is an
+// ImageLoader too.
 type KindClusters struct {
 	provider *kindcluster.Provider
 	out      *ui.Printer
@@ -43,6 +31,12 @@ func NewKindClusters(out *ui.Printer) *KindClusters {
 		out:      out,
 	}
 }
+
+// Name returns "kind".
+func (k *KindClusters) Name() string { return ProviderKind }
+
+// Adopts returns false: kfup creates and deletes kind clusters.
+func (k *KindClusters) Adopts() bool { return false }
 
 // Exists reports whether kind knows a cluster of that name (any node container exists).
 func (k *KindClusters) Exists(name string) (bool, error) {
@@ -172,7 +166,7 @@ func (k *KindClusters) Kubeconfig(name string) ([]byte, error) {
 // Create creates the cluster. The kind library takes no context, so creation runs in a
 // goroutine; when ctx ends first, Create removes whatever was created (unless Retain) and
 // returns ctx's error. A failed creation is likewise removed unless Retain.
-func (k *KindClusters) Create(ctx context.Context, s KindSpec) error {
+func (k *KindClusters) Create(ctx context.Context, s ClusterSpec) error {
 	opts := []kindcluster.CreateOption{
 		kindcluster.CreateWithV1Alpha4Config(s.Config),
 		kindcluster.CreateWithNodeImage(s.NodeImage),

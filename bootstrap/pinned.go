@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -22,8 +21,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"sigs.k8s.io/kind/pkg/cluster/nodes"
-	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/kfup/kfup/internal/errs"
 )
@@ -264,9 +261,8 @@ func pinnedIndex(path string) (*v1.IndexManifest, error) {
 }
 
 // importPinned imports the images of idx (pinnedIndex of bundle) from the OCI layout part
-// of bundle into the containerd of every node (for the nodes' platform only, unlike
-// kind's all-platform import: the bundle holds no other platform).
-func importPinned(ctx context.Context, ns []nodes.Node, bundle string, idx *v1.IndexManifest) error {
+// of bundle into every node of cluster.
+func importPinned(ctx context.Context, loader ImageLoader, cluster, bundle string, idx *v1.IndexManifest) error {
 	dir, err := os.MkdirTemp("", "kfup-pinned-")
 	if err != nil {
 		return err
@@ -281,59 +277,5 @@ func importPinned(ctx context.Context, ns []nodes.Node, bundle string, idx *v1.I
 	if err := writeFilteredTar(archive, bundle, onlyBlobs, map[string][]byte{"index.json": index}); err != nil {
 		return fmt.Errorf("read the pinned images of %s: %w", bundle, err)
 	}
-	for _, n := range ns {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		snapshotter, err := criSnapshotter(n)
-		if err != nil {
-			return err
-		}
-		in, err := os.Open(archive)
-		if err != nil {
-			return err
-		}
-		cmd := n.CommandContext(ctx, "ctr", "--namespace=k8s.io", "images", "import", "--digests", "--snapshotter="+snapshotter, "-").SetStdin(in)
-		var out bytes.Buffer
-		cmd.SetStderr(&out)
-		err = cmd.Run()
-		in.Close()
-		if err != nil {
-			return fmt.Errorf("import the pinned images into node %s: %v: %s", n.String(), err, strings.TrimSpace(out.String()))
-		}
-	}
-	return nil
-}
-
-// snapshotterLine finds the snapshotter of containerd's CRI image service in the output
-// of `containerd config dump` (config version 2: the cri plugin's containerd table;
-// versions 3+: io.containerd.cri.v1.images).
-var snapshotterLine = regexp.MustCompile(`(?m)^\s*snapshotter\s*=\s*"([^"]+)"`)
-
-// criSnapshotter returns the snapshotter the node's CRI unpacks images with, so that the
-// imported images are ready to run.
-func criSnapshotter(n nodes.Node) (string, error) {
-	out, err := exec.Output(n.Command("containerd", "config", "dump"))
-	if err != nil {
-		return "", fmt.Errorf("read the containerd config of node %s: %w", n.String(), err)
-	}
-	return parseCRISnapshotter(string(out))
-}
-
-func parseCRISnapshotter(config string) (string, error) {
-	config = strings.ReplaceAll(config, "'", `"`) // containerd 2 quotes plugin names with '
-	for _, section := range []string{`[plugins."io.containerd.cri.v1.images"]`, `[plugins."io.containerd.grpc.v1.cri".containerd]`} {
-		i := strings.Index(config, section)
-		if i < 0 {
-			continue
-		}
-		rest := config[i+len(section):]
-		if j := strings.Index(rest, "\n["); j >= 0 {
-			rest = rest[:j]
-		}
-		if m := snapshotterLine.FindStringSubmatch(rest); m != nil {
-			return m[1], nil
-		}
-	}
-	return "", errors.New("cannot find the CRI image snapshotter in the node's containerd config")
+	return loader.ImportOCIArchive(ctx, cluster, archive)
 }

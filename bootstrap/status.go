@@ -74,15 +74,17 @@ func Status(ctx context.Context, env *Env, name string) (*ClusterStatus, error) 
 		st.State, st.Message = StateCreating, "creation did not finish; run 'kfup create' to complete it or 'kfup delete' to remove it"
 		return st, nil
 	}
-	if rec.Provider == ProviderKind {
-		running, why, err := env.Kind.NodesRunning(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		if !running {
-			st.State, st.Message = StateStopped, why+"; 'kfup create --name "+name+"' starts it again"
-			return st, nil
-		}
+	p, err := env.provider(rec.Provider)
+	if err != nil {
+		return nil, err
+	}
+	running, why, err := p.NodesRunning(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if !running {
+		st.State, st.Message = StateStopped, why+"; 'kfup create --name "+name+"' starts it again"
+		return st, nil
 	}
 	cfg, err := RESTConfig(rec.Context, rec.Kubeconfig)
 	if err != nil {

@@ -122,9 +122,9 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 			return err
 		}
 	}
-	if opts.Images != "" && rec.Provider == bootstrap.ProviderKind {
+	if loader, ok := env.Providers[rec.Provider].(bootstrap.ImageLoader); opts.Images != "" && ok {
 		st := f.Printer().Step("Preloading images into the node")
-		if _, err := env.Kind.LoadBundleIntoNodes(ctx, rec.Name, opts.Images); st.End(err) != nil {
+		if _, err := bootstrap.LoadBundleIntoNodes(ctx, loader, rec.Name, opts.Images); st.End(err) != nil {
 			return err
 		}
 	}

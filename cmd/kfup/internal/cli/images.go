@@ -117,8 +117,8 @@ func runImages(ctx context.Context, f *Factory, sub string, opts *ImagesOptions)
 	return nil
 }
 
-// loadImages loads a bundle into Docker and, when kfup has a kind cluster of that name,
-// into its nodes.
+// loadImages loads a bundle into Docker and, when kfup has a cluster of that name whose
+// provider loads images into nodes (kind), into its nodes.
 func loadImages(ctx context.Context, f *Factory, env *bootstrap.Env, cluster, file string) error {
 	st := f.Printer().Step("Loading " + file + " into Docker")
 	if err := st.End(bootstrap.LoadBundleIntoDocker(ctx, file)); err != nil {
@@ -128,12 +128,16 @@ func loadImages(ctx context.Context, f *Factory, env *bootstrap.Env, cluster, fi
 	if err != nil {
 		return err
 	}
-	if rec == nil || rec.Provider != bootstrap.ProviderKind || rec.Phase != bootstrap.PhaseReady {
+	var loader bootstrap.ImageLoader
+	if rec != nil {
+		loader, _ = env.Providers[rec.Provider].(bootstrap.ImageLoader)
+	}
+	if loader == nil || rec.Phase != bootstrap.PhaseReady {
 		fmt.Fprintf(f.IO.Out, "Loaded %s into Docker (no kfup cluster %q to load into yet).\n", file, cluster)
 		return nil
 	}
 	st = f.Printer().Step(fmt.Sprintf("Loading images into the nodes of %q", cluster))
-	loaded, err := env.Kind.LoadBundleIntoNodes(ctx, cluster, file)
+	loaded, err := bootstrap.LoadBundleIntoNodes(ctx, loader, cluster, file)
 	if err := st.End(err); err != nil {
 		return err
 	}
