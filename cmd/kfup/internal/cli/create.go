@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/bundle"
 	"github.com/kfup/kfup/manifests"
 	"github.com/kfup/kfup/profiles"
 )
@@ -105,7 +106,7 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 	start := time.Now()
 	if opts.Images != "" {
 		st := f.Printer().Step("Loading " + opts.Images + " into Docker")
-		if err := st.End(bootstrap.LoadBundleIntoDocker(ctx, opts.Images)); err != nil {
+		if err := st.End(bundle.LoadIntoDocker(ctx, opts.Images)); err != nil {
 			return err
 		}
 	}
@@ -124,7 +125,7 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 	}
 	if loader, ok := env.Providers[rec.Provider].(bootstrap.ImageLoader); opts.Images != "" && ok {
 		st := f.Printer().Step("Preloading images into the node")
-		if _, err := bootstrap.LoadBundleIntoNodes(ctx, loader, rec.Name, opts.Images); st.End(err) != nil {
+		if _, err := bundle.LoadIntoNodes(ctx, loader, rec.Name, opts.Images); st.End(err) != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/bundle"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/profiles"
 )
@@ -90,7 +91,7 @@ func runImages(ctx context.Context, f *Factory, sub string, opts *ImagesOptions)
 	if err != nil {
 		return err
 	}
-	refs, err := bootstrap.ProfileImages(p, opts.NodeImage, "")
+	refs, err := bundle.ProfileImages(p, opts.NodeImage, "")
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func runImages(ctx context.Context, f *Factory, sub string, opts *ImagesOptions)
 		return tw.Flush()
 	}
 	st := f.Printer().Step(fmt.Sprintf("Saving %d images to %s", len(refs), opts.File))
-	if err := st.End(bootstrap.SaveBundle(ctx, opts.File, refs)); err != nil {
+	if err := st.End(bundle.Save(ctx, opts.File, refs)); err != nil {
 		return err
 	}
 	fmt.Fprintf(f.IO.Out, "Saved %d images to %s.\n", len(refs), opts.File)
@@ -121,7 +122,7 @@ func runImages(ctx context.Context, f *Factory, sub string, opts *ImagesOptions)
 // provider loads images into nodes (kind), into its nodes.
 func loadImages(ctx context.Context, f *Factory, env *bootstrap.Env, cluster, file string) error {
 	st := f.Printer().Step("Loading " + file + " into Docker")
-	if err := st.End(bootstrap.LoadBundleIntoDocker(ctx, file)); err != nil {
+	if err := st.End(bundle.LoadIntoDocker(ctx, file)); err != nil {
 		return err
 	}
 	rec, err := env.Store.Load(cluster)
@@ -137,7 +138,7 @@ func loadImages(ctx context.Context, f *Factory, env *bootstrap.Env, cluster, fi
 		return nil
 	}
 	st = f.Printer().Step(fmt.Sprintf("Loading images into the nodes of %q", cluster))
-	loaded, err := bootstrap.LoadBundleIntoNodes(ctx, loader, cluster, file)
+	loaded, err := bundle.LoadIntoNodes(ctx, loader, cluster, file)
 	if err := st.End(err); err != nil {
 		return err
 	}

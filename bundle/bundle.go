@@ -1,4 +1,8 @@
-package bootstrap
+// Package bundle carries images to air-gapped machines: it lists every image a cluster
+// with a profile needs, saves them into one archive (a docker-archive of the images named
+// by tag, followed by an OCI image layout of those pinned by digest) and loads such an
+// archive into Docker and, through a provider's bootstrap.ImageLoader, into the nodes.
+package bundle
 
 import (
 	"archive/tar"
@@ -17,8 +21,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/components"
-	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/components/registry"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/profiles"
@@ -45,22 +49,28 @@ type ImageRef struct {
 	built v1.Image
 }
 
+// builder is a component whose image kfup builds itself instead of pulling it (the
+// manager, from kfup's own binary); it returns the image and its tag.
+type builder interface {
+	Build() (v1.Image, string, error)
+}
+
 // ProfileImages lists every image creating a cluster with profile p needs (p nil: the
 // cluster only): the node image, then the images of the enabled components: kfup builds
 // its own, the others come from their registries (or a bundle).
 func ProfileImages(p *profiles.Profile, nodeImage, managerBinary string) ([]ImageRef, error) {
-	out := []ImageRef{{Ref: ResolveNodeImage(nodeImage), Source: SourceDocker, Node: true}}
+	out := []ImageRef{{Ref: bootstrap.ResolveNodeImage(nodeImage), Source: SourceDocker, Node: true}}
 	if p == nil {
 		return out, nil
 	}
-	o := InstallOptionsFor(p)
+	o := bootstrap.InstallOptionsFor(p)
 	env := &components.Env{Settings: o.Settings}
 	for _, c := range registry.All(managerBinary, o.Enabled) {
 		if !p.IsEnabled(c.Name()) {
 			continue
 		}
-		if mc, ok := c.(*manager.Component); ok {
-			img, tag, err := mc.Build()
+		if b, ok := c.(builder); ok {
+			img, tag, err := b.Build()
 			if err != nil {
 				return nil, fmt.Errorf("images of %s: %w", c.Name(), err)
 			}
@@ -82,12 +92,12 @@ func ProfileImages(p *profiles.Profile, nodeImage, managerBinary string) ([]Imag
 	return out, nil
 }
 
-// SaveBundle writes every image in refs (as ProfileImages returns them) into one bundle
+// Save writes every image in refs (as ProfileImages returns them) into one bundle
 // at path (written to a temporary file first, so an interrupted save leaves no partial
 // bundle): a docker-archive of the images named by tag — from the local Docker image
 // store, which must have them, or built by kfup — followed by an OCI image layout of the
 // images pinned by digest, fetched from their registries for the nodes' platform.
-func SaveBundle(ctx context.Context, path string, refs []ImageRef) error {
+func Save(ctx context.Context, path string, refs []ImageRef) error {
 	dir, err := os.MkdirTemp("", "kfup-bundle-")
 	if err != nil {
 		return err
@@ -101,7 +111,7 @@ func SaveBundle(ctx context.Context, path string, refs []ImageRef) error {
 			continue
 		}
 		// a bundle names images by tag: Docker cannot look up a loaded image by digest
-		tag, err := name.NewTag(shortImage(r.Ref))
+		tag, err := name.NewTag(withoutDigest(r.Ref))
 		if err != nil {
 			return fmt.Errorf("image %s: %w", r.Ref, err)
 		}
@@ -155,15 +165,15 @@ func SaveBundle(ctx context.Context, path string, refs []ImageRef) error {
 	return os.Rename(tmp, path)
 }
 
-// BundleTags lists the image tags in a bundle written by SaveBundle (or docker save).
-func BundleTags(path string) ([]string, error) {
+// Tags lists the image tags in a bundle written by Save (or docker save).
+func Tags(path string) ([]string, error) {
 	var m tarball.Manifest
 	found, err := decodeBundleFile(path, "manifest.json", &m)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		if pinned, _ := BundlePinned(path); len(pinned) > 0 {
+		if pinned, _ := Pinned(path); len(pinned) > 0 {
 			return nil, nil // only images pinned by digest
 		}
 		return nil, errs.Usage("pass a bundle written by 'kfup images save'", "%s has no manifest.json: not an image bundle", path)
@@ -203,10 +213,10 @@ func decodeBundleFile(path, name string, v any) (found bool, err error) {
 	}
 }
 
-// LoadBundleIntoDocker loads the bundle into the local Docker image store (so that the
+// LoadIntoDocker loads the bundle into the local Docker image store (so that the
 // node image is there before kind needs it).
-func LoadBundleIntoDocker(ctx context.Context, path string) error {
-	tags, err := BundleTags(path)
+func LoadIntoDocker(ctx context.Context, path string) error {
+	tags, err := Tags(path)
 	if err != nil {
 		return err
 	}
@@ -214,7 +224,7 @@ func LoadBundleIntoDocker(ctx context.Context, path string) error {
 		return nil // images pinned by digest only: they go into the nodes, not Docker
 	}
 	archive := path
-	if pinned, err := BundlePinned(path); err != nil {
+	if pinned, err := Pinned(path); err != nil {
 		return err
 	} else if len(pinned) > 0 {
 		// only the docker-archive part: a Docker on containerd's image store would read
@@ -236,10 +246,10 @@ func LoadBundleIntoDocker(ctx context.Context, path string) error {
 	return nil
 }
 
-// LoadBundleIntoNodes imports the bundle's images, except kind node images, into every
+// LoadIntoNodes imports the bundle's images, except kind node images, into every
 // node of cluster through loader. It returns the images imported.
-func LoadBundleIntoNodes(ctx context.Context, loader ImageLoader, cluster, path string) ([]string, error) {
-	tags, err := BundleTags(path)
+func LoadIntoNodes(ctx context.Context, loader bootstrap.ImageLoader, cluster, path string) ([]string, error) {
+	tags, err := Tags(path)
 	if err != nil {
 		return nil, err
 	}
@@ -298,4 +308,12 @@ func isNodeImage(img v1.Image) bool {
 		return false
 	}
 	return slices.Contains(cfg.Config.Entrypoint, "/usr/local/bin/entrypoint") && slices.Contains(cfg.Config.Cmd, "/sbin/init")
+}
+
+// withoutDigest returns ref without its @sha256:... part.
+func withoutDigest(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		return ref[:i]
+	}
+	return ref
 }

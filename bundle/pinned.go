@@ -1,4 +1,4 @@
-package bootstrap
+package bundle
 
 import (
 	"archive/tar"
@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/internal/errs"
 )
 
@@ -234,9 +235,9 @@ func isLayoutFile(n string) bool {
 	return n == "oci-layout" || n == "index.json" || strings.HasPrefix(n, "blobs/")
 }
 
-// BundlePinned lists the images a bundle carries by digest (its OCI layout part). Other
+// Pinned lists the images a bundle carries by digest (its OCI layout part). Other
 // entries of an index.json (docker save writes one naming its tags) are not pinned images.
-func BundlePinned(path string) ([]string, error) {
+func Pinned(path string) ([]string, error) {
 	idx, err := pinnedIndex(path)
 	if err != nil {
 		return nil, err
@@ -262,7 +263,7 @@ func pinnedIndex(path string) (*v1.IndexManifest, error) {
 
 // importPinned imports the images of idx (pinnedIndex of bundle) from the OCI layout part
 // of bundle into every node of cluster.
-func importPinned(ctx context.Context, loader ImageLoader, cluster, bundle string, idx *v1.IndexManifest) error {
+func importPinned(ctx context.Context, loader bootstrap.ImageLoader, cluster, bundle string, idx *v1.IndexManifest) error {
 	dir, err := os.MkdirTemp("", "kfup-pinned-")
 	if err != nil {
 		return err

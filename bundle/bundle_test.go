@@ -1,4 +1,4 @@
-package bootstrap
+package bundle
 
 import (
 	"os"
@@ -12,8 +12,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/internal/errs"
 )
+
+// The manager component is the image kfup builds: ProfileImages finds it as a builder.
+var _ builder = (*manager.Component)(nil)
 
 func TestBundleTagsAndNodeImageDetection(t *testing.T) {
 	app, err := random.Image(64, 1)
@@ -38,7 +42,7 @@ func TestBundleTagsAndNodeImageDetection(t *testing.T) {
 	if err := tarball.MultiRefWriteToFile(path, refs); err != nil {
 		t.Fatal(err)
 	}
-	tags, err := BundleTags(path)
+	tags, err := Tags(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,10 +56,10 @@ func TestBundleTagsAndNodeImageDetection(t *testing.T) {
 
 	notTar := filepath.Join(t.TempDir(), "x.tar")
 	os.WriteFile(notTar, []byte("hello, not a tar archive at all................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................"), 0o644)
-	if _, err := BundleTags(notTar); errs.KindOf(err) != errs.KindUsage {
+	if _, err := Tags(notTar); errs.KindOf(err) != errs.KindUsage {
 		t.Fatalf("not a tar: want usage error, got %v", err)
 	}
-	if _, err := BundleTags(filepath.Join(t.TempDir(), "missing.tar")); errs.KindOf(err) != errs.KindUsage {
+	if _, err := Tags(filepath.Join(t.TempDir(), "missing.tar")); errs.KindOf(err) != errs.KindUsage {
 		t.Fatalf("missing: want usage error, got %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package bootstrap
+package bundle
 
 import (
 	"archive/tar"
@@ -88,7 +88,7 @@ func TestSaveBundleKeepsDigestPinnedImages(t *testing.T) {
 		{Ref: indexRef, Source: SourceRegistry},
 		{Ref: singleRef, Source: SourceRegistry},
 	}
-	if err := SaveBundle(context.Background(), out, refs); err != nil {
+	if err := Save(context.Background(), out, refs); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(out + ".partial"); !errors.Is(err, os.ErrNotExist) {
@@ -96,9 +96,9 @@ func TestSaveBundleKeepsDigestPinnedImages(t *testing.T) {
 	}
 
 	// the docker-archive part: the tag-named image, readable as before
-	tags, err := BundleTags(out)
+	tags, err := Tags(out)
 	if err != nil || !slices.Equal(tags, []string{"kfup.local/kfup-manager:abc"}) {
-		t.Fatalf("BundleTags = %v, %v", tags, err)
+		t.Fatalf("Tags = %v, %v", tags, err)
 	}
 	tag, _ := name.NewTag("kfup.local/kfup-manager:abc")
 	if _, err := tarball.ImageFromPath(out, &tag); err != nil {
@@ -106,9 +106,9 @@ func TestSaveBundleKeepsDigestPinnedImages(t *testing.T) {
 	}
 
 	// the OCI part: both pinned refs, digests unchanged, only the nodes' platform's image
-	pinned, err := BundlePinned(out)
+	pinned, err := Pinned(out)
 	if err != nil || !slices.Equal(pinned, []string{indexRef, singleRef}) {
-		t.Fatalf("BundlePinned = %v, %v", pinned, err)
+		t.Fatalf("Pinned = %v, %v", pinned, err)
 	}
 	dir := extractLayout(t, out)
 	p, err := layout.FromPath(dir)
@@ -156,7 +156,7 @@ func TestSaveBundlePinnedImageUnreachable(t *testing.T) {
 	srv.Close()
 	out := filepath.Join(t.TempDir(), "bundle.tar")
 	ref := host + "/gone@sha256:" + strings.Repeat("a", 64)
-	err := SaveBundle(context.Background(), out, []ImageRef{{Ref: ref, Source: SourceRegistry}})
+	err := Save(context.Background(), out, []ImageRef{{Ref: ref, Source: SourceRegistry}})
 	if errs.KindOf(err) != errs.KindNotFound || !strings.Contains(err.Error(), ref) || !strings.Contains(errs.HintOf(err), "reaches the registry") {
 		t.Fatalf("want a not-found error naming %s with a hint, got %v (hint %q)", ref, err, errs.HintOf(err))
 	}
@@ -203,21 +203,6 @@ func extractLayout(t *testing.T, bundle string) string {
 	}
 }
 
-func TestParseCRISnapshotter(t *testing.T) {
-	for _, tt := range []struct{ name, config, want string }{
-		{"containerd 2 (version 3)", "version = 3\n[plugins]\n  [plugins.'io.containerd.cri.v1.images']\n    snapshotter = 'overlayfs'\n    [plugins.'io.containerd.cri.v1.images'.pinned_images]\n      sandbox = 'registry.k8s.io/pause:3.10'\n  [plugins.'io.containerd.snapshotter.v1.native']\n    snapshotter = 'nope'\n", "overlayfs"},
-		{"containerd 1 (version 2)", "version = 2\n[plugins]\n  [plugins.\"io.containerd.grpc.v1.cri\".containerd]\n    default_runtime_name = \"runc\"\n    snapshotter = \"fuse-overlayfs\"\n", "fuse-overlayfs"},
-	} {
-		got, err := parseCRISnapshotter(tt.config)
-		if err != nil || got != tt.want {
-			t.Errorf("%s: got %q, %v; want %q", tt.name, got, err, tt.want)
-		}
-	}
-	if _, err := parseCRISnapshotter("version = 3\n"); err == nil {
-		t.Error("no CRI section: want an error")
-	}
-}
-
 // docker save (Docker 25+) writes an index.json naming its tags: those are not pinned
 // images, and such an archive loads as a plain docker-archive.
 func TestBundlePinnedIgnoresTagNamedIndexEntries(t *testing.T) {
@@ -236,10 +221,10 @@ func TestBundlePinnedIgnoresTagNamedIndexEntries(t *testing.T) {
 	if err := writeFilteredTar(out, dockerPart, func(string) bool { return true }, map[string][]byte{"index.json": []byte(index)}); err != nil {
 		t.Fatal(err)
 	}
-	if pinned, err := BundlePinned(out); err != nil || len(pinned) != 0 {
-		t.Fatalf("BundlePinned = %v, %v; want none", pinned, err)
+	if pinned, err := Pinned(out); err != nil || len(pinned) != 0 {
+		t.Fatalf("Pinned = %v, %v; want none", pinned, err)
 	}
-	if tags, err := BundleTags(out); err != nil || !slices.Equal(tags, []string{"example.com/app:v1"}) {
-		t.Fatalf("BundleTags = %v, %v", tags, err)
+	if tags, err := Tags(out); err != nil || !slices.Equal(tags, []string{"example.com/app:v1"}) {
+		t.Fatalf("Tags = %v, %v", tags, err)
 	}
 }
