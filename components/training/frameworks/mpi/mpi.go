@@ -8,7 +8,8 @@
 //     replica-index) that runs mpirun;
 //   - no services: the launcher addresses workers by pod name, not by DNS;
 //   - the ConfigMap "<job>-config" with the hostfile ("<job>-worker-<i> slots=<n>" per
-//     worker, preceded by "<job>-launcher slots=<n>" when the launcher has a GPU),
+//     worker, preceded by "<job>-launcher slots=<n>" when the launcher has a GPU), the
+//     same without the launcher (workers_hostfile, for the launcher's init container),
 //     kubexec.sh and discover_hosts.sh (the running workers, for Horovod elastic);
 //   - the launcher's ServiceAccount, Role and RoleBinding "<job>-launcher": read pods,
 //     exec into the job's workers.
@@ -34,7 +35,9 @@
 //     other, as with ssh. Workers need only /bin/sh and the MPI runtime.
 //   - The exec client reaches the launcher through an init container ("kubectl-delivery")
 //     that copies it to /opt/kube (an emptyDir) and waits until every worker of the
-//     hostfile runs, so mpirun does not start against pending pods. The image is
+//     hostfile runs, so mpirun does not start against pending pods. Its /etc/mpi/hostfile
+//     lists the workers only: a GPU launcher, a host of mpirun's hostfile, must not wait
+//     for its own pod, Pending until the init container ends. The image is
 //     WithDeliveryImage: upstream's kubeflow/kubectl-delivery by default; kfup's own image
 //     can play the part (its binary installed as /opt/kube/kubectl, answering
 //     "kubectl exec POD [--container C] -- CMD..." over the exec subresource), which keeps
@@ -83,8 +86,12 @@ const (
 	HostfileKey      = "hostfile"
 	KubexecKey       = "kubexec.sh"
 	DiscoverHostsKey = "discover_hosts.sh"
+	// WorkersHostfileKey is the hostfile without the launcher's line: the launcher's init
+	// container sees it as its /etc/mpi/hostfile and waits for these hosts only.
+	WorkersHostfileKey = "workers_hostfile"
 
 	configVolumeName  = "mpi-job-config"
+	workersVolumeName = "mpi-job-workers"
 	kubectlVolumeName = "mpi-job-kubectl"
 	deliveryName      = "kubectl-delivery"
 	workerSuffix      = "-worker"
@@ -254,7 +261,7 @@ func (fw *Framework) setLauncher(j *trainingv1.MPIJob, tmpl *corev1.PodTemplateS
 		},
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: kubectlVolumeName, MountPath: KubectlMountPath},
-			{Name: configVolumeName, MountPath: ConfigMountPath},
+			{Name: workersVolumeName, MountPath: ConfigMountPath},
 		},
 		Resources: corev1.ResourceRequirements{Limits: deliveryResources.DeepCopy(), Requests: deliveryResources.DeepCopy()},
 	})
@@ -293,6 +300,10 @@ func (fw *Framework) setLauncher(j *trainingv1.MPIJob, tmpl *corev1.PodTemplateS
 				{Key: HostfileKey, Path: HostfileKey, Mode: ptr.To[int32](0o444)},
 				{Key: DiscoverHostsKey, Path: DiscoverHostsKey, Mode: ptr.To[int32](0o555)},
 			},
+		}}},
+		corev1.Volume{Name: workersVolumeName, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(j.Name)},
+			Items:                []corev1.KeyToPath{{Key: WorkersHostfileKey, Path: HostfileKey, Mode: ptr.To[int32](0o444)}},
 		}}},
 	)
 	return nil
@@ -342,11 +353,16 @@ func slots(j *trainingv1.MPIJob) int {
 // Hostfile is the OpenMPI hostfile: "<job>-worker-<i> slots=<slotsPerWorker>" per worker,
 // preceded by the launcher's line when it has a GPU.
 func Hostfile(j *trainingv1.MPIJob) string {
+	if IsGPULauncher(j) {
+		return fmt.Sprintf("%s slots=%d\n", LauncherName(j.Name), slots(j)) + WorkersHostfile(j)
+	}
+	return WorkersHostfile(j)
+}
+
+// WorkersHostfile is the hostfile's worker lines: the hosts the launcher waits for.
+func WorkersHostfile(j *trainingv1.MPIJob) string {
 	var b strings.Builder
 	n := slots(j)
-	if IsGPULauncher(j) {
-		fmt.Fprintf(&b, "%s slots=%d\n", LauncherName(j.Name), n)
-	}
 	for i := range int(engine.ReplicaCount(j.Spec.MPIReplicaSpecs[trainingv1.MPIJobReplicaTypeWorker])) {
 		fmt.Fprintf(&b, "%s slots=%d\n", WorkerName(j.Name, i), n)
 	}
@@ -401,16 +417,17 @@ func objectMeta(j *trainingv1.MPIJob, name string) metav1.ObjectMeta {
 	}
 }
 
-// DesiredConfigMap is "<job>-config": hostfile, kubexec.sh and discover_hosts.sh listing
-// runningWorkers.
+// DesiredConfigMap is "<job>-config": hostfile, workers_hostfile, kubexec.sh and
+// discover_hosts.sh listing runningWorkers.
 func DesiredConfigMap(j *trainingv1.MPIJob, runningWorkers []string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: objectMeta(j, ConfigMapName(j.Name)),
 		Data: map[string]string{
-			HostfileKey:      Hostfile(j),
-			KubexecKey:       Kubexec(j),
-			DiscoverHostsKey: DiscoverHosts(j, runningWorkers),
+			HostfileKey:        Hostfile(j),
+			WorkersHostfileKey: WorkersHostfile(j),
+			KubexecKey:         Kubexec(j),
+			DiscoverHostsKey:   DiscoverHosts(j, runningWorkers),
 		},
 	}
 }

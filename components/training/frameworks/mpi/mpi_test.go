@@ -76,7 +76,7 @@ func TestLauncherPod(t *testing.T) {
 				Env: []corev1.EnvVar{ev("TARGET_DIR", "/opt/kube"), ev("NAMESPACE", "ns")},
 				VolumeMounts: []corev1.VolumeMount{
 					{Name: "mpi-job-kubectl", MountPath: "/opt/kube"},
-					{Name: "mpi-job-config", MountPath: "/etc/mpi"},
+					{Name: "mpi-job-workers", MountPath: "/etc/mpi"},
 				},
 				Resources: corev1.ResourceRequirements{Limits: limits, Requests: limits},
 			}},
@@ -105,6 +105,10 @@ func TestLauncherPod(t *testing.T) {
 						{Key: "hostfile", Path: "hostfile", Mode: ptr.To[int32](0o444)},
 						{Key: "discover_hosts.sh", Path: "discover_hosts.sh", Mode: ptr.To[int32](0o555)},
 					},
+				}}},
+				{Name: "mpi-job-workers", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "pi-config"},
+					Items:                []corev1.KeyToPath{{Key: "workers_hostfile", Path: "hostfile", Mode: ptr.To[int32](0o444)}},
 				}}},
 			},
 		},
@@ -183,14 +187,15 @@ func TestConfigMap(t *testing.T) {
 	pods := []*corev1.Pod{running("pi-worker-1", "worker"), running("pi-launcher", "launcher"), pending, running("pi-worker-0", "worker")}
 
 	cases := []struct {
-		name                          string
-		spec, launcher                string
-		pods                          []*corev1.Pod
-		hostfile, kubexec, discoverSh string
+		name                                   string
+		spec, launcher                         string
+		pods                                   []*corev1.Pod
+		hostfile, workers, kubexec, discoverSh string
 	}{
 		{
 			name: "cpu launcher, one slot", launcher: cpuLauncher, pods: pods,
 			hostfile:   "pi-worker-0 slots=1\npi-worker-1 slots=1\n",
+			workers:    "pi-worker-0 slots=1\npi-worker-1 slots=1\n",
 			kubexec:    "#!/bin/sh\nset -x\nPOD_NAME=$1\nshift\n/opt/kube/kubectl exec ${POD_NAME} -- /bin/sh -c \"$*\"",
 			discoverSh: "#!/bin/sh\necho pi-worker-0:1\necho pi-worker-1:1",
 		},
@@ -198,6 +203,7 @@ func TestConfigMap(t *testing.T) {
 			name: "gpu launcher, slots and main container", spec: "  slotsPerWorker: 4\n  mainContainer: trainer",
 			launcher:   `spec: {containers: [{name: trainer, image: i, resources: {limits: {nvidia.com/gpu: "1"}}}]}`,
 			hostfile:   "pi-launcher slots=4\npi-worker-0 slots=4\npi-worker-1 slots=4\n",
+			workers:    "pi-worker-0 slots=4\npi-worker-1 slots=4\n",
 			kubexec:    "#!/bin/sh\nset -x\nPOD_NAME=$1\nshift\n/opt/kube/kubectl exec ${POD_NAME} --container trainer -- /bin/sh -c \"$*\"",
 			discoverSh: "#!/bin/sh\necho pi-launcher:4\n",
 		},
@@ -212,7 +218,7 @@ func TestConfigMap(t *testing.T) {
 				TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 				ObjectMeta: metav1.ObjectMeta{Name: "pi-config", Namespace: "ns", Labels: map[string]string{"app": "pi"},
 					OwnerReferences: []metav1.OwnerReference{owner}},
-				Data: map[string]string{"hostfile": tc.hostfile, "kubexec.sh": tc.kubexec, "discover_hosts.sh": tc.discoverSh},
+				Data: map[string]string{"hostfile": tc.hostfile, "workers_hostfile": tc.workers, "kubexec.sh": tc.kubexec, "discover_hosts.sh": tc.discoverSh},
 			}
 			if diff := cmp.Diff(want, extras[0]); diff != "" {
 				t.Errorf("ConfigMap (-want +got):\n%s", diff)
