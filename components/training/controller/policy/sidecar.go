@@ -58,5 +58,6 @@ func StopSidecarContainer(image string, command []string) corev1.EphemeralContai
 		Image:           image,
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Command:         append([]string(nil), command...),
+		SecurityContext: engine.HelperSecurityContext(),
 	}}
 }

@@ -263,7 +263,8 @@ func (fw *Framework) setLauncher(j *trainingv1.MPIJob, tmpl *corev1.PodTemplateS
 			{Name: kubectlVolumeName, MountPath: KubectlMountPath},
 			{Name: workersVolumeName, MountPath: ConfigMountPath},
 		},
-		Resources: corev1.ResourceRequirements{Limits: deliveryResources.DeepCopy(), Requests: deliveryResources.DeepCopy()},
+		Resources:       corev1.ResourceRequirements{Limits: deliveryResources.DeepCopy(), Requests: deliveryResources.DeepCopy()},
+		SecurityContext: engine.HelperSecurityContext(),
 	})
 
 	c := &tmpl.Spec.Containers[0]

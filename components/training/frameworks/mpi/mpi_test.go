@@ -79,6 +79,12 @@ func TestLauncherPod(t *testing.T) {
 					{Name: "mpi-job-workers", MountPath: "/etc/mpi"},
 				},
 				Resources: corev1.ResourceRequirements{Limits: limits, Requests: limits},
+				SecurityContext: &corev1.SecurityContext{
+					RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65532), RunAsGroup: ptr.To[int64](65532),
+					AllowPrivilegeEscalation: ptr.To(false),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+					SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+				},
 			}},
 			Containers: []corev1.Container{{
 				Name: "mpi", Image: "mpi-img", Command: []string{"mpirun", "-np", "2", "/app/pi"},

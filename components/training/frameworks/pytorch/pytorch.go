@@ -214,6 +214,7 @@ func (fw *Framework) initContainer(masterAddr string) corev1.Container {
 			Limits:   initLimits.DeepCopy(),
 			Requests: initRequests.DeepCopy(),
 		},
+		SecurityContext: engine.HelperSecurityContext(),
 	}
 }
 
