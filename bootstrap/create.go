@@ -198,12 +198,24 @@ func cleanupFailedCreate(env *Env, p Provider, o CreateOptions, cause error) err
 	}
 	// The caller's context may be cancelled already; the kind library's Delete takes none.
 	var problems []error
-	if exists, err := p.Exists(o.Name); err == nil && exists {
+	gone := false
+	switch exists, err := p.Exists(o.Name); {
+	case err != nil:
+		problems = append(problems, err)
+	case exists:
 		st := env.Out.Step(fmt.Sprintf("Removing the unfinished cluster %q", o.Name))
-		problems = append(problems, st.End(p.Delete(o.Name, providerKubeconfigPath(env.Store, o.Name))))
+		err := st.End(p.Delete(o.Name, providerKubeconfigPath(env.Store, o.Name)))
+		problems = append(problems, err)
+		gone = err == nil
+	default:
+		gone = true
 	}
 	problems = append(problems, RemoveContext(ContextName(o.Name), env.Record.Kubeconfig))
-	problems = append(problems, env.Store.Remove(o.Name))
+	if gone {
+		// a cluster that may still be there keeps its record (phase Creating): without it,
+		// kfup would refuse to delete the cluster, and the next create would call it foreign
+		problems = append(problems, env.Store.Remove(o.Name))
+	}
 	if err := errors.Join(problems...); err != nil {
 		return fmt.Errorf("%w (cleanup also failed: %v; run 'kfup delete --name %s')", cause, err, o.Name)
 	}

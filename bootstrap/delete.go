@@ -64,9 +64,12 @@ func Delete(env *Env, name, kubeconfig string) (*DeleteResult, error) {
 		}
 	}
 	var problems []error
+	gone := true
 	if exists {
 		st := env.Out.Step(fmt.Sprintf("Deleting cluster %q", name))
-		problems = append(problems, st.End(p.Delete(name, providerKubeconfigPath(env.Store, name))))
+		err := st.End(p.Delete(name, providerKubeconfigPath(env.Store, name)))
+		problems = append(problems, err)
+		gone = err == nil
 		res.Deleted = true
 	}
 	ctxName := ContextName(name)
@@ -79,7 +82,8 @@ func Delete(env *Env, name, kubeconfig string) (*DeleteResult, error) {
 		problems = append(problems, st.End(RemoveContext(ctxName, kubeconfig)))
 		res.Deleted = true
 	}
-	if rec != nil {
+	if rec != nil && gone {
+		// a cluster that is still there keeps its record, so that 'kfup delete' can retry
 		problems = append(problems, env.Store.Remove(name))
 		res.Provider = p.Name()
 		res.Deleted = true

@@ -297,3 +297,93 @@ func TestDelete(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordKeptWhileTheClusterMayRemain: kfup forgets a cluster only once it knows the
+// cluster is gone. Without its record, kfup would refuse to delete the cluster later (it
+// never deletes what it did not make).
+func TestRecordKeptWhileTheClusterMayRemain(t *testing.T) {
+	dockerDown := errors.New("list kind clusters: cannot connect to the docker daemon")
+	tests := []struct {
+		name string
+		// run fails while the provider cannot be asked (or cannot delete)
+		run       func(t *testing.T, l *lifecycle, env *Env) error
+		wantErr   string
+		wantPhase Phase
+		// the failed create says how to finish the job
+		wantDeleteAdvice bool
+	}{{
+		name: "create fails and Docker cannot be asked during cleanup",
+		run: func(t *testing.T, l *lifecycle, env *Env) error {
+			l.kind.onCreate = func(context.Context, ClusterSpec) error {
+				l.kind.failExists(dockerDown)
+				return errors.New("boom")
+			}
+			_, err := Create(context.Background(), env, l.opts("x"))
+			return err
+		},
+		wantErr: "boom (cleanup also failed: list kind clusters", wantPhase: PhaseCreating, wantDeleteAdvice: true,
+	}, {
+		name: "create fails and the cluster cannot be removed during cleanup",
+		run: func(t *testing.T, l *lifecycle, env *Env) error {
+			l.kind.onCreate = func(context.Context, ClusterSpec) error {
+				l.kind.deleteErr = errors.New("docker rm: device busy")
+				return errors.New("boom")
+			}
+			_, err := Create(context.Background(), env, l.opts("x"))
+			return err
+		},
+		wantErr: "boom (cleanup also failed: docker rm: device busy", wantPhase: PhaseCreating, wantDeleteAdvice: true,
+	}, {
+		name: "delete cannot ask Docker",
+		run: func(t *testing.T, l *lifecycle, env *Env) error {
+			if _, err := Create(context.Background(), env, l.opts("x")); err != nil {
+				t.Fatal(err)
+			}
+			l.kind.failExists(dockerDown)
+			_, err := Delete(env, "x", "")
+			return err
+		},
+		wantErr: "cannot connect to the docker daemon", wantPhase: PhaseReady,
+	}, {
+		name: "delete cannot remove the cluster",
+		run: func(t *testing.T, l *lifecycle, env *Env) error {
+			if _, err := Create(context.Background(), env, l.opts("x")); err != nil {
+				t.Fatal(err)
+			}
+			l.kind.deleteErr = errors.New("docker rm: device busy")
+			_, err := Delete(env, "x", "")
+			return err
+		},
+		wantErr: "docker rm: device busy", wantPhase: PhaseReady,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLifecycle(t)
+			var out lockedBuffer
+			env := l.env(&out)
+			err := tt.run(t, l, env)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+			}
+			if tt.wantDeleteAdvice && !strings.Contains(err.Error(), "run 'kfup delete --name x'") {
+				t.Errorf("err = %v: does not say to run 'kfup delete --name x'", err)
+			}
+			if got := l.phase(t, "x"); got != tt.wantPhase {
+				t.Fatalf("record phase = %q, want %q: the cluster %s is left without a record", got, tt.wantPhase, l.kind.Calls())
+			}
+			// once Docker answers again, kfup delete removes the cluster
+			l.kind.failExists(nil)
+			l.kind.deleteErr = nil
+			res, err := Delete(env, "x", "")
+			if err != nil || !res.Deleted {
+				t.Fatalf("Delete after recovery = %+v, %v", res, err)
+			}
+			if st, ok := l.kind.state("x"); ok {
+				t.Errorf("cluster still there (node %s) after kfup delete", st)
+			}
+			if got := l.phase(t, "x"); got != "" {
+				t.Errorf("record phase = %q after kfup delete, want none", got)
+			}
+		})
+	}
+}
