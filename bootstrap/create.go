@@ -86,6 +86,11 @@ func Create(ctx context.Context, env *Env, o CreateOptions) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := env.LockCluster(ctx, o.Name, "create")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	var base *v1alpha4.Cluster
 	if o.ConfigFile != "" {
 		c, err := LoadKindConfig(o.ConfigFile)

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -18,11 +19,17 @@ type DeleteResult struct {
 // node containers), the kfup-<name> kubeconfig context and kfup's record. A cluster adopted
 // with --provider existing is left running; only kfup's record of it goes. Deleting what
 // does not exist succeeds with Deleted false. kubeconfig overrides the recorded kubeconfig
-// file.
-func Delete(env *Env, name, kubeconfig string) (*DeleteResult, error) {
+// file. It waits for a create or delete of the same cluster in another process (ctx ends
+// the wait).
+func Delete(ctx context.Context, env *Env, name, kubeconfig string) (*DeleteResult, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
+	unlock, err := env.LockCluster(ctx, name, "delete")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	rec, err := env.Store.Load(name)
 	if err != nil {
 		return nil, err
@@ -95,7 +102,7 @@ func Delete(env *Env, name, kubeconfig string) (*DeleteResult, error) {
 }
 
 // DeleteAll deletes every cluster kfup has a record of.
-func DeleteAll(env *Env, kubeconfig string) ([]DeleteResult, error) {
+func DeleteAll(ctx context.Context, env *Env, kubeconfig string) ([]DeleteResult, error) {
 	names, err := env.Store.Names()
 	if err != nil {
 		return nil, err
@@ -103,7 +110,7 @@ func DeleteAll(env *Env, kubeconfig string) ([]DeleteResult, error) {
 	var out []DeleteResult
 	var problems []error
 	for _, n := range names {
-		r, err := Delete(env, n, kubeconfig)
+		r, err := Delete(ctx, env, n, kubeconfig)
 		if err != nil {
 			problems = append(problems, err)
 			continue

@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -39,6 +40,10 @@ type Env struct {
 	REST *rest.Config
 	// cgroupV1 is set by the preflight step when the Docker host uses cgroup v1.
 	cgroupV1 bool
+
+	// locks counts the holds of each cluster lock this Env took (LockCluster).
+	lockMu sync.Mutex
+	locks  map[string]int
 }
 
 // NewEnv returns an Env that acts on this host: the default store, kind with Docker and

@@ -274,7 +274,7 @@ func TestDelete(t *testing.T) {
 				tt.setup(t, l)
 			}
 			var out lockedBuffer
-			got, err := Delete(l.env(&out), "x", "")
+			got, err := Delete(context.Background(), l.env(&out), "x", "")
 			checkErr(t, err, tt.wantErr, errs.KindUnknown, "")
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
@@ -340,7 +340,7 @@ func TestRecordKeptWhileTheClusterMayRemain(t *testing.T) {
 				t.Fatal(err)
 			}
 			l.kind.failExists(dockerDown)
-			_, err := Delete(env, "x", "")
+			_, err := Delete(context.Background(), env, "x", "")
 			return err
 		},
 		wantErr: "cannot connect to the docker daemon", wantPhase: PhaseReady,
@@ -351,7 +351,7 @@ func TestRecordKeptWhileTheClusterMayRemain(t *testing.T) {
 				t.Fatal(err)
 			}
 			l.kind.deleteErr = errors.New("docker rm: device busy")
-			_, err := Delete(env, "x", "")
+			_, err := Delete(context.Background(), env, "x", "")
 			return err
 		},
 		wantErr: "docker rm: device busy", wantPhase: PhaseReady,
@@ -374,7 +374,7 @@ func TestRecordKeptWhileTheClusterMayRemain(t *testing.T) {
 			// once Docker answers again, kfup delete removes the cluster
 			l.kind.failExists(nil)
 			l.kind.deleteErr = nil
-			res, err := Delete(env, "x", "")
+			res, err := Delete(context.Background(), env, "x", "")
 			if err != nil || !res.Deleted {
 				t.Fatalf("Delete after recovery = %+v, %v", res, err)
 			}

@@ -110,6 +110,12 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 			return err
 		}
 	}
+	// one kfup at a time changes a cluster: the lock covers the install too
+	unlock, err := env.LockCluster(ctx, opts.Cluster.Name, "create")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if prev, err := env.Store.Load(opts.Cluster.Name); err == nil {
 		keepRecordedProfile(opts, prev)
 	}

@@ -43,24 +43,24 @@ keeps running; kfup only forgets it. kfup never deletes a kind cluster it did no
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return runDelete(f, opts)
+			return runDelete(cmd.Context(), f, opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.All, "all", false, "delete every cluster kfup created")
 	return cmd
 }
 
-func runDelete(f *Factory, opts *DeleteOptions) error {
+func runDelete(ctx context.Context, f *Factory, opts *DeleteOptions) error {
 	env, err := f.Env()
 	if err != nil {
 		return err
 	}
 	var results []bootstrap.DeleteResult
 	if opts.All {
-		results, err = bootstrap.DeleteAll(env, opts.Kubeconfig)
+		results, err = bootstrap.DeleteAll(ctx, env, opts.Kubeconfig)
 	} else {
 		var r *bootstrap.DeleteResult
-		r, err = bootstrap.Delete(env, opts.Name, opts.Kubeconfig)
+		r, err = bootstrap.Delete(ctx, env, opts.Name, opts.Kubeconfig)
 		if r != nil {
 			results = append(results, *r)
 		}
