@@ -43,7 +43,7 @@ type Env struct {
 
 	// locks counts the holds of each cluster lock this Env took (LockCluster).
 	lockMu sync.Mutex
-	locks  map[string]int
+	locks  map[string]*heldLock
 }
 
 // NewEnv returns an Env that acts on this host: the default store, kind with Docker and

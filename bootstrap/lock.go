@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -35,38 +36,47 @@ func (env *Env) LockCluster(ctx context.Context, name, command string) (unlock f
 		return nil, err
 	}
 	env.lockMu.Lock()
-	if n := env.locks[name]; n > 0 { // this Env holds it already (kfup create around Create)
-		env.locks[name] = n + 1
+	h := env.locks[name]
+	if h != nil { // this Env holds it already (kfup create around Create)
+		h.holds++
+	}
+	env.lockMu.Unlock()
+	if h == nil {
+		f, err := env.Store.acquire(ctx, name, command, env.Out.Step)
+		if err != nil {
+			return nil, err
+		}
+		h = &heldLock{file: f, holds: 1}
+		env.lockMu.Lock()
+		if env.locks == nil {
+			env.locks = map[string]*heldLock{}
+		}
+		env.locks[name] = h
 		env.lockMu.Unlock()
-		return func() { env.release(name, nil) }, nil
 	}
-	env.lockMu.Unlock()
-	f, err := env.Store.acquire(ctx, name, command, env.Out.Step)
-	if err != nil {
-		return nil, err
-	}
-	env.lockMu.Lock()
-	if env.locks == nil {
-		env.locks = map[string]int{}
-	}
-	env.locks[name] = 1
-	env.lockMu.Unlock()
-	return func() { env.release(name, f) }, nil
+	var once sync.Once
+	return func() { once.Do(func() { env.release(name, h) }) }, nil
+}
+
+// heldLock is a cluster lock this Env holds, and how many holds it has.
+type heldLock struct {
+	file  *os.File
+	holds int
 }
 
 // release drops one hold of name's lock; the last one removes the lock file and closes it.
-func (env *Env) release(name string, f *os.File) {
+func (env *Env) release(name string, h *heldLock) {
 	env.lockMu.Lock()
-	env.locks[name]--
-	last := env.locks[name] == 0
+	h.holds--
+	last := h.holds == 0
 	if last {
 		delete(env.locks, name)
 	}
 	env.lockMu.Unlock()
-	if last && f != nil {
+	if last {
 		// removed while held: a process waiting on this file sees it gone and tries anew
-		os.Remove(f.Name())
-		f.Close()
+		os.Remove(h.file.Name())
+		h.file.Close()
 	}
 }
 
