@@ -34,7 +34,7 @@ build: ## build bin/kfup and bin/kfup-manager (static; kfup builds the manager i
 generate: ## regenerate deepcopy code, CRDs and RBAC (controller-gen) and the vendored Knative manifests
 	$(GO) generate ./manifests/...
 	$(GO) tool controller-gen object paths=./components/...
-	$(GO) tool controller-gen crd paths=./components/... output:crd:dir=manifests/crds
+	$(GO) tool controller-gen crd:generateEmbeddedObjectMeta=true paths=./components/... output:crd:dir=manifests/crds
 	$(GO) tool controller-gen rbac:roleName=kfup-manager paths=./internal/manager/... paths=./components/... output:rbac:dir=manifests/rbac
 
 lint: ## go vet (all build tags) + gofmt check
@@ -43,12 +43,14 @@ lint: ## go vet (all build tags) + gofmt check
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-verify: lint ## lint, and fail when generated files drift from the API types (uncommitted edits are fine)
-	@snap() { { git diff -- $(GENERATED); git ls-files --others --exclude-standard -z -- $(GENERATED) | xargs -0 -r sha256sum; } | sha256sum; }; \
-	before=$$(snap); $(MAKE) -s generate; after=$$(snap); \
-	if [ "$$before" != "$$after" ]; then \
-	  git status --short -- $(GENERATED); \
-	  echo "generated files are out of date: run 'make generate' and commit the result"; exit 1; fi
+verify: lint ## lint, and fail when generated files drift from their sources (make generate runs in a temporary copy; the working tree is not touched)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$$tmp"; \
+	$(MAKE) -s -C "$$tmp" generate GO="$(GO)" >"$$tmp/.generate.log" 2>&1 || { cat "$$tmp/.generate.log"; echo "make generate failed in a copy of the tree"; exit 1; }; \
+	drift=0; for d in $(GENERATED); do \
+	  git diff --no-index --stat -- "$$d" "$$tmp/$$d" || drift=1; \
+	done; \
+	if [ $$drift != 0 ]; then echo "generated files are out of date: run 'make generate' and commit the result"; exit 1; fi
 
 envtest: ## build the envtest binaries (kube-apiserver, etcd) offline from the Go module proxy
 	@$(OFFLINE_KIND)/build-envtest.sh >/dev/null

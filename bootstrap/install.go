@@ -12,7 +12,6 @@ import (
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/registry"
 	"github.com/kfup/kfup/internal/errs"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/profiles"
 )
 
@@ -20,19 +19,19 @@ import (
 type InstallOptions struct {
 	// Enabled names the components to install; the other known components are removed.
 	Enabled []string
-	// Settings holds typed settings by component name.
-	Settings map[string]any
 	// Wait bounds each component's readiness wait.
 	Wait time.Duration
-	// Profile is the resolved profile (--set applied) the options came from; Install
-	// records it so that status and test check components as they were configured.
+	// Profile is the resolved profile (--set applied): each component reads its own
+	// section of it, and Install records it so that status and test check components as
+	// they were configured.
 	Profile *profiles.Profile
 	// ManagerBinary is the binary for the manager image (empty: manager.ResolveBinary).
 	ManagerBinary string
 }
 
-// componentEnv connects to cluster rec and returns what components act with.
-func (env *Env) componentEnv(rec *Record, settings map[string]any) (*components.Env, error) {
+// componentEnv connects to cluster rec and returns what components act with, configured
+// by profile (nil: the defaults).
+func (env *Env) componentEnv(rec *Record, profile *profiles.Profile) (*components.Env, error) {
 	cfg := env.REST
 	if cfg == nil {
 		var err error
@@ -40,7 +39,7 @@ func (env *Env) componentEnv(rec *Record, settings map[string]any) (*components.
 			return nil, err
 		}
 	}
-	scheme, err := kfupmanager.NewScheme()
+	scheme, err := registry.Scheme()
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +47,7 @@ func (env *Env) componentEnv(rec *Record, settings map[string]any) (*components.
 	if err != nil {
 		return nil, fmt.Errorf("client for cluster %q: %w", rec.Name, err)
 	}
-	ce := &components.Env{Client: c, REST: cfg, Out: env.Out, Settings: settings}
+	ce := &components.Env{Client: c, REST: cfg, Out: env.Out, Profile: profile}
 	if l, ok := env.Providers[rec.Provider].(ImageLoader); ok {
 		ce.Images = kindImageLoader{loader: l, cluster: rec.Name}
 	}
@@ -68,7 +67,7 @@ func Install(ctx context.Context, env *Env, rec *Record, o InstallOptions) error
 	if err != nil {
 		return err
 	}
-	ce, err := env.componentEnv(rec, o.Settings)
+	ce, err := env.componentEnv(rec, o.Profile)
 	if err != nil {
 		return err
 	}
@@ -90,11 +89,7 @@ type ComponentHealth struct {
 // CheckComponents runs each installed component's readiness check (smoke: its smoke test
 // too), each bounded by timeout.
 func CheckComponents(ctx context.Context, env *Env, rec *Record, only []string, smoke bool, timeout time.Duration) ([]ComponentHealth, error) {
-	var settings map[string]any
-	if rec.Applied != nil {
-		settings = InstallOptionsFor(rec.Applied).Settings
-	}
-	ce, err := env.componentEnv(rec, settings)
+	ce, err := env.componentEnv(rec, rec.Applied)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,6 @@
 package bootstrap
 
 import (
-	"github.com/kfup/kfup/components/istio"
-	"github.com/kfup/kfup/components/knative"
-	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/profiles"
 )
@@ -36,33 +33,10 @@ func ResolveProfile(nameOrPath string, sets []string) (*profiles.Profile, error)
 	return p, nil
 }
 
-// InstallOptionsFor turns a profile into install options.
+// InstallOptionsFor turns a profile into install options: its enabled components, each
+// configured by its own section of p.
 func InstallOptionsFor(p *profiles.Profile) InstallOptions {
-	m, is, kn := p.Components.Manager, p.Components.Istio, p.Components.Knative
-	ist := istio.DefaultSettings()
-	ist.IngressGateway = is.IngressGateway
-	if is.Hub != "" {
-		ist.Hub = is.Hub
-	}
-	if is.Tag != "" {
-		ist.Tag = is.Tag
-	}
-	return InstallOptions{
-		Profile: p,
-		Enabled: p.Enabled(),
-		Settings: map[string]any{
-			manager.Name: manager.Settings{
-				Replicas: int32(m.Replicas), LogLevel: m.LogLevel, LeaderElect: m.LeaderElect,
-				CPURequest: m.Resources.CPURequest, CPULimit: m.Resources.CPULimit,
-				MemoryRequest: m.Resources.MemoryRequest, MemoryLimit: m.Resources.MemoryLimit,
-				GangScheduler: p.Components.Training.GangScheduler,
-				Namespaces:    p.Components.Training.Namespaces,
-				Registry:      m.Registry,
-			},
-			istio.Name:   ist,
-			knative.Name: knative.Settings{ScaleToZero: kn.ScaleToZero, Domain: kn.Domain},
-		},
-	}
+	return InstallOptions{Profile: p, Enabled: p.Enabled()}
 }
 
 func errUsageSetWithoutProfile() error {

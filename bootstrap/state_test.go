@@ -236,7 +236,7 @@ func TestInstallOptionsForAppliedProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := InstallOptionsFor(rec.Applied).Settings[istio.Name].(istio.Settings)
+	got := istio.SettingsFor(InstallOptionsFor(rec.Applied).Profile)
 	if got.IngressGateway || got.Tag != manifests.IstioTag {
 		t.Fatalf("istio settings from the recorded profile: %+v", got)
 	}

@@ -63,9 +63,8 @@ func ProfileImages(p *profiles.Profile, nodeImage, managerBinary string) ([]Imag
 	if p == nil {
 		return out, nil
 	}
-	o := bootstrap.InstallOptionsFor(p)
-	env := &components.Env{Settings: o.Settings}
-	for _, c := range registry.All(managerBinary, o.Enabled) {
+	env := &components.Env{Profile: p}
+	for _, c := range registry.All(managerBinary, p.Enabled()) {
 		if !p.IsEnabled(c.Name()) {
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/internal/ui"
+	"github.com/kfup/kfup/profiles"
 )
 
 // Component is one installable part of the platform.
@@ -49,8 +50,18 @@ type Env struct {
 	Out *ui.Printer
 	// Images loads images built by kfup into the nodes; nil when the provider cannot.
 	Images ImageLoader
-	// Settings holds each component's typed settings, by component name.
-	Settings map[string]any
+	// Profile is the resolved install profile: each component reads its own typed
+	// section. Nil means the defaults (profiles.Defaults); read it through Config.
+	Profile *profiles.Profile
+}
+
+// Config returns the install profile components read their settings from: env.Profile,
+// or the defaults when there is none.
+func (e *Env) Config() *profiles.Profile {
+	if e == nil || e.Profile == nil {
+		return profiles.Defaults()
+	}
+	return e.Profile
 }
 
 // FieldOwner is the server-side apply field manager of everything kfup applies.

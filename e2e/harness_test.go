@@ -20,8 +20,9 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/kfup/kfup/apis"
 	"github.com/kfup/kfup/bootstrap"
-	"github.com/kfup/kfup/internal/testenv"
+	kfupmanager "github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/internal/ui"
 )
 
@@ -99,7 +100,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 		clientset = kubernetes.NewForConfigOrDie(restConfig)
-		scheme, err := testenv.NewScheme()
+		scheme, err := kfupmanager.NewScheme(apis.InCluster()...)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "FAIL:", err)
 			return 1

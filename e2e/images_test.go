@@ -23,8 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kfup/kfup/bootstrap"
-	"github.com/kfup/kfup/internal/builders"
+	bundlepkg "github.com/kfup/kfup/bundle"
+	"github.com/kfup/kfup/components/training/builders"
 )
 
 const busyboxImage = "kfup-offline/busybox:1"
@@ -76,7 +76,7 @@ func TestDigestPinnedImageThroughBundle(t *testing.T) {
 	ref := host + "/serving/cmd/queue@" + digest.String()
 
 	bundle := filepath.Join(dir, "bundle.tar")
-	if err := bootstrap.SaveBundle(ctx, bundle, []bootstrap.ImageRef{{Ref: ref, Source: bootstrap.SourceRegistry}}); err != nil {
+	if err := bundlepkg.Save(ctx, bundle, []bundlepkg.ImageRef{{Ref: ref, Source: bundlepkg.SourceRegistry}}); err != nil {
 		t.Fatalf("save bundle: %v", err)
 	}
 	srv.Close() // from here on, nothing can be fetched

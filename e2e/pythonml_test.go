@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kfup/kfup/internal/builders"
+	"github.com/kfup/kfup/components/training/builders"
 )
 
 const pythonML = "kfup-offline/python-ml:bookworm"

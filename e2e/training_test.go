@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
-	"github.com/kfup/kfup/internal/builders"
+	"github.com/kfup/kfup/components/training/builders"
 )
 
 // lastCondition returns the job's current state (its last condition) and that condition.

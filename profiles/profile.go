@@ -47,6 +47,10 @@ const (
 	NVIDIA = "nvidia"
 )
 
+// MaxManagerReplicas bounds components.manager.replicas: one leader reconciles, the rest
+// stand by, so more buys nothing (and a number beyond int32 would not fit a Deployment).
+const MaxManagerReplicas = 10
+
 // Manager log levels.
 const (
 	// LogLevelInfo logs what the controllers do.
@@ -210,6 +214,13 @@ func defaults() Profile {
 			NVIDIA:  NVIDIAConfig{DevicePlugin: true},
 		},
 	}
+}
+
+// Defaults returns a fresh profile with every component disabled and every setting at
+// its default: the settings components use when no profile is given.
+func Defaults() *Profile {
+	p := defaults()
+	return &p
 }
 
 // componentNames lists the components in the order of the Components fields.

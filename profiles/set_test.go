@@ -57,7 +57,7 @@ func TestSet(t *testing.T) {
 		{name: "bad enum", expr: "components.manager.logLevel=warn",
 			wantErrs: []string{`components.manager.logLevel: must be one of info, debug; got "warn"`}},
 		{name: "out of range", expr: "components.manager.replicas=0",
-			wantErrs: []string{"components.manager.replicas: must be at least 1, got 0"}},
+			wantErrs: []string{"components.manager.replicas: must be between 1 and 10, got 0"}},
 		{name: "value keeps its = signs", expr: "components.istio.tag=1.2=3",
 			wantErrs: []string{`components.istio.tag: "1.2=3" is not an image tag such as 1.24.2`}},
 	}

@@ -61,8 +61,8 @@ func (p *Profile) fieldProblems() problems {
 		ps.add("base", loadHint, "unknown built-in profile %q (known: %s)", p.Base, strings.Join(builtins, ", "))
 	}
 
-	if c.Manager.Replicas < 1 {
-		ps.add("components.manager.replicas", "", "must be at least 1, got %d", c.Manager.Replicas)
+	if c.Manager.Replicas < 1 || c.Manager.Replicas > MaxManagerReplicas {
+		ps.add("components.manager.replicas", "", "must be between 1 and %d, got %d", MaxManagerReplicas, c.Manager.Replicas)
 	}
 	if !slices.Contains(logLevels, c.Manager.LogLevel) {
 		ps.add("components.manager.logLevel", "", "must be one of %s; got %q", strings.Join(logLevels, ", "), c.Manager.LogLevel)

@@ -51,7 +51,10 @@ func TestValidate(t *testing.T) {
 			}},
 		{name: "replicas below 1",
 			edit:     func(p *Profile) { p.Components.Manager.Replicas = 0 },
-			wantErrs: []string{"components.manager.replicas: must be at least 1, got 0"}},
+			wantErrs: []string{"components.manager.replicas: must be between 1 and 10, got 0"}},
+		{name: "replicas beyond int32 (no silent truncation)",
+			edit:     func(p *Profile) { p.Components.Manager.Replicas = 1 << 32 },
+			wantErrs: []string{"components.manager.replicas: must be between 1 and 10, got 4294967296"}},
 		{name: "replicas without leader election",
 			edit: func(p *Profile) {
 				p.Components.Manager.Replicas = 2
@@ -117,7 +120,7 @@ func TestValidate(t *testing.T) {
 				"kind: required",
 				"name: required",
 				`base: unknown built-in profile "huge" (known: minimal, standard, gpu, full)`,
-				"components.manager.replicas: must be at least 1, got 0",
+				"components.manager.replicas: must be between 1 and 10, got 0",
 				`components.manager.logLevel: must be one of info, debug; got ""`,
 				"components.knative.domain: required (a DNS subdomain such as kfup.localhost)",
 				"components.training.enabled: needs components.manager.enabled",

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/kfup/kfup/apis"
 	"github.com/kfup/kfup/internal/incluster"
 )
 
@@ -23,5 +24,5 @@ func main() {
 	if filepath.Base(os.Args[0]) == "kubectl" {
 		os.Exit(incluster.KubectlMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(incluster.Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(incluster.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, apis.InCluster()))
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/components/training"
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
-	"github.com/kfup/kfup/internal/builders"
+	"github.com/kfup/kfup/components/training/builders"
 	"github.com/kfup/kfup/internal/testenv"
 	"github.com/kfup/kfup/internal/ui"
 )

@@ -20,7 +20,6 @@ import (
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/manager"
-	"github.com/kfup/kfup/internal/testenv"
 )
 
 // can asks the API server's authorizer whether the manager's service account may verb
@@ -46,7 +45,7 @@ func can(t *testing.T, verb, group, resource, ns string) bool {
 // envtest, without a namespace controller, never finishes deleting.)
 func applyRBAC(t *testing.T, s manager.Settings) {
 	t.Helper()
-	rbac, err := testenv.ManagerRBAC(s)
+	rbac, err := manager.RBAC(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +78,7 @@ func TestManagerRBACFollowsNamespaces(t *testing.T) {
 	}
 	s := manager.DefaultSettings()
 
-	s.Namespaces = a
+	s.Namespaces = []string{a}
 	applyRBAC(t, s)
 	check("namespaces="+a,
 		grant{"create", "", "pods", a, true}, grant{"update", "kubeflow.org", "pytorchjobs/status", a, true},
@@ -87,13 +86,13 @@ func TestManagerRBACFollowsNamespaces(t *testing.T) {
 		grant{"list", "", "pods", "", false}, // not cluster-wide
 		grant{"get", "scheduling.k8s.io", "priorityclasses", "", true})
 
-	s.Namespaces = b
+	s.Namespaces = []string{b}
 	applyRBAC(t, s)
 	check("namespaces="+b,
 		grant{"create", "", "pods", a, false}, grant{"create", "", "pods", b, true},
 		grant{"get", "scheduling.k8s.io", "priorityclasses", "", true})
 
-	s.Namespaces = ""
+	s.Namespaces = nil
 	applyRBAC(t, s)
 	check("every namespace",
 		grant{"create", "", "pods", a, true}, grant{"create", "", "pods", b, true}, grant{"list", "", "pods", "", true},
@@ -103,7 +102,7 @@ func TestManagerRBACFollowsNamespaces(t *testing.T) {
 	}
 
 	// from cluster-wide to namespaced: the ClusterRoleBinding goes
-	s.Namespaces = a + "," + b
+	s.Namespaces = []string{a, b}
 	applyRBAC(t, s)
 	check("namespaces="+a+","+b,
 		grant{"create", "", "pods", a, true}, grant{"create", "", "pods", b, true}, grant{"list", "", "pods", "", false},

@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kfup/kfup/components"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/manifests"
+	"github.com/kfup/kfup/profiles"
 )
 
 // Names of the component, its namespace and the gateway release.
@@ -34,10 +34,23 @@ type Settings struct {
 	HTTPNodePort, HTTPSNodePort int
 }
 
-// DefaultSettings are the pinned release with the gateway on node ports 31080/31443.
-func DefaultSettings() Settings {
-	return Settings{IngressGateway: true, Hub: manifests.IstioHub, Tag: manifests.IstioTag, HTTPNodePort: 31080, HTTPSNodePort: 31443}
+// SettingsFor returns the settings of profile p's components.istio: its images (the
+// pinned release unless the profile names others) and the gateway on node ports
+// 31080/31443, which kfup's kind config maps to the host's ingress ports.
+func SettingsFor(p *profiles.Profile) Settings {
+	is := p.Components.Istio
+	s := Settings{IngressGateway: is.IngressGateway, Hub: is.Hub, Tag: is.Tag, HTTPNodePort: 31080, HTTPSNodePort: 31443}
+	if s.Hub == "" {
+		s.Hub = manifests.IstioHub
+	}
+	if s.Tag == "" {
+		s.Tag = manifests.IstioTag
+	}
+	return s
 }
+
+// DefaultSettings are the settings of the default profile (profiles.Defaults).
+func DefaultSettings() Settings { return SettingsFor(profiles.Defaults()) }
 
 // Component installs Istio.
 type Component struct{}
@@ -48,21 +61,7 @@ func (Component) Name() string { return Name }
 // DependsOn returns nothing.
 func (Component) DependsOn() []string { return nil }
 
-func settings(env *components.Env) Settings {
-	s := DefaultSettings()
-	if env != nil {
-		if got, ok := env.Settings[Name].(Settings); ok {
-			s = got
-		}
-	}
-	if s.Hub == "" {
-		s.Hub = manifests.IstioHub
-	}
-	if s.Tag == "" {
-		s.Tag = manifests.IstioTag
-	}
-	return s
-}
+func settings(env *components.Env) Settings { return SettingsFor(env.Config()) }
 
 // Objects returns the istio-system namespace and every rendered object.
 func Objects(s Settings) ([]*unstructured.Unstructured, error) {
@@ -70,7 +69,7 @@ func Objects(s Settings) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
-	scheme, err := kfupmanager.NewScheme()
+	scheme, err := components.NewScheme()
 	if err != nil {
 		return nil, err
 	}

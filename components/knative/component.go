@@ -14,6 +14,7 @@ import (
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/manifests"
+	"github.com/kfup/kfup/profiles"
 )
 
 // Names of the component and the namespace it installs into.
@@ -30,8 +31,13 @@ type Settings struct {
 	Domain string
 }
 
-// DefaultSettings are used when a profile sets nothing.
-func DefaultSettings() Settings { return Settings{ScaleToZero: true, Domain: "kfup.localhost"} }
+// SettingsFor returns the settings of profile p's components.knative.
+func SettingsFor(p *profiles.Profile) Settings {
+	return Settings{ScaleToZero: p.Components.Knative.ScaleToZero, Domain: p.Components.Knative.Domain}
+}
+
+// DefaultSettings are the settings of the default profile (profiles.Defaults).
+func DefaultSettings() Settings { return SettingsFor(profiles.Defaults()) }
 
 // Component installs Knative Serving and net-istio.
 type Component struct{}
@@ -39,17 +45,11 @@ type Component struct{}
 // Name returns "knative".
 func (Component) Name() string { return Name }
 
-// DependsOn returns istio: net-istio programs Istio's gateways.
-func (Component) DependsOn() []string { return []string{"istio"} }
+// DependsOn returns what profiles.Requires says knative needs (istio: net-istio programs
+// Istio's gateways).
+func (Component) DependsOn() []string { return profiles.Requires()[profiles.Knative] }
 
-func settings(env *components.Env) Settings {
-	if env != nil {
-		if s, ok := env.Settings[Name].(Settings); ok {
-			return s
-		}
-	}
-	return DefaultSettings()
-}
+func settings(env *components.Env) Settings { return SettingsFor(env.Config()) }
 
 // ServingObjects returns the Knative Serving objects (CRDs, core, HPA autoscaler) with the
 // settings applied. The post-install storage-version migration job is left out: it only

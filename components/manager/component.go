@@ -34,8 +34,8 @@ import (
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/internal/errs"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/manifests"
+	"github.com/kfup/kfup/profiles"
 )
 
 // Names of the manager's objects.
@@ -43,9 +43,13 @@ const (
 	Name      = "manager"
 	Namespace = "kfup-system"
 	AppName   = "kfup-manager"
+	// LeaseName is the leader election lease the manager's replicas compete for (the
+	// manager process's LeaderElectionID; package apis tests that they agree).
+	LeaseName = "kfup-manager.kfup.dev"
 )
 
-// Settings configure the manager component.
+// Settings configure the manager component: its own profile section (SettingsFor) and
+// what the API slices it hosts ask of it.
 type Settings struct {
 	Replicas      int32
 	LogLevel      string
@@ -54,26 +58,38 @@ type Settings struct {
 	CPULimit      string
 	MemoryRequest string
 	MemoryLimit   string
-	// GangScheduler is passed as --gang-scheduler-name (empty: off).
-	GangScheduler string
-	// Namespaces (comma-separated) is passed as --namespace (empty: every namespace).
-	Namespaces string
 	// Registry is a repository kfup pushes the manager image to (e.g.
 	// registry.example.com/kfup/manager); the nodes pull it from there. Empty: kfup loads
 	// the image into the nodes itself (kind), and nothing is pulled.
 	Registry string
+	// APIArgs are the manager flags of the hosted API slices (components.API.ManagerArgs).
+	APIArgs []string
+	// Namespaces are the namespaces all hosted APIs together serve, where the manager's
+	// RBAC is bound (and which kfup creates); empty: every namespace, bound cluster-wide.
+	Namespaces []string
 }
 
-// DefaultSettings are used when a profile sets nothing.
-func DefaultSettings() Settings {
-	return Settings{Replicas: 1, LogLevel: "info", LeaderElect: true, CPURequest: "10m", MemoryRequest: "32Mi", MemoryLimit: "128Mi"}
+// SettingsFor returns the manager's own settings from profile p (components.manager),
+// hosting no API.
+func SettingsFor(p *profiles.Profile) Settings {
+	m := p.Components.Manager
+	return Settings{
+		// Validate bounds replicas to profiles.MaxManagerReplicas: no truncation
+		Replicas: int32(min(max(m.Replicas, 0), profiles.MaxManagerReplicas)), LogLevel: m.LogLevel, LeaderElect: m.LeaderElect,
+		CPURequest: m.Resources.CPURequest, CPULimit: m.Resources.CPULimit,
+		MemoryRequest: m.Resources.MemoryRequest, MemoryLimit: m.Resources.MemoryLimit,
+		Registry: m.Registry,
+	}
 }
+
+// DefaultSettings are the settings of the default profile (profiles.Defaults).
+func DefaultSettings() Settings { return SettingsFor(profiles.Defaults()) }
 
 // Component installs the manager.
 type Component struct {
-	// APIs are the API components whose CRDs the manager's controllers watch; they install
-	// first.
-	APIs []string
+	// APIs are the API slices whose controllers the manager hosts; they install first
+	// (their CRDs before the controllers watching them).
+	APIs []components.API
 	// Binary is the kfup binary to put in the image (ResolveBinary when empty).
 	Binary string
 }
@@ -82,13 +98,35 @@ type Component struct {
 func (c *Component) Name() string { return Name }
 
 // DependsOn returns the API components.
-func (c *Component) DependsOn() []string { return c.APIs }
-
-func (c *Component) settings(env *components.Env) Settings {
-	if s, ok := env.Settings[Name].(Settings); ok {
-		return s
+func (c *Component) DependsOn() []string {
+	out := make([]string, len(c.APIs))
+	for i, a := range c.APIs {
+		out[i] = a.Name()
 	}
-	return DefaultSettings()
+	return out
+}
+
+// settings are the manager's settings in env: its profile section, the hosted APIs'
+// flags, and their namespaces together (every namespace as soon as one API serves all).
+func (c *Component) settings(env *components.Env) Settings {
+	s := SettingsFor(env.Config())
+	all := false
+	for _, a := range c.APIs {
+		s.APIArgs = append(s.APIArgs, a.ManagerArgs(env)...)
+		ns := a.Namespaces(env)
+		if len(ns) == 0 {
+			all = true
+		}
+		for _, n := range ns {
+			if !slices.Contains(s.Namespaces, n) {
+				s.Namespaces = append(s.Namespaces, n)
+			}
+		}
+	}
+	if all || len(c.APIs) == 0 {
+		s.Namespaces = nil
+	}
+	return s
 }
 
 // Build builds the manager image from c.Binary (or ResolveBinary) and returns it with its
@@ -137,7 +175,7 @@ func (c *Component) Install(ctx context.Context, env *components.Env) error {
 	if err != nil {
 		return err
 	}
-	if err := EnsureNamespaces(ctx, env.Client, s.NamespaceList()); err != nil {
+	if err := EnsureNamespaces(ctx, env.Client, s.Namespaces); err != nil {
 		return err
 	}
 	if err := components.Apply(ctx, env.Client, Name, objs); err != nil {
@@ -161,7 +199,7 @@ func Objects(image string, s Settings) ([]*unstructured.Unstructured, error) {
 	for _, r := range rbac {
 		switch r.GetKind() {
 		case "ClusterRole":
-			bound, err := bindClusterRole(r, s.NamespaceList(), subject)
+			bound, err := bindClusterRole(r, s.Namespaces, subject)
 			if err != nil {
 				return nil, err
 			}
@@ -185,7 +223,7 @@ func Objects(image string, s Settings) ([]*unstructured.Unstructured, error) {
 			Ports:    []corev1.ServicePort{{Name: "metrics", Port: 8080, TargetPort: intstr.FromString("metrics")}},
 		},
 	})
-	scheme, err := kfupmanager.NewScheme()
+	scheme, err := components.NewScheme()
 	if err != nil {
 		return nil, err
 	}
@@ -194,17 +232,6 @@ func Objects(image string, s Settings) ([]*unstructured.Unstructured, error) {
 		return nil, err
 	}
 	return append(out, rbac...), nil
-}
-
-// NamespaceList returns the namespaces of s.Namespaces (none: every namespace).
-func (s Settings) NamespaceList() []string {
-	var out []string
-	for _, ns := range strings.Split(s.Namespaces, ",") {
-		if ns = strings.TrimSpace(ns); ns != "" {
-			out = append(out, ns)
-		}
-	}
-	return out
 }
 
 // ClusterScoped are the cluster-scoped resources among the rules of the manager's
@@ -305,15 +332,15 @@ func PruneRBAC(ctx context.Context, c client.Client, keep []*unstructured.Unstru
 	return errors.Join(problems...)
 }
 
-// EnsureNamespaces creates those of namespaces (components.training.namespaces) that do
-// not exist yet — on a new cluster none does — so that the manager's RoleBindings can go
+// EnsureNamespaces creates those of namespaces (the hosted APIs', such as
+// components.training.namespaces) that do not exist yet — on a new cluster none does — so that the manager's RoleBindings can go
 // into them. kfup creates them without its component label: they hold the user's jobs,
 // and neither a later create with another list nor an uninstall deletes them.
 func EnsureNamespaces(ctx context.Context, c client.Client, namespaces []string) error {
 	for _, ns := range namespaces {
 		err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create namespace %s (components.training.namespaces): %w", ns, err)
+			return fmt.Errorf("create namespace %s (named in the profile's namespaces settings): %w", ns, err)
 		}
 	}
 	return nil
@@ -352,12 +379,7 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 	if s.LogLevel == "debug" {
 		args = append(args, "-v", "1")
 	}
-	if s.GangScheduler != "" {
-		args = append(args, "--gang-scheduler-name="+s.GangScheduler)
-	}
-	if s.Namespaces != "" {
-		args = append(args, "--namespace="+strings.Join(s.NamespaceList(), ","))
-	}
+	args = append(args, s.APIArgs...)
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("health")}}, PeriodSeconds: 5}
 	}
@@ -433,7 +455,7 @@ func (c *Component) Smoke(ctx context.Context, env *components.Env) error {
 	var holder string
 	err := wait.PollUntilContextTimeout(ctx, time.Second, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		l := &coordinationv1.Lease{}
-		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: kfupmanager.LeaderElectionID}, l); err != nil {
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: LeaseName}, l); err != nil {
 			return false, client.IgnoreNotFound(err)
 		}
 		holder = ptr.Deref(l.Spec.HolderIdentity, "")
@@ -445,7 +467,7 @@ func (c *Component) Smoke(ctx context.Context, env *components.Env) error {
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("leader lease %s/%s not held by a Ready manager pod (holder %q): %w", Namespace, kfupmanager.LeaderElectionID, holder, err)
+		return fmt.Errorf("leader lease %s/%s not held by a Ready manager pod (holder %q): %w", Namespace, LeaseName, holder, err)
 	}
 	return nil
 }
@@ -479,4 +501,25 @@ func Push(ctx context.Context, img v1.Image, tag, registry string) (string, erro
 		return "", fmt.Errorf("push the manager image to %s: %w (docker login to it, or check that it is reachable)", ref, err)
 	}
 	return ref.String(), nil
+}
+
+// RBAC returns the RBAC objects of the manager with settings s (ClusterRoles and their
+// bindings, cluster-wide or per job namespace), without those in the manager's own
+// namespace (leader election's): what the integration tier grants a manager it runs
+// in-process under the manager's service account.
+func RBAC(s Settings) ([]*unstructured.Unstructured, error) {
+	objs, err := Objects(ImageRepo+":0123456789abcdef", s)
+	if err != nil {
+		return nil, err
+	}
+	var rbac []*unstructured.Unstructured
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ClusterRole", "ClusterRoleBinding", "RoleBinding":
+			if o.GetNamespace() != Namespace {
+				rbac = append(rbac, o)
+			}
+		}
+	}
+	return rbac, nil
 }

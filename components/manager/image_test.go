@@ -1,16 +1,23 @@
 package manager
 
 import (
+	"context"
 	"debug/elf"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/profiles"
 )
 
 // staticBinary finds a static linux executable on the host to build a test image from.
@@ -143,10 +150,78 @@ func TestSameBuild(t *testing.T) {
 	}
 }
 
+// hostedAPI is an API slice whose settings become the given manager flags and
+// namespaces.
+type hostedAPI struct {
+	name       string
+	args       []string
+	namespaces []string
+}
+
+func (h hostedAPI) Name() string                                     { return h.name }
+func (h hostedAPI) DependsOn() []string                              { return nil }
+func (h hostedAPI) Images(*components.Env) ([]string, error)         { return nil, nil }
+func (h hostedAPI) Install(context.Context, *components.Env) error   { return nil }
+func (h hostedAPI) Ready(context.Context, *components.Env) error     { return nil }
+func (h hostedAPI) Smoke(context.Context, *components.Env) error     { return nil }
+func (h hostedAPI) Uninstall(context.Context, *components.Env) error { return nil }
+func (h hostedAPI) CRDs() []string                                   { return nil }
+func (h hostedAPI) AddToScheme(*runtime.Scheme) error                { return nil }
+func (h hostedAPI) ManagerArgs(*components.Env) []string             { return h.args }
+func (h hostedAPI) Namespaces(*components.Env) []string              { return h.namespaces }
+
+// The manager takes its own settings from the profile, and the flags and namespaces of
+// the APIs it hosts from them: RBAC is bound in their namespaces together, or
+// cluster-wide once one API serves every namespace.
+func TestSettingsFromHostedAPIs(t *testing.T) {
+	p := profiles.Defaults()
+	p.Components.Manager.LogLevel = "debug"
+	p.Components.Manager.Replicas = 2
+	env := &components.Env{Profile: p}
+	a := hostedAPI{name: "a", args: []string{"--gang-scheduler-name=volcano", "--namespace=team-a,team-b"}, namespaces: []string{"team-a", "team-b"}}
+	b := hostedAPI{name: "b", args: []string{"--b-namespace=team-b,team-c"}, namespaces: []string{"team-b", "team-c"}}
+	everywhere := hostedAPI{name: "c"}
+	for _, tc := range []struct {
+		name           string
+		apis           []components.API
+		wantArgs       []string
+		wantNamespaces []string
+	}{
+		{"none", nil, nil, nil},
+		{"one restricted", []components.API{a}, a.args, []string{"team-a", "team-b"}},
+		{"two restricted", []components.API{a, b}, append(slices.Clone(a.args), b.args...), []string{"team-a", "team-b", "team-c"}},
+		{"one everywhere", []components.API{a, everywhere}, a.args, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Component{APIs: tc.apis}
+			s := c.settings(env)
+			if diff := cmp.Diff(tc.wantArgs, s.APIArgs); diff != "" {
+				t.Errorf("API args (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantNamespaces, s.Namespaces); diff != "" {
+				t.Errorf("namespaces (-want +got):\n%s", diff)
+			}
+			if s.Replicas != 2 || s.LogLevel != "debug" {
+				t.Errorf("own settings not from the profile: %+v", s)
+			}
+			if diff := cmp.Diff(names(tc.apis), c.DependsOn(), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("DependsOn (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func names(apis []components.API) []string {
+	var out []string
+	for _, a := range apis {
+		out = append(out, a.Name())
+	}
+	return out
+}
+
 func TestDeploymentArgs(t *testing.T) {
 	s := DefaultSettings()
-	s.GangScheduler = "volcano"
-	s.Namespaces = "team-a,team-b"
+	s.APIArgs = []string{"--gang-scheduler-name=volcano", "--namespace=team-a,team-b"}
 	s.LogLevel = "debug"
 	objs, err := Objects(ImageRepo+":abc", s)
 	if err != nil {

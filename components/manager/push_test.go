@@ -71,7 +71,7 @@ func TestPushToRegistry(t *testing.T) {
 // before anything is applied, with the setting that fixes it.
 func TestInstallWithoutLoaderOrRegistry(t *testing.T) {
 	c := &Component{Binary: staticBinary(t)}
-	err := c.Install(context.Background(), &components.Env{Settings: map[string]any{}})
+	err := c.Install(context.Background(), &components.Env{})
 	if errs.KindOf(err) != errs.KindUsage || !strings.Contains(errs.HintOf(err), "components.manager.registry") {
 		t.Fatalf("want a usage error naming components.manager.registry, got %v (hint %q)", err, errs.HintOf(err))
 	}

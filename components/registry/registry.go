@@ -1,9 +1,13 @@
-// Package registry lists every installable component kfup knows, wired together (the
-// manager depends on the API components whose controllers it runs).
+// Package registry is the composition root of kfup's host side: every installable
+// component, wired together. APIs is the one list of Kubeflow API slices on the host
+// (package apis holds their in-cluster sides, in the same order); adding an API is one
+// line in each (docs/adding-an-api.md).
 package registry
 
 import (
 	"slices"
+
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/istio"
@@ -12,26 +16,33 @@ import (
 	"github.com/kfup/kfup/components/training"
 )
 
-// APIComponents are the components that serve a Kubeflow API through the manager.
-var APIComponents = []string{training.Name}
+// APIs are the host sides of the Kubeflow API slices, whose controllers kfup's manager
+// hosts.
+var APIs = []components.API{
+	training.Component{},
+}
 
 // Planned are components that profiles name but this build cannot install yet.
 var Planned = []string{"nvidia"}
 
 // All returns every component. managerBinary is the kfup binary for the manager image
 // (empty: this executable); enabled are the components being installed (the manager
-// waits for the enabled API components).
+// hosts, and installs after, the enabled APIs).
 func All(managerBinary string, enabled []string) []components.Component {
-	var apis []string
-	for _, a := range APIComponents {
-		if slices.Contains(enabled, a) {
-			apis = append(apis, a)
+	var hosted []components.API
+	out := []components.Component{}
+	for _, a := range APIs {
+		out = append(out, a)
+		if slices.Contains(enabled, a.Name()) {
+			hosted = append(hosted, a)
 		}
 	}
-	return []components.Component{
-		training.Component{},
-		&manager.Component{APIs: apis, Binary: managerBinary},
+	return append(out,
+		&manager.Component{APIs: hosted, Binary: managerBinary},
 		istio.Component{},
 		knative.Component{},
-	}
+	)
 }
+
+// Scheme returns the scheme of kfup's host clients: Kubernetes types and every API's.
+func Scheme() (*runtime.Scheme, error) { return components.NewScheme(APIs...) }

@@ -12,21 +12,23 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/components"
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
-	"github.com/kfup/kfup/manifests"
 )
 
-// Name is the component name.
+// Name is the component name (the in-cluster side's engine.APIName too; package apis
+// tests that the two sides agree).
 const Name = "training"
 
-// Component installs the training API.
+// Component installs the training API: the host side of the training slice
+// (components.API).
 type Component struct{}
+
+var _ components.API = Component{}
 
 // Name returns "training".
 func (Component) Name() string { return Name }
@@ -37,44 +39,52 @@ func (Component) DependsOn() []string { return nil }
 // Images returns none: the controllers run in the manager image.
 func (Component) Images(*components.Env) ([]string, error) { return nil, nil }
 
-func objects() ([]*unstructured.Unstructured, error) {
-	crds, err := manifests.CRDs()
-	if err != nil {
-		return nil, err
+// CRDs names the six job kinds' CRDs (Katib's and others' are kubeflow.org too: the
+// component touches these and no other).
+func (Component) CRDs() []string {
+	var out []string
+	for _, kind := range []string{trainingv1.TFJobKind, trainingv1.PyTorchJobKind, trainingv1.MPIJobKind,
+		trainingv1.XGBoostJobKind, trainingv1.JAXJobKind, trainingv1.PaddleJobKind} {
+		out = append(out, strings.ToLower(kind)+"s."+trainingv1.GroupVersion.Group) // the CRDs' plural
 	}
-	scheme, err := kfupmanager.NewScheme()
-	if err != nil {
-		return nil, err
+	return out
+}
+
+// AddToScheme registers the kubeflow.org/v1 job types.
+func (Component) AddToScheme(s *runtime.Scheme) error { return trainingv1.AddToScheme(s) }
+
+// ManagerArgs are upstream's flags for components.training: --gang-scheduler-name and
+// --namespace.
+func (c Component) ManagerArgs(env *components.Env) []string {
+	var args []string
+	if g := env.Config().Components.Training.GangScheduler; g != "" {
+		args = append(args, "--gang-scheduler-name="+g)
 	}
-	var typed []client.Object
-	for _, c := range crds {
-		if c.Spec.Group == trainingv1.GroupVersion.Group {
-			typed = append(typed, c)
+	if ns := c.Namespaces(env); len(ns) > 0 {
+		args = append(args, "--namespace="+strings.Join(ns, ","))
+	}
+	return args
+}
+
+// Namespaces returns components.training.namespaces.
+func (Component) Namespaces(env *components.Env) []string {
+	var out []string
+	for _, ns := range strings.Split(env.Config().Components.Training.Namespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			out = append(out, ns)
 		}
 	}
-	return components.ToUnstructured(scheme, typed...)
+	return out
 }
 
 // Install applies the CRDs and waits until they are Established.
-func (Component) Install(ctx context.Context, env *components.Env) error {
-	objs, err := objects()
-	if err != nil {
-		return err
-	}
-	return components.Apply(ctx, env.Client, Name, objs)
+func (c Component) Install(ctx context.Context, env *components.Env) error {
+	return components.CRDs(c.CRDs()).Install(ctx, env, Name)
 }
 
 // Ready waits for the CRDs to be Established (Install already did; this covers a re-check).
-func (Component) Ready(ctx context.Context, env *components.Env) error {
-	objs, err := objects()
-	if err != nil {
-		return err
-	}
-	names := make([]string, len(objs))
-	for i, o := range objs {
-		names[i] = o.GetName()
-	}
-	return components.WaitEstablished(ctx, env.Client, names...)
+func (c Component) Ready(ctx context.Context, env *components.Env) error {
+	return components.CRDs(c.CRDs()).Ready(ctx, env)
 }
 
 // Smoke creates (server-side dry run, nothing is stored) a valid PyTorchJob, which must be
@@ -102,12 +112,8 @@ func (Component) Smoke(ctx context.Context, env *components.Env) error {
 }
 
 // Uninstall deletes the CRDs, and with them every training job in the cluster.
-func (Component) Uninstall(ctx context.Context, env *components.Env) error {
-	objs, err := objects()
-	if err != nil {
-		return err
-	}
-	return components.Delete(ctx, env.Client, objs)
+func (c Component) Uninstall(ctx context.Context, env *components.Env) error {
+	return components.CRDs(c.CRDs()).Uninstall(ctx, env)
 }
 
 func corev1PodTemplate() corev1.PodTemplateSpec {

@@ -45,7 +45,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
-	"github.com/kfup/kfup/internal/builders"
+	"github.com/kfup/kfup/components/training/builders"
 	"github.com/kfup/kfup/internal/testenv"
 )
 

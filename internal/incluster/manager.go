@@ -12,11 +12,9 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	trainingcontroller "github.com/kfup/kfup/components/training/controller"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/internal/manager"
 )
@@ -24,8 +22,9 @@ import (
 // ManagerOptions are the flags of `kfup manager`.
 type ManagerOptions struct {
 	manager.Options
-	// Training configures the training job controllers.
-	Training trainingcontroller.Config
+	// APIs are the API slices whose controllers the manager hosts; each registered its
+	// own flags.
+	APIs []manager.API
 	// MemoryLimitRatio is the share of the container's memory limit (its cgroup's) the Go
 	// runtime takes as its soft limit (GOMEMLIMIT); 0 leaves the runtime's default.
 	MemoryLimitRatio float64
@@ -37,11 +36,12 @@ type ManagerOptions struct {
 // file-backed: the kernel reclaims them under pressure before it kills the pod.)
 const DefaultMemoryLimitRatio = 0.9
 
-// NewCmdManager returns `kfup manager`, the in-cluster controller manager; runF replaces
-// the real run in tests;
-// verbosity reads the global -v level when the command runs.
-func NewCmdManager(verbosity func() int, runF func(context.Context, *ManagerOptions) error) *cobra.Command {
-	opts := &ManagerOptions{Training: trainingcontroller.DefaultConfig()}
+// NewCmdManager returns `kfup manager`, the in-cluster controller manager hosting the
+// controllers of apis (the composition root's list, package apis), each with its own
+// flags; runF replaces the real run in tests; verbosity reads the global -v level when the
+// command runs.
+func NewCmdManager(apis []manager.API, verbosity func() int, runF func(context.Context, *ManagerOptions) error) *cobra.Command {
+	opts := &ManagerOptions{APIs: apis}
 	cmd := &cobra.Command{
 		Use:   "manager",
 		Short: "Run kfup's controller manager (in the cluster; kfup create installs it)",
@@ -50,20 +50,15 @@ service account (or $KUBECONFIG). kfup create deploys it as kfup-system/kfup-man
 you do not normally run it by hand.`,
 		Args: NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Training.Workers < 1 {
-				return errs.Usage("pass --job-workers 1 or more", "--job-workers must be at least 1")
-			}
-			for _, ns := range opts.Namespaces {
-				if len(validation.IsDNS1123Label(ns)) > 0 {
-					return errs.Usage("pass namespace names such as --namespace team-a", "--namespace %q is not a namespace name", ns)
+			for _, a := range opts.APIs {
+				if err := a.Validate(); err != nil {
+					return err
 				}
-			}
-			if opts.Training.StuckPodGrace < 0 {
-				return errs.Usage("pass a duration such as --stuck-pod-grace 1m", "--stuck-pod-grace must not be negative")
 			}
 			if !(opts.MemoryLimitRatio >= 0 && opts.MemoryLimitRatio <= 1) {
 				return errs.Usage("pass a share such as --memory-limit-ratio 0.9, or 0 to leave GOMEMLIMIT alone", "--memory-limit-ratio must be between 0 and 1")
 			}
+			opts.Image = os.Getenv(ImageEnv)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -73,11 +68,7 @@ you do not normally run it by hand.`,
 			if err != nil {
 				return err
 			}
-			scheme, err := manager.NewScheme()
-			if err != nil {
-				return err
-			}
-			return manager.Run(cmd.Context(), cfg, scheme, opts.Options, Controllers(opts.Training)...)
+			return manager.Run(cmd.Context(), cfg, opts.Options, opts.APIs...)
 		},
 	}
 	fl := cmd.Flags()
@@ -86,12 +77,10 @@ you do not normally run it by hand.`,
 	fl.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", "address of net/http/pprof profiles, for memory and CPU investigations (0 turns them off)")
 	fl.BoolVar(&opts.LeaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	fl.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
-	fl.IntVar(&opts.Training.Workers, "job-workers", opts.Training.Workers, "training jobs of one kind reconciled at once")
-	fl.DurationVar(&opts.Training.StuckPodGrace, "stuck-pod-grace", opts.Training.StuckPodGrace, "how long a job pod may fail to start (image pull errors, bad config) before its job fails")
-	fl.StringSliceVar(&opts.Namespaces, "namespace", nil, "reconcile only jobs in these namespaces (repeatable or comma-separated; default: all)")
-	fl.StringVar(&opts.Training.GangScheduler, "gang-scheduler-name", "", "gang-schedule training jobs with PodGroups: volcano, or the name of a scheduler-plugins coscheduling scheduler (empty: off)")
-	fl.StringVar(&opts.Training.ClusterDomain, "cluster-domain", "", "cluster DNS domain appended to service names in TF_CONFIG (empty: <svc>.<ns>.svc)")
 	fl.Float64Var(&opts.MemoryLimitRatio, "memory-limit-ratio", DefaultMemoryLimitRatio, "share of the container's memory limit (cgroup) set as the Go runtime's soft limit, so that the collector works harder before the kernel kills the pod; 0: leave it (a GOMEMLIMIT variable always wins; AUTOMEMLIMIT=off turns it off, AUTOMEMLIMIT=<ratio> replaces this flag)")
+	for _, a := range apis {
+		a.AddFlags(fl)
+	}
 	return cmd
 }
 
@@ -112,9 +101,3 @@ func setMemoryLimit(ratio float64) {
 // ImageEnv names the variable through which the manager Deployment tells the manager its
 // own image, which job-pod helpers (kfup agent) then run from.
 const ImageEnv = "KFUP_IMAGE"
-
-// Controllers lists the controllers `kfup manager` runs: one per training job kind, with
-// the job-pod helpers taken from the manager's own image ($KFUP_IMAGE).
-func Controllers(training trainingcontroller.Config) []manager.Controller {
-	return trainingcontroller.Controllers(training.WithKfupImage(os.Getenv(ImageEnv)))
-}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/internal/version"
 )
 
@@ -36,9 +37,9 @@ func ClassifyCobraError(err error) error {
 }
 
 // NewRootCmd is the command tree of the kfup-manager binary: the in-cluster commands
-// only. It is named kfup because it stands in for kfup in the manager image (/kfup), where
-// job pods run `/kfup agent ...`.
-func NewRootCmd(out, errOut io.Writer) *cobra.Command {
+// only, the manager hosting apis. It is named kfup because it stands in for kfup in the
+// manager image (/kfup), where job pods run `/kfup agent ...`.
+func NewRootCmd(out, errOut io.Writer, apis []manager.API) *cobra.Command {
 	verbosity := 0
 	root := &cobra.Command{
 		Use:   "kfup",
@@ -54,14 +55,14 @@ manager image from it. The host commands (create, delete, status, ...) are in kf
 	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log verbosity (0: info, 1+: development logging)")
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(NewCmdManager(func() int { return verbosity }, nil), NewCmdAgent(out))
+	root.AddCommand(NewCmdManager(apis, func() int { return verbosity }, nil), NewCmdAgent(out))
 	return root
 }
 
-// Main runs the kfup-manager command tree and returns the exit code: 0, 2 for a usage
-// error, 1 for any other.
-func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
-	root := NewRootCmd(out, errOut)
+// Main runs the kfup-manager command tree (the manager hosting apis) and returns the exit
+// code: 0, 2 for a usage error, 1 for any other.
+func Main(ctx context.Context, args []string, out, errOut io.Writer, apis []manager.API) int {
+	root := NewRootCmd(out, errOut, apis)
 	root.SetArgs(args)
 	err := ClassifyCobraError(root.ExecuteContext(ctx))
 	if err == nil {

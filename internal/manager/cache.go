@@ -2,54 +2,77 @@ package manager
 
 import (
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 )
 
-// CacheOptions is what the manager's informers keep. Memory grows with the pods and
-// services in the cluster, so they keep only:
+// CacheOptions is what the manager's informers keep for apis. Memory grows with the
+// objects in the cluster, so they keep only:
 //
-//   - pods and services of kfup's jobs (label training.kubeflow.org/job-name), not every
-//     pod of the cluster (Istio's, Knative's, the user's Deployments);
+//   - each API's own objects (jobs, experiments, ...), in that API's namespaces (all when
+//     it has none): one API's restriction does not limit another's;
+//   - children labelled LabelAPI — the pods and services kfup's controllers create, for
+//     any API — not every pod of the cluster (Istio's, Knative's, the user's Deployments);
+//     in the namespaces of all APIs together (all when any API serves all);
 //   - of a pod: its metadata, restart policy, ephemeral container names, node name,
 //     container names and its whole status — what job status, restart and failure
 //     policies, stuck-pod detection and sidecar stopping read; not the container specs,
 //     environment, volumes … (the bulk of a pod), which the controllers never read back;
 //   - of a service: its metadata;
-//   - of every object: no managedFields (server-side apply bookkeeping).
+//   - of every object: no managedFields (server-side apply bookkeeping);
+//   - nothing else: a cached read of any other kind fails (ReaderFailOnMissingInformer)
+//     instead of starting a cluster-wide informer behind the slices' backs; controllers
+//     read other kinds from the API server (manager.GetAPIReader).
 //
 // Code that must write a whole pod back (the ephemeral-containers subresource) reads it
 // from the API server first, never from the cache.
-//
-// namespaces, when given, restrict every cache (jobs, pods, services) to those
-// namespaces, as upstream's --namespace does; none means the whole cluster.
-func CacheOptions(namespaces ...string) cache.Options {
-	jobChildren, err := labels.NewRequirement(trainingv1.JobNameLabel, selection.Exists, nil)
+func CacheOptions(apis ...API) cache.Options {
+	children, err := labels.NewRequirement(LabelAPI, selection.Exists, nil)
 	if err != nil {
-		panic(fmt.Sprintf("job-name selector: %v", err)) // a constant label key: cannot fail
+		panic(fmt.Sprintf("%s selector: %v", LabelAPI, err)) // a constant label key: cannot fail
 	}
-	sel := labels.NewSelector().Add(*jobChildren)
-	var only map[string]cache.Config
-	for _, ns := range namespaces {
-		if only == nil {
-			only = map[string]cache.Config{}
+	sel := labels.NewSelector().Add(*children)
+	childNamespaces := map[string]cache.Config{}
+	byObject := map[client.Object]cache.ByObject{}
+	for _, a := range apis {
+		own := namespaceConfigs(a.Namespaces())
+		if own == nil {
+			childNamespaces = nil // some API serves every namespace
+		} else if childNamespaces != nil {
+			maps.Copy(childNamespaces, own)
 		}
-		only[ns] = cache.Config{}
+		for _, o := range a.Objects() {
+			byObject[o] = cache.ByObject{Namespaces: own}
+		}
 	}
+	if len(apis) == 0 {
+		childNamespaces = nil
+	}
+	byObject[&corev1.Pod{}] = cache.ByObject{Label: sel, Transform: trimPod, Namespaces: childNamespaces}
+	byObject[&corev1.Service{}] = cache.ByObject{Label: sel, Transform: trimService, Namespaces: childNamespaces}
 	return cache.Options{
-		DefaultNamespaces: only,
-		DefaultTransform:  cache.TransformStripManagedFields(),
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}:     {Label: sel, Transform: trimPod},
-			&corev1.Service{}: {Label: sel, Transform: trimService},
-		},
+		DefaultTransform:            cache.TransformStripManagedFields(),
+		ByObject:                    byObject,
+		ReaderFailOnMissingInformer: true,
 	}
+}
+
+// namespaceConfigs is namespaces as a cache's per-namespace configuration; nil for none
+// (every namespace).
+func namespaceConfigs(namespaces []string) map[string]cache.Config {
+	if len(namespaces) == 0 {
+		return nil
+	}
+	out := make(map[string]cache.Config, len(namespaces))
+	for _, ns := range namespaces {
+		out[ns] = cache.Config{}
+	}
+	return out
 }
 
 // trimPod keeps what the controllers read of a pod (see CacheOptions).

@@ -1,21 +1,26 @@
 package manager
 
 import (
+	"maps"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/tools/cache"
-
-	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientcache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 func TestTrimPodKeepsWhatControllersRead(t *testing.T) {
 	meta := metav1.ObjectMeta{
 		Name: "job-worker-0", Namespace: "ns", UID: "u1", ResourceVersion: "7",
-		Labels:          map[string]string{trainingv1.JobNameLabel: "job"},
+		Labels:          map[string]string{"training.kubeflow.org/job-name": "job"},
 		Annotations:     map[string]string{"sidecar.istio.io/inject": "false"},
 		OwnerReferences: []metav1.OwnerReference{{Name: "job", UID: "j1"}},
 		ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kfup"}},
@@ -58,7 +63,7 @@ func TestTrimPodKeepsWhatControllersRead(t *testing.T) {
 	if len(pod.ManagedFields) != 1 || pod.Spec.Containers[0].Image != "python" {
 		t.Fatalf("trimPod changed its input: %+v", pod)
 	}
-	tomb := cache.DeletedFinalStateUnknown{Key: "ns/x"}
+	tomb := clientcache.DeletedFinalStateUnknown{Key: "ns/x"}
 	if got, _ := trimPod(tomb); got != tomb {
 		t.Fatalf("tombstone not passed through: %v", got)
 	}
@@ -79,27 +84,90 @@ func TestTrimServiceKeepsMetadata(t *testing.T) {
 	}
 }
 
-func TestCacheOptionsSelectJobChildren(t *testing.T) {
-	o := CacheOptions()
-	for obj, by := range o.ByObject {
-		if !by.Label.Matches(labels.Set{trainingv1.JobNameLabel: "job"}) || by.Label.Matches(labels.Set{"app": "istiod"}) {
-			t.Errorf("%T: selector %q should match job children only", obj, by.Label)
+// fakeAPI is an API slice with one kind of its own (a ConfigMap stands in for a CRD).
+type fakeAPI struct {
+	name       string
+	namespaces []string
+	obj        client.Object
+}
+
+func (f fakeAPI) Name() string                      { return f.name }
+func (f fakeAPI) AddToScheme(*runtime.Scheme) error { return nil }
+func (f fakeAPI) AddFlags(*pflag.FlagSet)           {}
+func (f fakeAPI) Validate() error                   { return nil }
+func (f fakeAPI) Namespaces() []string              { return f.namespaces }
+func (f fakeAPI) Objects() []client.Object          { return []client.Object{f.obj} }
+func (f fakeAPI) Controllers(Env) ([]Controller, error) {
+	return nil, nil
+}
+
+// byType finds the cache rule of obj's type (ByObject is keyed by pointers).
+func byType(o cache.Options, obj client.Object) (cache.ByObject, bool) {
+	for k, v := range o.ByObject {
+		if reflect.TypeOf(k) == reflect.TypeOf(obj) {
+			return v, true
+		}
+	}
+	return cache.ByObject{}, false
+}
+
+func TestCacheOptionsKeepOnlyLabelledChildren(t *testing.T) {
+	o := CacheOptions(fakeAPI{name: "a", obj: &corev1.ConfigMap{}})
+	for _, obj := range []client.Object{&corev1.Pod{}, &corev1.Service{}} {
+		by, ok := byType(o, obj)
+		if !ok {
+			t.Fatalf("%T: no cache rule", obj)
+		}
+		if !by.Label.Matches(labels.Set{LabelAPI: "training"}) || !by.Label.Matches(labels.Set{LabelAPI: "serving"}) ||
+			by.Label.Matches(labels.Set{"app": "istiod"}) || by.Label.Matches(labels.Set{"training.kubeflow.org/job-name": "x"}) {
+			t.Errorf("%T: selector %q should match the children of every API, and nothing else", obj, by.Label)
 		}
 		if by.Transform == nil {
 			t.Errorf("%T: no transform", obj)
 		}
 	}
-	if len(o.ByObject) != 2 || o.DefaultTransform == nil {
+	if len(o.ByObject) != 3 || o.DefaultTransform == nil || !o.ReaderFailOnMissingInformer || o.DefaultNamespaces != nil {
 		t.Fatalf("cache options: %+v", o)
 	}
 }
 
-func TestCacheOptionsNamespaces(t *testing.T) {
-	if o := CacheOptions(); o.DefaultNamespaces != nil {
-		t.Errorf("no namespaces: want the whole cluster, got %v", o.DefaultNamespaces)
+// Each API's own objects are cached in its own namespaces; children in all of them
+// together, or everywhere once one API serves everywhere.
+func TestCacheOptionsNamespacesPerAPI(t *testing.T) {
+	keys := func(m map[string]cache.Config) []string {
+		if m == nil {
+			return nil
+		}
+		return slices.Sorted(maps.Keys(m))
 	}
-	o := CacheOptions("team-a", "team-b")
-	if _, a := o.DefaultNamespaces["team-a"]; !a || len(o.DefaultNamespaces) != 2 {
-		t.Errorf("namespaces team-a, team-b: got %v", o.DefaultNamespaces)
+	a := fakeAPI{name: "a", namespaces: []string{"team-a", "team-b"}, obj: &corev1.ConfigMap{}}
+	b := fakeAPI{name: "b", namespaces: []string{"team-c"}, obj: &corev1.Secret{}}
+	all := fakeAPI{name: "c", obj: &corev1.Endpoints{}}
+	for _, tc := range []struct {
+		name     string
+		apis     []API
+		own      map[client.Object][]string
+		children []string
+	}{
+		{"none", nil, map[client.Object][]string{}, nil},
+		{"one restricted", []API{a}, map[client.Object][]string{a.obj: {"team-a", "team-b"}}, []string{"team-a", "team-b"}},
+		{"two restricted", []API{a, b}, map[client.Object][]string{a.obj: {"team-a", "team-b"}, b.obj: {"team-c"}}, []string{"team-a", "team-b", "team-c"}},
+		{"one everywhere", []API{a, all}, map[client.Object][]string{a.obj: {"team-a", "team-b"}, all.obj: nil}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := CacheOptions(tc.apis...)
+			for obj, want := range tc.own {
+				by, _ := byType(o, obj)
+				if diff := cmp.Diff(want, keys(by.Namespaces)); diff != "" {
+					t.Errorf("%T namespaces (-want +got):\n%s", obj, diff)
+				}
+			}
+			for _, obj := range []client.Object{&corev1.Pod{}, &corev1.Service{}} {
+				by, _ := byType(o, obj)
+				if diff := cmp.Diff(tc.children, keys(by.Namespaces)); diff != "" {
+					t.Errorf("%T namespaces (-want +got):\n%s", obj, diff)
+				}
+			}
+		})
 	}
 }

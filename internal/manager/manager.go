@@ -1,7 +1,9 @@
-// Package manager runs kfup's in-cluster controller manager: one process serving every
-// kfup API (training now; tuning, pipelines and serving as they arrive), with leader
-// election, /healthz and /readyz probes and Prometheus metrics. `kfup manager` runs it in
-// the cluster; the integration tier runs the same Setup in-process against envtest.
+// Package manager runs kfup's in-cluster controller manager: one process hosting the
+// controllers of every Kubeflow API slice it is given (API: training now; tuning,
+// pipelines and serving as they arrive), with leader election, /healthz and /readyz probes
+// and Prometheus metrics. It names no slice: the composition root (package apis) lists
+// them. `kfup manager` runs it in the cluster; the integration tier runs the same
+// controllers in-process against envtest.
 package manager
 
 import (
@@ -15,7 +17,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
@@ -37,8 +38,8 @@ type Options struct {
 	LeaderElect bool
 	// LeaderElectionNamespace holds the lease; empty means the pod's namespace.
 	LeaderElectionNamespace string
-	// Namespaces restricts the controllers to jobs in these namespaces; empty: all.
-	Namespaces []string
+	// Image is the manager's own image, handed to the slices' controllers (Env.Image).
+	Image string
 }
 
 // LeaderElectionID names the lease replicas compete for.
@@ -62,11 +63,29 @@ func Setup(mgr manager.Manager, controllers ...Controller) error {
 	return nil
 }
 
-// Run starts a manager with the given scheme and controllers and blocks until ctx ends.
-func Run(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o Options, controllers ...Controller) error {
+// SetupAPIs registers the controllers of every API in apis with mgr.
+func SetupAPIs(mgr manager.Manager, env Env, apis ...API) error {
+	for _, a := range apis {
+		cs, err := a.Controllers(env)
+		if err != nil {
+			return fmt.Errorf("the %s API's controllers: %w", a.Name(), err)
+		}
+		if err := Setup(mgr, cs...); err != nil {
+			return fmt.Errorf("the %s API: %w", a.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Run starts a manager hosting the controllers of apis and blocks until ctx ends.
+func Run(ctx context.Context, cfg *rest.Config, o Options, apis ...API) error {
+	scheme, err := NewScheme(apis...)
+	if err != nil {
+		return err
+	}
 	mgr, err := newManager(ctx, cfg, ctrl.Options{
 		Scheme:                        scheme,
-		Cache:                         CacheOptions(o.Namespaces...),
+		Cache:                         CacheOptions(apis...),
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:        o.ProbeAddr,
 		PprofBindAddress:              o.PprofAddr,
@@ -78,7 +97,7 @@ func Run(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o Option
 	if err != nil {
 		return err
 	}
-	if err := Setup(mgr, controllers...); err != nil {
+	if err := SetupAPIs(mgr, Env{Image: o.Image}, apis...); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

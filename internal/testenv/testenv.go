@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	managercomponent "github.com/kfup/kfup/components/manager"
+	"github.com/kfup/kfup/internal/conformance"
 	kfupmanager "github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/manifests"
 )
@@ -57,9 +58,6 @@ type Env struct {
 
 	env *envtest.Environment
 }
-
-// NewScheme returns the scheme of kfup's manager (Kubernetes types and every kfup API).
-func NewScheme() (*runtime.Scheme, error) { return kfupmanager.NewScheme() }
 
 // AssetsDir finds the envtest binaries, or returns an error carrying BuildHint.
 func AssetsDir() (string, error) {
@@ -98,6 +96,9 @@ func hasBinaries(dir string) bool {
 type Options struct {
 	// WithoutCRDs starts a bare API server (for tests of the install engine itself).
 	WithoutCRDs bool
+	// APIs are the API slices whose types the client and managers know (their
+	// controllers run only in StartManager).
+	APIs []kfupmanager.API
 }
 
 // Start starts the API server and installs kfup's CRDs (waiting until they are served).
@@ -113,7 +114,7 @@ func StartWith(o Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	scheme, err := NewScheme()
+	scheme, err := kfupmanager.NewScheme(o.APIs...)
 	if err != nil {
 		return nil, err
 	}
@@ -154,10 +155,12 @@ func (e *Env) Kubeconfig() ([]byte, error) {
 // Stop stops the API server and etcd.
 func (e *Env) Stop() error { return e.env.Stop() }
 
-// Main is a TestMain body for an integration package: it starts one Env for the package,
-// stores it in *env, runs the tests and stops it. Under -short it runs nothing (the unit
+// Main is a TestMain body for an integration package: it starts one Env for the package
+// (knowing the types of apis), stores it in *env, runs the tests and stops it. Under -short it runs nothing (the unit
 // tier); with binaries missing it fails with BuildHint.
-func Main(m *testing.M, env **Env) int { return MainWith(m, env, Options{}) }
+func Main(m *testing.M, env **Env, apis ...kfupmanager.API) int {
+	return MainWith(m, env, Options{APIs: apis})
+}
 
 // MainWith is Main with Options.
 func MainWith(m *testing.M, env **Env, o Options) int {
@@ -193,21 +196,21 @@ func (e *Env) Namespace(t testing.TB) string {
 	return ns.Name
 }
 
-// StartManager runs a controller manager in-process with the controllers that setup
-// registers, and stops it when t ends. Metrics, probes and leader election are off; its
-// caches are kfup manager's, restricted to namespaces when any are given.
-func (e *Env) StartManager(t testing.TB, setup func(manager.Manager) error, namespaces ...string) manager.Manager {
+// StartManager runs a controller manager in-process hosting the controllers of apis
+// (configured as each says, its namespaces included) with kfup manager's caches, and stops
+// it when t ends. Metrics, probes and leader election are off.
+func (e *Env) StartManager(t testing.TB, apis ...kfupmanager.API) manager.Manager {
 	t.Helper()
-	return e.StartManagerAs(t, e.Config, setup, namespaces...)
+	return e.StartManagerAs(t, e.Config, apis...)
 }
 
 // StartManagerAs is StartManager with the manager talking to the API server through cfg
 // (e.g. impersonating kfup's service account, to run it with only its own RBAC).
-func (e *Env) StartManagerAs(t testing.TB, cfg *rest.Config, setup func(manager.Manager) error, namespaces ...string) manager.Manager {
+func (e *Env) StartManagerAs(t testing.TB, cfg *rest.Config, apis ...kfupmanager.API) manager.Manager {
 	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 e.Scheme,
-		Cache:                  kfupmanager.CacheOptions(namespaces...), // as kfup manager's
+		Cache:                  kfupmanager.CacheOptions(apis...), // as kfup manager's
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		LeaderElection:         false,
@@ -215,7 +218,7 @@ func (e *Env) StartManagerAs(t testing.TB, cfg *rest.Config, setup func(manager.
 	if err != nil {
 		t.Fatalf("new manager: %v", err)
 	}
-	if err := setup(mgr); err != nil {
+	if err := kfupmanager.SetupAPIs(mgr, kfupmanager.Env{}, apis...); err != nil {
 		t.Fatalf("set up controllers: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -238,22 +241,25 @@ func (e *Env) StartManagerAs(t testing.TB, cfg *rest.Config, setup func(manager.
 	return mgr
 }
 
-// ManagerRBAC returns the RBAC objects kfup installs for its manager with settings s
-// (ClusterRoles and their bindings, cluster-wide or per job namespace), without those in
-// the manager's own namespace (leader election's, which tests run without).
-func ManagerRBAC(s managercomponent.Settings) ([]*unstructured.Unstructured, error) {
-	objs, err := managercomponent.Objects(managercomponent.ImageRepo+":0123456789abcdef", s)
-	if err != nil {
-		return nil, err
+// CreateAsUser creates obj as `kubectl create` does — strict field validation, so an
+// unknown or duplicated field is refused rather than dropped — then reads the stored
+// object back and fails t when any field obj sets was pruned or changed on the way
+// (conformance.Pruned). It returns the stored object. obj is not modified.
+func (e *Env) CreateAsUser(t testing.TB, obj *unstructured.Unstructured) *unstructured.Unstructured {
+	t.Helper()
+	sent := obj.DeepCopy()
+	created := obj.DeepCopy()
+	ctx := context.Background()
+	if err := e.Client.Create(ctx, created, client.FieldValidation(metav1.FieldValidationStrict)); err != nil {
+		t.Fatalf("create %s %s as a user would (strict field validation): %v", obj.GetKind(), obj.GetName(), err)
 	}
-	var rbac []*unstructured.Unstructured
-	for _, o := range objs {
-		switch o.GetKind() {
-		case "ClusterRole", "ClusterRoleBinding", "RoleBinding":
-			if o.GetNamespace() != managercomponent.Namespace {
-				rbac = append(rbac, o)
-			}
-		}
+	stored := &unstructured.Unstructured{}
+	stored.SetGroupVersionKind(obj.GroupVersionKind())
+	if err := e.Client.Get(ctx, client.ObjectKeyFromObject(created), stored); err != nil {
+		t.Fatalf("read back %s %s: %v", obj.GetKind(), created.GetName(), err)
 	}
-	return rbac, nil
+	if lost := conformance.Pruned(sent.Object, stored.Object); len(lost) > 0 {
+		t.Errorf("%s %s was not stored as sent:\n  %s", obj.GetKind(), created.GetName(), strings.Join(lost, "\n  "))
+	}
+	return stored
 }

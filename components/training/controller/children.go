@@ -123,7 +123,7 @@ func (r *Reconciler) sync(ctx context.Context, job engine.Job, desired *engine.C
 	// Extras first: a pod naming a service account that does not exist yet (MPI's
 	// launcher) is refused by the API server.
 	for _, x := range desired.Extras {
-		if err := r.apply(ctx, x); err != nil {
+		if err := r.applyExtra(ctx, job, x); err != nil {
 			return err
 		}
 	}
@@ -168,7 +168,8 @@ func (r *Reconciler) sync(ctx context.Context, job engine.Job, desired *engine.C
 
 // createMissing creates the objects of desired (pods or services: kind) whose names are
 // not in taken, with a SuccessfulCreate<kind> or FailedCreate<kind> event each, and returns
-// the names desired.
+// the names desired. A name found taken is claimed (ownership.go): an error when the
+// object there is someone else's or on its way out.
 func createMissing[T client.Object](ctx context.Context, r *Reconciler, job engine.Job, kind string, desired []T, taken map[string]bool) (map[string]bool, error) {
 	want := map[string]bool{}
 	for _, o := range desired {
@@ -176,17 +177,26 @@ func createMissing[T client.Object](ctx context.Context, r *Reconciler, job engi
 		if taken[o.GetName()] {
 			continue
 		}
-		if err := r.client.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+		markChild(o)
+		err := r.client.Create(ctx, o)
+		switch {
+		case apierrors.IsAlreadyExists(err):
+			// not listed as the job's: created moments ago, an orphan, or someone else's
+			if err := r.claimExisting(ctx, job, kind, o); err != nil {
+				return nil, err
+			}
+		case err != nil:
 			r.event(job, corev1.EventTypeWarning, "FailedCreate"+kind, "Create"+kind, fmt.Sprintf("Error creating: %v", err))
 			return nil, fmt.Errorf("create %s %s/%s: %w", strings.ToLower(kind), o.GetNamespace(), o.GetName(), err)
-		} else if err == nil {
+		default:
 			r.event(job, corev1.EventTypeNormal, "SuccessfulCreate"+kind, "Create"+kind, "Created "+strings.ToLower(kind)+": "+o.GetName())
 		}
 	}
 	return want, nil
 }
 
-// apply server-side applies an extra child (its TypeMeta set by the framework).
+// apply server-side applies an extra child (its TypeMeta set by the framework); only
+// applyExtra calls it, once the object is the job's.
 func (r *Reconciler) apply(ctx context.Context, obj engine.Object) error {
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
@@ -195,6 +205,7 @@ func (r *Reconciler) apply(ctx context.Context, obj engine.Object) error {
 	u := &unstructured.Unstructured{Object: m}
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
 	unstructured.RemoveNestedField(u.Object, "status")
+	markChild(u)
 	if err := r.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(r.Name()), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 	}
@@ -230,7 +241,7 @@ func (r *Reconciler) deleteRunningOnlyExtras(ctx context.Context, job engine.Job
 		if !ok {
 			continue
 		}
-		if err := r.client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+		if err := r.deleteOwned(ctx, job, obj); err != nil {
 			return fmt.Errorf("delete %s %s/%s of a suspended job: %w", x.GetObjectKind().GroupVersionKind().Kind, x.GetNamespace(), x.GetName(), err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -13,9 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/controller"
@@ -50,8 +47,9 @@ var spotChecks = map[string]map[string][]corev1.EnvVar{
 	}},
 }
 
-// Every upstream example and the seed TFJob apply unchanged (jobs without a namespace go
-// to a test namespace; namespaces the files name are created) and the controllers create
+// Every upstream example and the seed TFJob apply unchanged — created with kubectl's strict
+// field validation and stored without a field pruned (jobs without a namespace go to a
+// test namespace; namespaces the files name are created) — and the controllers create
 // exactly the engine's desired pods, services and extras for them, and mark them Created.
 func TestConformanceExamples(t *testing.T) {
 	cfg := testConfig()
@@ -65,22 +63,18 @@ func TestConformanceExamples(t *testing.T) {
 	for _, f := range files {
 		rel, _ := filepath.Rel(dir, f)
 		t.Run(rel, func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
+			objs := conf.Objects(t, f)
+			if len(objs) != 1 {
+				t.Fatalf("%s: %d objects, want one job", rel, len(objs))
 			}
-			u := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal(b, &u.Object); err != nil {
-				t.Fatal(err)
-			}
+			u := objs[0]
 			if ns := u.GetNamespace(); ns != "" {
 				ensureNamespace(t, ns)
 			} else {
 				u.SetNamespace(env.Namespace(t))
 			}
-			if err := env.Client.Create(context.Background(), u); err != nil {
-				t.Fatalf("apply %s: %v", rel, err)
-			}
+			// strict field validation and a read-back, as kubectl create: nothing pruned
+			u = env.CreateAsUser(t, u)
 			fw, ok := frameworks.ForKind(cfg.Frameworks(), u.GetKind())
 			if !ok {
 				t.Fatalf("no framework for %s", u.GetKind())

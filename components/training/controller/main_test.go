@@ -14,19 +14,17 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/controller"
 	"github.com/kfup/kfup/components/training/controller/policy"
 	"github.com/kfup/kfup/components/training/engine"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/internal/testenv"
 )
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env)) }
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env, controller.NewAPI())) }
 
 // testConfig is the controllers' configuration in these tests: kfup's defaults, with a
 // short grace for pods that cannot start.
@@ -40,9 +38,7 @@ func testConfig() controller.Config {
 // start runs the six training controllers, configured by cfg, until t ends.
 func start(t *testing.T, cfg controller.Config) {
 	t.Helper()
-	env.StartManager(t, func(mgr manager.Manager) error {
-		return kfupmanager.Setup(mgr, controller.Controllers(cfg)...)
-	})
+	env.StartManager(t, &controller.API{Config: cfg})
 }
 
 const (

@@ -10,7 +10,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfup/kfup/components"
@@ -19,17 +18,13 @@ import (
 	"github.com/kfup/kfup/components/training/controller"
 	"github.com/kfup/kfup/components/training/frameworks"
 	"github.com/kfup/kfup/components/training/frameworks/mpi"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
-	"github.com/kfup/kfup/internal/testenv"
 )
 
 // A manager restricted to some namespaces (kfup manager --namespace) runs the jobs there
 // and leaves the jobs of every other namespace alone.
 func TestManagerRestrictedToNamespaces(t *testing.T) {
 	mine, other := env.Namespace(t), env.Namespace(t)
-	env.StartManager(t, func(mgr manager.Manager) error {
-		return kfupmanager.Setup(mgr, controller.Controllers(testConfig())...)
-	}, mine)
+	env.StartManager(t, &controller.API{Config: testConfig(), Namespace: []string{mine}})
 	create(t, masterWorker("here", mine, trainingv1.RestartPolicyOnFailure).Obj())
 	create(t, masterWorker("there", other, trainingv1.RestartPolicyOnFailure).Obj())
 
@@ -49,8 +44,8 @@ func TestManagerRunsOnItsNamespacedRBAC(t *testing.T) {
 	ns := env.Namespace(t)
 	ctx := context.Background()
 	s := managercomponent.DefaultSettings()
-	s.Namespaces = ns
-	rbac, err := testenv.ManagerRBAC(s)
+	s.Namespaces = []string{ns}
+	rbac, err := managercomponent.RBAC(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +60,7 @@ func TestManagerRunsOnItsNamespacedRBAC(t *testing.T) {
 		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + managercomponent.Namespace, "system:authenticated"},
 	}
 	tc := testConfig()
-	env.StartManagerAs(t, cfg, func(mgr manager.Manager) error {
-		return kfupmanager.Setup(mgr, controller.Controllers(tc)...)
-	}, ns)
+	env.StartManagerAs(t, cfg, &controller.API{Config: tc, Namespace: []string{ns}})
 
 	fw, _ := frameworks.ForKind(tc.Frameworks(), "MPIJob")
 	job := fw.NewJob()

@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
+	"github.com/kfup/kfup/components/training/builders"
 	"github.com/kfup/kfup/components/training/controller/policy"
-	"github.com/kfup/kfup/internal/builders"
 )
 
 // patchJob changes a PyTorchJob's spec, retrying on conflicts.

@@ -7,8 +7,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
+	"github.com/kfup/kfup/components/training/builders"
 	"github.com/kfup/kfup/components/training/controller/policy"
-	"github.com/kfup/kfup/internal/builders"
 )
 
 // waitRecreated waits until pod name exists again with a UID other than old, and returns

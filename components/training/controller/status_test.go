@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
-	"github.com/kfup/kfup/internal/builders"
+	"github.com/kfup/kfup/components/training/builders"
 )
 
 // masterWorker is a PyTorchJob of one master and one worker with restart policy p.

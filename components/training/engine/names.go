@@ -10,6 +10,10 @@ import (
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 )
 
+// APIName is the training slice's name: its profile component, and the value of kfup's
+// API label (internal/manager.LabelAPI) on every child the controllers create.
+const APIName = "training"
+
 // ReplicaName is the name of the pod and the service of replica index of type rtype:
 // "<job>-<lowercased type>-<index>", e.g. "mnist-worker-0". The service's DNS name is the
 // same, so peers reach the replica at "<job>-<type>-<index>[.<namespace>.svc]".

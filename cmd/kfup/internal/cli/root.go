@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kfup/kfup/apis"
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/internal/incluster"
@@ -69,7 +70,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdStatus(f, nil),
 		NewCmdDoctor(f, nil),
 		NewCmdVersion(f, nil),
-		incluster.NewCmdManager(func() int { return f.Global.Verbosity }, nil),
+		incluster.NewCmdManager(apis.InCluster(), func() int { return f.Global.Verbosity }, nil),
 		NewCmdTest(f, nil),
 		NewCmdImages(f, nil),
 		incluster.NewCmdAgent(f.IO.Out),

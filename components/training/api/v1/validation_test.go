@@ -16,14 +16,15 @@ import (
 	"sigs.k8s.io/yaml"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
-	"github.com/kfup/kfup/internal/builders"
+	"github.com/kfup/kfup/components/training/builders"
+	trainingcontroller "github.com/kfup/kfup/components/training/controller"
 	"github.com/kfup/kfup/internal/conformance"
 	"github.com/kfup/kfup/internal/testenv"
 )
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env)) }
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env, trainingcontroller.NewAPI())) }
 
 const img = "kfup-offline/python-ml:bookworm"
 

@@ -1,0 +1,136 @@
+package apis_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kfup/kfup/apis"
+	managercomponent "github.com/kfup/kfup/components/manager"
+	"github.com/kfup/kfup/components/registry"
+	"github.com/kfup/kfup/internal/manager"
+	"github.com/kfup/kfup/manifests"
+	"github.com/kfup/kfup/profiles"
+)
+
+// The two composition roots list the same API slices, in the same order: a slice added
+// to one list and forgotten in the other would have CRDs and no controllers, or the
+// reverse.
+func TestHostAndInClusterListsAgree(t *testing.T) {
+	var host []string
+	for _, a := range registry.APIs {
+		host = append(host, a.Name())
+	}
+	if diff := cmp.Diff(host, manager.Names(apis.InCluster())); diff != "" {
+		t.Errorf("components/registry.APIs vs apis.InCluster (-host +in-cluster):\n%s", diff)
+	}
+	for _, n := range host {
+		if !slices.Contains(profiles.Names(), n) {
+			t.Errorf("API %s has no profile section (components.%s)", n, n)
+		}
+	}
+}
+
+// Every CRD kfup embeds belongs to exactly one API slice, and every CRD a slice names is
+// embedded: disabling one slice removes its CRDs and no other's (Katib's kinds are
+// kubeflow.org too).
+func TestEveryCRDHasOneOwner(t *testing.T) {
+	crds, err := manifests.CRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := map[string]string{}
+	for _, a := range registry.APIs {
+		for _, n := range a.CRDs() {
+			if o, dup := owner[n]; dup {
+				t.Errorf("CRD %s claimed by %s and %s", n, o, a.Name())
+			}
+			owner[n] = a.Name()
+		}
+	}
+	for _, c := range crds {
+		if owner[c.Name] == "" {
+			t.Errorf("embedded CRD %s belongs to no API slice", c.Name)
+		}
+		delete(owner, c.Name)
+	}
+	for n, a := range owner {
+		t.Errorf("%s names CRD %s, which kfup does not embed", a, n)
+	}
+}
+
+// The in-cluster and host sides register the same kinds.
+func TestSchemesAgree(t *testing.T) {
+	inCluster, err := manager.NewScheme(apis.InCluster()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := registry.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b []string
+	for gvk := range inCluster.AllKnownTypes() {
+		a = append(a, gvk.String())
+	}
+	for gvk := range host.AllKnownTypes() {
+		b = append(b, gvk.String())
+	}
+	slices.Sort(a)
+	slices.Sort(b)
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Errorf("kinds (-in-cluster +host):\n%s", diff)
+	}
+}
+
+// The manager's installer checks the lease the manager process takes.
+func TestLeaseName(t *testing.T) {
+	if managercomponent.LeaseName != manager.LeaderElectionID {
+		t.Errorf("components/manager.LeaseName %q, internal/manager.LeaderElectionID %q", managercomponent.LeaseName, manager.LeaderElectionID)
+	}
+}
+
+// One dependency table: the install order (Component.DependsOn) follows
+// profiles.Requires — a component installs after what it requires — except that an API
+// slice requires the manager but installs before it (its CRDs before the controllers
+// watching them), so the manager installs after the APIs it hosts.
+func TestInstallOrderFollowsRequires(t *testing.T) {
+	req := profiles.Requires()
+	var apiNames []string
+	for _, a := range registry.APIs {
+		apiNames = append(apiNames, a.Name())
+		if !slices.Contains(req[a.Name()], profiles.Manager) {
+			t.Errorf("profiles.Requires()[%s] = %v: an API slice requires the manager", a.Name(), req[a.Name()])
+		}
+	}
+	all := registry.All("", profiles.Names())
+	for _, c := range all {
+		want := []string{}
+		switch {
+		case c.Name() == profiles.Manager:
+			want = apiNames
+		case slices.Contains(apiNames, c.Name()):
+			for _, d := range req[c.Name()] {
+				if d != profiles.Manager {
+					want = append(want, d)
+				}
+			}
+		default:
+			want = append(want, req[c.Name()]...)
+		}
+		got := append([]string{}, c.DependsOn()...)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s.DependsOn (-from profiles.Requires +declared):\n%s", c.Name(), diff)
+		}
+	}
+	var names []string
+	for _, c := range all {
+		names = append(names, c.Name())
+	}
+	for _, n := range profiles.Names() {
+		if !slices.Contains(names, n) && !slices.Contains(registry.Planned, n) {
+			t.Errorf("profile component %s is neither installable nor planned", n)
+		}
+	}
+}

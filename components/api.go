@@ -1,0 +1,100 @@
+package components
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kfup/kfup/manifests"
+)
+
+// API is the host side of one Kubeflow API slice: the install component of its CRDs
+// (whose controllers run in kfup's manager), plus what the manager's installer needs from
+// it. The install engine and the manager's installer name no slice; the composition root
+// (components/registry) lists them, one line each. docs/adding-an-api.md is the
+// checklist.
+type API interface {
+	Component
+	// CRDs names the CRDs the slice serves ("tfjobs.kubeflow.org", ...): those it
+	// installs and removes, and no other (several slices share the kubeflow.org group).
+	CRDs() []string
+	// AddToScheme registers the slice's types with kfup's host clients (smoke tests).
+	AddToScheme(*runtime.Scheme) error
+	// ManagerArgs are the `kfup manager` flags the slice's settings (env.Config()) become.
+	ManagerArgs(env *Env) []string
+	// Namespaces are the namespaces the slice's controllers serve with its settings; the
+	// manager's rights on the slice's objects are bound only there, and kfup creates
+	// those missing. None: every namespace.
+	Namespaces(env *Env) []string
+}
+
+// NewScheme returns a scheme with the Kubernetes built-in types, CRDs and the types of
+// apis: what kfup's host clients need.
+func NewScheme(apis ...API) (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range apis {
+		if err := a.AddToScheme(s); err != nil {
+			return nil, fmt.Errorf("register the %s API's types: %w", a.Name(), err)
+		}
+	}
+	return s, nil
+}
+
+// CRDs installs, checks and removes a named set of kfup's embedded CRDs (manifests/crds):
+// the Install, Ready and Uninstall of an API slice's component.
+type CRDs []string
+
+// Objects returns the CRDs named, or an error naming any that kfup does not embed.
+func (names CRDs) Objects() ([]*unstructured.Unstructured, error) {
+	all, err := manifests.CRDs()
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	var typed []client.Object
+	for _, n := range names {
+		i := slices.IndexFunc(all, func(c *apiextensionsv1.CustomResourceDefinition) bool { return c.Name == n })
+		if i < 0 {
+			return nil, fmt.Errorf("CRD %s is not among kfup's manifests/crds (run 'make generate')", n)
+		}
+		typed = append(typed, all[i])
+	}
+	return ToUnstructured(scheme, typed...)
+}
+
+// Install applies the CRDs and waits until they are Established.
+func (names CRDs) Install(ctx context.Context, env *Env, component string) error {
+	objs, err := names.Objects()
+	if err != nil {
+		return err
+	}
+	return Apply(ctx, env.Client, component, objs)
+}
+
+// Ready waits for the CRDs to be Established.
+func (names CRDs) Ready(ctx context.Context, env *Env) error {
+	return WaitEstablished(ctx, env.Client, names...)
+}
+
+// Uninstall deletes the CRDs, and with them every object of their kinds.
+func (names CRDs) Uninstall(ctx context.Context, env *Env) error {
+	objs, err := names.Objects()
+	if err != nil {
+		return err
+	}
+	return Delete(ctx, env.Client, objs)
+}

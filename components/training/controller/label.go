@@ -1,0 +1,23 @@
+package controller
+
+import (
+	"maps"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kfup/kfup/components/training/engine"
+	kfupmanager "github.com/kfup/kfup/internal/manager"
+)
+
+// markChild labels obj, about to be created or applied for a job, as a child of the
+// training API (kfupmanager.LabelAPI=training): the manager's caches keep only children
+// so labelled. The desired-state functions keep upstream's labels exactly; the label is
+// added here, where every child is written, and never to selectors.
+func markChild(obj metav1.Object) {
+	l := maps.Clone(obj.GetLabels())
+	if l == nil {
+		l = map[string]string{}
+	}
+	l[kfupmanager.LabelAPI] = engine.APIName
+	obj.SetLabels(l)
+}
