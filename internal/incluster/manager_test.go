@@ -27,7 +27,7 @@ func (f *fakeAPI) Validate() error {
 }
 func (f *fakeAPI) Namespaces() []string     { return nil }
 func (f *fakeAPI) Objects() []client.Object { return nil }
-func (f *fakeAPI) Controllers(manager.Env) ([]manager.Controller, error) {
+func (f *fakeAPI) Controllers(manager.Process) ([]manager.Controller, error) {
 	return nil, nil
 }
 

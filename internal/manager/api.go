@@ -34,11 +34,11 @@ type API interface {
 	// Controllers returns the slice's controllers. The children they create (pods,
 	// services, config maps, ...) must carry LabelAPI with the slice's name: the
 	// manager's caches keep only children so labelled.
-	Controllers(env Env) ([]Controller, error)
+	Controllers(p Process) ([]Controller, error)
 }
 
-// Env is what a slice's controllers get from the manager process.
-type Env struct {
+// Process is what the manager process hands a slice's controllers.
+type Process struct {
 	// Image is the manager's own image ($KFUP_IMAGE), which also runs every helper in
 	// workload pods (kfup agent ...); empty outside a cluster.
 	Image string

@@ -97,7 +97,7 @@ func (f fakeAPI) AddFlags(*pflag.FlagSet)           {}
 func (f fakeAPI) Validate() error                   { return nil }
 func (f fakeAPI) Namespaces() []string              { return f.namespaces }
 func (f fakeAPI) Objects() []client.Object          { return []client.Object{f.obj} }
-func (f fakeAPI) Controllers(Env) ([]Controller, error) {
+func (f fakeAPI) Controllers(Process) ([]Controller, error) {
 	return nil, nil
 }
 

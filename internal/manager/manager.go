@@ -38,7 +38,7 @@ type Options struct {
 	LeaderElect bool
 	// LeaderElectionNamespace holds the lease; empty means the pod's namespace.
 	LeaderElectionNamespace string
-	// Image is the manager's own image, handed to the slices' controllers (Env.Image).
+	// Image is the manager's own image, handed to the slices' controllers (Process.Image).
 	Image string
 }
 
@@ -64,9 +64,9 @@ func Setup(mgr manager.Manager, controllers ...Controller) error {
 }
 
 // SetupAPIs registers the controllers of every API in apis with mgr.
-func SetupAPIs(mgr manager.Manager, env Env, apis ...API) error {
+func SetupAPIs(mgr manager.Manager, p Process, apis ...API) error {
 	for _, a := range apis {
-		cs, err := a.Controllers(env)
+		cs, err := a.Controllers(p)
 		if err != nil {
 			return fmt.Errorf("the %s API's controllers: %w", a.Name(), err)
 		}
@@ -97,7 +97,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options, apis ...API) error {
 	if err != nil {
 		return err
 	}
-	if err := SetupAPIs(mgr, Env{Image: o.Image}, apis...); err != nil {
+	if err := SetupAPIs(mgr, Process{Image: o.Image}, apis...); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

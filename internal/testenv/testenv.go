@@ -218,7 +218,7 @@ func (e *Env) StartManagerAs(t testing.TB, cfg *rest.Config, apis ...kfupmanager
 	if err != nil {
 		t.Fatalf("new manager: %v", err)
 	}
-	if err := kfupmanager.SetupAPIs(mgr, kfupmanager.Env{}, apis...); err != nil {
+	if err := kfupmanager.SetupAPIs(mgr, kfupmanager.Process{}, apis...); err != nil {
 		t.Fatalf("set up controllers: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -82,6 +82,6 @@ func (a *API) Objects() []client.Object {
 
 // Controllers returns one controller per job kind, the job-pod helpers taken from the
 // manager's image when it has one.
-func (a *API) Controllers(env kfupmanager.Env) ([]kfupmanager.Controller, error) {
-	return Controllers(a.Config.WithKfupImage(env.Image)), nil
+func (a *API) Controllers(p kfupmanager.Process) ([]kfupmanager.Controller, error) {
+	return Controllers(a.Config.WithKfupImage(p.Image)), nil
 }

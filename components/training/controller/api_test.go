@@ -54,7 +54,7 @@ func TestAPIRejectsBadFlags(t *testing.T) {
 // The controllers run the job-pod helpers from the manager's image when it has one.
 func TestAPIControllersUseTheManagerImage(t *testing.T) {
 	a := NewAPI()
-	cs, err := a.Controllers(kfupmanagerEnv("kfup/manager:abc"))
+	cs, err := a.Controllers(processWithImage("kfup/manager:abc"))
 	if err != nil || len(cs) != 6 {
 		t.Fatalf("controllers: %d, %v", len(cs), err)
 	}
@@ -64,4 +64,4 @@ func TestAPIControllersUseTheManagerImage(t *testing.T) {
 	}
 }
 
-func kfupmanagerEnv(image string) kfupmanager.Env { return kfupmanager.Env{Image: image} }
+func processWithImage(image string) kfupmanager.Process { return kfupmanager.Process{Image: image} }
