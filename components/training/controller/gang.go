@@ -9,7 +9,9 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
@@ -43,17 +45,29 @@ func (r *Reconciler) syncPodGroup(ctx context.Context, job engine.Job) (admitted
 	if err != nil {
 		return false, fmt.Errorf("PodGroup of %s %s/%s: %w", r.fw.Kind(), job.GetNamespace(), job.GetName(), err)
 	}
+	// a PodGroup of the job's name that is not the job's says nothing about its pods
+	if err := r.claim(ctx, job, gvk.Kind, pg, r.adopter(job)); err != nil {
+		return false, err
+	}
 	return policy.PodGroupAdmitted(r.cfg.GangScheduler, pg), nil
 }
 
-// deletePodGroup deletes job's PodGroup (a finished or suspended job holds no resources).
+// deletePodGroup deletes job's PodGroup (a finished or suspended job holds no resources);
+// a PodGroup of the job's name that is not the job's is left alone.
 func (r *Reconciler) deletePodGroup(ctx context.Context, job engine.Job) error {
 	pg := &unstructured.Unstructured{}
 	pg.SetGroupVersionKind(policy.PodGroupGVK(r.cfg.GangScheduler))
-	pg.SetNamespace(job.GetNamespace())
-	pg.SetName(job.GetName())
-	err := r.client.Delete(ctx, pg)
+	err := r.reader.Get(ctx, client.ObjectKeyFromObject(job), pg)
 	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+		return nil
+	}
+	if err == nil && !metav1.IsControlledBy(pg, job) {
+		return nil
+	}
+	if err == nil {
+		err = r.client.Delete(ctx, pg, client.Preconditions{UID: ptr.To(pg.GetUID())})
+	}
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}
 	if err != nil {

@@ -182,13 +182,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case desired != nil && plan.CreateChildren:
 		admitted, err := r.syncPodGroup(ctx, job)
 		if err != nil {
-			return ctrl.Result{}, err
+			return r.childError(ctx, job, plan, now, err)
 		}
 		gangWait = !admitted
 	}
 	if desired != nil && plan.CreateChildren && !gangWait {
 		if err := r.sync(ctx, job, desired, pods, services, plan.DeletePods); err != nil {
-			return ctrl.Result{}, err
+			return r.childError(ctx, job, plan, now, err)
 		}
 	}
 	if policy.IsSuspended(r.fw.RunPolicy(job)) {

@@ -148,6 +148,7 @@ func PodGroup(fw engine.Framework, job engine.Job, scheduler string, priority fu
 	pg.SetName(job.GetName())
 	pg.SetNamespace(job.GetNamespace())
 	pg.SetOwnerReferences([]metav1.OwnerReference{engine.OwnerReference(fw, job)})
+	pg.SetLabels(engine.JobLabels(fw, job.GetName())) // an orphaned PodGroup is adopted by them
 	return pg, nil
 }
 

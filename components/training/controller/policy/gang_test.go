@@ -84,6 +84,9 @@ func TestPodGroup(t *testing.T) {
 	if refs := pg.GetOwnerReferences(); len(refs) != 1 || refs[0].Kind != "PyTorchJob" || refs[0].Controller == nil || !*refs[0].Controller {
 		t.Fatalf("owner: %+v", refs)
 	}
+	if l := pg.GetLabels(); l["training.kubeflow.org/job-name"] != plain.Name || l["training.kubeflow.org/operator-name"] != "pytorchjob-controller" {
+		t.Errorf("labels %v, want the job's (an orphan is adopted by them)", l)
+	}
 	want := map[string]any{"minMember": int64(2), "queue": "default", "minResources": map[string]any{"cpu": "1"}}
 	if diff := cmp.Diff(want, pg.Object["spec"]); diff != "" {
 		t.Errorf("volcano spec (-want +got):\n%s", diff)

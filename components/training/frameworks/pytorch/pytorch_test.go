@@ -353,7 +353,9 @@ func TestHPA(t *testing.T) {
 		{"elastic with metrics", `elasticPolicy: {minReplicas: 1, maxReplicas: 3, ` + metrics + `}`,
 			&autoscalingv2.HorizontalPodAutoscaler{
 				TypeMeta: metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
-				ObjectMeta: metav1.ObjectMeta{Name: "elastic", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{{
+				ObjectMeta: metav1.ObjectMeta{Name: "elastic", Namespace: "ns", Labels: map[string]string{
+					"training.kubeflow.org/operator-name": "pytorchjob-controller", "training.kubeflow.org/job-name": "elastic",
+				}, OwnerReferences: []metav1.OwnerReference{{
 					APIVersion: "kubeflow.org/v1", Kind: "PyTorchJob", Name: "elastic", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 				}}},
 				Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
@@ -368,7 +370,9 @@ func TestHPA(t *testing.T) {
 		{"elastic with metrics, min and max from the workers", `elasticPolicy: {` + metrics + `}`,
 			&autoscalingv2.HorizontalPodAutoscaler{
 				TypeMeta: metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
-				ObjectMeta: metav1.ObjectMeta{Name: "elastic", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{{
+				ObjectMeta: metav1.ObjectMeta{Name: "elastic", Namespace: "ns", Labels: map[string]string{
+					"training.kubeflow.org/operator-name": "pytorchjob-controller", "training.kubeflow.org/job-name": "elastic",
+				}, OwnerReferences: []metav1.OwnerReference{{
 					APIVersion: "kubeflow.org/v1", Kind: "PyTorchJob", Name: "elastic", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 				}}},
 				Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
