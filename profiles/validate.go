@@ -114,11 +114,25 @@ func (p *Profile) fieldProblems() problems {
 	return ps
 }
 
+// Bounds of a request or limit. Comparing two quantities rescales the one with the larger
+// exponent (1e999999999 means computing 10^999999999, which takes forever), so
+// checkQuantity refuses long and huge quantities before conflictProblems compares any.
+const (
+	// maxQuantityLen is the longest quantity string accepted; real ones are a few bytes.
+	maxQuantityLen = 32
+	// maxQuantity is the largest request or limit accepted, 1E (10^18): more than any
+	// node has, and below what Kubernetes' int64 arithmetic holds.
+	maxQuantity = 1e18
+)
+
 // checkQuantity returns what is wrong with s as a request or limit, or "" (an empty s
 // leaves it unset).
 func checkQuantity(s string) string {
 	if s == "" {
 		return ""
+	}
+	if len(s) > maxQuantityLen {
+		return fmt.Sprintf("%q... is not a Kubernetes quantity (longer than %d bytes)", s[:maxQuantityLen], maxQuantityLen)
 	}
 	q, err := resource.ParseQuantity(s)
 	if err != nil {
@@ -126,6 +140,11 @@ func checkQuantity(s string) string {
 	}
 	if q.Sign() < 0 {
 		return fmt.Sprintf("must not be negative, got %s", s)
+	}
+	// The exponent is checked on its own: a zero with a huge one ("e999999999", which
+	// ParseQuantity reads as 0) is as slow to compare.
+	if q.AsDec().Scale() < -18 || q.AsApproximateFloat64() > maxQuantity {
+		return fmt.Sprintf("%s is out of range (at most 1E, 10^18)", s)
 	}
 	return ""
 }

@@ -83,6 +83,24 @@ func TestValidate(t *testing.T) {
 				"components.manager.resources.cpuRequest: must not be negative, got -1",
 				`components.manager.resources.memoryLimit: "lots" is not a Kubernetes quantity`,
 			}},
+		{name: "huge quantities are refused before they are compared (10^999999999 never ends)",
+			edit: func(p *Profile) {
+				p.Components.Manager.Resources.CPURequest = "1e999999999"
+				p.Components.Manager.Resources.MemoryRequest = "e999999999" // zero, huge exponent
+				p.Components.Manager.Resources.MemoryLimit = "2E"
+			},
+			wantErrs: []string{
+				"components.manager.resources.cpuRequest: 1e999999999 is out of range (at most 1E, 10^18)",
+				"components.manager.resources.memoryRequest: e999999999 is out of range (at most 1E, 10^18)",
+				"components.manager.resources.memoryLimit: 2E is out of range (at most 1E, 10^18)",
+			}},
+		{name: "largest quantity",
+			edit: func(p *Profile) {
+				p.Components.Manager.Resources = Resources{CPURequest: "1E", CPULimit: "1E", MemoryRequest: "1e-999", MemoryLimit: "1E"}
+			}},
+		{name: "long quantity",
+			edit:     func(p *Profile) { p.Components.Manager.Resources.CPULimit = "0.000000000000000000000000000000001" },
+			wantErrs: []string{`components.manager.resources.cpuLimit: "0.000000000000000000000000000000"... is not a Kubernetes quantity (longer than 32 bytes)`}},
 		{name: "image hub and tag",
 			edit: func(p *Profile) {
 				p.Components.Istio.Hub = "https://docker.io/istio"
