@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -69,13 +71,22 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// unknownKey records key at path as unknown to struct type t, suggesting the key the user
-// probably meant.
-func unknownKey(ps *problems, t reflect.Type, path string) {
-	parent, key := "", path
-	if i := strings.LastIndex(path, "."); i >= 0 {
-		parent, key = path[:i], path[i+1:]
+// plainKey is a key that reads unambiguously as one segment of a dotted path.
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// segment writes key as one segment of a dotted path: bare when it is a plain name, quoted
+// otherwise, so that a key holding a dot (manager.enabled), a space or a control character
+// is not read as a path of several keys and prints on one line.
+func segment(key string) string {
+	if plainKey.MatchString(key) {
+		return key
 	}
+	return strconv.Quote(key)
+}
+
+// unknownKey records key, under the key at path parent, as unknown to struct type t,
+// suggesting the key the user probably meant.
+func unknownKey(ps *problems, t reflect.Type, parent, key string) {
 	what := "key"
 	if t == reflect.TypeFor[Components]() {
 		what = "component"
@@ -83,8 +94,10 @@ func unknownKey(ps *problems, t reflect.Type, path string) {
 	hint := ""
 	if s := suggest(key, fieldsOf(t)); s != "" {
 		hint = "did you mean " + join(parent, s) + "?"
+	} else if strings.Contains(key, ".") {
+		hint = "a key holds no dots: nest the keys, one per line, each indented under the one before"
 	}
-	ps.add(path, hint, "unknown %s (known: %s)", what, keyNames(t))
+	ps.add(join(parent, segment(key)), hint, "unknown %s (known: %s)", what, keyNames(t))
 }
 
 // suggest returns the known key closest to key (same letters in another case, or at most
@@ -95,11 +108,21 @@ func suggest(key string, known []field) string {
 		if strings.EqualFold(f.name, key) {
 			return f.name
 		}
+		if abs(len(key)-len(f.name)) >= bestDist {
+			continue // at least that many edits: not worth computing (keys may be long)
+		}
 		if d := editDistance(strings.ToLower(key), strings.ToLower(f.name)); d < bestDist {
 			best, bestDist = f.name, d
 		}
 	}
 	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // editDistance is the Levenshtein distance between a and b.
@@ -166,7 +189,7 @@ func decode(ps *problems, path string, raw any, v reflect.Value, f field) {
 		for _, k := range keys {
 			sub, ok := lookup(v.Type(), k)
 			if !ok {
-				unknownKey(ps, v.Type(), join(path, k))
+				unknownKey(ps, v.Type(), path, k)
 				continue
 			}
 			decode(ps, join(path, k), m[k], v.Field(sub.index), sub)

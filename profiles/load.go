@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -48,7 +49,11 @@ func Load(nameOrPath string) (*Profile, error) {
 	if slices.Contains(builtins, nameOrPath) {
 		return loadBuiltin(nameOrPath, nil)
 	}
-	data, err := os.ReadFile(nameOrPath)
+	data, err := readFile(nameOrPath)
+	if errors.Is(err, errTooLarge) {
+		return nil, errs.Usage("a profile holds a few dozen settings: check that the path names a profile file",
+			"profile %s: larger than %d KiB, the most a profile file may hold", nameOrPath, maxFileSize>>10)
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && !looksLikePath(nameOrPath) {
 			return nil, errs.Usage(loadHint, "unknown profile %q (built-in: %s)", nameOrPath, strings.Join(builtins, ", "))
@@ -56,6 +61,31 @@ func Load(nameOrPath string) (*Profile, error) {
 		return nil, errs.Wrap(errs.KindUsage, loadHint, fmt.Errorf("read profile: %w", err))
 	}
 	return parse(data, nameOrPath, nil)
+}
+
+// maxFileSize bounds the profile files Load reads (1 MiB; a profile is a few hundred
+// bytes), so that a wrong path (a log, a disk image, /dev/zero) is refused rather than
+// read into memory whole.
+const maxFileSize = 1 << 20
+
+// errTooLarge is readFile's error for a file of more than maxFileSize bytes.
+var errTooLarge = errors.New("file too large")
+
+// readFile reads the file at path, or fails with errTooLarge after maxFileSize+1 bytes.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, errTooLarge
+	}
+	return data, nil
 }
 
 // looksLikePath reports whether s names a file rather than a mistyped built-in.

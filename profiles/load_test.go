@@ -2,12 +2,15 @@ package profiles
 
 import (
 	"io/fs"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kfup/kfup/internal/errs"
 )
 
 var all = []string{Manager, Training, Istio, Knative, NVIDIA}
@@ -165,11 +168,13 @@ components:
   manager:
     resources:
       memroyLimit: 1Gi
+  "nvidia.enabled\n": true
 `,
 		wantErrs: []string{
 			"p.yaml: components.knative.scaletozero: unknown key (known: enabled, scaleToZero, domain)",
 			"p.yaml: components.kserve: unknown component (known: manager, training, istio, knative, nvidia)",
 			"p.yaml: components.manager.resources.memroyLimit: unknown key (known: cpuRequest, cpuLimit, memoryRequest, memoryLimit)",
+			`p.yaml: components."nvidia.enabled\n": unknown component (known: manager, training, istio, knative, nvidia)`,
 			"p.yaml: labels: unknown key (known: apiVersion, kind, name, base, components)",
 		},
 	}, {
@@ -274,11 +279,8 @@ components:
 				t.Fatalf("errors (-want +got):\n%s", diff)
 			}
 			for _, fe := range fieldErrors(err) {
-				parent := "" // an unknown key's parent is known
-				if i := strings.LastIndex(fe.Path, "."); i >= 0 {
-					parent = fe.Path[:i]
-				}
-				if fe.File != "p.yaml" || !pathExists(parent) {
+				parent, _, ok := splitLast(fe.Path) // an unknown key's parent is known
+				if fe.File != "p.yaml" || !pathExists(fe.Path) && !(ok && pathExists(parent)) {
 					t.Errorf("FieldError %+v: want File p.yaml and a path under a key of Profile", *fe)
 				}
 			}
@@ -318,6 +320,30 @@ func TestLoadNames(t *testing.T) {
 	}
 }
 
+// TestLoadSizeBound: a profile file may hold up to maxFileSize bytes; a larger one, or an
+// endless one such as /dev/zero, is refused without being read whole.
+func TestLoadSizeBound(t *testing.T) {
+	doc := header + "name: big\n"
+	pad := func(n int) string { return doc + "#" + strings.Repeat("x", n-len(doc)-2) + "\n" }
+	if got := mustLoad(t, writeProfile(t, pad(maxFileSize))).Name; got != "big" {
+		t.Errorf("Load(%d-byte file).Name = %q, want big", maxFileSize, got)
+	}
+	want := []string{"profile p.yaml: larger than 1024 KiB, the most a profile file may hold"}
+	_, err := Load(writeProfile(t, pad(maxFileSize+1)))
+	if diff := cmp.Diff(want, errorLines(t, err)); diff != "" {
+		t.Errorf("error (-want +got):\n%s", diff)
+	}
+	if h := errs.HintOf(err); !strings.Contains(h, "check that the path names a profile file") {
+		t.Errorf("hint = %q", h)
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		_, err := Load("/dev/zero")
+		if got := errorLines(t, err); len(got) != 1 || !strings.Contains(got[0], "larger than 1024 KiB") {
+			t.Errorf("Load(/dev/zero): %q, want larger than 1024 KiB", got)
+		}
+	}
+}
+
 // TestBuiltinWinsOverFile: "minimal" is the built-in even beside a file named minimal.
 func TestBuiltinWinsOverFile(t *testing.T) {
 	writeProfile(t, header+"name: mine\n")
@@ -340,6 +366,8 @@ func TestHints(t *testing.T) {
 		{"misspelt component", header + "name: x\ncomponents:\n  knativ: {}\n",
 			[]string{"did you mean components.knative?"}},
 		{"nothing close", header + "name: x\nlabels: {}\n", []string{""}},
+		{"dotted key", header + "name: x\ncomponents:\n  manager.enabled: true\n",
+			[]string{"a key holds no dots: nest the keys, one per line, each indented under the one before"}},
 		{"unquoted tag", header + "name: x\ncomponents:\n  istio:\n    tag: 1.24\n",
 			[]string{`write tag: "1.24"`}},
 		{"invalid YAML", header + "name: [x\n", []string{"check the indentation and the colons around line 3"}},

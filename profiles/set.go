@@ -33,10 +33,10 @@ func (p *Profile) Set(expr string) error {
 	var f field
 	segs := strings.Split(path, ".")
 	for i, seg := range segs {
-		at := strings.Join(segs[:i+1], ".")
+		// segs[:i] are known keys, so only seg may need quoting.
+		parent := strings.Join(segs[:i], ".")
 		if v.Kind() != reflect.Struct {
-			parent := strings.Join(segs[:i], ".")
-			ps.add(at, "", "%s is %s, it has no keys", parent, typeName(v.Kind()))
+			ps.add(join(parent, segment(seg)), "", "%s is %s, it has no keys", parent, typeName(v.Kind()))
 			return ps.err("")
 		}
 		if i == 0 {
@@ -46,7 +46,7 @@ func (p *Profile) Set(expr string) error {
 		}
 		var found bool
 		if f, found = lookup(v.Type(), seg); !found {
-			unknownKey(&ps, v.Type(), at)
+			unknownKey(&ps, v.Type(), parent, seg)
 			return ps.err("")
 		}
 		v = v.Field(f.index)
