@@ -10,9 +10,13 @@ import (
 type ReplicaType string
 
 // ReplicaSpec describes one replica type of a job.
+// +kubebuilder:validation:XValidation:rule="!has(self.template) || !has(self.template.spec) || self.template.spec.containers.all(c, has(c.image) && c.image.size() > 0)",message="every container needs an image: set template.spec.containers[*].image"
+// +kubebuilder:validation:XValidation:rule="!has(self.template) || !has(self.template.spec) || !has(self.template.spec.initContainers) || self.template.spec.initContainers.all(c, has(c.image) && c.image.size() > 0)",message="every init container needs an image: set template.spec.initContainers[*].image"
 type ReplicaSpec struct {
-	// Replicas is the desired number of pods of this type; defaults to 1.
+	// Replicas is the desired number of pods of this type; defaults to 1; at most 1000
+	// (MaxReplicas).
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
@@ -59,17 +63,23 @@ type RunPolicy struct {
 	CleanPodPolicy *CleanPodPolicy `json:"cleanPodPolicy,omitempty"`
 
 	// TTLSecondsAfterFinished deletes a finished job after this many seconds; unset keeps it.
+	// At most ten years (MaxTTLSecondsAfterFinished).
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=315360000
 	// +optional
 	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
 
-	// ActiveDeadlineSeconds bounds how long the job may be active before it is failed.
+	// ActiveDeadlineSeconds bounds how long the job may be active before it is failed; at
+	// most ten years (MaxActiveDeadlineSeconds).
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=315360000
 	// +optional
 	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
 
-	// BackoffLimit is the number of restarts after which the job is failed.
+	// BackoffLimit is the number of restarts after which the job is failed; at most 10000
+	// (MaxBackoffLimit); unset means no limit.
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	BackoffLimit *int32 `json:"backoffLimit,omitempty"`
 

@@ -21,6 +21,7 @@ const (
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.conditions[-1:].type`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="name must be a DNS-1035 label (lowercase letters, digits, '-', starting with a letter): pods and services are named after it"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 52",message="name must be at most 52 characters: the names of the job's pods, ConfigMap and RBAC (<name>-worker-999, <name>-launcher, <name>-config) must fit in 63"
 
 // MPIJob is a distributed mpi training job.
 type MPIJob struct {
@@ -49,7 +50,10 @@ type MPIJobSpec struct {
 	CleanPodPolicy *CleanPodPolicy `json:"cleanPodPolicy,omitempty"`
 
 	// MainContainer names the container that runs MPI in launcher and worker pods;
-	// default "mpi".
+	// default "mpi". It is a container name, a DNS-1123 label (kubexec.sh passes it to
+	// kubectl exec --container).
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	MainContainer string `json:"mainContainer,omitempty"`
 

@@ -26,6 +26,7 @@ const (
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.conditions[-1:].type`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="name must be a DNS-1035 label (lowercase letters, digits, '-', starting with a letter): pods and services are named after it"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 52",message="name must be at most 52 characters: the names of the job's pods and services (<name>-worker-999) must fit in 63"
 
 // PaddleJob is a distributed paddle training job.
 type PaddleJob struct {
@@ -71,14 +72,21 @@ func init() {
 }
 
 // PaddleElasticPolicy configures elastic PaddlePaddle training.
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",message="elasticPolicy.minReplicas must not exceed elasticPolicy.maxReplicas"
 type PaddleElasticPolicy struct {
-	// MinReplicas is the fewest workers the job runs with.
+	// MinReplicas is the fewest workers the job runs with: 1 to 1000 (MaxReplicas).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	MinReplicas *int32 `json:"minReplicas,omitempty"`
-	// MaxReplicas is the most workers the job (and its HPA) scales to.
+	// MaxReplicas is the most workers the job (and its HPA) scales to: 1 to 1000
+	// (MaxReplicas), at least minReplicas.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	MaxReplicas *int32 `json:"maxReplicas,omitempty"`
 	// MaxRestarts bounds restarts of the elastic job.
+	// +kubebuilder:validation:Minimum=0
 	// +optional
 	MaxRestarts *int32 `json:"maxRestarts,omitempty"`
 	// Metrics drive a HorizontalPodAutoscaler of the workers; none creates no HPA.

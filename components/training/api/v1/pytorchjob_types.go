@@ -27,6 +27,7 @@ const (
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.conditions[-1:].type`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="name must be a DNS-1035 label (lowercase letters, digits, '-', starting with a letter): pods and services are named after it"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 52",message="name must be at most 52 characters: the names of the job's pods and services (<name>-worker-999) must fit in 63"
 
 // PyTorchJob is a distributed pytorch training job.
 type PyTorchJob struct {
@@ -76,17 +77,25 @@ func init() {
 }
 
 // ElasticPolicy configures elastic PyTorch training (torchrun rendezvous).
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",message="elasticPolicy.minReplicas must not exceed elasticPolicy.maxReplicas"
 type ElasticPolicy struct {
-	// MinReplicas is the fewest workers the job runs with.
+	// MinReplicas is the fewest workers the job runs with: 1 to 1000 (MaxReplicas).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	MinReplicas *int32 `json:"minReplicas,omitempty"`
-	// MaxReplicas is the most workers the job (and its HPA) scales to.
+	// MaxReplicas is the most workers the job (and its HPA) scales to: 1 to 1000
+	// (MaxReplicas), at least minReplicas.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	MaxReplicas *int32 `json:"maxReplicas,omitempty"`
 	// RDZVBackend is the rendezvous backend: c10d, etcd or etcd-v2.
 	// +optional
 	RDZVBackend *RDZVBackend `json:"rdzvBackend,omitempty"`
 	// RDZVPort is the rendezvous port.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
 	// +optional
 	RDZVPort *int32 `json:"rdzvPort,omitempty"`
 	// RDZVHost is the rendezvous host.
@@ -102,9 +111,11 @@ type ElasticPolicy struct {
 	// +optional
 	Standalone *bool `json:"standalone,omitempty"`
 	// NProcPerNode is the number of processes per pod. Deprecated: use spec.nprocPerNode.
+	// +kubebuilder:validation:Minimum=1
 	// +optional
 	NProcPerNode *int32 `json:"nProcPerNode,omitempty"`
 	// MaxRestarts is torchrun's --max-restarts.
+	// +kubebuilder:validation:Minimum=0
 	// +optional
 	MaxRestarts *int32 `json:"maxRestarts,omitempty"`
 	// Metrics drive a HorizontalPodAutoscaler of the workers; none creates no HPA.

@@ -31,6 +31,7 @@ const (
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.conditions[-1:].type`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="name must be a DNS-1035 label (lowercase letters, digits, '-', starting with a letter): pods and services are named after it"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 49",message="name must be at most 49 characters: the names of the job's pods and services (<name>-evaluator-999) must fit in 63"
 
 // TFJob is a distributed tensorflow training job.
 type TFJob struct {

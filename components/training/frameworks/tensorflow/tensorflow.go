@@ -191,47 +191,57 @@ type sparseTFConfig struct {
 func (fw *Framework) GenClusterSpec(j *trainingv1.TFJob) ClusterSpec {
 	cs := ClusterSpec{}
 	for rtype, spec := range j.Spec.TFReplicaSpecs {
-		if spec == nil {
-			continue
+		if spec != nil {
+			cs[strings.ToLower(string(rtype))] = fw.addresses(j, rtype, 0, int(engine.ReplicaCount(spec)))
 		}
-		port, ok := engine.ContainerPort(spec, trainingv1.TFJobDefaultContainerName, trainingv1.TFJobDefaultPortName)
-		if !ok {
-			port = trainingv1.TFJobDefaultPort
-		}
-		n := int(engine.ReplicaCount(spec))
-		addrs := make([]string, 0, n)
-		for i := range n {
-			host := engine.ReplicaName(j.Name, rtype, i) + "." + j.Namespace + ".svc"
-			if fw.clusterDomain != "" {
-				host += "." + fw.clusterDomain
-			}
-			addrs = append(addrs, host+":"+strconv.Itoa(int(port)))
-		}
-		cs[strings.ToLower(string(rtype))] = addrs
 	}
 	return cs
+}
+
+// addresses are the addresses of replicas [from, to) of type rtype (see GenClusterSpec).
+func (fw *Framework) addresses(j *trainingv1.TFJob, rtype trainingv1.ReplicaType, from, to int) []string {
+	spec := j.Spec.TFReplicaSpecs[rtype]
+	if spec == nil {
+		return nil
+	}
+	port, ok := engine.ContainerPort(spec, trainingv1.TFJobDefaultContainerName, trainingv1.TFJobDefaultPortName)
+	if !ok {
+		port = trainingv1.TFJobDefaultPort
+	}
+	addrs := make([]string, 0, max(to-from, 0))
+	for i := from; i < to; i++ {
+		host := engine.ReplicaName(j.Name, rtype, i) + "." + j.Namespace + ".svc"
+		if fw.clusterDomain != "" {
+			host += "." + fw.clusterDomain
+		}
+		addrs = append(addrs, host+":"+strconv.Itoa(int(port)))
+	}
+	return addrs
 }
 
 // TFConfig is the TF_CONFIG value of replica (rtype, index). With enableDynamicWorker the
 // cluster is sparse: a worker sees all PS replicas and only itself, a PS only itself, and
 // there is no environment field.
 func (fw *Framework) TFConfig(j *trainingv1.TFJob, rtype trainingv1.ReplicaType, index int) (string, error) {
-	cluster := fw.GenClusterSpec(j)
 	rt := strings.ToLower(string(rtype))
 	task := TaskSpec{Type: rt, Index: index}
 	var doc any
 	if j.Spec.EnableDynamicWorker {
+		// only the addresses the sparse cluster lists, not every replica's
 		sparse := sparseClusterSpec{Worker: map[int32]string{}, PS: []string{}}
 		switch rt {
 		case strings.ToLower(string(trainingv1.TFJobReplicaTypePS)):
-			sparse.PS = append(sparse.PS, cluster[rt][index])
+			sparse.PS = append(sparse.PS, fw.addresses(j, rtype, index, index+1)...)
 		case strings.ToLower(string(trainingv1.TFJobReplicaTypeWorker)):
-			sparse.PS = cluster[strings.ToLower(string(trainingv1.TFJobReplicaTypePS))]
-			sparse.Worker[int32(index)] = cluster[rt][index]
+			ps := trainingv1.TFJobReplicaTypePS
+			sparse.PS = fw.addresses(j, ps, 0, int(engine.ReplicaCount(j.Spec.TFReplicaSpecs[ps])))
+			if a := fw.addresses(j, rtype, index, index+1); len(a) == 1 {
+				sparse.Worker[int32(index)] = a[0]
+			}
 		}
 		doc = sparseTFConfig{Cluster: sparse, Task: task}
 	} else {
-		doc = tfConfig{Cluster: cluster, Task: task, Environment: "cloud"}
+		doc = tfConfig{Cluster: fw.GenClusterSpec(j), Task: task, Environment: "cloud"}
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
