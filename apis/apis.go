@@ -8,13 +8,13 @@ package apis
 
 import (
 	trainingcontroller "github.com/kfup/kfup/components/training/controller"
-	"github.com/kfup/kfup/internal/manager"
+	"github.com/kfup/kfup/internal/apihost"
 )
 
 // InCluster returns a fresh in-cluster side of every API slice, with its defaults (each
 // call returns new values: flags bind to them).
-func InCluster() []manager.API {
-	return []manager.API{
+func InCluster() []apihost.API {
+	return []apihost.API{
 		trainingcontroller.NewAPI(),
 	}
 }

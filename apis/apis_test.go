@@ -9,7 +9,7 @@ import (
 	"github.com/kfup/kfup/apis"
 	managercomponent "github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/components/registry"
-	"github.com/kfup/kfup/internal/manager"
+	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/manifests"
 	"github.com/kfup/kfup/profiles"
 )
@@ -22,7 +22,7 @@ func TestHostAndInClusterListsAgree(t *testing.T) {
 	for _, a := range registry.APIs {
 		host = append(host, a.Name())
 	}
-	if diff := cmp.Diff(host, manager.Names(apis.InCluster())); diff != "" {
+	if diff := cmp.Diff(host, apihost.Names(apis.InCluster())); diff != "" {
 		t.Errorf("components/registry.APIs vs apis.InCluster (-host +in-cluster):\n%s", diff)
 	}
 	for _, n := range host {
@@ -62,7 +62,7 @@ func TestEveryCRDHasOneOwner(t *testing.T) {
 
 // The in-cluster and host sides register the same kinds.
 func TestSchemesAgree(t *testing.T) {
-	inCluster, err := manager.NewScheme(apis.InCluster()...)
+	inCluster, err := apihost.NewScheme(apis.InCluster()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +86,8 @@ func TestSchemesAgree(t *testing.T) {
 
 // The manager's installer checks the lease the manager process takes.
 func TestLeaseName(t *testing.T) {
-	if managercomponent.LeaseName != manager.LeaderElectionID {
-		t.Errorf("components/manager.LeaseName %q, internal/manager.LeaderElectionID %q", managercomponent.LeaseName, manager.LeaderElectionID)
+	if managercomponent.LeaseName != apihost.LeaderElectionID {
+		t.Errorf("components/manager.LeaseName %q, internal/apihost.LeaderElectionID %q", managercomponent.LeaseName, apihost.LeaderElectionID)
 	}
 }
 

@@ -38,7 +38,7 @@ func goList(t *testing.T, deps bool, patterns ...string) map[string][]string {
 // component's package) link none of the in-cluster code (the manager process, the
 // controllers, their engines and plug-ins).
 func TestLayering(t *testing.T) {
-	inCluster := regexp.MustCompile(`^` + module + `(internal/(manager|incluster|agent)|components/[^/]+/(controller|engine|frameworks))(/|$)`)
+	inCluster := regexp.MustCompile(`^` + module + `(internal/(apihost|incluster|agent)|components/[^/]+/(controller|engine|frameworks))(/|$)`)
 	above := regexp.MustCompile(`^` + module + `(components|apis|bootstrap|bundle|cmd|profiles|e2e|hack)(/|$)`)
 	hostInstaller := regexp.MustCompile(`^` + module + `(components(/[^/]+)?|components/registry|bootstrap(/.*)?|bundle)$`)
 	for pkg, imports := range goList(t, false, module+"...") {

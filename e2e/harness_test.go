@@ -22,7 +22,7 @@ import (
 
 	"github.com/kfup/kfup/apis"
 	"github.com/kfup/kfup/bootstrap"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
+	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/ui"
 )
 
@@ -100,7 +100,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 		clientset = kubernetes.NewForConfigOrDie(restConfig)
-		scheme, err := kfupmanager.NewScheme(apis.InCluster()...)
+		scheme, err := apihost.NewScheme(apis.InCluster()...)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "FAIL:", err)
 			return 1

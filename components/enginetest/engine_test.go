@@ -17,13 +17,17 @@ import (
 	"github.com/kfup/kfup/components/training"
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/builders"
+	trainingcontroller "github.com/kfup/kfup/components/training/controller"
+	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/testenv"
 	"github.com/kfup/kfup/internal/ui"
 )
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { os.Exit(testenv.MainWith(m, &env, testenv.Options{WithoutCRDs: true})) }
+func TestMain(m *testing.M) {
+	os.Exit(testenv.MainWith(m, &env, testenv.Options{WithoutCRDs: true, APIs: []apihost.API{trainingcontroller.NewAPI()}}))
+}
 
 // jobUser is a component that depends on training and creates a PyTorchJob when it
 // installs: it can only succeed if the CRD was Established first.

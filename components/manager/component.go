@@ -412,7 +412,7 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 							{Name: "health", ContainerPort: 8081},
 						},
 						// the manager retries the API server for up to a minute at start
-						// (internal/manager.StartRetry): liveness waits until it answers
+						// (internal/apihost.StartRetry): liveness waits until it answers
 						StartupProbe:   startupProbe(probe("/healthz")),
 						LivenessProbe:  probe("/healthz"),
 						ReadinessProbe: probe("/readyz"),

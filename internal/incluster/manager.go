@@ -15,16 +15,16 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/errs"
-	"github.com/kfup/kfup/internal/manager"
 )
 
 // ManagerOptions are the flags of `kfup manager`.
 type ManagerOptions struct {
-	manager.Options
+	apihost.Options
 	// APIs are the API slices whose controllers the manager hosts; each registered its
 	// own flags.
-	APIs []manager.API
+	APIs []apihost.API
 	// MemoryLimitRatio is the share of the container's memory limit (its cgroup's) the Go
 	// runtime takes as its soft limit (GOMEMLIMIT); 0 leaves the runtime's default.
 	MemoryLimitRatio float64
@@ -40,7 +40,7 @@ const DefaultMemoryLimitRatio = 0.9
 // controllers of apis (the composition root's list, package apis), each with its own
 // flags; runF replaces the real run in tests; verbosity reads the global -v level when the
 // command runs.
-func NewCmdManager(apis []manager.API, verbosity func() int, runF func(context.Context, *ManagerOptions) error) *cobra.Command {
+func NewCmdManager(apis []apihost.API, verbosity func() int, runF func(context.Context, *ManagerOptions) error) *cobra.Command {
 	opts := &ManagerOptions{APIs: apis}
 	cmd := &cobra.Command{
 		Use:   "manager",
@@ -68,7 +68,7 @@ you do not normally run it by hand.`,
 			if err != nil {
 				return err
 			}
-			return manager.Run(cmd.Context(), cfg, opts.Options, opts.APIs...)
+			return apihost.Run(cmd.Context(), cfg, opts.Options, opts.APIs...)
 		},
 	}
 	fl := cmd.Flags()

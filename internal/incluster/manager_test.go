@@ -9,8 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/errs"
-	"github.com/kfup/kfup/internal/manager"
 )
 
 // fakeAPI is an API slice with one flag of its own, --fake-workers (at least 1).
@@ -27,7 +27,7 @@ func (f *fakeAPI) Validate() error {
 }
 func (f *fakeAPI) Namespaces() []string     { return nil }
 func (f *fakeAPI) Objects() []client.Object { return nil }
-func (f *fakeAPI) Controllers(manager.Process) ([]manager.Controller, error) {
+func (f *fakeAPI) Controllers(apihost.Process) ([]apihost.Controller, error) {
 	return nil, nil
 }
 
@@ -41,7 +41,7 @@ func execute(runF func(context.Context, *ManagerOptions) error, args ...string) 
 			root.RemoveCommand(c)
 		}
 	}
-	root.AddCommand(NewCmdManager([]manager.API{api}, func() int { return 0 }, runF))
+	root.AddCommand(NewCmdManager([]apihost.API{api}, func() int { return 0 }, runF))
 	root.SetArgs(args)
 	return api, root.ExecuteContext(context.Background())
 }
@@ -78,10 +78,10 @@ func TestManagerRejectsBadOptions(t *testing.T) {
 
 func TestMainExitCodes(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := Main(context.Background(), []string{"nonsense"}, &out, &errOut, []manager.API{&fakeAPI{}}); code != 2 {
+	if code := Main(context.Background(), []string{"nonsense"}, &out, &errOut, []apihost.API{&fakeAPI{}}); code != 2 {
 		t.Errorf("unknown command: exit %d, want 2 (%s)", code, errOut.String())
 	}
-	if code := Main(context.Background(), []string{"manager", "--fake-workers", "many"}, &out, &errOut, []manager.API{&fakeAPI{}}); code != 2 {
+	if code := Main(context.Background(), []string{"manager", "--fake-workers", "many"}, &out, &errOut, []apihost.API{&fakeAPI{}}); code != 2 {
 		t.Errorf("bad flag value: exit %d, want 2 (%s)", code, errOut.String())
 	}
 	errOut.Reset()

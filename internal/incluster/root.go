@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/errs"
-	"github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/internal/version"
 )
 
@@ -39,7 +39,7 @@ func ClassifyCobraError(err error) error {
 // NewRootCmd is the command tree of the kfup-manager binary: the in-cluster commands
 // only, the manager hosting apis. It is named kfup because it stands in for kfup in the
 // manager image (/kfup), where job pods run `/kfup agent ...`.
-func NewRootCmd(out, errOut io.Writer, apis []manager.API) *cobra.Command {
+func NewRootCmd(out, errOut io.Writer, apis []apihost.API) *cobra.Command {
 	verbosity := 0
 	root := &cobra.Command{
 		Use:   "kfup",
@@ -61,7 +61,7 @@ manager image from it. The host commands (create, delete, status, ...) are in kf
 
 // Main runs the kfup-manager command tree (the manager hosting apis) and returns the exit
 // code: 0, 2 for a usage error, 1 for any other.
-func Main(ctx context.Context, args []string, out, errOut io.Writer, apis []manager.API) int {
+func Main(ctx context.Context, args []string, out, errOut io.Writer, apis []apihost.API) int {
 	root := NewRootCmd(out, errOut, apis)
 	root.SetArgs(args)
 	err := ClassifyCobraError(root.ExecuteContext(ctx))

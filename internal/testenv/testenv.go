@@ -30,8 +30,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/conformance"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
 	"github.com/kfup/kfup/manifests"
 )
 
@@ -98,7 +98,7 @@ type Options struct {
 	WithoutCRDs bool
 	// APIs are the API slices whose types the client and managers know (their
 	// controllers run only in StartManager).
-	APIs []kfupmanager.API
+	APIs []apihost.API
 }
 
 // Start starts the API server and installs kfup's CRDs (waiting until they are served).
@@ -114,7 +114,7 @@ func StartWith(o Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	scheme, err := kfupmanager.NewScheme(o.APIs...)
+	scheme, err := apihost.NewScheme(o.APIs...)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (e *Env) Stop() error { return e.env.Stop() }
 // Main is a TestMain body for an integration package: it starts one Env for the package
 // (knowing the types of apis), stores it in *env, runs the tests and stops it. Under -short it runs nothing (the unit
 // tier); with binaries missing it fails with BuildHint.
-func Main(m *testing.M, env **Env, apis ...kfupmanager.API) int {
+func Main(m *testing.M, env **Env, apis ...apihost.API) int {
 	return MainWith(m, env, Options{APIs: apis})
 }
 
@@ -199,18 +199,18 @@ func (e *Env) Namespace(t testing.TB) string {
 // StartManager runs a controller manager in-process hosting the controllers of apis
 // (configured as each says, its namespaces included) with kfup manager's caches, and stops
 // it when t ends. Metrics, probes and leader election are off.
-func (e *Env) StartManager(t testing.TB, apis ...kfupmanager.API) manager.Manager {
+func (e *Env) StartManager(t testing.TB, apis ...apihost.API) manager.Manager {
 	t.Helper()
 	return e.StartManagerAs(t, e.Config, apis...)
 }
 
 // StartManagerAs is StartManager with the manager talking to the API server through cfg
 // (e.g. impersonating kfup's service account, to run it with only its own RBAC).
-func (e *Env) StartManagerAs(t testing.TB, cfg *rest.Config, apis ...kfupmanager.API) manager.Manager {
+func (e *Env) StartManagerAs(t testing.TB, cfg *rest.Config, apis ...apihost.API) manager.Manager {
 	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 e.Scheme,
-		Cache:                  kfupmanager.CacheOptions(apis...), // as kfup manager's
+		Cache:                  apihost.CacheOptions(apis...), // as kfup manager's
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		LeaderElection:         false,
@@ -218,7 +218,7 @@ func (e *Env) StartManagerAs(t testing.TB, cfg *rest.Config, apis ...kfupmanager
 	if err != nil {
 		t.Fatalf("new manager: %v", err)
 	}
-	if err := kfupmanager.SetupAPIs(mgr, kfupmanager.Process{}, apis...); err != nil {
+	if err := apihost.SetupAPIs(mgr, apihost.Process{}, apis...); err != nil {
 		t.Fatalf("set up controllers: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

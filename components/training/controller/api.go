@@ -11,11 +11,11 @@ import (
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/engine"
 	"github.com/kfup/kfup/components/training/frameworks"
+	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/errs"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
 )
 
-// API is the training slice's in-cluster side (kfupmanager.API): the kubeflow.org/v1 job
+// API is the training slice's in-cluster side (apihost.API): the kubeflow.org/v1 job
 // types, upstream training-operator's flags, and one controller per job kind. Its zero
 // value is not ready: use NewAPI.
 type API struct {
@@ -26,7 +26,7 @@ type API struct {
 	Namespace []string
 }
 
-var _ kfupmanager.API = (*API)(nil)
+var _ apihost.API = (*API)(nil)
 
 // NewAPI returns the training slice with kfup's defaults (DefaultConfig).
 func NewAPI() *API { return &API{Config: DefaultConfig()} }
@@ -82,6 +82,6 @@ func (a *API) Objects() []client.Object {
 
 // Controllers returns one controller per job kind, the job-pod helpers taken from the
 // manager's image when it has one.
-func (a *API) Controllers(p kfupmanager.Process) ([]kfupmanager.Controller, error) {
+func (a *API) Controllers(p apihost.Process) ([]apihost.Controller, error) {
 	return Controllers(a.Config.WithKfupImage(p.Image)), nil
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/errs"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
 )
 
 // parse registers the training API's flags on a fresh flag set and parses args.
@@ -64,4 +64,4 @@ func TestAPIControllersUseTheManagerImage(t *testing.T) {
 	}
 }
 
-func processWithImage(image string) kfupmanager.Process { return kfupmanager.Process{Image: image} }
+func processWithImage(image string) apihost.Process { return apihost.Process{Image: image} }

@@ -287,7 +287,7 @@ func (r *Reconciler) stopSidecars(ctx context.Context, job engine.Job, pods []*c
 		return nil
 	}
 	for _, cached := range pods {
-		// the cache keeps a trimmed pod (internal/manager.CacheOptions): update the whole one
+		// the cache keeps a trimmed pod (internal/apihost.CacheOptions): update the whole one
 		p := &corev1.Pod{}
 		if err := r.reader.Get(ctx, client.ObjectKeyFromObject(cached), p); err != nil {
 			if apierrors.IsNotFound(err) {

@@ -6,11 +6,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfup/kfup/components/training/engine"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
+	"github.com/kfup/kfup/internal/apihost"
 )
 
 // markChild labels obj, about to be created or applied for a job, as a child of the
-// training API (kfupmanager.LabelAPI=training): the manager's caches keep only children
+// training API (apihost.LabelAPI=training): the manager's caches keep only children
 // so labelled. The desired-state functions keep upstream's labels exactly; the label is
 // added here, where every child is written, and never to selectors.
 func markChild(obj metav1.Object) {
@@ -18,6 +18,6 @@ func markChild(obj metav1.Object) {
 	if l == nil {
 		l = map[string]string{}
 	}
-	l[kfupmanager.LabelAPI] = engine.APIName
+	l[apihost.LabelAPI] = engine.APIName
 	obj.SetLabels(l)
 }

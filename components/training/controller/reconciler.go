@@ -25,7 +25,7 @@ import (
 	"github.com/kfup/kfup/components/training/controller/policy"
 	"github.com/kfup/kfup/components/training/engine"
 	"github.com/kfup/kfup/components/training/frameworks"
-	kfupmanager "github.com/kfup/kfup/internal/manager"
+	"github.com/kfup/kfup/internal/apihost"
 )
 
 // Reconciler reconciles the jobs of one kind, the kind of its framework.
@@ -44,7 +44,7 @@ type Reconciler struct {
 	deleted map[types.NamespacedName]map[types.UID]bool
 }
 
-var _ kfupmanager.Controller = (*Reconciler)(nil)
+var _ apihost.Controller = (*Reconciler)(nil)
 
 // conflictRetry is how soon a reconcile that lost a write race (its cached job was stale)
 // tries again; the job's own status writes do not trigger reconciles.
@@ -65,8 +65,8 @@ func All(cfg Config) []*Reconciler {
 }
 
 // Controllers returns All(cfg) as the manager's controllers.
-func Controllers(cfg Config) []kfupmanager.Controller {
-	var out []kfupmanager.Controller
+func Controllers(cfg Config) []apihost.Controller {
+	var out []apihost.Controller
 	for _, r := range All(cfg) {
 		out = append(out, r)
 	}

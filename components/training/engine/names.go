@@ -11,7 +11,7 @@ import (
 )
 
 // APIName is the training slice's name: its profile component, and the value of kfup's
-// API label (internal/manager.LabelAPI) on every child the controllers create.
+// API label (internal/apihost.LabelAPI) on every child the controllers create.
 const APIName = "training"
 
 // ReplicaName is the name of the pod and the service of replica index of type rtype:

@@ -1,4 +1,4 @@
-package manager
+package apihost
 
 // RBAC of the manager itself (leader election, events). controller-gen turns these markers,
 // and those of each controller, into manifests/rbac/role.yaml (make generate).

@@ -1,10 +1,10 @@
-// Package manager runs kfup's in-cluster controller manager: one process hosting the
+// Package apihost runs kfup's in-cluster controller manager: one process hosting the
 // controllers of every Kubeflow API slice it is given (API: training now; tuning,
 // pipelines and serving as they arrive), with leader election, /healthz and /readyz probes
 // and Prometheus metrics. It names no slice: the composition root (package apis) lists
 // them. `kfup manager` runs it in the cluster; the integration tier runs the same
 // controllers in-process against envtest.
-package manager
+package apihost
 
 import (
 	"context"
