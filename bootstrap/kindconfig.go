@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -44,10 +45,16 @@ type KindConfigOptions struct {
 	ExtraMounts []v1alpha4.Mount
 }
 
+// maxKindConfigSize bounds the --config files LoadKindConfig reads (1 MiB; kind configs,
+// kubeadm patches included, are a few KiB), so that a wrong path (a log, a disk image,
+// /dev/zero) is refused rather than read into memory whole.
+const maxKindConfigSize = 1 << 20
+
 // LoadKindConfig reads a kind v1alpha4 Cluster config strictly: unknown fields, another
-// kind or apiVersion, or invalid YAML are errors that name the file and the problem.
+// kind or apiVersion, invalid YAML, or more than 1 MiB are errors that name the file and
+// the problem.
 func LoadKindConfig(path string) (*v1alpha4.Cluster, error) {
-	b, err := os.ReadFile(path)
+	b, err := readKindConfig(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errs.Usage("pass the path of a kind config file (kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4)",
 			"--config %s: file does not exist", path)
@@ -55,7 +62,21 @@ func LoadKindConfig(path string) (*v1alpha4.Cluster, error) {
 	if err != nil {
 		return nil, errs.Usage("", "--config %s: %v", path, err)
 	}
+	if len(b) > maxKindConfigSize {
+		return nil, errs.Usage("check that --config names a kind config file",
+			"--config %s: larger than %d KiB, the most a kind config may hold", path, maxKindConfigSize>>10)
+	}
 	return ParseKindConfig(path, b)
+}
+
+// readKindConfig reads the file at path, stopping after maxKindConfigSize+1 bytes.
+func readKindConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxKindConfigSize+1))
 }
 
 // ParseKindConfig parses a kind config; source names it in errors.

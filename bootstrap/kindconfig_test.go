@@ -412,6 +412,20 @@ func TestLoadKindConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// the most a config may hold, and a byte more
+	doc := "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nname: x\n#"
+	largest := filepath.Join(dir, "largest.yaml")
+	if err := os.WriteFile(largest, []byte(doc+strings.Repeat("x", maxKindConfigSize-len(doc)-1)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.yaml")
+	if err := os.WriteFile(huge, []byte(doc+strings.Repeat("x", maxKindConfigSize-len(doc))+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadKindConfig(largest); err != nil {
+		t.Errorf("LoadKindConfig(%d bytes): %v", maxKindConfigSize, err)
+	}
+
 	c, err := LoadKindConfig(good)
 	if err != nil {
 		t.Fatalf("LoadKindConfig(good): %v", err)
@@ -425,8 +439,10 @@ func TestLoadKindConfig(t *testing.T) {
 		want []string
 	}{
 		{filepath.Join(dir, "missing.yaml"), []string{"missing.yaml", "does not exist"}},
+		{huge, []string{"huge.yaml: larger than 1024 KiB, the most a kind config may hold"}},
 		{bad, []string{"bad.yaml", "bogus"}},
-		{dir, []string{dir}}, // a directory cannot be read as a file
+		{dir, []string{dir}},                                       // a directory cannot be read as a file
+		{"/dev/zero", []string{"/dev/zero: larger than 1024 KiB"}}, // endless: refused, not read whole
 	} {
 		_, err := LoadKindConfig(tc.path)
 		if err == nil {
