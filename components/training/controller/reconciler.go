@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -151,8 +152,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, fmt.Errorf("update status of %s %s: %w", r.fw.Kind(), req.NamespacedName, err)
 	}
-	if plan.Restarts != policy.RecordedRestarts(job.GetAnnotations()) {
-		if err := r.recordRestarts(ctx, job, plan.Restarts); err != nil {
+	if plan.Restarts != policy.RecordedRestarts(job.GetAnnotations()) ||
+		!slices.Equal(plan.RestartedPods, policy.RecordedRestartedPods(job.GetAnnotations())) {
+		if err := r.recordRestarts(ctx, job, plan.Restarts, plan.RestartedPods); err != nil {
 			if apierrors.IsConflict(err) {
 				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
@@ -225,9 +227,10 @@ func failValidation(fw engine.Framework, job engine.Job, plan *policy.Plan, err 
 	plan.CreateChildren = false
 }
 
-// recordRestarts sets the job's restart count annotation, failing on a conflict so that a
+// recordRestarts sets the job's restart count annotation and the pods it counts that are
+// still there (deleted after this write), failing on a conflict so that a
 // stale job cannot count a restart twice. job is updated to the server's version.
-func (r *Reconciler) recordRestarts(ctx context.Context, job engine.Job, n int32) error {
+func (r *Reconciler) recordRestarts(ctx context.Context, job engine.Job, n int32, pods []types.UID) error {
 	base, ok := job.DeepCopyObject().(client.Object)
 	if !ok {
 		return fmt.Errorf("%T is not a client.Object", job)
@@ -237,6 +240,11 @@ func (r *Reconciler) recordRestarts(ctx context.Context, job engine.Job, n int32
 		ann = map[string]string{}
 	}
 	ann[policy.RestartsAnnotation] = strconv.Itoa(int(n))
+	if len(pods) > 0 {
+		ann[policy.RestartedPodsAnnotation] = policy.FormatRestartedPods(pods)
+	} else {
+		delete(ann, policy.RestartedPodsAnnotation)
+	}
 	job.SetAnnotations(ann)
 	return r.client.Patch(ctx, job, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 }

@@ -1,9 +1,12 @@
 package policy
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 )
@@ -22,6 +25,34 @@ import (
 // RestartsAnnotation on a job holds the number of its pods the reconciler deleted to
 // recreate them.
 const RestartsAnnotation = "training.kfup.dev/restarts"
+
+// RestartedPodsAnnotation on a job lists, comma-separated, the UIDs of the failed pods
+// RestartsAnnotation already counts and that may not be deleted yet: written with the
+// count, before the delete, so that a manager that dies between the two does not count
+// the same pod again when it sees it still there. UIDs of pods gone are dropped.
+const RestartedPodsAnnotation = "training.kfup.dev/restarted-pods"
+
+// RecordedRestartedPods is the job's RestartedPodsAnnotation, sorted, without duplicates
+// or empty entries.
+func RecordedRestartedPods(annotations map[string]string) []types.UID {
+	var out []types.UID
+	for _, s := range strings.Split(annotations[RestartedPodsAnnotation], ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, types.UID(s))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// FormatRestartedPods is the RestartedPodsAnnotation value listing uids.
+func FormatRestartedPods(uids []types.UID) string {
+	s := make([]string, len(uids))
+	for i, u := range uids {
+		s[i] = string(u)
+	}
+	return strings.Join(s, ",")
+}
 
 // RecordedRestarts is the job's RestartsAnnotation, 0 when absent or invalid.
 func RecordedRestarts(annotations map[string]string) int32 {

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/engine"
@@ -39,6 +40,9 @@ type Plan struct {
 	Status trainingv1.JobStatus
 	// Restarts is the job's RestartsAnnotation after this decision.
 	Restarts int32
+	// RestartedPods is the job's RestartedPodsAnnotation after this decision (sorted): the
+	// pods Restarts counts that are still there.
+	RestartedPods []types.UID
 	// CreateChildren says that the job runs: create its missing pods and services (but not
 	// those of DeletePods, which come back once gone), delete those it no longer wants
 	// (scale-down) and apply its extras.
@@ -68,6 +72,8 @@ type decision struct {
 	now   metav1.Time
 	pods  []*corev1.Pod // not being deleted
 	plan  *Plan
+	// counted are the recorded restarted pods still there: already counted, to delete
+	counted map[types.UID]bool
 }
 
 // Decide computes a job's next status and the actions that go with it:
@@ -100,6 +106,13 @@ func Decide(in Input) (*Plan, error) {
 	for _, p := range in.Pods {
 		if p.DeletionTimestamp == nil {
 			d.pods = append(d.pods, p)
+		}
+	}
+	d.counted = map[types.UID]bool{}
+	for _, uid := range RecordedRestartedPods(job.GetAnnotations()) {
+		if slices.ContainsFunc(in.Pods, func(p *corev1.Pod) bool { return p.UID == uid }) {
+			d.counted[uid] = true
+			d.plan.RestartedPods = append(d.plan.RestartedPods, uid)
 		}
 	}
 	oldConditions := fw.Status(in.Job).Conditions
@@ -187,6 +200,11 @@ func (d *decision) run() {
 		if f.Action != engine.RestartPod {
 			continue
 		}
+		if d.counted[f.Pod.UID] { // counted by a decision whose delete did not happen
+			restarted[f.Type]++
+			d.plan.DeletePods = append(d.plan.DeletePods, f.Pod)
+			continue
+		}
 		if ExceedsBackoffLimit(d.rp, restarts+1) {
 			d.exited(f)
 			d.fail(ReasonBackoffLimitExceeded, BackoffLimitMessage(name), true)
@@ -194,6 +212,10 @@ func (d *decision) run() {
 		}
 		restarts++
 		d.plan.Restarts++
+		if f.Pod.UID != "" {
+			d.plan.RestartedPods = append(d.plan.RestartedPods, f.Pod.UID)
+			slices.Sort(d.plan.RestartedPods)
+		}
 		restarted[f.Type]++
 		d.plan.DeletePods = append(d.plan.DeletePods, f.Pod)
 		d.exited(f)
