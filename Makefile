@@ -21,7 +21,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 # Where make generate writes (and so where make verify looks for drift).
 GENERATED := components manifests internal
 
-.PHONY: help build test unit integration e2e check lint generate verify envtest envtest-path \
+.PHONY: help build test unit fuzz integration e2e check lint generate verify envtest envtest-path \
         node-image workload-images istiod-image bench bench-create bench-platform bench-training clean
 
 help: ## list targets
@@ -60,6 +60,21 @@ envtest-path: ## print the envtest binaries directory (KUBEBUILDER_ASSETS)
 
 unit: ## unit tier: pure tests only (go test -short)
 	@$(TIER) unit $(GO) test -short -count=1 ./...
+
+# How long each fuzz target runs in the fuzz tier (a go test -fuzztime value: 10s, 1m, 500x).
+FUZZTIME ?= 10s
+
+# The packages holding a Fuzz target are found with grep (cheap), their targets with
+# go test -list, so a target added anywhere in the tree joins the tier by itself.
+fuzz: ## fuzz tier: every Fuzz target in turn for FUZZTIME (default 10s); the seeds also run in the unit tier
+	@pkgs=$$(grep -rlE --include='*_test.go' --exclude-dir=.git --exclude-dir=_artifacts '^func Fuzz[A-Z0-9_]' . | xargs -r -n1 dirname | sort -u || true); \
+	for pkg in $$pkgs; do \
+	  list=$$($(GO) test -short -list '^Fuzz' "$$pkg"); \
+	  for target in $$(echo "$$list" | grep '^Fuzz' || true); do \
+	    echo "fuzz $$target in $$pkg for $(FUZZTIME)"; \
+	    $(GO) test -short -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	  done; \
+	done
 
 integration: envtest ## integration tier: envtest against a real kube-apiserver + etcd
 	@export KUBEBUILDER_ASSETS="$${KUBEBUILDER_ASSETS:-$$($(OFFLINE_KIND)/build-envtest.sh 2>/dev/null | tail -1)}"; \
@@ -105,6 +120,7 @@ e2e: build node-image workload-images istiod-image ## e2e tier: kfup creates a k
 
 check: ## everything CI runs: lint + generated-file check, unit, integration, e2e (one summary line per tier)
 	@$(TIER) verify $(MAKE) --no-print-directory verify
+	@$(TIER) fuzz $(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory e2e
 	@$(TIER) --summary
