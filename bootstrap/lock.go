@@ -111,7 +111,7 @@ func (s Store) acquire(ctx context.Context, name, command string, step func(stri
 			return nil, end(fmt.Errorf("lock cluster %q: %w", name, err))
 		}
 		if waiting == nil && err != nil {
-			waiting = step(fmt.Sprintf("Waiting for %s to finish with cluster %q", describeHolder(path), name))
+			waiting = step(fmt.Sprintf("Waiting for %s to finish with cluster %q", awaitHolder(ctx, path), name))
 		}
 		select {
 		case <-ctx.Done():
@@ -133,17 +133,32 @@ func samePath(f *os.File, path string) bool {
 	return err == nil && os.SameFile(fi, pi)
 }
 
+// awaitHolder is describeHolder, given a moment to become readable: the holder takes the
+// lock first and writes itself into the file just after, so a waiter arriving in between
+// would otherwise name "another kfup process".
+func awaitHolder(ctx context.Context, path string) string {
+	d := describeHolder(path)
+	for i := 0; i < 20 && d == unknownHolder && ctx.Err() == nil; i++ {
+		time.Sleep(10 * time.Millisecond)
+		d = describeHolder(path)
+	}
+	return d
+}
+
+// unknownHolder is how describeHolder names a holder the lock file does not describe.
+const unknownHolder = "another kfup process"
+
 // describeHolder names the process in the lock file at path: "kfup process 123 (create,
 // since 15:04:05)", or "another kfup process" when the file says nothing readable.
 func describeHolder(path string) string {
 	b, err := os.ReadFile(path)
 	fields := strings.Fields(string(b))
 	if err != nil || len(fields) < 3 {
-		return "another kfup process"
+		return unknownHolder
 	}
 	pid, err := strconv.Atoi(fields[0])
 	if err != nil {
-		return "another kfup process"
+		return unknownHolder
 	}
 	since := fields[2]
 	if t, err := time.Parse(time.RFC3339, fields[2]); err == nil {
