@@ -118,7 +118,7 @@ e2e: build node-image workload-images istiod-image ## e2e tier: kfup creates a k
 	    KFUP_HOME=$(E2E_HOME)/state KUBECONFIG=$(E2E_HOME)/kubeconfig $(BIN)/kfup delete --all -q || rc=1; fi; \
 	  exit $$rc
 
-check: ## everything CI runs: lint + generated-file check, unit, integration, e2e (one summary line per tier)
+check: ## everything CI runs: lint + generated-file check, fuzz, unit, integration, e2e (one summary line per tier)
 	@$(TIER) verify $(MAKE) --no-print-directory verify
 	@$(TIER) fuzz $(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory test
