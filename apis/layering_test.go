@@ -39,8 +39,8 @@ func goList(t *testing.T, deps bool, patterns ...string) map[string][]string {
 // controllers, their engines and plug-ins).
 func TestLayering(t *testing.T) {
 	inCluster := regexp.MustCompile(`^` + module + `(internal/(apihost|incluster|agent)|components/[^/]+/(controller|engine|frameworks))(/|$)`)
-	above := regexp.MustCompile(`^` + module + `(components|apis|bootstrap|bundle|cmd|profiles|e2e|hack)(/|$)`)
-	hostInstaller := regexp.MustCompile(`^` + module + `(components(/[^/]+)?|components/registry|bootstrap(/.*)?|bundle)$`)
+	above := regexp.MustCompile(`^` + module + `(components|apis|bootstrap|bundle|platform|cmd|profiles|e2e|hack)(/|$)`)
+	hostInstaller := regexp.MustCompile(`^` + module + `(components(/[^/]+)?|components/registry|bootstrap(/.*)?|bundle|platform)$`)
 	for pkg, imports := range goList(t, false, module+"...") {
 		for _, imp := range imports {
 			if strings.HasPrefix(pkg, module+"internal/") && above.MatchString(imp) {
@@ -49,13 +49,17 @@ func TestLayering(t *testing.T) {
 		}
 	}
 	for pkg, deps := range goList(t, true, module+"components", module+"components/registry", module+"components/manager",
-		module+"components/istio", module+"components/knative", module+"components/training", module+"bootstrap/...", module+"bundle") {
+		module+"components/istio", module+"components/knative", module+"components/training", module+"bootstrap/...", module+"bundle", module+"platform") {
 		if !hostInstaller.MatchString(pkg) {
 			continue
 		}
 		for _, d := range deps {
 			if inCluster.MatchString(d) {
 				t.Errorf("host package %s depends on in-cluster package %s", pkg, d)
+			}
+			// the cluster lifecycle knows no component: package platform joins the two
+			if strings.HasPrefix(pkg, module+"bootstrap") && strings.HasPrefix(d, module+"components") {
+				t.Errorf("%s depends on %s: bootstrap is the cluster lifecycle only", pkg, d)
 			}
 		}
 	}
@@ -69,7 +73,7 @@ func TestManagerBinaryStaysSlim(t *testing.T) {
 		t.Fatal("go list found no dependencies of cmd/kfup-manager")
 	}
 	for _, d := range deps {
-		for _, banned := range []string{"sigs.k8s.io/kind/", "helm.sh/helm/", "github.com/google/go-containerregistry/", module + "bootstrap", module + "components/registry", module + "bundle"} {
+		for _, banned := range []string{"sigs.k8s.io/kind/", "helm.sh/helm/", "github.com/google/go-containerregistry/", module + "bootstrap", module + "components/registry", module + "bundle", module + "platform"} {
 			if strings.HasPrefix(d, banned) || d+"/" == banned {
 				t.Errorf("cmd/kfup-manager depends on %s", d)
 			}

@@ -31,6 +31,10 @@ type Env struct {
 	Probes    preflight.Probes
 	PortFree  PortFreeFunc
 	Now       func() time.Time
+	// ComponentHealth checks the components installed on cluster rec, each within
+	// timeout, for Status; nil reports none. bootstrap knows clusters, not components:
+	// the CLI sets it to platform.Health.
+	ComponentHealth func(ctx context.Context, env *Env, rec *Record, timeout time.Duration) ([]ComponentHealth, error)
 
 	// Record is the cluster record being created or converged.
 	Record *Record

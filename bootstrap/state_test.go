@@ -9,9 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kfup/kfup/components/istio"
 	"github.com/kfup/kfup/internal/errs"
-	"github.com/kfup/kfup/manifests"
 	"github.com/kfup/kfup/profiles"
 )
 
@@ -220,24 +218,14 @@ func TestDefaultStore(t *testing.T) {
 
 // appliedProfile is minimal with istio enabled and its gateway off, as --set makes it.
 func appliedProfile(t *testing.T) *profiles.Profile {
-	p, err := ResolveProfile("minimal", []string{"components.istio.enabled=true", "components.istio.ingressGateway=false"})
+	p, err := profiles.Load("minimal")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, set := range []string{"components.istio.enabled=true", "components.istio.ingressGateway=false"} {
+		if err := p.Set(set); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return p
-}
-
-func TestInstallOptionsForAppliedProfile(t *testing.T) {
-	s := Store{Dir: t.TempDir()}
-	if err := s.Save(&Record{Name: "mesh", Provider: ProviderKind, Phase: PhaseReady, Context: "kfup-mesh", Applied: appliedProfile(t)}); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := s.Load("mesh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := istio.SettingsFor(InstallOptionsFor(rec.Applied).Profile)
-	if got.IngressGateway || got.Tag != manifests.IstioTag {
-		t.Fatalf("istio settings from the recorded profile: %+v", got)
-	}
 }

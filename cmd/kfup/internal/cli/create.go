@@ -11,6 +11,7 @@ import (
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/bundle"
 	"github.com/kfup/kfup/manifests"
+	"github.com/kfup/kfup/platform"
 	"github.com/kfup/kfup/profiles"
 )
 
@@ -54,7 +55,7 @@ The host is checked first ('kfup doctor'); create refuses early when a check fai
 			if err := opts.Cluster.Validate(); err != nil {
 				return err
 			}
-			p, err := bootstrap.ResolveProfile(opts.Profile, opts.Sets)
+			p, err := platform.ResolveProfile(opts.Profile, opts.Sets)
 			if err != nil {
 				return err
 			}
@@ -93,7 +94,7 @@ func keepRecordedProfile(opts *CreateOptions, prev *bootstrap.Record) {
 	switch {
 	case prev.Applied != nil:
 		opts.Profile, opts.profile = prev.Profile, prev.Applied
-	case prev.Profile == bootstrap.ProfileNone:
+	case prev.Profile == platform.ProfileNone:
 		opts.Profile, opts.profile = prev.Profile, nil
 	}
 }
@@ -124,7 +125,7 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 		return err
 	}
 	if opts.profile == nil {
-		rec.Profile = bootstrap.ProfileNone
+		rec.Profile = platform.ProfileNone
 		if err := env.Store.Save(rec); err != nil {
 			return err
 		}
@@ -136,10 +137,10 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 		}
 	}
 	if opts.profile != nil {
-		io := bootstrap.InstallOptionsFor(opts.profile)
+		io := platform.InstallOptionsFor(opts.profile)
 		io.Wait = opts.Cluster.Wait
 		rec.Profile = opts.Profile
-		if err := bootstrap.Install(ctx, env, rec, io); err != nil {
+		if err := platform.Install(ctx, env, rec, io); err != nil {
 			return fmt.Errorf("install profile %s: %w", opts.Profile, err)
 		}
 	}

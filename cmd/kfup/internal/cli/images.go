@@ -11,6 +11,7 @@ import (
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/bundle"
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/platform"
 	"github.com/kfup/kfup/profiles"
 )
 
@@ -87,7 +88,7 @@ func runImages(ctx context.Context, f *Factory, sub string, opts *ImagesOptions)
 	if sub == "load" {
 		return loadImages(ctx, f, env, opts.Name, opts.File)
 	}
-	p, err := bootstrap.ResolveProfile(opts.Profile, opts.Sets)
+	p, err := platform.ResolveProfile(opts.Profile, opts.Sets)
 	if err != nil {
 		return err
 	}

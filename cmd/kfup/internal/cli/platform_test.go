@@ -9,6 +9,7 @@ import (
 
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/platform"
 	"github.com/kfup/kfup/profiles"
 )
 
@@ -59,7 +60,7 @@ func TestCreateProfileOptions(t *testing.T) {
 // applied (every --set of it included, or nothing after --profile none); with either, or
 // on a new or unfinished cluster, the flags decide.
 func TestCreateKeepsRecordedProfile(t *testing.T) {
-	istio, err := bootstrap.ResolveProfile("minimal", []string{"components.istio.enabled=true", "components.istio.ingressGateway=false"})
+	istio, err := platform.ResolveProfile("minimal", []string{"components.istio.enabled=true", "components.istio.ingressGateway=false"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/internal/incluster"
 	"github.com/kfup/kfup/internal/ui"
+	"github.com/kfup/kfup/platform"
 )
 
 // IOStreams are the command's standard streams.
@@ -57,7 +58,13 @@ func NewFactory(io IOStreams) *Factory {
 		}
 		return f.printer
 	}
-	f.Env = func() (*bootstrap.Env, error) { return bootstrap.NewEnv(f.Printer()) }
+	f.Env = func() (*bootstrap.Env, error) {
+		env, err := bootstrap.NewEnv(f.Printer())
+		if err == nil {
+			env.ComponentHealth = platform.Health // status reports the installed components
+		}
+		return env, err
+	}
 	return f
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/platform"
 )
 
 // TestOptions are the flags of `kfup test`.
@@ -68,7 +69,7 @@ func runTest(ctx context.Context, f *Factory, opts *TestOptions) error {
 		return errs.New(errs.KindNotFound, fmt.Sprintf("install some with 'kfup create --name %s --profile minimal'", opts.Name), "cluster %q has no components installed", opts.Name)
 	}
 	st := f.Printer().Step("Running smoke tests")
-	results, err := bootstrap.CheckComponents(ctx, env, rec, opts.Components, true, opts.Timeout)
+	results, err := platform.CheckComponents(ctx, env, rec, opts.Components, true, opts.Timeout)
 	if err != nil {
 		st.Fail()
 		return errs.Wrap(errs.KindUsage, "", err)

@@ -1,4 +1,4 @@
-package bootstrap
+package platform
 
 import (
 	"github.com/kfup/kfup/internal/errs"

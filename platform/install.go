@@ -1,4 +1,9 @@
-package bootstrap
+// Package platform is the bridge from a cluster to the ML platform on it: it resolves an
+// install profile, installs the enabled components onto a cluster that package bootstrap
+// made (or adopted), removes the disabled ones, and reports their health. bootstrap knows
+// the cluster only; components know their objects only; platform joins them through the
+// composition root (components/registry).
+package platform
 
 import (
 	"context"
@@ -9,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/registry"
 	"github.com/kfup/kfup/internal/errs"
@@ -31,11 +37,11 @@ type InstallOptions struct {
 
 // componentEnv connects to cluster rec and returns what components act with, configured
 // by profile (nil: the defaults).
-func (env *Env) componentEnv(rec *Record, profile *profiles.Profile) (*components.Env, error) {
+func componentEnv(env *bootstrap.Env, rec *bootstrap.Record, profile *profiles.Profile) (*components.Env, error) {
 	cfg := env.REST
 	if cfg == nil {
 		var err error
-		if cfg, err = RESTConfig(rec.Context, rec.Kubeconfig); err != nil {
+		if cfg, err = bootstrap.RESTConfig(rec.Context, rec.Kubeconfig); err != nil {
 			return nil, err
 		}
 	}
@@ -48,7 +54,7 @@ func (env *Env) componentEnv(rec *Record, profile *profiles.Profile) (*component
 		return nil, fmt.Errorf("client for cluster %q: %w", rec.Name, err)
 	}
 	ce := &components.Env{Client: c, REST: cfg, Out: env.Out, Profile: profile}
-	if l, ok := env.Providers[rec.Provider].(ImageLoader); ok {
+	if l, ok := env.Providers[rec.Provider].(bootstrap.ImageLoader); ok {
 		ce.Images = kindImageLoader{loader: l, cluster: rec.Name}
 	}
 	return ce, nil
@@ -56,7 +62,7 @@ func (env *Env) componentEnv(rec *Record, profile *profiles.Profile) (*component
 
 // Install installs the enabled components onto cluster rec (and removes disabled ones),
 // as a DAG: independent components concurrently, each with its own status line.
-func Install(ctx context.Context, env *Env, rec *Record, o InstallOptions) error {
+func Install(ctx context.Context, env *bootstrap.Env, rec *bootstrap.Record, o InstallOptions) error {
 	for _, n := range o.Enabled {
 		if slices.Contains(registry.Planned, n) {
 			return errs.Usage(fmt.Sprintf("use --profile minimal, or --set components.%s.enabled=false", n),
@@ -67,7 +73,7 @@ func Install(ctx context.Context, env *Env, rec *Record, o InstallOptions) error
 	if err != nil {
 		return err
 	}
-	ce, err := env.componentEnv(rec, o.Profile)
+	ce, err := componentEnv(env, rec, o.Profile)
 	if err != nil {
 		return err
 	}
@@ -79,17 +85,10 @@ func Install(ctx context.Context, env *Env, rec *Record, o InstallOptions) error
 	return env.Store.Save(rec)
 }
 
-// ComponentHealth is one component's state as `kfup status` and `kfup test` report it.
-type ComponentHealth struct {
-	Name    string `json:"name"`
-	Healthy bool   `json:"healthy"`
-	Message string `json:"message,omitempty"`
-}
-
 // CheckComponents runs each installed component's readiness check (smoke: its smoke test
 // too), each bounded by timeout.
-func CheckComponents(ctx context.Context, env *Env, rec *Record, only []string, smoke bool, timeout time.Duration) ([]ComponentHealth, error) {
-	ce, err := env.componentEnv(rec, rec.Applied)
+func CheckComponents(ctx context.Context, env *bootstrap.Env, rec *bootstrap.Record, only []string, smoke bool, timeout time.Duration) ([]bootstrap.ComponentHealth, error) {
+	ce, err := componentEnv(env, rec, rec.Applied)
 	if err != nil {
 		return nil, err
 	}
@@ -106,12 +105,12 @@ func CheckComponents(ctx context.Context, env *Env, rec *Record, only []string, 
 			return nil, fmt.Errorf("component %q is not installed on cluster %q (installed: %v)", n, rec.Name, rec.Components)
 		}
 	}
-	var out []ComponentHealth
+	var out []bootstrap.ComponentHealth
 	for _, c := range registry.All("", rec.Components) {
 		if !installed[c.Name()] || (len(want) > 0 && !want[c.Name()]) {
 			continue
 		}
-		h := ComponentHealth{Name: c.Name(), Healthy: true}
+		h := bootstrap.ComponentHealth{Name: c.Name(), Healthy: true}
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		err := c.Ready(cctx, ce)
 		if err == nil && smoke {
@@ -128,11 +127,17 @@ func CheckComponents(ctx context.Context, env *Env, rec *Record, only []string, 
 
 // kindImageLoader loads images into the nodes of one cluster, for components.
 type kindImageLoader struct {
-	loader  ImageLoader
+	loader  bootstrap.ImageLoader
 	cluster string
 }
 
 // LoadImage makes image available as ref on every node of the cluster.
 func (l kindImageLoader) LoadImage(ctx context.Context, ref string, image v1.Image) error {
 	return l.loader.LoadImage(ctx, l.cluster, ref, image)
+}
+
+// Health is CheckComponents as bootstrap.Status asks for it (readiness only), for
+// bootstrap.Env.ComponentHealth.
+func Health(ctx context.Context, env *bootstrap.Env, rec *bootstrap.Record, timeout time.Duration) ([]bootstrap.ComponentHealth, error) {
+	return CheckComponents(ctx, env, rec, nil, false, timeout)
 }
