@@ -44,6 +44,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kfup/kfup/apis"
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/builders"
 	"github.com/kfup/kfup/internal/testenv"
@@ -120,7 +121,7 @@ func run(floor *contender, contenders []contender, jobs, parallel int, timeout t
 		return err
 	}
 
-	env, err := testenv.Start()
+	env, err := testenv.StartWith(testenv.Options{APIs: apis.InCluster()})
 	if err != nil {
 		return err
 	}
