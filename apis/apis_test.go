@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kfup/kfup/apis"
+	"github.com/kfup/kfup/components"
 	managercomponent "github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/components/registry"
 	"github.com/kfup/kfup/internal/apihost"
@@ -18,10 +19,7 @@ import (
 // to one list and forgotten in the other would have CRDs and no controllers, or the
 // reverse.
 func TestHostAndInClusterListsAgree(t *testing.T) {
-	var host []string
-	for _, a := range registry.APIs {
-		host = append(host, a.Name())
-	}
+	host := components.Names(registry.APIs)
 	if diff := cmp.Diff(host, apihost.Names(apis.InCluster())); diff != "" {
 		t.Errorf("components/registry.APIs vs apis.InCluster (-host +in-cluster):\n%s", diff)
 	}

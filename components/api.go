@@ -34,6 +34,15 @@ type API interface {
 	Namespaces(env *Env) []string
 }
 
+// Names returns the names of apis, in order.
+func Names(apis []API) []string {
+	out := make([]string, len(apis))
+	for i, a := range apis {
+		out[i] = a.Name()
+	}
+	return out
+}
+
 // NewScheme returns a scheme with the Kubernetes built-in types, CRDs and the types of
 // apis: what kfup's host clients need.
 func NewScheme(apis ...API) (*runtime.Scheme, error) {

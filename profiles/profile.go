@@ -24,6 +24,7 @@ package profiles
 import (
 	"reflect"
 	"slices"
+	"strings"
 )
 
 // APIVersion is the apiVersion every profile declares.
@@ -154,6 +155,15 @@ type TrainingConfig struct {
 	// namespaces (the manager's --namespace) and binds the manager's RBAC only there; kfup
 	// creates the namespaces missing (and never deletes them). Empty: every namespace.
 	Namespaces string `json:"namespaces,omitempty"`
+}
+
+// NamespaceList returns the namespaces of Namespaces, in order; none when it is empty
+// (every namespace). Validate checks each one.
+func (c TrainingConfig) NamespaceList() []string {
+	if c.Namespaces == "" {
+		return nil
+	}
+	return strings.Split(c.Namespaces, ",")
 }
 
 // IstioConfig configures the Istio control plane (istiod) and its ingress gateway.

@@ -80,12 +80,10 @@ func (p *Profile) fieldProblems() problems {
 	if c.Manager.Registry != "" && !imageHub.MatchString(c.Manager.Registry) {
 		ps.add("components.manager.registry", "", "%q is not an image repository such as registry.example.com/kfup/manager (no scheme, no tag)", c.Manager.Registry)
 	}
-	if c.Training.Namespaces != "" {
-		for _, ns := range strings.Split(c.Training.Namespaces, ",") {
-			if len(validation.IsDNS1123Label(ns)) > 0 {
-				ps.add("components.training.namespaces", "a comma-separated list of namespace names, such as team-a,team-b",
-					"%q is not a namespace name", ns)
-			}
+	for _, ns := range c.Training.NamespaceList() {
+		if len(validation.IsDNS1123Label(ns)) > 0 {
+			ps.add("components.training.namespaces", "a comma-separated list of namespace names, such as team-a,team-b",
+				"%q is not a namespace name", ns)
 		}
 	}
 	if g := c.Training.GangScheduler; g != "" {

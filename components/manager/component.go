@@ -98,13 +98,7 @@ type Component struct {
 func (c *Component) Name() string { return Name }
 
 // DependsOn returns the API components.
-func (c *Component) DependsOn() []string {
-	out := make([]string, len(c.APIs))
-	for i, a := range c.APIs {
-		out[i] = a.Name()
-	}
-	return out
-}
+func (c *Component) DependsOn() []string { return components.Names(c.APIs) }
 
 // settings are the manager's settings in env: its profile section, the hosted APIs'
 // flags, and their namespaces together (every namespace as soon as one API serves all).
@@ -333,9 +327,10 @@ func PruneRBAC(ctx context.Context, c client.Client, keep []*unstructured.Unstru
 }
 
 // EnsureNamespaces creates those of namespaces (the hosted APIs', such as
-// components.training.namespaces) that do not exist yet — on a new cluster none does — so that the manager's RoleBindings can go
-// into them. kfup creates them without its component label: they hold the user's jobs,
-// and neither a later create with another list nor an uninstall deletes them.
+// components.training.namespaces) that do not exist yet — on a new cluster none does — so
+// that the manager's RoleBindings can go into them. kfup creates them without its
+// component label: they hold the user's jobs, and neither a later create with another
+// list nor an uninstall deletes them.
 func EnsureNamespaces(ctx context.Context, c client.Client, namespaces []string) error {
 	for _, ns := range namespaces {
 		err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})

@@ -204,19 +204,11 @@ func TestSettingsFromHostedAPIs(t *testing.T) {
 			if s.Replicas != 2 || s.LogLevel != "debug" {
 				t.Errorf("own settings not from the profile: %+v", s)
 			}
-			if diff := cmp.Diff(names(tc.apis), c.DependsOn(), cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(components.Names(tc.apis), c.DependsOn(), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("DependsOn (-want +got):\n%s", diff)
 			}
 		})
 	}
-}
-
-func names(apis []components.API) []string {
-	var out []string
-	for _, a := range apis {
-		out = append(out, a.Name())
-	}
-	return out
 }
 
 func TestDeploymentArgs(t *testing.T) {

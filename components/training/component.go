@@ -68,13 +68,7 @@ func (c Component) ManagerArgs(env *components.Env) []string {
 
 // Namespaces returns components.training.namespaces.
 func (Component) Namespaces(env *components.Env) []string {
-	var out []string
-	for _, ns := range strings.Split(env.Config().Components.Training.Namespaces, ",") {
-		if ns = strings.TrimSpace(ns); ns != "" {
-			out = append(out, ns)
-		}
-	}
-	return out
+	return env.Config().Components.Training.NamespaceList()
 }
 
 // Install applies the CRDs and waits until they are Established.
