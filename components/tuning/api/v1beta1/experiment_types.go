@@ -150,7 +150,6 @@ const (
 // +kubebuilder:validation:XValidation:rule="!(self.parameterType in ['int', 'double']) || !has(self.feasibleSpace.min) || !has(self.feasibleSpace.max) || !self.feasibleSpace.min.matches('^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$') || !self.feasibleSpace.max.matches('^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$') || double(self.feasibleSpace.min) <= double(self.feasibleSpace.max)",message="feasibleSpace.min must not exceed feasibleSpace.max"
 // +kubebuilder:validation:XValidation:rule="!(self.parameterType in ['int', 'double']) || !has(self.feasibleSpace.step) || !self.feasibleSpace.step.matches('^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$') || double(self.feasibleSpace.step) > 0.0",message="feasibleSpace.step must be greater than 0"
 // +kubebuilder:validation:XValidation:rule="!has(self.feasibleSpace.distribution) || self.feasibleSpace.distribution != 'logUniform' || !has(self.feasibleSpace.min) || !self.feasibleSpace.min.matches('^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$') || double(self.feasibleSpace.min) > 0.0",message="a logUniform parameter samples log(value): feasibleSpace.min must be greater than 0"
-// +kubebuilder:validation:XValidation:rule="self.parameterType != 'discrete' || !has(self.feasibleSpace.list) || self.feasibleSpace.list.all(v, v.matches('^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$'))",message="the values of a discrete parameter must be numbers: use a categorical parameter for other values"
 type ParameterSpec struct {
 	// Name is the parameter's name, referenced by trialTemplate.trialParameters[*].reference.
 	// +kubebuilder:validation:MinLength=1
@@ -159,8 +158,8 @@ type ParameterSpec struct {
 	// +required
 	Name string `json:"name"`
 
-	// ParameterType is double, int, discrete (numbers from a list) or categorical
-	// (strings from a list).
+	// ParameterType is double, int, discrete (numbers from a list; the controller
+	// refuses a value that is not a number) or categorical (strings from a list).
 	// +required
 	ParameterType ParameterType `json:"parameterType,omitempty"`
 
@@ -243,7 +242,7 @@ const (
 
 // TrialTemplate is the template of the run of each trial.
 // +kubebuilder:validation:XValidation:rule="has(self.trialSpec) != has(self.configMap)",message="set exactly one of trialSpec (the trial's run, inline) and configMap (a config map holding it)"
-// +kubebuilder:validation:XValidation:rule="!has(self.trialSpec) || !has(self.trialSpec.metadata) || (!has(self.trialSpec.metadata.name) && !has(self.trialSpec.metadata.__namespace__))",message="trialSpec.metadata.name and namespace must be omitted: each trial's run is named after the trial, in the experiment's namespace"
+// +kubebuilder:validation:XValidation:rule="!has(self.trialSpec) || !has(self.trialSpec.metadata) || !has(self.trialSpec.metadata.name)",message="trialSpec.metadata.name must be omitted: each trial's run is named after its trial"
 type TrialTemplate struct {
 	// Retain keeps each trial's run (and its pods) after the trial finishes.
 	// +optional
@@ -293,7 +292,9 @@ type TrialTemplate struct {
 // ConfigMap.
 type TrialSource struct {
 	// TrialSpec is the run object of each trial, inline (a Job, a PyTorchJob, …): an
-	// object with apiVersion and kind, with ${trialParameters.<name>} placeholders.
+	// object with apiVersion and kind, with ${trialParameters.<name>} placeholders. Its
+	// metadata.name must be omitted (each run is named after its trial); a
+	// metadata.namespace is replaced with the experiment's.
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:validation:EmbeddedResource
@@ -360,10 +361,11 @@ type NasConfig struct {
 	// +optional
 	GraphConfig GraphConfig `json:"graphConfig,omitempty"`
 
-	// Operations are the operations a layer may be, each with its parameters.
+	// Operations are the operations a layer may be, each with its parameters; at most 16
+	// (MaxNasOperations).
 	// +listType=map
 	// +listMapKey=operationType
-	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Operations []Operation `json:"operations,omitempty"`
 }
@@ -397,10 +399,10 @@ type Operation struct {
 	// +required
 	OperationType string `json:"operationType"`
 
-	// Parameters are the operation's parameters.
+	// Parameters are the operation's parameters; at most 16 (MaxNasOperationParameters).
 	// +listType=map
 	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Parameters []ParameterSpec `json:"parameters,omitempty"`
 }

@@ -28,8 +28,18 @@ const (
 	MaxExperimentNameLength = MaxTrialNameLength - 1 - TrialNameSuffixLength
 
 	// MaxParameters is the most search-space parameters an experiment may have
-	// (spec.parameters, and the parameters of each NAS operation).
+	// (spec.parameters).
 	MaxParameters = 100
+
+	// MaxNasOperations is the most operations of a neural architecture search
+	// (nasConfig.operations). The bound is low because each parameter's CEL rules run
+	// for every parameter of every operation, and the API server bounds the estimated
+	// cost of all rules of a CRD.
+	MaxNasOperations = 16
+
+	// MaxNasOperationParameters is the most parameters of one NAS operation (see
+	// MaxNasOperations).
+	MaxNasOperationParameters = 16
 
 	// MaxFeasibleListItems is the most values one discrete or categorical parameter may
 	// list (feasibleSpace.list).
