@@ -141,7 +141,7 @@ func TestValidateCondition(t *testing.T) {
 	bad := map[string]string{
 		"status..conditions":               "empty component",
 		"status.":                          "ends in a separator",
-		`status.conditions.#(type=="Done"`: `")" is missing`,
+		`status.conditions.#(type=="Done"`: "')' is missing",
 		`status.conditions.#(type=="Done)`: "quoted string is not closed",
 		`status.conditions)`:               "closes nothing",
 		`status\`:                          "lone backslash",
