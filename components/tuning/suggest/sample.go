@@ -177,8 +177,41 @@ func assignmentKey(axes []axis, asg map[string]string) string {
 // normCDF is the standard normal distribution function.
 func normCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
 
-// normQuantile is the inverse of normCDF.
-func normQuantile(p float64) float64 { return -math.Sqrt2 * math.Erfcinv(2*p) }
+// normQuantile is the inverse of normCDF. math.Erfcinv loses the far tails (it computes
+// Erfinv(1-x)), so Newton steps on log normCDF, which keeps them, polish its answer.
+func normQuantile(p float64) float64 {
+	if p <= 0 {
+		return math.Inf(-1)
+	}
+	if p >= 1 {
+		return math.Inf(1)
+	}
+	if p > 0.5 {
+		return -normQuantile(1 - p)
+	}
+	z := -math.Sqrt2 * math.Erfcinv(2*p)
+	if p > 1e-8 {
+		return z
+	}
+	if math.IsInf(z, 0) || math.IsNaN(z) {
+		z = -math.Sqrt(-2 * math.Log(p)) // the tail's leading term
+	}
+	const invSqrt2Pi = 0.3989422804014327
+	lp := math.Log(p)
+	for range 8 {
+		cdf := normCDF(z)
+		pdf := invSqrt2Pi * math.Exp(-0.5*z*z)
+		if cdf == 0 || pdf == 0 {
+			break
+		}
+		step := (math.Log(cdf) - lp) * cdf / pdf
+		z -= step
+		if math.Abs(step) < 1e-12*math.Abs(z) {
+			break
+		}
+	}
+	return z
+}
 
 // truncNormQuantile is the u-quantile of the standard normal truncated to [a, b]; it works
 // in the upper tail's complement when the interval lies right of the mean, so a far tail
