@@ -286,6 +286,7 @@ type series struct {
 	minValue, maxValue float64
 }
 
+// newCollector makes a collector keeping only names.
 func newCollector(names []string) *collector {
 	c := &collector{wanted: map[string]*series{}}
 	for _, n := range names {
