@@ -22,7 +22,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 GENERATED := components manifests internal
 
 .PHONY: help build test unit fuzz integration e2e check lint generate verify envtest envtest-path \
-        node-image workload-images istiod-image bench bench-create bench-platform bench-training clean
+        node-image workload-images istiod-image bench bench-create bench-platform bench-training bench-hpo clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -125,7 +125,7 @@ check: ## everything CI runs: lint + generated-file check, fuzz, unit, integrati
 	@$(MAKE) --no-print-directory e2e
 	@$(TIER) --summary
 
-bench: bench-create bench-platform bench-training ## all benchmarks
+bench: bench-create bench-platform bench-training bench-hpo ## all benchmarks
 
 bench-create: build node-image ## wall time of 'kfup create' vs a plain kind create (same node image), and the ratio
 	$(GO) run ./hack/bench-create --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)"
@@ -139,6 +139,9 @@ bench-training: build envtest ## 500 PyTorchJobs on envtest: time to all pods+se
 	cd hack/bench-training/upstream && CGO_ENABLED=0 $(GO) build -o $(abspath $(UPSTREAM_OPERATOR)) .
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/bench-floor ./hack/bench-training/floor
 	KUBEBUILDER_ASSETS="$$($(MAKE) -s envtest-path)" $(GO) run ./hack/bench-training --kfup $(BIN)/kfup-manager --upstream $(UPSTREAM_OPERATOR) --floor $(BIN)/bench-floor --jobs $(or $(JOBS),500)
+
+bench-hpo: ## kfup's search algorithms vs Optuna 3.1 (TPE, random): best regret on Branin, Hartmann6, Rosenbrock-4D (20 seeds x 50 evals) and suggestion latency
+	$(GO) run ./hack/bench-hpo --script hack/bench-hpo/optuna_bench.py $(if $(PYTHON),--python $(PYTHON)) $(BENCH_HPO_FLAGS)
 
 clean: ## remove build outputs
 	rm -rf $(BIN) $(ARTIFACTS)
