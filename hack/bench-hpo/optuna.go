@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // optunaResult is what optuna_bench.py prints.
@@ -20,7 +21,6 @@ type optunaResult struct {
 	Python  string                          `json:"python"`
 	Probe   map[string]float64              `json:"probe"`
 	Best    map[string]map[string][]float64 `json:"best"`
-	Seconds map[string]map[string]float64   `json:"seconds"`
 	Latency map[string][]float64            `json:"latency_ms"`
 }
 
@@ -65,6 +65,9 @@ func runOptuna(ctx context.Context, py, script string, samplers []string, fns []
 		"--jobs", strconv.Itoa(runtime.GOMAXPROCS(0)),
 	}
 	cmd := exec.CommandContext(ctx, py, args...)
+	// On Ctrl-C, interrupt python (its pool then stops its workers) rather than kill it.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	if err := cmd.Run(); err != nil {

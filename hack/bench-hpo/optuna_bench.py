@@ -21,6 +21,7 @@ import math
 import multiprocessing
 import os
 import platform
+import signal
 import sys
 import time
 import warnings
@@ -102,6 +103,7 @@ def run(method, fn, seed, evals):
 
 def best_of(task):
     method, fn, seed, evals = task
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool
     quiet()
     t0 = time.perf_counter()
     study = run(method, fn, seed, evals)
@@ -185,4 +187,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)
