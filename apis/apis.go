@@ -8,6 +8,7 @@ package apis
 
 import (
 	trainingcontroller "github.com/kfup/kfup/components/training/controller"
+	tuningcontroller "github.com/kfup/kfup/components/tuning/controller"
 	"github.com/kfup/kfup/internal/apihost"
 )
 
@@ -16,5 +17,6 @@ import (
 func InCluster() []apihost.API {
 	return []apihost.API{
 		trainingcontroller.NewAPI(),
+		tuningcontroller.NewAPI(),
 	}
 }

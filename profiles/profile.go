@@ -40,6 +40,9 @@ const (
 	// Training is the training operator APIs (TFJob, PyTorchJob, MPIJob, ...): their CRDs
 	// and controllers, which run inside the manager.
 	Training = "training"
+	// Tuning is Katib's hyperparameter tuning API (Experiment, Suggestion, Trial): its
+	// CRDs and controllers, which run the search inside the manager.
+	Tuning = "tuning"
 	// Istio is the Istio control plane and, optionally, its ingress gateway.
 	Istio = "istio"
 	// Knative is Knative Serving with the net-istio networking layer.
@@ -65,6 +68,7 @@ const (
 var requires = map[string][]string{
 	Manager:  nil,
 	Training: {Manager},
+	Tuning:   {Manager},
 	Istio:    nil,
 	Knative:  {Istio},
 	NVIDIA:   nil,
@@ -104,6 +108,8 @@ type Components struct {
 	Manager ManagerConfig `json:"manager"`
 	// Training configures the training operator APIs.
 	Training TrainingConfig `json:"training"`
+	// Tuning configures Katib's hyperparameter tuning API.
+	Tuning TuningConfig `json:"tuning"`
 	// Istio configures the Istio control plane.
 	Istio IstioConfig `json:"istio"`
 	// Knative configures Knative Serving.
@@ -160,6 +166,26 @@ type TrainingConfig struct {
 // NamespaceList returns the namespaces of Namespaces, in order; none when it is empty
 // (every namespace). Validate checks each one.
 func (c TrainingConfig) NamespaceList() []string {
+	if c.Namespaces == "" {
+		return nil
+	}
+	return strings.Split(c.Namespaces, ",")
+}
+
+// TuningConfig configures Katib's hyperparameter tuning API (kubeflow.org/v1beta1
+// Experiment, Suggestion, Trial).
+type TuningConfig struct {
+	// Enabled installs the tuning CRDs and turns on their controllers in the manager.
+	Enabled bool `json:"enabled"`
+	// Namespaces, comma-separated, restricts the tuning controllers to experiments in
+	// those namespaces (the manager's --tuning-namespace) and binds the manager's RBAC
+	// only there; kfup creates the namespaces missing. Empty: every namespace.
+	Namespaces string `json:"namespaces,omitempty"`
+}
+
+// NamespaceList returns the namespaces of Namespaces, in order; none when it is empty
+// (every namespace). Validate checks each one.
+func (c TuningConfig) NamespaceList() []string {
 	if c.Namespaces == "" {
 		return nil
 	}

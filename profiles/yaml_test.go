@@ -66,6 +66,8 @@ components:
       memoryLimit: 256Mi
   training:
     enabled: true
+  tuning:
+    enabled: true
   istio:
     enabled: true
     ingressGateway: true

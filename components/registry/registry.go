@@ -14,12 +14,14 @@ import (
 	"github.com/kfup/kfup/components/knative"
 	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/components/training"
+	"github.com/kfup/kfup/components/tuning"
 )
 
 // APIs are the host sides of the Kubeflow API slices, whose controllers kfup's manager
 // hosts.
 var APIs = []components.API{
 	training.Component{},
+	tuning.Component{},
 }
 
 // Planned are components that profiles name but this build cannot install yet.

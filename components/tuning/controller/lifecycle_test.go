@@ -1,0 +1,212 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
+	"github.com/kfup/kfup/components/tuning/controller"
+	"github.com/kfup/kfup/internal/conformance"
+)
+
+// TestConformanceLifecycle applies every Katib example unchanged (as a user does: strict
+// field validation, nothing pruned) and plays the cluster's part for each trial: a pod
+// whose log prints loss=<lr>, then the run's status set to success. kfup's controllers do
+// the rest: suggestion, trials, metrics, status, the end. Examples kfup does not serve yet
+// must end Failed with ExperimentInvalid naming what is missing — never hang.
+func TestConformanceLifecycle(t *testing.T) {
+	logs := start(t)
+	notServed := map[string]string{
+		"early-stopping_median-stop.yaml":               "early stopping",
+		"metrics-collector_file-metrics-collector.yaml": "metrics collector File",
+		"hp-tuning_cma-es.yaml":                         "cmaes",
+		"hp-tuning_hyperband.yaml":                      "hyperband",
+	}
+	for _, file := range conformance.Files(t, "tuning/*.yaml") {
+		base := filepath.Base(file)
+		t.Run(base, func(t *testing.T) {
+			ns := env.Namespace(t)
+			obj := conformance.Objects(t, file)[0]
+			obj.SetNamespace(ns)
+			env.CreateAsUser(t, obj)
+			key := client.ObjectKey{Namespace: ns, Name: obj.GetName()}
+			if want, ok := notServed[base]; ok {
+				exp := waitDone(t, key, nil)
+				c := cond(exp, tuningv1beta1.ExperimentFailed)
+				if c == nil || c.Reason != controller.ExperimentInvalidReason || !strings.Contains(c.Message, want) {
+					t.Fatalf("conditions %+v: want Failed/%s naming %q", exp.Status.Conditions, controller.ExperimentInvalidReason, want)
+				}
+				trials := &tuningv1beta1.TrialList{}
+				if err := env.Client.List(context.Background(), trials, client.InNamespace(ns)); err != nil || len(trials.Items) != 0 {
+					t.Fatalf("an invalid experiment made %d trials (%v)", len(trials.Items), err)
+				}
+				return
+			}
+			maxParallel := 0
+			exp := waitDone(t, key, func(ctx context.Context, exp *tuningv1beta1.Experiment) {
+				maxParallel = max(maxParallel, int(exp.Status.TrialsRunning+exp.Status.TrialsPending))
+				playTrials(t, ctx, ns, logs)
+			})
+			c := cond(exp, tuningv1beta1.ExperimentSucceeded)
+			if c == nil || c.Reason != tuningv1beta1.ExperimentMaxTrialsReachedReason {
+				t.Fatalf("conditions %+v: want Succeeded/%s", exp.Status.Conditions, tuningv1beta1.ExperimentMaxTrialsReachedReason)
+			}
+			if maxTrials := *exp.Spec.MaxTrialCount; exp.Status.TrialsSucceeded != maxTrials || exp.Status.Trials != maxTrials {
+				t.Errorf("trials %d, succeeded %d: want %d each", exp.Status.Trials, exp.Status.TrialsSucceeded, maxTrials)
+			}
+			if p := int(*exp.Spec.ParallelTrialCount); maxParallel > p {
+				t.Errorf("%d trials active at once, parallelTrialCount %d", maxParallel, p)
+			}
+			checkOptimal(t, ns, exp)
+		})
+	}
+}
+
+// checkOptimal checks that currentOptimalTrial is the succeeded trial of least loss, and
+// that its assignments are inside the search space.
+func checkOptimal(t *testing.T, ns string, exp *tuningv1beta1.Experiment) {
+	t.Helper()
+	trials := &tuningv1beta1.TrialList{}
+	if err := env.Client.List(context.Background(), trials, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	bestLoss := math.Inf(1)
+	lossOf := map[string]float64{}
+	for _, tr := range trials.Items {
+		for _, p := range tr.Spec.ParameterAssignments {
+			v, err := strconv.ParseFloat(p.Value, 64)
+			if err != nil {
+				t.Fatalf("trial %s: %s=%q is not a number", tr.Name, p.Name, p.Value)
+			}
+			for _, sp := range exp.Spec.Parameters {
+				lo, _ := strconv.ParseFloat(sp.FeasibleSpace.Min, 64)
+				hi, _ := strconv.ParseFloat(sp.FeasibleSpace.Max, 64)
+				if sp.Name == p.Name && (v < lo || v > hi) {
+					t.Errorf("trial %s: %s=%v outside [%v, %v]", tr.Name, p.Name, v, lo, hi)
+				}
+			}
+			if p.Name == "lr" {
+				lossOf[tr.Name] = v
+				bestLoss = min(bestLoss, v)
+			}
+		}
+	}
+	o := exp.Status.CurrentOptimalTrial
+	if l, ok := lossOf[o.BestTrialName]; !ok || l != bestLoss { // ties (a grid) may pick any
+		t.Errorf("currentOptimalTrial %s (loss %v), want one of loss %v", o.BestTrialName, l, bestLoss)
+	}
+	if len(o.Observation.Metrics) == 0 || o.Observation.Metrics[0].Name != "loss" {
+		t.Errorf("currentOptimalTrial observation %+v: want loss", o.Observation)
+	}
+}
+
+// playTrials plays the cluster for every run not yet finished: a primary pod whose log
+// reports loss = lr, then the run's success.
+func playTrials(t *testing.T, ctx context.Context, ns string, logs *fakeLogs) {
+	trials := &tuningv1beta1.TrialList{}
+	if err := env.Client.List(ctx, trials, client.InNamespace(ns)); err != nil {
+		return
+	}
+	for _, tr := range trials.Items {
+		if tr.Spec.RunSpec == nil {
+			continue
+		}
+		run := &unstructured.Unstructured{}
+		run.SetGroupVersionKind(tr.Spec.RunSpec.GroupVersionKind())
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: tr.Name}, run); err != nil {
+			continue
+		}
+		if _, found, _ := unstructured.NestedSlice(run.Object, "status", "conditions"); found {
+			continue
+		}
+		lr := ""
+		for _, p := range tr.Spec.ParameterAssignments {
+			if p.Name == "lr" {
+				lr = p.Value
+			}
+		}
+		labels := map[string]string{tuningv1beta1.LabelTrialName: tr.Name}
+		for k, v := range tr.Spec.PrimaryPodLabels {
+			labels[k] = v
+		}
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: tr.Name + "-pod", Namespace: ns, Labels: labels},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: tr.Spec.PrimaryContainerName, Image: "busybox"}}},
+		}
+		if err := env.Client.Create(ctx, pod); err != nil && !strings.Contains(err.Error(), "already exists") {
+			t.Errorf("create pod: %v", err)
+			continue
+		}
+		logs.set(ns, pod.Name, fmt.Sprintf("epoch 1\nloss=%s\naccuracy=0.5\n", lr))
+		if err := succeed(ctx, run); err != nil {
+			t.Errorf("set %s %s succeeded: %v", run.GetKind(), run.GetName(), err)
+		}
+	}
+}
+
+// succeed sets a run's status as its controller would on success.
+func succeed(ctx context.Context, run *unstructured.Unstructured) error {
+	now := metav1.Now()
+	if run.GetKind() == "Job" {
+		job := &batchv1.Job{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(run), job); err != nil {
+			return err
+		}
+		job.Status.StartTime = &metav1.Time{Time: now.Add(-time.Second)}
+		job.Status.CompletionTime = &now
+		job.Status.Succeeded = 1
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		}
+		return env.Client.Status().Update(ctx, job)
+	}
+	_ = unstructured.SetNestedSlice(run.Object, []any{map[string]any{
+		"type": "Succeeded", "status": "True", "reason": "JobSucceeded", "lastTransitionTime": now.UTC().Format(time.RFC3339),
+	}}, "status", "conditions")
+	return env.Client.Status().Update(ctx, run)
+}
+
+// waitDone polls the experiment until it ends, calling each (when set) on every poll.
+func waitDone(t *testing.T, key client.ObjectKey, each func(context.Context, *tuningv1beta1.Experiment)) *tuningv1beta1.Experiment {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	exp := &tuningv1beta1.Experiment{}
+	for {
+		if err := env.Client.Get(ctx, key, exp); err == nil {
+			if cond(exp, tuningv1beta1.ExperimentSucceeded) != nil || cond(exp, tuningv1beta1.ExperimentFailed) != nil {
+				return exp
+			}
+			if each != nil {
+				each(ctx, exp)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("experiment %s did not end: status %+v", key, exp.Status)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func cond(exp *tuningv1beta1.Experiment, typ tuningv1beta1.ExperimentConditionType) *tuningv1beta1.ExperimentCondition {
+	for i, c := range exp.Status.Conditions {
+		if c.Type == typ && c.Status == corev1.ConditionTrue {
+			return &exp.Status.Conditions[i]
+		}
+	}
+	return nil
+}
