@@ -145,7 +145,12 @@ func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Exp
 		return fmt.Errorf("algorithm %s: %w", spec.Algorithm.AlgorithmName, err)
 	}
 	if es := spec.EarlyStopping; es != nil && es.AlgorithmName != "" {
-		return fmt.Errorf("early stopping %q is not served by kfup yet: remove spec.earlyStopping", es.AlgorithmName)
+		if es.AlgorithmName != MedianStop {
+			return fmt.Errorf("early stopping %q is not served by kfup: use %s, or remove spec.earlyStopping", es.AlgorithmName, MedianStop)
+		}
+		if _, _, err := medianStopSettings(exp); err != nil {
+			return fmt.Errorf("earlyStopping: %w", err)
+		}
 	}
 	switch k := collectorKind(spec.MetricsCollectorSpec); k {
 	case tuningv1beta1.StdOutCollector, tuningv1beta1.NoneCollector:

@@ -29,7 +29,6 @@ import (
 func TestConformanceLifecycle(t *testing.T) {
 	logs := start(t)
 	notServed := map[string]string{
-		"early-stopping_median-stop.yaml":               "early stopping",
 		"metrics-collector_file-metrics-collector.yaml": "metrics collector File",
 		"hp-tuning_cma-es.yaml":                         "cmaes",
 		"hp-tuning_hyperband.yaml":                      "hyperband",
@@ -57,14 +56,15 @@ func TestConformanceLifecycle(t *testing.T) {
 			maxParallel := 0
 			exp := waitDone(t, key, func(ctx context.Context, exp *tuningv1beta1.Experiment) {
 				maxParallel = max(maxParallel, int(exp.Status.TrialsRunning+exp.Status.TrialsPending))
-				playTrials(t, ctx, ns, logs)
+				playTrials(t, ctx, ns, logs, 0)
 			})
 			c := cond(exp, tuningv1beta1.ExperimentSucceeded)
 			if c == nil || c.Reason != tuningv1beta1.ExperimentMaxTrialsReachedReason {
 				t.Fatalf("conditions %+v: want Succeeded/%s", exp.Status.Conditions, tuningv1beta1.ExperimentMaxTrialsReachedReason)
 			}
-			if maxTrials := *exp.Spec.MaxTrialCount; exp.Status.TrialsSucceeded != maxTrials || exp.Status.Trials != maxTrials {
-				t.Errorf("trials %d, succeeded %d: want %d each", exp.Status.Trials, exp.Status.TrialsSucceeded, maxTrials)
+			if maxTrials := *exp.Spec.MaxTrialCount; exp.Status.TrialsSucceeded+exp.Status.TrialsEarlyStopped != maxTrials || exp.Status.Trials != maxTrials {
+				t.Errorf("trials %d, succeeded %d, early stopped %d: want %d trials, all succeeded or early stopped",
+					exp.Status.Trials, exp.Status.TrialsSucceeded, exp.Status.TrialsEarlyStopped, maxTrials)
 			}
 			if p := int(*exp.Spec.ParallelTrialCount); maxParallel > p {
 				t.Errorf("%d trials active at once, parallelTrialCount %d", maxParallel, p)
@@ -114,7 +114,9 @@ func checkOptimal(t *testing.T, ns string, exp *tuningv1beta1.Experiment) {
 
 // playTrials plays the cluster for every run not yet finished: a primary pod whose log
 // reports loss = lr, then the run's success.
-func playTrials(t *testing.T, ctx context.Context, ns string, logs *fakeLogs) {
+// A run succeeds delay after its pod started (0: at once); its log reports loss = lr
+// twice (two steps).
+func playTrials(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, delay time.Duration) {
 	trials := &tuningv1beta1.TrialList{}
 	if err := env.Client.List(ctx, trials, client.InNamespace(ns)); err != nil {
 		return
@@ -145,11 +147,19 @@ func playTrials(t *testing.T, ctx context.Context, ns string, logs *fakeLogs) {
 			ObjectMeta: metav1.ObjectMeta{Name: tr.Name + "-pod", Namespace: ns, Labels: labels},
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: tr.Spec.PrimaryContainerName, Image: "busybox"}}},
 		}
-		if err := env.Client.Create(ctx, pod); err != nil && !strings.Contains(err.Error(), "already exists") {
-			t.Errorf("create pod: %v", err)
+		if err := env.Client.Create(ctx, pod); err != nil {
+			if !strings.Contains(err.Error(), "already exists") {
+				t.Errorf("create pod: %v", err)
+				continue
+			}
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil || time.Since(pod.CreationTimestamp.Time) < delay {
+				continue
+			}
+		} else if delay > 0 {
+			logs.set(ns, pod.Name, fmt.Sprintf("epoch 1\nloss=%s\nepoch 2\nloss=%s\naccuracy=0.5\n", lr, lr))
 			continue
 		}
-		logs.set(ns, pod.Name, fmt.Sprintf("epoch 1\nloss=%s\naccuracy=0.5\n", lr))
+		logs.set(ns, pod.Name, fmt.Sprintf("epoch 1\nloss=%s\nepoch 2\nloss=%s\naccuracy=0.5\n", lr, lr))
 		if err := succeed(ctx, run); err != nil {
 			t.Errorf("set %s %s succeeded: %v", run.GetKind(), run.GetName(), err)
 		}
@@ -209,4 +219,56 @@ func cond(exp *tuningv1beta1.Experiment, typ tuningv1beta1.ExperimentConditionTy
 		}
 	}
 	return nil
+}
+
+// TestMedianStopStopsWeakTrials runs the median-stop example with runs that report for
+// a while before they succeed: once a trial succeeded (min_trials_required 1), a running
+// trial whose loss after start_step 2 reports is above the rule's value is EarlyStopped
+// and its run deleted; the others succeed.
+func TestMedianStopStopsWeakTrials(t *testing.T) {
+	logs := start(t)
+	ns := env.Namespace(t)
+	obj := conformance.Objects(t, conformance.Files(t, "tuning/early-stopping_median-stop.yaml")[0])[0]
+	obj.SetNamespace(ns)
+	env.CreateAsUser(t, obj)
+	exp := waitDone(t, client.ObjectKey{Namespace: ns, Name: obj.GetName()}, func(ctx context.Context, _ *tuningv1beta1.Experiment) {
+		playTrials(t, ctx, ns, logs, 1500*time.Millisecond)
+	})
+	if c := cond(exp, tuningv1beta1.ExperimentSucceeded); c == nil || c.Reason != tuningv1beta1.ExperimentMaxTrialsReachedReason {
+		t.Fatalf("conditions %+v: want Succeeded/%s", exp.Status.Conditions, tuningv1beta1.ExperimentMaxTrialsReachedReason)
+	}
+	if exp.Status.TrialsEarlyStopped == 0 {
+		t.Fatalf("no trial was early stopped: %+v", exp.Status)
+	}
+	trials := &tuningv1beta1.TrialList{}
+	if err := env.Client.List(context.Background(), trials, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range trials.Items {
+		stopped := false
+		for _, c := range tr.Status.Conditions {
+			stopped = stopped || (c.Type == tuningv1beta1.TrialEarlyStopped && c.Status == corev1.ConditionTrue)
+		}
+		if !stopped {
+			continue
+		}
+		if len(tr.Spec.EarlyStoppingRules) != 1 {
+			t.Fatalf("early stopped trial %s has rules %+v", tr.Name, tr.Spec.EarlyStoppingRules)
+		}
+		rule, _ := strconv.ParseFloat(tr.Spec.EarlyStoppingRules[0].Value, 64)
+		var lr float64
+		for _, p := range tr.Spec.ParameterAssignments {
+			if p.Name == "lr" {
+				lr, _ = strconv.ParseFloat(p.Value, 64)
+			}
+		}
+		if lr <= rule {
+			t.Errorf("trial %s stopped with loss %v, not above the rule's %v", tr.Name, lr, rule)
+		}
+		job := &batchv1.Job{}
+		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: tr.Name}, job)
+		if err == nil && job.DeletionTimestamp.IsZero() && (job.Spec.Suspend == nil || !*job.Spec.Suspend) {
+			t.Errorf("early stopped trial %s: its Job still runs", tr.Name)
+		}
+	}
 }

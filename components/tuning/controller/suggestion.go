@@ -114,8 +114,12 @@ func (r *SuggestionReconciler) suggest(ctx context.Context, exp *tuningv1beta1.E
 	if err != nil && !exhausted {
 		return fmt.Errorf("%s: %w", sug.Spec.Algorithm.AlgorithmName, err)
 	}
+	rules, err := medianRules(exp, trials)
+	if err != nil {
+		return fmt.Errorf("early stopping: %w", err)
+	}
 	for _, s := range out {
-		a := tuningv1beta1.TrialAssignment{Name: trialName(exp, len(sug.Status.Suggestions)), Labels: s.Labels}
+		a := tuningv1beta1.TrialAssignment{Name: trialName(exp, len(sug.Status.Suggestions)), Labels: s.Labels, EarlyStoppingRules: rules}
 		names := make([]string, 0, len(s.Assignments))
 		for k := range s.Assignments {
 			names = append(names, k)

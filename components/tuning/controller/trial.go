@@ -161,6 +161,9 @@ func (r *TrialReconciler) step(ctx context.Context, t *tuningv1beta1.Trial, run 
 	}
 	switch v.State {
 	case engine.Running:
+		if len(t.Spec.EarlyStoppingRules) > 0 {
+			return r.earlyStop(ctx, t, run, now)
+		}
 		return true, nil
 	case engine.Failed:
 		obs, _ := r.collect(ctx, t)
@@ -176,11 +179,14 @@ func (r *TrialReconciler) step(ctx context.Context, t *tuningv1beta1.Trial, run 
 		r.succeed(t, now)
 		return false, nil
 	}
-	obs, err := r.collect(ctx, t)
+	obs, raw, err := r.observe(ctx, t)
 	if err != nil {
 		return false, err
 	}
 	t.Status.Observation = obs
+	if err := r.recordStartStepMean(ctx, t, raw); err != nil {
+		return false, err
+	}
 	if _, ok := objectiveValue(t); !ok {
 		setTrialCond(t, tuningv1beta1.TrialMetricsUnavailable, tuningv1beta1.TrialMetricsUnavailableReason,
 			fmt.Sprintf("%s succeeded but container %q printed no %s: print lines such as %s=0.5 (or set metricsCollectorSpec.source.filter.metricsFormat)",
@@ -245,13 +251,19 @@ func (r *TrialReconciler) cleanUp(ctx context.Context, t *tuningv1beta1.Trial, r
 // collect reads the metrics from the primary container's log of every primary pod of the
 // trial.
 func (r *TrialReconciler) collect(ctx context.Context, t *tuningv1beta1.Trial) (*tuningv1beta1.Observation, error) {
+	out, _, err := r.observe(ctx, t)
+	return out, err
+}
+
+// observe is collect with the raw reports (what early stopping reads).
+func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (*tuningv1beta1.Observation, []engine.Observation, error) {
 	sel := client.MatchingLabels{tuningv1beta1.LabelTrialName: t.Name}
 	for k, v := range t.Spec.PrimaryPodLabels {
 		sel[k] = v
 	}
 	pods := &corev1.PodList{}
 	if err := r.reader.List(ctx, pods, client.InNamespace(t.Namespace), sel); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	names := metricNames(t.Spec.Objective)
 	var filters []string
@@ -276,7 +288,7 @@ func (r *TrialReconciler) collect(ctx context.Context, t *tuningv1beta1.Trial) (
 		obs, err := engine.Parse(rc, format, names, filters)
 		_ = rc.Close()
 		if err != nil {
-			return nil, fmt.Errorf("metrics of pod %s: %w", p.Name, err)
+			return nil, nil, fmt.Errorf("metrics of pod %s: %w", p.Name, err)
 		}
 		all = append(all, obs...)
 	}
@@ -284,7 +296,7 @@ func (r *TrialReconciler) collect(ctx context.Context, t *tuningv1beta1.Trial) (
 	for _, m := range engine.Summarize(all, names) {
 		out.Metrics = append(out.Metrics, tuningv1beta1.Metric{Name: m.Name, Min: m.Min, Max: m.Max, Latest: m.Latest})
 	}
-	return out, nil
+	return out, all, nil
 }
 
 func hasContainer(p *corev1.Pod, name string) bool {
