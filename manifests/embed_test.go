@@ -10,11 +10,17 @@ func TestEmbeddedCRDsParse(t *testing.T) {
 	want := map[string]bool{
 		"tfjobs.kubeflow.org": true, "pytorchjobs.kubeflow.org": true, "mpijobs.kubeflow.org": true,
 		"xgboostjobs.kubeflow.org": true, "jaxjobs.kubeflow.org": true, "paddlejobs.kubeflow.org": true,
+		"experiments.kubeflow.org": true, "suggestions.kubeflow.org": true, "trials.kubeflow.org": true,
 	}
+	version := map[string]string{"experiments.kubeflow.org": "v1beta1", "suggestions.kubeflow.org": "v1beta1", "trials.kubeflow.org": "v1beta1"}
 	for _, c := range crds {
 		delete(want, c.Name)
-		if len(c.Spec.Versions) != 1 || c.Spec.Versions[0].Name != "v1" || c.Spec.Versions[0].Subresources == nil {
-			t.Errorf("%s: want one served version v1 with the status subresource", c.Name)
+		v := version[c.Name]
+		if v == "" {
+			v = "v1"
+		}
+		if len(c.Spec.Versions) != 1 || c.Spec.Versions[0].Name != v || c.Spec.Versions[0].Subresources == nil {
+			t.Errorf("%s: want one served version %s with the status subresource", c.Name, v)
 		}
 	}
 	if len(want) != 0 {
