@@ -67,7 +67,7 @@ components:
   training:
     enabled: true
   tuning:
-    enabled: true
+    enabled: false
   istio:
     enabled: true
     ingressGateway: true
