@@ -77,8 +77,10 @@ func (r *ExperimentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		setExpCond(exp, tuningv1beta1.ExperimentCreated, tuningv1beta1.ExperimentCreatedReason, "Experiment is created", now)
 	}
 
+	var tmpl []byte // the trial template, read once per reconcile
 	if !completed(exp) {
-		if err := r.check(ctx, exp); err != nil {
+		var err error
+		if tmpl, err = r.check(ctx, exp); err != nil {
 			setExpCond(exp, tuningv1beta1.ExperimentFailed, ExperimentInvalidReason, err.Error(), now)
 			clearExpCond(exp, tuningv1beta1.ExperimentRunning, now)
 			st.CompletionTime = &now
@@ -113,7 +115,12 @@ func (r *ExperimentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		}
 	}
 	if !completed(exp) {
-		if err := r.reconcileTrials(ctx, exp, sug, trials); err != nil {
+		if tmpl == nil { // resumed in this reconcile: not checked above
+			if tmpl, err = r.template(ctx, exp); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		if err := r.reconcileTrials(ctx, exp, sug, trials, tmpl); err != nil {
 			return ctrl.Result{}, err
 		}
 	} else if err := r.finish(ctx, exp, sug, trials, now); err != nil {
@@ -124,81 +131,87 @@ func (r *ExperimentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 // check refuses, before any trial, what admission cannot: an algorithm kfup has not, its
 // settings, the search space, the template against its parameters, a collector or kind
-// kfup does not serve.
-func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Experiment) error {
+// kfup does not serve. It returns the trial template.
+func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Experiment) ([]byte, error) {
 	spec := &exp.Spec
 	if spec.NasConfig != nil && len(spec.Parameters) == 0 {
-		return errors.New("neural architecture search (spec.nasConfig) is not served by kfup yet: use spec.parameters")
+		return nil, errors.New("neural architecture search (spec.nasConfig) is not served by kfup yet: use spec.parameters")
 	}
 	if spec.Algorithm == nil || spec.Objective == nil || spec.TrialTemplate == nil {
-		return errors.New("spec.algorithm, spec.objective and spec.trialTemplate are required")
+		return nil, errors.New("spec.algorithm, spec.objective and spec.trialTemplate are required")
 	}
 	space, err := spaceOf(spec)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	settings, err := algorithmSettings(spec.Algorithm.AlgorithmSettings)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := suggest.Check(spec.Algorithm.AlgorithmName, space, settings); err != nil {
-		return fmt.Errorf("algorithm %s: %w", spec.Algorithm.AlgorithmName, err)
+		return nil, fmt.Errorf("algorithm %s: %w", spec.Algorithm.AlgorithmName, err)
 	}
 	if es := spec.EarlyStopping; es != nil && es.AlgorithmName != "" {
 		if es.AlgorithmName != MedianStop {
-			return fmt.Errorf("early stopping %q is not served by kfup: use %s, or remove spec.earlyStopping", es.AlgorithmName, MedianStop)
+			return nil, fmt.Errorf("early stopping %q is not served by kfup: use %s, or remove spec.earlyStopping", es.AlgorithmName, MedianStop)
 		}
 		if _, _, err := medianStopSettings(exp); err != nil {
-			return fmt.Errorf("earlyStopping: %w", err)
+			return nil, fmt.Errorf("earlyStopping: %w", err)
 		}
 	}
 	switch k := collectorKind(spec.MetricsCollectorSpec); k {
 	case tuningv1beta1.StdOutCollector, tuningv1beta1.NoneCollector:
 	default:
-		return fmt.Errorf("metrics collector %s is not served by kfup yet: use StdOut (print name=value lines) or None", k)
+		return nil, fmt.Errorf("metrics collector %s is not served by kfup yet: use StdOut (print name=value lines) or None", k)
 	}
 	if ms := spec.MetricsCollectorSpec; ms != nil && ms.Source != nil && ms.Source.Filter != nil {
 		if _, err := engine.CompileFilters(ms.Source.Filter.MetricsFormat); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	tmpl, err := r.template(ctx, exp)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var params []engine.TrialParameter
-	for _, p := range spec.TrialTemplate.TrialParameters {
-		params = append(params, engine.TrialParameter{Name: p.Name, Reference: p.Reference})
-	}
+	params := trialParams(spec.TrialTemplate)
 	var names []string
 	for _, p := range space {
 		names = append(names, p.Name)
 	}
 	if err := engine.CheckTemplate(tmpl, params, names); err != nil {
-		return fmt.Errorf("trialTemplate: %w", err)
+		return nil, fmt.Errorf("trialTemplate: %w", err)
 	}
 	obj, err := engine.Render(tmpl, params, sampleAssignments(space), engine.TrialMeta{Name: exp.Name, Namespace: exp.Namespace})
 	if err != nil {
-		return fmt.Errorf("trialTemplate: %w", err)
+		return nil, fmt.Errorf("trialTemplate: %w", err)
 	}
 	gvk := obj.GroupVersionKind()
 	if !slices.Contains(r.kinds, gvk) {
-		return fmt.Errorf("trials of kind %s are not served: kfup runs trials as %s", gvk.Kind+"."+gvk.Version+"."+gvk.Group, strings.Join(r.cfg.TrialResources, ", "))
+		return nil, fmt.Errorf("trials of kind %s are not served: kfup runs trials as %s", gvk.Kind+"."+gvk.Version+"."+gvk.Group, strings.Join(r.cfg.TrialResources, ", "))
 	}
 	tt := spec.TrialTemplate
 	if tt.SuccessCondition == "" || tt.FailureCondition == "" {
 		if _, _, _, err := engine.DefaultConditions(obj.GetAPIVersion(), obj.GetKind()); err != nil {
-			return fmt.Errorf("trialTemplate: %w", err)
+			return nil, fmt.Errorf("trialTemplate: %w", err)
 		}
 	}
 	for field, c := range map[string]string{"successCondition": tt.SuccessCondition, "failureCondition": tt.FailureCondition} {
 		if c != "" {
 			if err := engine.ValidateCondition("trialTemplate."+field, c); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return tmpl, nil
+}
+
+// trialParams are the template's trial parameters in the engine's terms.
+func trialParams(tt *tuningv1beta1.TrialTemplate) []engine.TrialParameter {
+	out := make([]engine.TrialParameter, 0, len(tt.TrialParameters))
+	for _, p := range tt.TrialParameters {
+		out = append(out, engine.TrialParameter{Name: p.Name, Reference: p.Reference})
+	}
+	return out
 }
 
 // sampleAssignments gives every parameter a feasible value (to render the template once).
@@ -292,7 +305,7 @@ func (r *ExperimentReconciler) suggestion(ctx context.Context, exp *tuningv1beta
 }
 
 // reconcileTrials asks for as many suggestions as may run and turns new ones into Trials.
-func (r *ExperimentReconciler) reconcileTrials(ctx context.Context, exp *tuningv1beta1.Experiment, sug *tuningv1beta1.Suggestion, trials []*tuningv1beta1.Trial) error {
+func (r *ExperimentReconciler) reconcileTrials(ctx context.Context, exp *tuningv1beta1.Experiment, sug *tuningv1beta1.Suggestion, trials []*tuningv1beta1.Trial, tmpl []byte) error {
 	st := &exp.Status
 	parallel := ptr.Deref(exp.Spec.ParallelTrialCount, tuningv1beta1.DefaultTrialParallelCount)
 	active := st.TrialsPending + st.TrialsRunning
@@ -315,10 +328,6 @@ func (r *ExperimentReconciler) reconcileTrials(ctx context.Context, exp *tuningv
 	have := map[string]bool{}
 	for _, t := range trials {
 		have[t.Name] = true
-	}
-	tmpl, err := r.template(ctx, exp)
-	if err != nil {
-		return err
 	}
 	for _, a := range sug.Status.Suggestions {
 		if add == 0 {
@@ -346,11 +355,7 @@ func (r *ExperimentReconciler) newTrial(exp *tuningv1beta1.Experiment, tmpl []by
 	for _, p := range a.ParameterAssignments {
 		assign[p.Name] = p.Value
 	}
-	var params []engine.TrialParameter
-	for _, p := range tt.TrialParameters {
-		params = append(params, engine.TrialParameter{Name: p.Name, Reference: p.Reference})
-	}
-	run, err := engine.Render(tmpl, params, assign, engine.TrialMeta{Name: a.Name, Namespace: exp.Namespace})
+	run, err := engine.Render(tmpl, trialParams(tt), assign, engine.TrialMeta{Name: a.Name, Namespace: exp.Namespace})
 	if err != nil {
 		return nil, fmt.Errorf("render trial %s: %w", a.Name, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"sort"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -120,13 +119,10 @@ func (r *SuggestionReconciler) suggest(ctx context.Context, exp *tuningv1beta1.E
 	}
 	for _, s := range out {
 		a := tuningv1beta1.TrialAssignment{Name: trialName(exp, len(sug.Status.Suggestions)), Labels: s.Labels, EarlyStoppingRules: rules}
-		names := make([]string, 0, len(s.Assignments))
-		for k := range s.Assignments {
-			names = append(names, k)
-		}
-		sort.SliceStable(names, func(i, j int) bool { return paramIndex(space, names[i]) < paramIndex(space, names[j]) })
-		for _, k := range names {
-			a.ParameterAssignments = append(a.ParameterAssignments, tuningv1beta1.ParameterAssignment{Name: k, Value: s.Assignments[k]})
+		for _, p := range space { // in the experiment's parameter order
+			if v, ok := s.Assignments[p.Name]; ok {
+				a.ParameterAssignments = append(a.ParameterAssignments, tuningv1beta1.ParameterAssignment{Name: p.Name, Value: v})
+			}
 		}
 		sug.Status.Suggestions = append(sug.Status.Suggestions, a)
 	}
@@ -137,15 +133,6 @@ func (r *SuggestionReconciler) suggest(ctx context.Context, exp *tuningv1beta1.E
 		sug.Status.CompletionTime = &now
 	}
 	return nil
-}
-
-func paramIndex(space suggest.Space, name string) int {
-	for i, p := range space {
-		if p.Name == name {
-			return i
-		}
-	}
-	return len(space)
 }
 
 // trialName is the i-th trial's name: the experiment's name and 8 characters derived
