@@ -62,6 +62,9 @@ type Settings struct {
 	// registry.example.com/kfup/manager); the nodes pull it from there. Empty: kfup loads
 	// the image into the nodes itself (kind), and nothing is pulled.
 	Registry string
+	// APIs names the hosted API slices (`kfup manager --apis`): the manager runs only
+	// their controllers, as only their CRDs are installed.
+	APIs []string
 	// APIArgs are the manager flags of the hosted API slices (components.API.ManagerArgs).
 	APIArgs []string
 	// Namespaces are the namespaces all hosted APIs together serve, where the manager's
@@ -104,6 +107,7 @@ func (c *Component) DependsOn() []string { return components.Names(c.APIs) }
 // flags, and their namespaces together (every namespace as soon as one API serves all).
 func (c *Component) settings(env *components.Env) Settings {
 	s := SettingsFor(env.Config())
+	s.APIs = components.Names(c.APIs)
 	all := false
 	for _, a := range c.APIs {
 		s.APIArgs = append(s.APIArgs, a.ManagerArgs(env)...)
@@ -374,6 +378,7 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 	if s.LogLevel == "debug" {
 		args = append(args, "-v", "1")
 	}
+	args = append(args, "--apis="+strings.Join(s.APIs, ","))
 	args = append(args, s.APIArgs...)
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("health")}}, PeriodSeconds: 5}

@@ -204,6 +204,9 @@ func TestSettingsFromHostedAPIs(t *testing.T) {
 			if s.Replicas != 2 || s.LogLevel != "debug" {
 				t.Errorf("own settings not from the profile: %+v", s)
 			}
+			if diff := cmp.Diff(components.Names(tc.apis), s.APIs, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("hosted APIs (-want +got):\n%s", diff)
+			}
 			if diff := cmp.Diff(components.Names(tc.apis), c.DependsOn(), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("DependsOn (-want +got):\n%s", diff)
 			}
@@ -213,6 +216,7 @@ func TestSettingsFromHostedAPIs(t *testing.T) {
 
 func TestDeploymentArgs(t *testing.T) {
 	s := DefaultSettings()
+	s.APIs = []string{"training", "tuning"}
 	s.APIArgs = []string{"--gang-scheduler-name=volcano", "--namespace=team-a,team-b"}
 	s.LogLevel = "debug"
 	objs, err := Objects(ImageRepo+":abc", s)
@@ -225,7 +229,7 @@ func TestDeploymentArgs(t *testing.T) {
 		}
 		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 		args := fmt.Sprint(containers[0].(map[string]any)["args"])
-		for _, want := range []string{"--gang-scheduler-name=volcano", "--namespace=team-a,team-b", "-v 1", "--leader-elect=true"} {
+		for _, want := range []string{"--apis=training,tuning", "--gang-scheduler-name=volcano", "--namespace=team-a,team-b", "-v 1", "--leader-elect=true"} {
 			if !strings.Contains(args, want) {
 				t.Errorf("manager args %s: no %s", args, want)
 			}

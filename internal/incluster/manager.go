@@ -6,8 +6,11 @@ package incluster
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/go-logr/logr"
@@ -22,9 +25,11 @@ import (
 // ManagerOptions are the flags of `kfup manager`.
 type ManagerOptions struct {
 	apihost.Options
-	// APIs are the API slices whose controllers the manager hosts; each registered its
-	// own flags.
+	// APIs are the API slices whose controllers the manager hosts (those --apis names,
+	// every slice kfup has by default); each registered its own flags.
 	APIs []apihost.API
+	// Hosted are the names --apis lists.
+	Hosted []string
 	// MemoryLimitRatio is the share of the container's memory limit (its cgroup's) the Go
 	// runtime takes as its soft limit (GOMEMLIMIT); 0 leaves the runtime's default.
 	MemoryLimitRatio float64
@@ -41,7 +46,7 @@ const DefaultMemoryLimitRatio = 0.9
 // flags; runF replaces the real run in tests; verbosity reads the global -v level when the
 // command runs.
 func NewCmdManager(apis []apihost.API, verbosity func() int, runF func(context.Context, *ManagerOptions) error) *cobra.Command {
-	opts := &ManagerOptions{APIs: apis}
+	opts := &ManagerOptions{}
 	cmd := &cobra.Command{
 		Use:   "manager",
 		Short: "Run kfup's controller manager (in the cluster; kfup create installs it)",
@@ -50,6 +55,11 @@ service account (or $KUBECONFIG). kfup create deploys it as kfup-system/kfup-man
 you do not normally run it by hand.`,
 		Args: NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			hosted, err := selectAPIs(apis, opts.Hosted)
+			if err != nil {
+				return err
+			}
+			opts.APIs = hosted
 			for _, a := range opts.APIs {
 				if err := a.Validate(); err != nil {
 					return err
@@ -78,10 +88,36 @@ you do not normally run it by hand.`,
 	fl.BoolVar(&opts.LeaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	fl.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
 	fl.Float64Var(&opts.MemoryLimitRatio, "memory-limit-ratio", DefaultMemoryLimitRatio, "share of the container's memory limit (cgroup) set as the Go runtime's soft limit, so that the collector works harder before the kernel kills the pod; 0: leave it (a GOMEMLIMIT variable always wins; AUTOMEMLIMIT=off turns it off, AUTOMEMLIMIT=<ratio> replaces this flag)")
+	fl.StringSliceVar(&opts.Hosted, "apis", apihost.Names(apis), "the API slices whose controllers to run, comma-separated: those whose CRDs are installed (kfup create passes the profile's)")
 	for _, a := range apis {
 		a.AddFlags(fl)
 	}
 	return cmd
+}
+
+// selectAPIs returns those of apis that names lists, in apis' order, or a usage error
+// naming what is unknown or listed twice. A slice left out is not started: its CRDs need
+// not be installed, and its flags are not checked.
+func selectAPIs(apis []apihost.API, names []string) ([]apihost.API, error) {
+	known := apihost.Names(apis)
+	seen := map[string]bool{}
+	for _, n := range names {
+		switch {
+		case !slices.Contains(known, n):
+			return nil, errs.Usage(fmt.Sprintf("name some of %s, e.g. --apis=%s", strings.Join(known, ", "), strings.Join(known, ",")),
+				"--apis: unknown API %q", n)
+		case seen[n]:
+			return nil, errs.Usage("name each API once", "--apis: %q is listed twice", n)
+		}
+		seen[n] = true
+	}
+	var out []apihost.API
+	for _, a := range apis {
+		if seen[a.Name()] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // setMemoryLimit sets the Go runtime's soft memory limit to ratio × the memory limit of

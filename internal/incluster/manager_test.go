@@ -3,6 +3,7 @@ package incluster
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -14,14 +15,24 @@ import (
 )
 
 // fakeAPI is an API slice with one flag of its own, --fake-workers (at least 1).
-type fakeAPI struct{ workers int }
+type fakeAPI struct {
+	workers int
+	name    string
+}
 
-func (f *fakeAPI) Name() string                      { return "fake" }
+func (f *fakeAPI) Name() string {
+	if f.name == "" {
+		return "fake"
+	}
+	return f.name
+}
 func (f *fakeAPI) AddToScheme(*runtime.Scheme) error { return nil }
-func (f *fakeAPI) AddFlags(fl *pflag.FlagSet)        { fl.IntVar(&f.workers, "fake-workers", 2, "workers") }
+func (f *fakeAPI) AddFlags(fl *pflag.FlagSet) {
+	fl.IntVar(&f.workers, f.Name()+"-workers", 2, "workers")
+}
 func (f *fakeAPI) Validate() error {
 	if f.workers < 1 {
-		return errs.Usage("pass --fake-workers 1 or more", "--fake-workers must be at least 1")
+		return errs.Usage("pass --"+f.Name()+"-workers 1 or more", "--%s-workers must be at least 1", f.Name())
 	}
 	return nil
 }
@@ -35,15 +46,52 @@ func (f *fakeAPI) Controllers(apihost.Process) ([]apihost.Controller, error) {
 // replaced by runF.
 func execute(runF func(context.Context, *ManagerOptions) error, args ...string) (*fakeAPI, error) {
 	api := &fakeAPI{}
+	return api, executeWith([]apihost.API{api}, runF, args...)
+}
+
+// executeWith runs the kfup-manager command tree hosting apis.
+func executeWith(apis []apihost.API, runF func(context.Context, *ManagerOptions) error, args ...string) error {
 	root := NewRootCmd(&bytes.Buffer{}, &bytes.Buffer{}, nil)
 	for _, c := range root.Commands() {
 		if c.Name() == "manager" {
 			root.RemoveCommand(c)
 		}
 	}
-	root.AddCommand(NewCmdManager([]apihost.API{api}, func() int { return 0 }, runF))
+	root.AddCommand(NewCmdManager(apis, func() int { return 0 }, runF))
 	root.SetArgs(args)
-	return api, root.ExecuteContext(context.Background())
+	return root.ExecuteContext(context.Background())
+}
+
+// --apis picks the slices the manager runs: the others' CRDs need not be installed, so
+// they must not start (nor have their flags checked).
+func TestManagerHostsOnlyTheNamedAPIs(t *testing.T) {
+	var got *ManagerOptions
+	capture := func(_ context.Context, o *ManagerOptions) error { got = o; return nil }
+	a, b := &fakeAPI{name: "a"}, &fakeAPI{name: "b"}
+	names := func() []string { return apihost.Names(got.APIs) }
+	if err := executeWith([]apihost.API{a, b}, capture, "manager"); err != nil || !slices.Equal(names(), []string{"a", "b"}) {
+		t.Fatalf("default: %v %v", names(), err)
+	}
+	if err := executeWith([]apihost.API{a, b}, capture, "manager", "--apis=b,a"); err != nil || !slices.Equal(names(), []string{"a", "b"}) {
+		t.Fatalf("both, in the slices' order: %v %v", names(), err)
+	}
+	// a's flag is invalid, but a is not hosted: not checked
+	if err := executeWith([]apihost.API{a, b}, capture, "manager", "--apis=b", "--a-workers=0"); err != nil || !slices.Equal(names(), []string{"b"}) {
+		t.Fatalf("only b: %v %v", names(), err)
+	}
+	if err := executeWith([]apihost.API{a, b}, capture, "manager", "--apis=a,b", "--a-workers=0"); errs.KindOf(err) != errs.KindUsage {
+		t.Fatalf("hosted a with a bad flag: %v", err)
+	}
+	if err := executeWith([]apihost.API{a, b}, capture, "manager", "--apis="); err != nil || len(got.APIs) != 0 {
+		t.Fatalf("none: %v %v", names(), err)
+	}
+	for _, bad := range []string{"--apis=c", "--apis=a,a", "--apis=a,,b"} {
+		got = nil
+		err := executeWith([]apihost.API{&fakeAPI{name: "a"}, &fakeAPI{name: "b"}}, capture, "manager", bad)
+		if errs.KindOf(err) != errs.KindUsage || got != nil {
+			t.Errorf("%s: want a usage error before running, got %v", bad, err)
+		}
+	}
 }
 
 func TestManagerOptions(t *testing.T) {
