@@ -31,7 +31,6 @@ func TestConformanceLifecycle(t *testing.T) {
 	notServed := map[string]string{
 		"metrics-collector_file-metrics-collector.yaml": "metrics collector File",
 		"hp-tuning_cma-es.yaml":                         "cmaes",
-		"hp-tuning_hyperband.yaml":                      "hyperband",
 	}
 	for _, file := range conformance.Files(t, "tuning/*.yaml") {
 		base := filepath.Base(file)
