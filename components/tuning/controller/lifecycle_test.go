@@ -30,7 +30,6 @@ func TestConformanceLifecycle(t *testing.T) {
 	logs := start(t)
 	notServed := map[string]string{
 		"metrics-collector_file-metrics-collector.yaml": "metrics collector File",
-		"hp-tuning_cma-es.yaml":                         "cmaes",
 	}
 	for _, file := range conformance.Files(t, "tuning/*.yaml") {
 		base := filepath.Base(file)
