@@ -111,8 +111,9 @@ func SmokeExperiment(lo, hi string) *tuningv1beta1.Experiment {
 			Objective: &tuningv1beta1.ObjectiveSpec{
 				Type: tuningv1beta1.ObjectiveTypeMinimize, ObjectiveMetricName: "loss",
 			},
-			Algorithm:     &tuningv1beta1.AlgorithmSpec{AlgorithmName: "random"},
-			MaxTrialCount: ptr.To[int32](1),
+			Algorithm:          &tuningv1beta1.AlgorithmSpec{AlgorithmName: "random"},
+			MaxTrialCount:      ptr.To[int32](1),
+			ParallelTrialCount: ptr.To[int32](1),
 			Parameters: []tuningv1beta1.ParameterSpec{{
 				Name: "lr", ParameterType: tuningv1beta1.ParameterTypeDouble,
 				FeasibleSpace: tuningv1beta1.FeasibleSpace{Min: lo, Max: hi},
