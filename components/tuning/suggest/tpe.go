@@ -26,16 +26,20 @@ const (
 	tpeFlatWeights = 25
 )
 
-// tpe is Katib's "tpe" and "multivariate-tpe": Optuna's Tree-structured Parzen Estimator
-// (TPESampler, as upstream configures it). After n_startup_trials random trials, the
-// finished trials split into the best ⌈10%⌉ (at most 25) and the rest; a Parzen estimator
-// — a mixture of truncated normals, one per observation plus the prior — models each group,
-// l(x) for the good and g(x) for the rest; n_ei_candidates points drawn from l and the one
-// maximizing l(x)/g(x) is suggested. "tpe" models each parameter on its own (sigma from the
-// gaps to the neighbouring observations); "multivariate-tpe" models them jointly (Optuna's
-// multivariate=True, with Scott's-rule bandwidths). Log distributions are modelled in log
-// space, grids (int, step) as discrete cells, categorical and discrete lists by weighted
-// counts.
+// tpe is Katib's "tpe" and "multivariate-tpe": Optuna 3.1's Tree-structured Parzen
+// Estimator (TPESampler, as upstream configures it). After n_startup_trials random trials,
+// the finished trials split into the best ⌈10%⌉ (at most 25) and the rest; a Parzen
+// estimator — a mixture of truncated normals, one per observation plus the prior — models
+// each group, l(x) for the good and g(x) for the rest; n_ei_candidates points are drawn
+// from l and the one maximizing log l(x) − log g(x) is suggested. "tpe" models each
+// parameter on its own (sigma from the gaps to the neighbouring observations);
+// "multivariate-tpe" models them jointly (Optuna's multivariate=True, with Scott's-rule
+// bandwidths). Log distributions are modelled in log space, grids (int, step) as discrete
+// cells, categorical and discrete lists by weighted counts.
+//
+// The score is Optuna 3.1's: a continuous kernel counts with its height profile
+// exp(−z²/2) over its mass inside the bounds, not divided by its sigma (see
+// parzen.logPDF). Candidates are still drawn from l as the mixture it is.
 //
 // Failed trials and trials without a value are ignored. Running trials, and the
 // suggestions made earlier in the same call, count as bad observations (upstream sets
@@ -139,7 +143,7 @@ func (t tpe) Suggest(req Request) ([]Suggestion, error) {
 	for i := range req.Count {
 		var asg map[string]string
 		for range maxRedraws {
-			if finished < cfg.startup || finished == 0 {
+			if finished < cfg.startup {
 				asg = sampleAssignment(axes, r)
 			} else {
 				bad := slices.SortedFunc(slices.Values(slices.Concat(above, running)), byOrder)
@@ -253,7 +257,6 @@ type parzen struct {
 	cumW []float64
 	mu   [][]float64 // [dim][kernel]; numeric dimensions
 	sd   [][]float64
-	lsd  [][]float64   // log sd
 	logZ [][]float64   // log of each kernel's mass inside the bounds
 	cat  [][][]float64 // [dim][kernel][choice] probabilities; categorical dimensions
 	lcat [][][]float64 // their logarithms
@@ -265,7 +268,7 @@ func newParzen(all []axis, dims []int, rows [][]float64, multivariate bool) *par
 	n := len(rows)
 	k := n + 1
 	pz := &parzen{
-		mu: make([][]float64, len(dims)), sd: make([][]float64, len(dims)), lsd: make([][]float64, len(dims)), logZ: make([][]float64, len(dims)),
+		mu: make([][]float64, len(dims)), sd: make([][]float64, len(dims)), logZ: make([][]float64, len(dims)),
 		cat: make([][][]float64, len(dims)), lcat: make([][][]float64, len(dims)),
 	}
 	w := tpeWeights(n)
@@ -295,9 +298,7 @@ func newParzen(all []axis, dims []int, rows [][]float64, multivariate bool) *par
 		}
 		pz.mu[j], pz.sd[j] = numericKernels(a, obs, multivariate, len(dims))
 		pz.logZ[j] = make([]float64, k)
-		pz.lsd[j] = make([]float64, k)
 		for i := range k {
-			pz.lsd[j][i] = math.Log(pz.sd[j][i])
 			pz.logZ[j][i] = logNormMass((a.lo-pz.mu[j][i])/pz.sd[j][i], (a.hi-pz.mu[j][i])/pz.sd[j][i])
 		}
 	}
@@ -426,8 +427,15 @@ func (pz *parzen) sample(r *rand.Rand) []float64 {
 	return x
 }
 
-// logPDF is the log density (mass, for grids and categories) of the mixture at x; scratch
-// holds one term per kernel.
+// logPDF is the score of the mixture at x, log Σ_k w_k Π_j p_kj(x_j); scratch holds one
+// term per kernel. For categories and grid cells p_kj is the kernel's probability. For
+// continuous dimensions it is Optuna 3.1's truncated-normal log density, which leaves out
+// the −log σ of a normal density: p_kj = φ(z)/mass, z = (x−μ)/σ. The mixture is then no
+// longer normalized; in effect each kernel weighs w_k·σ_k in the score, so wide kernels
+// (the prior, isolated observations) smooth l and g where narrow ones would make them
+// spiky in the densely sampled spots, and the normalizing constants cancel in argmax
+// log l − log g. Optuna 3.5 divided by σ (optuna#5110); kfup keeps 3.1's score, the one
+// its benchmark compares with and the one that did better there (docs/tuning.md).
 func (pz *parzen) logPDF(x []float64, scratch []float64) float64 {
 	terms := scratch[:len(pz.logW)]
 	copy(terms, pz.logW)
@@ -440,7 +448,7 @@ func (pz *parzen) logPDF(x []float64, scratch []float64) float64 {
 			}
 			continue
 		}
-		mus, sds, lsds, lz := pz.mu[j], pz.sd[j], pz.lsd[j], pz.logZ[j]
+		mus, sds, lz := pz.mu[j], pz.sd[j], pz.logZ[j]
 		if a.step > 0 {
 			h := a.step / 2
 			for k := range terms {
@@ -450,7 +458,7 @@ func (pz *parzen) logPDF(x []float64, scratch []float64) float64 {
 		}
 		for k := range terms {
 			z := (x[j] - mus[k]) / sds[k]
-			terms[k] += -0.5*z*z - lsds[k] - logSqrt2Pi - lz[k]
+			terms[k] += -0.5*z*z - logSqrt2Pi - lz[k]
 		}
 	}
 	m := math.Inf(-1)

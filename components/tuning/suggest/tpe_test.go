@@ -2,6 +2,7 @@ package suggest
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"testing"
@@ -244,5 +245,215 @@ func BenchmarkTPESuggest100(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTPEParzenMatchesOptuna checks the estimators against Optuna 3.1's _ParzenEstimator
+// (consider_prior, prior_weight 1, consider_magic_clip, no consider_endpoints,
+// default_weights) built from the same observations: the want values are what Optuna
+// computed for each case — kernel centres, bandwidths (neighbour gaps, the outermost
+// looking inwards, magic clip, the prior's the whole range), weights (the ramp past 25
+// observations) and log_pdf (the score, see parzen.logPDF) at a few points.
+func TestTPEParzenMatchesOptuna(t *testing.T) {
+	ln := math.Log
+	obsB := make([]float64, 30)
+	for i := range obsB {
+		obsB[i] = float64(i*7919%97) / 97
+	}
+	for _, tc := range []struct {
+		name     string
+		space    Space
+		obs      [][]float64 // one row per observation, in the axes' space
+		multi    bool
+		sd       [][]float64 // want: per dimension, the observations' then the prior's
+		w        []float64   // want, when not all equal
+		at       [][]float64
+		wantLogP []float64
+	}{
+		{
+			name:  "double, 6 observations",
+			space: Space{{Name: "x", Kind: Double, Min: -5, Max: 10}},
+			obs:   [][]float64{{-0.3}, {4.1}, {-4.9}, {7.25}, {2.0}, {3.5}},
+			sd:    [][]float64{{4.6, 3.15, 4.6, 3.15, 2.3, 1.875, 15}},
+			at:    [][]float64{{-5}, {-1}, {0.5}, {3}, {9.9}},
+			wantLogP: []float64{-1.2533714353969365, -1.0893428693358391, -0.9918607856054917,
+				-0.8723243521042547, -1.615081416139303},
+		},
+		{
+			name:  "double, 30 observations: old ones ramp down, bandwidths clipped",
+			space: Space{{Name: "x", Kind: Double, Min: 0, Max: 1}},
+			obs:   rowsOfValues(obsB),
+			w: []float64{0.0011661807580174927, 0.009620991253644314, 0.018075801749271137,
+				0.026530612244897955, 0.034985422740524776},
+			at:       [][]float64{{0}, {0.2}, {0.55}, {0.999}},
+			wantLogP: []float64{-2.946639375617535, -2.612492764615295, -2.5073483124575953, -2.955664757128277},
+		},
+		{
+			name:  "double with a step: masses of the grid cells",
+			space: Space{{Name: "x", Kind: Double, Min: 0, Max: 1, Step: 0.25}},
+			obs:   [][]float64{{0.25}, {0.75}, {0.75}, {1}},
+			sd:    [][]float64{{0.25, 0.25, 0.25, 0.25, 1.25}},
+			at:    [][]float64{{0}, {0.25}, {0.5}, {0.75}, {1}},
+			wantLogP: []float64{-2.376615177837335, -1.8932577731946099, -1.5390191620304046,
+				-1.2452520935740068, -1.37004562735818},
+		},
+		{
+			name:     "log int: log space from log(min−½) to log(max+½)",
+			space:    Space{{Name: "x", Kind: Int, Min: 1, Max: 10000, Distribution: LogUniform}},
+			obs:      [][]float64{{ln(3)}, {ln(100)}, {ln(120)}, {ln(5000)}},
+			sd:       [][]float64{{3.1600093064150294, 1.650589591881028, 3.7297014486341906, 3.7297014486341906, 9.903537551286169}},
+			at:       [][]float64{{0}, {ln(10)}, {ln(100)}, {ln(9999)}},
+			wantLogP: []float64{-1.0470198016768673, -0.7917204519692242, -0.6377812880409706, -0.9763162847684598},
+		},
+		{
+			name:     "categorical",
+			space:    Space{{Name: "c", Kind: Categorical, List: []string{"a", "b", "c", "d"}}},
+			obs:      [][]float64{{1}, {1}, {3}},
+			at:       [][]float64{{0}, {1}, {2}, {3}},
+			wantLogP: []float64{-1.856297990365626, -0.9007865453381898, -1.856297990365626, -1.2685113254635072},
+		},
+		{
+			name: "multivariate: Scott's rule, clipped",
+			space: Space{
+				{Name: "x", Kind: Double, Min: 0, Max: 1},
+				{Name: "y", Kind: Double, Min: 1e-3, Max: 1, Distribution: LogUniform},
+			},
+			obs:      [][]float64{{0.1, ln(0.01)}, {0.5, ln(0.2)}, {0.52, ln(0.3)}},
+			multi:    true,
+			sd:       [][]float64{{0.2, 0.2, 0.2, 1}, {1.3815510557964275, 1.3815510557964275, 1.3815510557964275, 6.907755278982137}},
+			at:       [][]float64{{0.1, ln(0.01)}, {0.5, ln(0.25)}, {0.9, ln(0.001)}},
+			wantLogP: []float64{-1.1765193393107676, -1.03705852802964, -1.5092905154151395},
+		},
+		{
+			name:     "no observations: the prior alone",
+			space:    Space{{Name: "x", Kind: Double, Min: -5, Max: 10}},
+			at:       [][]float64{{-5}, {2.5}, {10}},
+			wantLogP: []float64{-0.08402219950905043, 0.04097780049094957, -0.08402219950905043},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			axes := axesOf(tc.space)
+			dims := make([]int, len(axes))
+			for i := range dims {
+				dims[i] = i
+			}
+			pz := newParzen(axes, dims, tc.obs, tc.multi)
+			close := func(got, want float64) bool { return math.Abs(got-want) <= 1e-9*math.Max(1, math.Abs(want)) }
+			for j, want := range tc.sd {
+				for k, w := range want {
+					if !close(pz.sd[j][k], w) {
+						t.Errorf("dimension %d: sigmas %v, want %v", j, pz.sd[j], want)
+						break
+					}
+				}
+			}
+			for k, want := range tc.w {
+				if got := math.Exp(pz.logW[k]); !close(got, want) {
+					t.Errorf("weight %d = %v, want %v", k, got, want)
+				}
+			}
+			scratch := make([]float64, len(pz.logW))
+			for i, x := range tc.at {
+				if got := pz.logPDF(x, scratch); !close(got, tc.wantLogP[i]) {
+					t.Errorf("logPDF(%v) = %.15g, want %.15g", x, got, tc.wantLogP[i])
+				}
+			}
+		})
+	}
+}
+
+func rowsOfValues(xs []float64) [][]float64 {
+	out := make([][]float64, len(xs))
+	for i, x := range xs {
+		out[i] = []float64{x}
+	}
+	return out
+}
+
+// TestTPESplit checks Optuna's default gamma, min(⌈0.1·n⌉, 25) good trials, the best
+// completed ones first, then early-stopped ones when too few completed, each group in
+// trial order.
+func TestTPESplit(t *testing.T) {
+	obs := func(scores ...float64) []tpeObs {
+		out := make([]tpeObs, len(scores))
+		for i, s := range scores {
+			out[i] = tpeObs{order: i, score: s}
+		}
+		return out
+	}
+	orders := func(os []tpeObs) []int {
+		var out []int
+		for _, o := range os {
+			out = append(out, o.order)
+		}
+		return out
+	}
+	many := func(n int) []tpeObs {
+		s := make([]float64, n)
+		for i := range s {
+			s[i] = float64(n - i) // the newest is best
+		}
+		return obs(s...)
+	}
+	for _, tc := range []struct {
+		n, below int
+	}{{1, 1}, {10, 1}, {11, 2}, {100, 10}, {249, 25}, {400, 25}} {
+		below, above := tpeSplit(many(tc.n), nil)
+		if len(below) != tc.below || len(above) != tc.n-tc.below {
+			t.Errorf("%d trials: %d good, %d bad; want %d good", tc.n, len(below), len(above), tc.below)
+		}
+		if !slices.IsSorted(orders(below)) || !slices.IsSorted(orders(above)) {
+			t.Errorf("%d trials: groups not in trial order", tc.n)
+		}
+		if len(below) > 0 && below[len(below)-1].order != tc.n-1 {
+			t.Errorf("%d trials: the best trial is not in the good group", tc.n)
+		}
+	}
+	complete := obs(5, 1, 3, 4, 2, 6, 7, 8, 9, 10, 11)                // orders 0…10
+	pruned := []tpeObs{{order: 11, score: -5}, {order: 12, score: 0}} // better, but stopped
+	below, above := tpeSplit(complete, pruned)
+	if got := orders(below); !slices.Equal(got, []int{1, 4}) {
+		t.Errorf("good group %v, want the two best completed trials [1 4]", got)
+	}
+	if len(above) != 11 {
+		t.Errorf("%d bad trials, want 11", len(above))
+	}
+	below, _ = tpeSplit(obs(3), []tpeObs{{order: 1, score: 1}, {order: 2, score: 2}, {order: 3, score: 0}, {order: 4, score: 9}, {order: 5, score: 9}, {order: 6, score: 9}, {order: 7, score: 9}, {order: 8, score: 9}, {order: 9, score: 9}, {order: 10, score: 9}})
+	if got := orders(below); !slices.Equal(got, []int{0, 3}) {
+		t.Errorf("good group %v, want the completed trial, then the best stopped one [0 3]", got)
+	}
+}
+
+// TestTPESampleFollowsMixture checks that candidates come from l as the mixture it is
+// (kernels by weight, each a normal truncated to the bounds): the empirical distribution
+// function of many draws against the mixture's.
+func TestTPESampleFollowsMixture(t *testing.T) {
+	axes := axesOf(Space{{Name: "x", Kind: Double, Min: -5, Max: 10}})
+	pz := newParzen(axes, []int{0}, [][]float64{{-0.3}, {4.1}, {-4.9}, {7.25}, {2.0}, {3.5}}, false)
+	cdf := func(x float64) float64 {
+		var p float64
+		for k := range pz.logW {
+			mu, sd := pz.mu[0][k], pz.sd[0][k]
+			lo, z := normCDF((axes[0].lo-mu)/sd), normCDF((x-mu)/sd)
+			p += math.Exp(pz.logW[k]) * (z - lo) / math.Exp(pz.logZ[0][k])
+		}
+		return p
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	const draws = 20000
+	xs := make([]float64, draws)
+	for i := range xs {
+		xs[i] = pz.sample(r)[0]
+		if xs[i] < -5 || xs[i] > 10 {
+			t.Fatalf("draw %v outside the bounds", xs[i])
+		}
+	}
+	slices.Sort(xs)
+	worst := 0.0
+	for i, x := range xs {
+		worst = math.Max(worst, math.Abs(float64(i+1)/draws-cdf(x)))
+	}
+	if worst > 0.015 { // ≈ 2× the Kolmogorov–Smirnov 1% critical value for 20000 draws
+		t.Errorf("largest gap between the draws' and the mixture's distribution functions: %.4f", worst)
 	}
 }
