@@ -1,13 +1,15 @@
 package suggest
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 
-	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -132,7 +134,9 @@ func (bayesOpt) Suggest(req Request) ([]Suggestion, error) {
 				gp = fitGP(xs, ys, pending)
 			}
 			u = gp.maximize(c, len(req.Space), rng)
-			gp.addLie(u)
+			if i+1 < req.Count {
+				gp.addLie(u)
+			}
 		}
 		out = append(out, Suggestion{Assignments: unitAssign(req.Space, u)})
 	}
@@ -168,48 +172,87 @@ func sqDist(a, b []float64) float64 {
 	return s
 }
 
-// factor builds R = K + (noise+jitter)·I, factorizes it and solves α = R⁻¹y; it returns the
-// log marginal likelihood with the signal variance profiled out (-Inf when R is singular).
+// gpFit is one factorization of R = K + (noise+jitter)·I for the data's standardized
+// losses y: R's upper Cholesky factor U (R = UᵀU, n×n row-major, LAPACK's layout), α =
+// R⁻¹y and the log marginal likelihood with the signal variance profiled out.
+type gpFit struct {
+	u, alpha []float64
+	sig2, ll float64
+}
+
+// factorGP factorizes the kernel matrix k (its upper triangle, n×n row-major, without
+// noise) plus noise+jitter on the diagonal, into u (reused when large enough); ok is false
+// when R is not positive definite.
+func factorGP(k []float64, n int, noise float64, y, u []float64) (f gpFit, ok bool) {
+	if cap(u) < n*n {
+		u = make([]float64, n*n)
+	}
+	u = u[:n*n]
+	copy(u, k)
+	for i := range n {
+		u[i*n+i] += noise + 1e-8
+	}
+	if !lapackGo.Dpotrf(blas.Upper, n, u, max(1, n)) {
+		return gpFit{u: u}, false
+	}
+	alpha := append([]float64(nil), y...)
+	lapackGo.Dpotrs(blas.Upper, n, 1, u, max(1, n), alpha, 1)
+	q := 0.0
+	for i, a := range alpha {
+		q += a * y[i]
+	}
+	logDet := 0.0
+	for i := range n {
+		logDet += 2 * math.Log(u[i*n+i])
+	}
+	sig2 := math.Max(q/float64(n), 1e-6)
+	return gpFit{u: u, alpha: alpha, sig2: sig2, ll: -0.5*float64(n)*math.Log(sig2) - 0.5*logDet}, true
+}
+
+// kernelMatrix fills k (n×n row-major, upper triangle) with the Matérn kernel of the
+// squared distances d2 (upper triangle).
+func kernelMatrix(d2 []float64, n int, ell float64, k []float64) {
+	for i := range n {
+		for j := i; j < n; j++ {
+			k[i*n+j] = matern52(d2[i*n+j], ell)
+		}
+	}
+}
+
+// factor builds and factorizes R for the current data, kernel and noise, keeping L = Uᵀ
+// and α; it returns the log marginal likelihood (-Inf when R is singular).
 func (g *gaussProc) factor() float64 {
 	n := len(g.x)
-	r := mat.NewSymDense(n, nil)
-	for i := 0; i < n; i++ {
-		for j := 0; j <= i; j++ {
-			v := matern52(sqDist(g.x[i], g.x[j]), g.ell)
-			if i == j {
-				v += g.noise + 1e-8
-			}
-			r.SetSym(i, j, v)
+	k := make([]float64, n*n)
+	for i := range n {
+		for j := i; j < n; j++ {
+			k[i*n+j] = matern52(sqDist(g.x[j], g.x[i]), g.ell)
 		}
 	}
-	var ch mat.Cholesky
-	if !ch.Factorize(r) {
+	f, ok := factorGP(k, n, g.noise, g.y, k)
+	if !ok {
 		return math.Inf(-1)
 	}
-	var alpha mat.VecDense
-	if err := ch.SolveVecTo(&alpha, mat.NewVecDense(n, append([]float64(nil), g.y...))); err != nil {
-		return math.Inf(-1)
-	}
-	var lt mat.TriDense
-	ch.LTo(&lt)
+	g.keep(f)
+	return f.ll
+}
+
+// keep makes f the GP's factorization.
+func (g *gaussProc) keep(f gpFit) {
+	n := len(f.alpha)
 	g.n = n
 	g.l = make([]float64, n*n)
-	for i := 0; i < n; i++ {
+	for i := range n {
 		for j := 0; j <= i; j++ {
-			g.l[i*n+j] = lt.At(i, j)
+			g.l[i*n+j] = f.u[j*n+i]
 		}
 	}
-	g.alpha = alpha.RawVector().Data
-	q := 0.0
-	for i, a := range g.alpha {
-		q += a * g.y[i]
-	}
-	g.sig2 = math.Max(q/float64(n), 1e-6)
-	return -0.5*float64(n)*math.Log(g.sig2) - 0.5*ch.LogDet()
+	g.alpha, g.sig2 = f.alpha, f.sig2
 }
 
 // fitGP standardizes the losses, picks the kernel by marginal likelihood and adds the
-// pending points as lies.
+// pending points as lies. The squared distances are computed once and each length
+// scale's kernel matrix serves both noise levels.
 func fitGP(xs [][]float64, ys []float64, pending [][]float64) *gaussProc {
 	mean, sd := 0.0, 0.0
 	for _, y := range ys {
@@ -229,16 +272,34 @@ func fitGP(xs [][]float64, ys []float64, pending [][]float64) *gaussProc {
 		g.y = append(g.y, z)
 		g.best = math.Min(g.best, z)
 	}
+	n := len(g.x)
+	d2 := make([]float64, n*n)
+	for i := range n {
+		for j := i; j < n; j++ {
+			d2[i*n+j] = sqDist(g.x[j], g.x[i])
+		}
+	}
+	k := make([]float64, n*n)
+	var bestFit gpFit
+	var spare []float64
 	bestLL, bestEll, bestNoise := math.Inf(-1), 0.3, 1e-4
 	for _, ell := range []float64{0.1, 0.25, 0.5, 1} {
+		kernelMatrix(d2, n, ell, k)
 		for _, noise := range []float64{1e-4, 1e-2} {
-			g.ell, g.noise = ell, noise
-			if ll := g.factor(); ll > bestLL {
-				bestLL, bestEll, bestNoise = ll, ell, noise
+			f, ok := factorGP(k, n, noise, g.y, spare)
+			if ok && f.ll > bestLL {
+				bestLL, bestEll, bestNoise = f.ll, ell, noise
+				spare, bestFit = bestFit.u, f
+			} else {
+				spare = f.u
 			}
 		}
 	}
 	g.ell, g.noise = bestEll, bestNoise
+	if len(pending) == 0 && bestFit.u != nil {
+		g.keep(bestFit)
+		return g
+	}
 	for _, p := range pending {
 		g.x = append(g.x, p)
 		g.y = append(g.y, g.best)
@@ -253,34 +314,68 @@ func (g *gaussProc) addLie(u []float64) {
 	g.factor()
 }
 
-// predict returns the posterior mean and standard deviation (standardized units) at u.
-func (g *gaussProc) predict(u []float64, k []float64) (mu, sd float64) {
-	n := g.n
-	for i := 0; i < n; i++ {
-		k[i] = matern52(sqDist(u, g.x[i]), g.ell)
-		mu += k[i] * g.alpha[i]
-	}
-	// Forward substitution L v = k in place; var = 1 - |v|².
-	vv := 0.0
-	for i := 0; i < n; i++ {
-		s := k[i]
-		row := g.l[i*n : i*n+i]
-		for j, lij := range row {
-			s -= lij * k[j]
-		}
-		s /= g.l[i*n+i]
-		k[i] = s
-		vv += s * s
-	}
-	v := g.sig2 * math.Max(1-vv, 1e-12)
-	return mu, math.Sqrt(v)
+// gpBatch is the scratch space of predictBatch.
+type gpBatch struct {
+	k      []float64 // n×m: kernel of each observation with each candidate, then L⁻¹ of it
+	mu, vv []float64
 }
 
-var stdNormal = distuv.UnitNormal
+// gpBatchSize is how many candidates predictBatch takes at once (its n×m block stays in
+// cache).
+const gpBatchSize = 256
 
-// acquire scores a candidate: larger is better.
-func (g *gaussProc) acquire(acq string, u, k []float64) float64 {
-	mu, sd := g.predict(u, k)
+// predictBatch writes the posterior mean and standard deviation (standardized units) of
+// each of us into mu and sd: μ = kᵀα and σ² = sig2·(1 − |v|²) with L v = k. The forward
+// substitution runs over a whole batch of candidates row by row (one vector update per
+// factor entry rather than a dot product per candidate), with each candidate's
+// floating-point operations the same, in the same order, as one point at a time.
+func (g *gaussProc) predictBatch(us [][]float64, mu, sd []float64, b *gpBatch) {
+	n := g.n
+	for lo := 0; lo < len(us); lo += gpBatchSize {
+		batch := us[lo:min(lo+gpBatchSize, len(us))]
+		m := len(batch)
+		if cap(b.k) < n*m {
+			b.k = make([]float64, n*gpBatchSize)
+			b.mu = make([]float64, gpBatchSize)
+			b.vv = make([]float64, gpBatchSize)
+		}
+		k, bm, vv := b.k[:n*m], b.mu[:m], b.vv[:m]
+		clear(bm)
+		clear(vv)
+		for i := range n {
+			row := k[i*m : (i+1)*m]
+			for c, u := range batch {
+				row[c] = matern52(sqDist(u, g.x[i]), g.ell)
+			}
+			blas64.Axpy(g.alpha[i], vec(row), vec(bm))
+		}
+		for i := range n {
+			row := k[i*m : (i+1)*m]
+			for j, lij := range g.l[i*n : i*n+i] {
+				blas64.Axpy(-lij, vec(k[j*m:(j+1)*m]), vec(row))
+			}
+			lii := g.l[i*n+i]
+			for c := range row {
+				row[c] /= lii
+				vv[c] += row[c] * row[c]
+			}
+		}
+		for c := range m {
+			mu[lo+c] = bm[c]
+			sd[lo+c] = math.Sqrt(g.sig2 * math.Max(1-vv[c], 1e-12))
+		}
+	}
+}
+
+func vec(x []float64) blas64.Vector { return blas64.Vector{N: len(x), Inc: 1, Data: x} }
+
+var (
+	stdNormal = distuv.UnitNormal
+	lapackGo  gonum.Implementation
+)
+
+// acquisition scores a candidate from its posterior: larger is better.
+func (g *gaussProc) acquisition(acq string, mu, sd float64) float64 {
 	switch acq {
 	case "LCB":
 		return -(mu - boKappa*sd)
@@ -293,48 +388,64 @@ func (g *gaussProc) acquire(acq string, u, k []float64) float64 {
 	}
 }
 
+// boCand is a candidate point and its acquisition value.
+type boCand struct {
+	u []float64
+	a float64
+}
+
+// byAcquisition sorts candidates best first.
+func byAcquisition(x, y boCand) int { return cmp.Compare(y.a, x.a) }
+
 // maximize searches the acquisition: random candidates, then rounds of perturbations
 // around the best few candidates and the best observed points.
 func (g *gaussProc) maximize(c boConfig, d int, rng *rand.Rand) []float64 {
-	type cand struct {
-		u []float64
-		a float64
-	}
-	k := make([]float64, g.n)
-	cands := make([]cand, 0, boCandidates+64)
-	for i := 0; i < boCandidates; i++ {
-		u := make([]float64, d)
-		for j := range u {
-			u[j] = rng.Float64()
+	var b gpBatch
+	var mu, sd []float64
+	score := func(us [][]float64) []boCand {
+		mu, sd = slices.Grow(mu[:0], len(us))[:len(us)], slices.Grow(sd[:0], len(us))[:len(us)]
+		g.predictBatch(us, mu, sd, &b)
+		out := make([]boCand, len(us))
+		for i, u := range us {
+			out[i] = boCand{u, g.acquisition(c.acq, mu[i], sd[i])}
 		}
-		cands = append(cands, cand{u, g.acquire(c.acq, u, k)})
+		return out
 	}
-	// Seeds: the observed points with the lowest losses.
+	// Random candidates, then the observed points with the lowest losses as seeds.
+	us := make([][]float64, boCandidates, boCandidates+3)
+	flat := make([]float64, boCandidates*d)
+	for i := range boCandidates {
+		us[i] = flat[i*d : (i+1)*d : (i+1)*d]
+		for j := range us[i] {
+			us[i][j] = rng.Float64()
+		}
+	}
 	idx := make([]int, len(g.y))
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return g.y[idx[a]] < g.y[idx[b]] })
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(g.y[a], g.y[b]) })
 	for _, i := range idx[:min(3, len(idx))] {
-		cands = append(cands, cand{g.x[i], g.acquire(c.acq, g.x[i], k)})
+		us = append(us, g.x[i])
 	}
+	cands := score(us)
 	step := 0.08
-	for round := 0; round < c.rounds; round++ {
-		sort.SliceStable(cands, func(a, b int) bool { return cands[a].a > cands[b].a })
+	for range c.rounds {
+		slices.SortStableFunc(cands, byAcquisition)
 		top := cands[:min(5, len(cands))]
-		var next []cand
+		next := make([][]float64, 0, 20*len(top))
 		for _, t := range top {
-			for p := 0; p < 20; p++ {
+			for range 20 {
 				u := make([]float64, d)
 				for j := range u {
 					u[j] = math.Max(0, math.Min(1, t.u[j]+step*rng.NormFloat64()))
 				}
-				next = append(next, cand{u, g.acquire(c.acq, u, k)})
+				next = append(next, u)
 			}
 		}
-		cands = append(append([]cand(nil), top...), next...)
+		cands = append(slices.Clone(top), score(next)...)
 		step /= 3
 	}
-	sort.SliceStable(cands, func(a, b int) bool { return cands[a].a > cands[b].a })
+	slices.SortStableFunc(cands, byAcquisition)
 	return cands[0].u
 }

@@ -1,9 +1,13 @@
 package suggest
 
 import (
+	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 func TestBayesOptFeasibleAndDeterministic(t *testing.T) {
@@ -115,5 +119,64 @@ func BenchmarkBayesOptSuggest(b *testing.B) {
 		if _, err := a.Suggest(req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestGPPredictBatch checks the batched posterior against the textbook one, point by
+// point: μ = kᵀR⁻¹y and σ² = sig2·(1 − kᵀR⁻¹k) with R factorized afresh by gonum/mat, over
+// more candidates than one batch holds, with pending points among the data.
+func TestGPPredictBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	point := func() []float64 { return []float64{rng.Float64(), rng.Float64(), rng.Float64()} }
+	var xs [][]float64
+	var ys []float64
+	for range 40 {
+		x := point()
+		xs, ys = append(xs, x), append(ys, sqDist(x, []float64{0.3, 0.6, 0.2})+0.1*rng.Float64())
+	}
+	g := fitGP(xs, ys, [][]float64{point(), point()})
+	n := len(g.x)
+	r := mat.NewSymDense(n, nil)
+	for i := range n {
+		for j := 0; j <= i; j++ {
+			v := matern52(sqDist(g.x[i], g.x[j]), g.ell)
+			if i == j {
+				v += g.noise + 1e-8
+			}
+			r.SetSym(i, j, v)
+		}
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(r) {
+		t.Fatal("R is not positive definite")
+	}
+	var alpha mat.VecDense
+	if err := ch.SolveVecTo(&alpha, mat.NewVecDense(n, g.y)); err != nil {
+		t.Fatal(err)
+	}
+	us := make([][]float64, gpBatchSize+50)
+	for i := range us {
+		us[i] = point()
+	}
+	us[0] = g.x[3] // an observed point: σ about √noise of the prior's at most
+	mu, sd := make([]float64, len(us)), make([]float64, len(us))
+	g.predictBatch(us, mu, sd, &gpBatch{})
+	for c, u := range us {
+		k := mat.NewVecDense(n, nil)
+		for i := range n {
+			k.SetVec(i, matern52(sqDist(u, g.x[i]), g.ell))
+		}
+		var rk mat.VecDense
+		if err := ch.SolveVecTo(&rk, k); err != nil {
+			t.Fatal(err)
+		}
+		wantMu := mat.Dot(k, &alpha)
+		wantSD := math.Sqrt(g.sig2 * math.Max(1-mat.Dot(k, &rk), 1e-12))
+		if math.Abs(mu[c]-wantMu) > 1e-9 || math.Abs(sd[c]-wantSD) > 1e-6*math.Max(1, wantSD) {
+			t.Fatalf("candidate %d: μ %v σ %v, want %v %v", c, mu[c], sd[c], wantMu, wantSD)
+		}
+	}
+	if sd[0] > 2*math.Sqrt(g.noise*g.sig2) {
+		t.Errorf("σ at an observed point is %v of the prior's %v", sd[0], math.Sqrt(g.sig2))
 	}
 }
