@@ -22,7 +22,8 @@ import (
 	"github.com/kfup/kfup/manifests"
 )
 
-// The cluster was created with the default profile (minimal): the manager runs healthy,
+// The cluster was created with the default profile (minimal: training, tuning and the
+// manager): the manager runs healthy,
 // `kfup test` passes and `kfup status -o json` reports every component healthy.
 func TestMinimalProfile(t *testing.T) {
 	d, err := clientset.AppsV1().Deployments("kfup-system").Get(context.Background(), "kfup-manager", metav1.GetOptions{})
@@ -33,11 +34,11 @@ func TestMinimalProfile(t *testing.T) {
 		t.Fatalf("manager not available: %+v", d.Status)
 	}
 	r := mustKfup(t, "test", "--name", clusterName)
-	if !strings.Contains(r.stdout, "✓ pass  training") || !strings.Contains(r.stdout, "✓ pass  manager") {
+	if !strings.Contains(r.stdout, "✓ pass  training") || !strings.Contains(r.stdout, "✓ pass  tuning") || !strings.Contains(r.stdout, "✓ pass  manager") {
 		t.Fatalf("kfup test output:\n%s", r.stdout)
 	}
 	st := statusOf(t, clusterName)
-	if st.State != bootstrap.StateRunning || len(st.Components) != 2 {
+	if st.State != bootstrap.StateRunning || len(st.Components) != 3 {
 		t.Fatalf("status: %+v", st)
 	}
 	for _, c := range st.Components {
@@ -133,7 +134,7 @@ func TestIstioControlPlane(t *testing.T) {
 
 	// a plain create keeps what the last install applied, istio included
 	mustKfup(t, "create", "--name", clusterName, "--wait", "5m")
-	if st := statusOf(t, clusterName); len(st.Components) != 3 {
+	if st := statusOf(t, clusterName); len(st.Components) != 4 {
 		t.Fatalf("a plain create changed the components: %+v", st.Components)
 	}
 	// disabled again (the minimal profile has no istio): uninstalled, CRDs included
@@ -148,7 +149,7 @@ func TestIstioControlPlane(t *testing.T) {
 	if err != nil {
 		t.Fatalf("istio-system or the Istio CRDs still exist after disabling istio: %v", err)
 	}
-	if st := statusOf(t, clusterName); len(st.Components) != 2 {
+	if st := statusOf(t, clusterName); len(st.Components) != 3 {
 		t.Fatalf("components after disabling istio: %+v", st.Components)
 	}
 }

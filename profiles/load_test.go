@@ -21,9 +21,9 @@ func TestBuiltinsLoadAndValidate(t *testing.T) {
 		base    string
 		enabled []string
 	}{
-		{"minimal", "", []string{Manager, Training}},
-		{"standard", "minimal", []string{Manager, Training, Istio, Knative}},
-		{"gpu", "standard", []string{Manager, Training, Istio, Knative, NVIDIA}},
+		{"minimal", "", []string{Manager, Training, Tuning}},
+		{"standard", "minimal", []string{Manager, Training, Tuning, Istio, Knative}},
+		{"gpu", "standard", []string{Manager, Training, Tuning, Istio, Knative, NVIDIA}},
 		{"full", "", all},
 	}
 	var names []string
@@ -85,6 +85,7 @@ func TestMinimalSettings(t *testing.T) {
 				Resources:   Resources{CPURequest: "50m", CPULimit: "500m", MemoryRequest: "64Mi", MemoryLimit: "256Mi"},
 			},
 			Training: TrainingConfig{Enabled: true},
+			Tuning:   TuningConfig{Enabled: true},
 			Istio:    IstioConfig{IngressGateway: true},
 			Knative:  KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
 			NVIDIA:   NVIDIAConfig{DevicePlugin: true},

@@ -100,7 +100,7 @@ func TestSetOrder(t *testing.T) {
 		if err := p.Validate(); err != nil {
 			t.Errorf("%v: Validate: %v", sets, err)
 		}
-		if diff := cmp.Diff([]string{Manager, Training, Istio, Knative}, p.Enabled()); diff != "" {
+		if diff := cmp.Diff([]string{Manager, Training, Tuning, Istio, Knative}, p.Enabled()); diff != "" {
 			t.Errorf("%v: Enabled (-want +got):\n%s", sets, diff)
 		}
 	}

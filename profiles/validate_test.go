@@ -35,8 +35,9 @@ func TestValidate(t *testing.T) {
 			edit:     func(p *Profile) { p.Components.Training.GangScheduler = "Volcano Scheduler" },
 			wantErrs: []string{`components.training.gangScheduler: "Volcano Scheduler" is not a scheduler name (lowercase letters, digits, '-' and '.')`}},
 		{name: "training without manager",
-			edit:     func(p *Profile) { p.Components.Manager.Enabled = false },
-			wantErrs: []string{"components.training.enabled: needs components.manager.enabled"}},
+			edit: func(p *Profile) { p.Components.Manager.Enabled = false },
+			wantErrs: []string{"components.training.enabled: needs components.manager.enabled",
+				"components.tuning.enabled: needs components.manager.enabled"}},
 		{name: "disabled components need nothing",
 			edit: func(p *Profile) {
 				p.Components.Manager.Enabled = false

@@ -67,7 +67,7 @@ components:
   training:
     enabled: true
   tuning:
-    enabled: false
+    enabled: true
   istio:
     enabled: true
     ingressGateway: true
