@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -88,7 +91,7 @@ func NewCmdAgent(out io.Writer) *cobra.Command {
 	}
 	delivery.Flags().StringVar(&hostfile, "hostfile", "/etc/mpi/hostfile", "the MPIJob's hostfile (its hosts are the worker pods)")
 	delivery.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "how long to wait for the workers")
-	cmd.AddCommand(wait, quit, delivery)
+	cmd.AddCommand(wait, quit, delivery, newCmdAgentMetrics(out))
 	return cmd
 }
 
@@ -116,4 +119,42 @@ func KubectlMain(ctx context.Context, args []string, in io.Reader, out, errOut i
 		fmt.Fprintln(errOut, "error:", err)
 	}
 	return code
+}
+
+// newCmdAgentMetrics returns `kfup agent metrics`, the tuning File and TensorFlowEvent
+// collectors' sidecar: it prints what the training code writes to a file or event
+// directory on its standard output, for the controller to read with pods/log. SIGTERM
+// (the kubelet stops native sidecars once the main containers exit) makes it read what
+// remains and exit 0.
+func newCmdAgentMetrics(out io.Writer) *cobra.Command {
+	var kind, path, format string
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "metrics --kind file|tfevent --path PATH",
+		Short: "Print a metrics file's lines, or TensorFlow event files' scalars as tag=value, until SIGTERM",
+		Args:  NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !filepath.IsAbs(path) {
+				return errs.Usage("pass an absolute --path such as /var/log/katib/metrics.log", "--path %q is not absolute", path)
+			}
+			if format != "text" && format != "json" {
+				return errs.Usage("pass --format text or --format json", "--format %q is neither text nor json", format)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			switch kind {
+			case "file":
+				// the lines are copied as they are: the controller parses them per --format
+				return agent.FollowFile(ctx, out, cmd.ErrOrStderr(), path, interval)
+			case "tfevent":
+				return agent.FollowEvents(ctx, out, cmd.ErrOrStderr(), path, interval)
+			}
+			return errs.Usage("pass --kind file or --kind tfevent", "--kind %q is neither file nor tfevent", kind)
+		},
+	}
+	cmd.Flags().StringVar(&kind, "kind", "file", "file: copy the lines of one file; tfevent: print the scalars of the event files under a directory")
+	cmd.Flags().StringVar(&path, "path", "", "the metrics file (file) or directory (tfevent), absolute")
+	cmd.Flags().StringVar(&format, "format", "text", "the file's format, text or json (lines are copied as they are)")
+	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often the file or directory is read")
+	return cmd
 }
