@@ -103,11 +103,27 @@ type RunPolicy struct {
 
 // SchedulingPolicy configures gang scheduling.
 type SchedulingPolicy struct {
-	MinAvailable           *int32                                     `json:"minAvailable,omitempty"`
-	Queue                  string                                     `json:"queue,omitempty"`
-	MinResources           *map[corev1.ResourceName]resource.Quantity `json:"minResources,omitempty"`
-	PriorityClass          string                                     `json:"priorityClass,omitempty"`
-	ScheduleTimeoutSeconds *int32                                     `json:"scheduleTimeoutSeconds,omitempty"`
+	// MinAvailable is how many pods must be schedulable together; 1–5000
+	// (MaxMinAvailable, the most pods a job can have); unset means all of the job's pods.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5000
+	// +optional
+	MinAvailable *int32 `json:"minAvailable,omitempty"`
+	// Queue is the scheduler's queue (Volcano).
+	// +optional
+	Queue string `json:"queue,omitempty"`
+	// MinResources are the resources the gang needs before it is scheduled.
+	// +optional
+	MinResources *map[corev1.ResourceName]resource.Quantity `json:"minResources,omitempty"`
+	// PriorityClass is the gang's priority class.
+	// +optional
+	PriorityClass string `json:"priorityClass,omitempty"`
+	// ScheduleTimeoutSeconds is how long the gang may wait to be scheduled (scheduler-plugins);
+	// 0–315360000, ten years (MaxScheduleTimeoutSeconds).
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=315360000
+	// +optional
+	ScheduleTimeoutSeconds *int32 `json:"scheduleTimeoutSeconds,omitempty"`
 }
 
 // JobConditionType is the type of a job condition.

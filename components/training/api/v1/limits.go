@@ -23,6 +23,19 @@ const (
 	// MaxBackoffLimit bounds runPolicy.backoffLimit. Leave it unset for no limit.
 	MaxBackoffLimit = 10000
 
+	// MaxMinAvailable bounds schedulingPolicy.minAvailable: the most pods one job can have
+	// (a TFJob's five replica types at MaxReplicas each).
+	MaxMinAvailable = 5 * MaxReplicas
+
+	// MaxScheduleTimeoutSeconds bounds schedulingPolicy.scheduleTimeoutSeconds: ten years,
+	// as the other durations.
+	MaxScheduleTimeoutSeconds = 10 * 365 * 24 * 60 * 60
+
+	// MaxSlotsPerWorker bounds an MPIJob's slotsPerWorker: the launcher writes one hostfile
+	// line per worker with this count and mpirun starts that many processes per worker;
+	// 1024 is above the core count of any one machine.
+	MaxSlotsPerWorker = 1024
+
 	// MaxChildNameLength is the longest name of a job's child: pod host names and service
 	// names are DNS-1035 labels.
 	MaxChildNameLength = 63

@@ -85,6 +85,32 @@ func TestJobLimitsAreEnforced(t *testing.T) {
 			j.Spec.RunPolicy.BackoffLimit = ptr.To[int32](trainingv1.MaxBackoffLimit + 1)
 		}), wantInMsg: []string{"spec.runPolicy.backoffLimit", "less than or equal to " + strconv.Itoa(trainingv1.MaxBackoffLimit)}},
 
+		{name: "minAvailable at the limit", job: pytorch("minavail-max", ns, func(j *trainingv1.PyTorchJob) {
+			j.Spec.RunPolicy.SchedulingPolicy = &trainingv1.SchedulingPolicy{MinAvailable: ptr.To[int32](trainingv1.MaxMinAvailable)}
+		})},
+		{name: "minAvailable past the limit", job: pytorch("minavail-past", ns, func(j *trainingv1.PyTorchJob) {
+			j.Spec.RunPolicy.SchedulingPolicy = &trainingv1.SchedulingPolicy{MinAvailable: ptr.To[int32](trainingv1.MaxMinAvailable + 1)}
+		}), wantInMsg: []string{"spec.runPolicy.schedulingPolicy.minAvailable", "less than or equal to " + strconv.Itoa(trainingv1.MaxMinAvailable)}},
+		{name: "minAvailable zero", job: pytorch("minavail-zero", ns, func(j *trainingv1.PyTorchJob) {
+			j.Spec.RunPolicy.SchedulingPolicy = &trainingv1.SchedulingPolicy{MinAvailable: ptr.To[int32](0)}
+		}), wantInMsg: []string{"spec.runPolicy.schedulingPolicy.minAvailable", "greater than or equal to 1"}},
+		{name: "scheduleTimeoutSeconds at the limit", job: pytorch("schedtimeout-max", ns, func(j *trainingv1.PyTorchJob) {
+			j.Spec.RunPolicy.SchedulingPolicy = &trainingv1.SchedulingPolicy{ScheduleTimeoutSeconds: ptr.To[int32](trainingv1.MaxScheduleTimeoutSeconds)}
+		})},
+		{name: "scheduleTimeoutSeconds past the limit", job: pytorch("schedtimeout-past", ns, func(j *trainingv1.PyTorchJob) {
+			j.Spec.RunPolicy.SchedulingPolicy = &trainingv1.SchedulingPolicy{ScheduleTimeoutSeconds: ptr.To[int32](trainingv1.MaxScheduleTimeoutSeconds + 1)}
+		}), wantInMsg: []string{"spec.runPolicy.schedulingPolicy.scheduleTimeoutSeconds", "less than or equal to " + strconv.Itoa(trainingv1.MaxScheduleTimeoutSeconds)}},
+		{name: "slotsPerWorker at the limit", job: func() client.Object {
+			j := mpiJob("slots-max", ns)
+			j.Spec.SlotsPerWorker = ptr.To[int32](trainingv1.MaxSlotsPerWorker)
+			return j
+		}()},
+		{name: "slotsPerWorker past the limit", job: func() client.Object {
+			j := mpiJob("slots-past", ns)
+			j.Spec.SlotsPerWorker = ptr.To[int32](trainingv1.MaxSlotsPerWorker + 1)
+			return j
+		}(), wantInMsg: []string{"spec.slotsPerWorker", "less than or equal to " + strconv.Itoa(trainingv1.MaxSlotsPerWorker)}},
+
 		{name: "PyTorchJob name at the limit", job: pytorch(name(trainingv1.MaxJobNameLength), ns, func(*trainingv1.PyTorchJob) {})},
 		{name: "PyTorchJob name past the limit", job: pytorch(name(trainingv1.MaxJobNameLength+1), ns, func(*trainingv1.PyTorchJob) {}),
 			wantInMsg: []string{"name must be at most " + strconv.Itoa(trainingv1.MaxJobNameLength) + " characters"}},

@@ -40,8 +40,10 @@ type MPIJobSpec struct {
 	// +kubebuilder:validation:Optional
 	RunPolicy RunPolicy `json:"runPolicy"`
 
-	// SlotsPerWorker is the number of MPI slots (processes) per worker; default 1.
+	// SlotsPerWorker is the number of MPI slots (processes) per worker; default 1, at most
+	// 1024 (MaxSlotsPerWorker).
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1024
 	// +optional
 	SlotsPerWorker *int32 `json:"slotsPerWorker,omitempty"`
 
