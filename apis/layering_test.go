@@ -36,9 +36,9 @@ func goList(t *testing.T, deps bool, patterns ...string) map[string][]string {
 // Lower floors never know upper ones: internal/ names no API slice, composition root or
 // host tooling; host installers (the install engine, components/registry, each
 // component's package) link none of the in-cluster code (the manager process, the
-// controllers, their engines and plug-ins).
+// controllers, their engines and plug-ins, the model server).
 func TestLayering(t *testing.T) {
-	inCluster := regexp.MustCompile(`^` + module + `(internal/(apihost|incluster|agent)|components/[^/]+/(controller|engine|frameworks))(/|$)`)
+	inCluster := regexp.MustCompile(`^` + module + `(internal/(apihost|incluster|agent)|components/[^/]+/(controller|engine|frameworks|modelserver))(/|$)`)
 	above := regexp.MustCompile(`^` + module + `(components|apis|bootstrap|bundle|platform|cmd|profiles|e2e|hack)(/|$)`)
 	hostInstaller := regexp.MustCompile(`^` + module + `(components(/[^/]+)?|components/registry|bootstrap(/.*)?|bundle|platform)$`)
 	for pkg, imports := range goList(t, false, module+"...") {

@@ -1,5 +1,5 @@
 // Command kfup-manager is kfup's in-cluster binary: the controller manager (kfup manager),
-// the job-pod helpers (kfup agent) and, invoked as kubectl, an MPI launcher's exec client.
+// the job-pod helpers (kfup agent), the model server (kfup modelserver) and, invoked as kubectl, an MPI launcher's exec client.
 // kfup builds its manager image from this binary when it finds it next to itself, built
 // from the same source (make build puts both in bin/): it links none of the host tooling
 // (kind, Helm, image building), so the manager starts smaller. Without it kfup on Linux
@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/kfup/kfup/apis"
+	"github.com/kfup/kfup/components/serving/modelserver"
 	"github.com/kfup/kfup/internal/incluster"
 )
 
@@ -24,5 +25,5 @@ func main() {
 	if filepath.Base(os.Args[0]) == "kubectl" {
 		os.Exit(incluster.KubectlMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(incluster.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, apis.InCluster()))
+	os.Exit(incluster.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, apis.InCluster(), modelserver.NewCmd(nil)))
 }

@@ -37,9 +37,11 @@ func ClassifyCobraError(err error) error {
 }
 
 // NewRootCmd is the command tree of the kfup-manager binary: the in-cluster commands
-// only, the manager hosting apis. It is named kfup because it stands in for kfup in the
-// manager image (/kfup), where job pods run `/kfup agent ...`.
-func NewRootCmd(out, errOut io.Writer, apis []apihost.API) *cobra.Command {
+// only, the manager hosting apis, plus the helpers slices bring (kfup modelserver), which
+// the composition root passes in because internal/ names no slice. It is named kfup
+// because it stands in for kfup in the manager image (/kfup), where job pods run
+// `/kfup agent ...`.
+func NewRootCmd(out, errOut io.Writer, apis []apihost.API, helpers ...*cobra.Command) *cobra.Command {
 	verbosity := 0
 	root := &cobra.Command{
 		Use:   "kfup",
@@ -56,13 +58,14 @@ manager image from it. The host commands (create, delete, status, ...) are in kf
 	root.SetOut(out)
 	root.SetErr(errOut)
 	root.AddCommand(NewCmdManager(apis, func() int { return verbosity }, nil), NewCmdAgent(out))
+	root.AddCommand(helpers...)
 	return root
 }
 
-// Main runs the kfup-manager command tree (the manager hosting apis) and returns the exit
-// code: 0, 2 for a usage error, 1 for any other.
-func Main(ctx context.Context, args []string, out, errOut io.Writer, apis []apihost.API) int {
-	root := NewRootCmd(out, errOut, apis)
+// Main runs the kfup-manager command tree (the manager hosting apis, and helpers) and
+// returns the exit code: 0, 2 for a usage error, 1 for any other.
+func Main(ctx context.Context, args []string, out, errOut io.Writer, apis []apihost.API, helpers ...*cobra.Command) int {
+	root := NewRootCmd(out, errOut, apis, helpers...)
 	root.SetArgs(args)
 	err := ClassifyCobraError(root.ExecuteContext(ctx))
 	if err == nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kfup/kfup/apis"
 	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/components/serving/modelserver"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/internal/incluster"
 	"github.com/kfup/kfup/internal/ui"
@@ -81,6 +82,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdTest(f, nil),
 		NewCmdImages(f, nil),
 		incluster.NewCmdAgent(f.IO.Out),
+		modelserver.NewCmd(nil),
 	)
 	return root
 }
