@@ -13,6 +13,7 @@
 //     database: the history is the Trials themselves.
 //   - The trial controller creates the trial's run (a batch Job, a training job, any
 //     kind), judges it by the GJSON success and failure conditions, reads the metrics
-//     from the primary container's log through the API (no sidecar for StdOut) and
-//     applies the early stopping rules while it runs.
+//     from the primary container's log through the API (no sidecar for StdOut; for the
+//     File and TensorFlowEvent collectors, from the log of the `kfup agent metrics`
+//     sidecar it injects) and applies the early stopping rules while it runs.
 package controller

@@ -161,8 +161,12 @@ func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Exp
 	}
 	switch k := collectorKind(spec.MetricsCollectorSpec); k {
 	case tuningv1beta1.StdOutCollector, tuningv1beta1.NoneCollector:
+	case tuningv1beta1.FileCollector, tuningv1beta1.TfEventCollector:
+		if _, err := resolveFileSource(spec.MetricsCollectorSpec); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("metrics collector %s is not served by kfup yet: use StdOut (print name=value lines) or None", k)
+		return nil, fmt.Errorf("metrics collector %s is not served by kfup yet: use StdOut (print name=value lines), File, TensorFlowEvent or None", k)
 	}
 	if ms := spec.MetricsCollectorSpec; ms != nil && ms.Source != nil && ms.Source.Filter != nil {
 		if _, err := engine.CompileFilters(ms.Source.Filter.MetricsFormat); err != nil {
@@ -190,6 +194,9 @@ func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Exp
 		return nil, fmt.Errorf("trials of kind %s are not served: kfup runs trials as %s", gvk.Kind+"."+gvk.Version+"."+gvk.Group, strings.Join(r.cfg.TrialResources, ", "))
 	}
 	tt := spec.TrialTemplate
+	if err := injectCollector(obj, spec.MetricsCollectorSpec, tt.PrimaryContainerName, r.cfg.Image); err != nil {
+		return nil, fmt.Errorf("trialTemplate: %w", err)
+	}
 	if tt.SuccessCondition == "" || tt.FailureCondition == "" {
 		if _, _, _, err := engine.DefaultConditions(obj.GetAPIVersion(), obj.GetKind()); err != nil {
 			return nil, fmt.Errorf("trialTemplate: %w", err)

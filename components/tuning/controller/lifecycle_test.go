@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,23 +15,24 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
 	"github.com/kfup/kfup/components/tuning/controller"
+	"github.com/kfup/kfup/components/tuning/engine"
 	"github.com/kfup/kfup/internal/conformance"
 )
 
 // TestConformanceLifecycle applies every Katib example unchanged (as a user does: strict
 // field validation, nothing pruned) and plays the cluster's part for each trial: a pod
-// whose log prints loss=<lr>, then the run's status set to success. kfup's controllers do
+// whose log prints loss=<lr> (its metrics sidecar's, for the File collector), then the
+// run's status set to success. kfup's controllers do
 // the rest: suggestion, trials, metrics, status, the end. Examples kfup does not serve yet
 // must end Failed with ExperimentInvalid naming what is missing — never hang.
 func TestConformanceLifecycle(t *testing.T) {
 	logs := start(t)
-	notServed := map[string]string{
-		"metrics-collector_file-metrics-collector.yaml": "metrics collector File",
-	}
+	notServed := map[string]string{} // file → what the ExperimentInvalid message names
 	for _, file := range conformance.Files(t, "tuning/*.yaml") {
 		base := filepath.Base(file)
 		t.Run(base, func(t *testing.T) {
@@ -105,7 +107,7 @@ func checkOptimal(t *testing.T, ns string, exp *tuningv1beta1.Experiment) {
 	if l, ok := lossOf[o.BestTrialName]; !ok || l != bestLoss { // ties (a grid) may pick any
 		t.Errorf("currentOptimalTrial %s (loss %v), want one of loss %v", o.BestTrialName, l, bestLoss)
 	}
-	if len(o.Observation.Metrics) == 0 || o.Observation.Metrics[0].Name != "loss" {
+	if !slices.ContainsFunc(o.Observation.Metrics, func(m tuningv1beta1.Metric) bool { return m.Name == "loss" }) {
 		t.Errorf("currentOptimalTrial observation %+v: want loss", o.Observation)
 	}
 }
@@ -145,6 +147,15 @@ func playTrials(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, de
 			ObjectMeta: metav1.ObjectMeta{Name: tr.Name + "-pod", Namespace: ns, Labels: labels},
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: tr.Spec.PrimaryContainerName, Image: "busybox"}}},
 		}
+		container, log := tr.Spec.PrimaryContainerName, fmt.Sprintf("epoch 1\nloss=%s\nepoch 2\nloss=%s\naccuracy=0.5\n", lr, lr)
+		if k := tr.Spec.MetricsCollector.Collector; k != nil && (k.Kind == tuningv1beta1.FileCollector || k.Kind == tuningv1beta1.TfEventCollector) {
+			// the metrics sidecar's log: what it copied of the file, in the example's
+			// metricsFormat, with an accuracy that is best where the loss is least
+			pod.Spec.InitContainers = []corev1.Container{{Name: engine.MetricsContainerName, Image: "kfup", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)}}
+			v, _ := strconv.ParseFloat(lr, 64)
+			container = engine.MetricsContainerName
+			log = fmt.Sprintf("{metricName: loss, metricValue: %s}\n{metricName: accuracy, metricValue: %.6f}\n", lr, 0.5-v)
+		}
 		if err := env.Client.Create(ctx, pod); err != nil {
 			if !strings.Contains(err.Error(), "already exists") {
 				t.Errorf("create pod: %v", err)
@@ -154,10 +165,10 @@ func playTrials(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, de
 				continue
 			}
 		} else if delay > 0 {
-			logs.set(ns, pod.Name, fmt.Sprintf("epoch 1\nloss=%s\nepoch 2\nloss=%s\naccuracy=0.5\n", lr, lr))
+			logs.set(ns, pod.Name, container, log)
 			continue
 		}
-		logs.set(ns, pod.Name, fmt.Sprintf("epoch 1\nloss=%s\nepoch 2\nloss=%s\naccuracy=0.5\n", lr, lr))
+		logs.set(ns, pod.Name, container, log)
 		if err := succeed(ctx, run); err != nil {
 			t.Errorf("set %s %s succeeded: %v", run.GetKind(), run.GetName(), err)
 		}

@@ -16,26 +16,30 @@ import (
 
 var env *testenv.Env
 
+// testImage stands for kfup's image (the metrics sidecar's).
+const testImage = "kfup-test:1"
+
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env, controller.NewAPI())) }
 
-// fakeLogs serves canned container logs (envtest runs no kubelet): pod name → log.
+// fakeLogs serves canned container logs (envtest runs no kubelet): namespace/pod/container
+// → log.
 type fakeLogs struct {
 	mu   sync.Mutex
 	logs map[string]string
 }
 
-func (f *fakeLogs) set(ns, pod, log string) {
+func (f *fakeLogs) set(ns, pod, container, log string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.logs[ns+"/"+pod] = log
+	f.logs[ns+"/"+pod+"/"+container] = log
 }
 
-func (f *fakeLogs) Logs(_ context.Context, ns, pod, _ string, _ int64) (io.ReadCloser, error) {
+func (f *fakeLogs) Logs(_ context.Context, ns, pod, container string, _ int64) (io.ReadCloser, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	l, ok := f.logs[ns+"/"+pod]
+	l, ok := f.logs[ns+"/"+pod+"/"+container]
 	if !ok {
-		return nil, fmt.Errorf("pod %s/%s has no log", ns, pod)
+		return nil, fmt.Errorf("container %s of pod %s/%s has no log", container, ns, pod)
 	}
 	return io.NopCloser(strings.NewReader(l)), nil
 }
@@ -48,6 +52,7 @@ func start(t *testing.T) *fakeLogs {
 	cfg.SkipNameValidation = true
 	cfg.PollInterval = 200 * time.Millisecond
 	cfg.Logs = logs
+	cfg.Image = testImage
 	env.StartManager(t, &controller.API{Config: cfg})
 	return logs
 }

@@ -60,7 +60,7 @@ func drive(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, out out
 			continue
 		}
 		log, e := out(tr)
-		logs.set(ns, pod.Name, log)
+		logs.set(ns, pod.Name, tr.Spec.PrimaryContainerName, log)
 		finish := succeed
 		switch e {
 		case keep:

@@ -2,8 +2,10 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -135,6 +137,11 @@ func (r *TrialReconciler) step(ctx context.Context, t *tuningv1beta1.Trial, run 
 			return false, nil
 		}
 		if err := r.create(ctx, t); err != nil {
+			var ce errCollector
+			if errors.As(err, &ce) {
+				r.fail(t, tuningv1beta1.TrialFailedReason, ce.Error(), now)
+				return false, nil
+			}
 			if apierrors.IsAlreadyExists(err) {
 				return true, nil
 			}
@@ -189,8 +196,7 @@ func (r *TrialReconciler) step(ctx context.Context, t *tuningv1beta1.Trial, run 
 	}
 	if _, ok := objectiveValue(t); !ok {
 		setTrialCond(t, tuningv1beta1.TrialMetricsUnavailable, tuningv1beta1.TrialMetricsUnavailableReason,
-			fmt.Sprintf("%s succeeded but container %q printed no %s: print lines such as %s=0.5 (or set metricsCollectorSpec.source.filter.metricsFormat)",
-				kind, t.Spec.PrimaryContainerName, t.Spec.Objective.ObjectiveMetricName, t.Spec.Objective.ObjectiveMetricName), now)
+			unavailableMessage(t, kind), now)
 		clearTrialCond(t, tuningv1beta1.TrialRunning, now)
 		t.Status.CompletionTime = &now
 		return false, nil
@@ -229,6 +235,9 @@ func (r *TrialReconciler) create(ctx context.Context, t *tuningv1beta1.Trial) er
 	engine.LabelPodTemplates(run, map[string]string{
 		tuningv1beta1.LabelExperimentName: exp, tuningv1beta1.LabelTrialName: t.Name, apihost.LabelAPI: APIName,
 	})
+	if err := injectCollector(run, &t.Spec.MetricsCollector, t.Spec.PrimaryContainerName, r.cfg.Image); err != nil {
+		return errCollector{err}
+	}
 	if err := controllerutil.SetControllerReference(t, run, r.client.Scheme()); err != nil {
 		return err
 	}
@@ -276,12 +285,16 @@ func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (
 			format = engine.JSONFormat
 		}
 	}
+	if collectorKind(&t.Spec.MetricsCollector) == tuningv1beta1.TfEventCollector {
+		filters = []string{tfEventFilter}
+	}
+	container := metricsContainer(t)
 	var all []engine.Observation
 	for _, p := range pods.Items {
-		if !hasContainer(&p, t.Spec.PrimaryContainerName) {
+		if !hasContainer(&p, t.Spec.PrimaryContainerName) || !hasContainer(&p, container) {
 			continue
 		}
-		rc, err := r.logs.Logs(ctx, p.Namespace, p.Name, t.Spec.PrimaryContainerName, r.cfg.LogLimitBytes)
+		rc, err := r.logs.Logs(ctx, p.Namespace, p.Name, container, r.cfg.LogLimitBytes)
 		if err != nil {
 			continue // a pod that never started has no log
 		}
@@ -299,8 +312,11 @@ func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (
 	return out, all, nil
 }
 
+// errCollector is a metrics collector the trial's run cannot have: the trial fails.
+type errCollector struct{ error }
+
 func hasContainer(p *corev1.Pod, name string) bool {
-	for _, c := range p.Spec.Containers {
+	for _, c := range slices.Concat(p.Spec.InitContainers, p.Spec.Containers) {
 		if c.Name == name {
 			return true
 		}
