@@ -108,3 +108,39 @@ func TestFileCollectorInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestTensorFlowEventCollector runs the File example turned into a TensorFlowEvent one
+// (Katib's default directory, no filter) to its end: the sidecar reads
+// /var/log/katib/tfevent/, and its tag=value lines are read whole, so train/accuracy is
+// not accuracy.
+func TestTensorFlowEventCollector(t *testing.T) {
+	logs := start(t)
+	obj, ns := fileExample(t)
+	_ = unstructured.SetNestedField(obj.Object, "TensorFlowEvent", "spec", "metricsCollectorSpec", "collector", "kind")
+	unstructured.RemoveNestedField(obj.Object, "spec", "metricsCollectorSpec", "source")
+	env.CreateAsUser(t, obj)
+	var job *batchv1.Job
+	exp := waitDone(t, client.ObjectKey{Namespace: ns, Name: obj.GetName()}, func(ctx context.Context, _ *tuningv1beta1.Experiment) {
+		if job == nil {
+			jobs := &batchv1.JobList{}
+			if err := env.Client.List(ctx, jobs, client.InNamespace(ns)); err == nil && len(jobs.Items) > 0 {
+				job = &jobs.Items[0]
+			}
+		}
+		playTrials(t, ctx, ns, logs, 0)
+	})
+	if c := cond(exp, tuningv1beta1.ExperimentSucceeded); c == nil || c.Reason != tuningv1beta1.ExperimentMaxTrialsReachedReason {
+		t.Fatalf("conditions %+v: want Succeeded/%s", exp.Status.Conditions, tuningv1beta1.ExperimentMaxTrialsReachedReason)
+	}
+	checkOptimal(t, ns, exp)
+	if job == nil {
+		t.Fatal("no trial Job seen")
+	}
+	sc := job.Spec.Template.Spec.InitContainers[0]
+	if d := cmp.Diff([]string{"/kfup", "agent", "metrics", "--kind", "tfevent", "--path", "/var/log/katib/tfevent/"}, sc.Command); d != "" {
+		t.Errorf("sidecar command (-want +got):\n%s", d)
+	}
+	if len(sc.VolumeMounts) != 1 || sc.VolumeMounts[0].MountPath != "/var/log/katib/tfevent" {
+		t.Errorf("sidecar mounts %+v: want the event directory", sc.VolumeMounts)
+	}
+}

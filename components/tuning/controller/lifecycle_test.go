@@ -155,6 +155,9 @@ func playTrials(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, de
 			v, _ := strconv.ParseFloat(lr, 64)
 			container = engine.MetricsContainerName
 			log = fmt.Sprintf("{metricName: loss, metricValue: %s}\n{metricName: accuracy, metricValue: %.6f}\n", lr, 0.5-v)
+			if k.Kind == tuningv1beta1.TfEventCollector { // what the sidecar prints of event files
+				log = fmt.Sprintf("train/loss=%s\nloss=%s\ntrain/accuracy=9\naccuracy=%.6f\n", lr, lr, 0.5-v)
+			}
 		}
 		if err := env.Client.Create(ctx, pod); err != nil {
 			if !strings.Contains(err.Error(), "already exists") {
