@@ -36,7 +36,7 @@ func (r Result) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds()
 const request = `{"id":"bench","inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}`
 
 func main() {
-	model := flag.String("model", "components/serving/modelserver/testdata/iris-softprob.json", "the XGBoost model served")
+	model := flag.String("model", "components/serving/modelserver/testdata/xgboost/multi_softprob.json", "the XGBoost model served")
 	clients := flag.Int("clients", 16, "concurrent keep-alive clients")
 	duration := flag.Duration("duration", 10*time.Second, "how long each side is loaded")
 	warmup := flag.Duration("warmup", time.Second, "load before measuring, per side")

@@ -11,7 +11,7 @@ import (
 // The load generator runs both sides and prints both figures and the ratio.
 func TestRunPrintsBothSides(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, "../../components/serving/modelserver/testdata/iris-softprob.json", 2, 200*time.Millisecond, 50*time.Millisecond); err != nil {
+	if err := run(context.Background(), &out, "../../components/serving/modelserver/testdata/xgboost/multi_softprob.json", 2, 200*time.Millisecond, 50*time.Millisecond); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, want := range []string{"bare net/http", "kfup modelserver", "throughput:"} {

@@ -79,7 +79,7 @@ func TestFindModel(t *testing.T) {
 			t.Errorf("%v: %q, want %q", tc.files, got, tc.want)
 		}
 	}
-	if got, _ := FindModel("testdata/iris-softprob.json"); got != "testdata/iris-softprob.json" {
+	if got, _ := FindModel("testdata/xgboost/multi_softprob.json"); got != "testdata/xgboost/multi_softprob.json" {
 		t.Errorf("a file is its own model: %q", got)
 	}
 }
@@ -96,7 +96,7 @@ func TestRun(t *testing.T) {
 	var out bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, &Options{ModelName: "iris", ModelDir: "testdata/iris-softprob.json", HTTPPort: port, MaxRequestBytes: DefaultMaxRequestBytes, Out: &out})
+		done <- Run(ctx, &Options{ModelName: "iris", ModelDir: "testdata/xgboost/multi_softprob.json", HTTPPort: port, MaxRequestBytes: DefaultMaxRequestBytes, Out: &out})
 	}()
 	url := fmt.Sprintf("http://127.0.0.1:%d/v2/models/iris/ready", port)
 	deadline := time.Now().Add(10 * time.Second)

@@ -16,7 +16,7 @@ import (
 
 func testServer(t *testing.T, model string, opts ...Option) (*Server, *httptest.Server) {
 	t.Helper()
-	m, err := LoadXGBoost("testdata/" + model + ".json")
+	m, err := LoadXGBoost("testdata/xgboost/" + model + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,17 +46,17 @@ func call(t *testing.T, method, url, body string) (int, map[string]any) {
 // The OIP v2 infer endpoint answers booster.predict's values for the fixture rows, sent
 // flat or nested, with missing values as null, and echoes the id.
 func TestInferMatchesXGBoost(t *testing.T) {
-	_, ts := testServer(t, "iris-softprob")
-	c := loadCases(t, "testdata/iris-softprob.cases.json")
-	nested, _ := json.Marshal(c.Inputs)
+	_, ts := testServer(t, "multi_softprob")
+	c := loadCases(t)["multi_softprob"]
+	nested, _ := json.Marshal(c.Rows)
 	var flat []*float64
-	for _, r := range c.Inputs {
+	for _, r := range c.Rows {
 		flat = append(flat, r...)
 	}
 	flatJSON, _ := json.Marshal(flat)
 	for _, data := range []string{string(nested), string(flatJSON)} {
 		for _, path := range []string{"/v2/models/iris/infer", "/v2/models/iris/versions/3/infer"} {
-			body := fmt.Sprintf(`{"id":"req-1","inputs":[{"name":"x","shape":[%d,4],"datatype":"FP64","data":%s}]}`, len(c.Inputs), data)
+			body := fmt.Sprintf(`{"id":"req-1","inputs":[{"name":"x","shape":[%d,4],"datatype":"FP64","data":%s}]}`, len(c.Rows), data)
 			code, out := call(t, "POST", ts.URL+path, body)
 			if code != 200 {
 				t.Fatalf("%s: %d %v", path, code, out)
@@ -65,28 +65,26 @@ func TestInferMatchesXGBoost(t *testing.T) {
 				t.Errorf("id %v, model_name %v", out["id"], out["model_name"])
 			}
 			o := out["outputs"].([]any)[0].(map[string]any)
-			if fmt.Sprint(o["shape"]) != fmt.Sprintf("[%d 3]", len(c.Inputs)) || o["datatype"] != "FP32" {
+			if fmt.Sprint(o["shape"]) != fmt.Sprintf("[%d 3]", len(c.Rows)) || o["datatype"] != "FP32" {
 				t.Errorf("output shape %v datatype %v", o["shape"], o["datatype"])
 			}
 			got := o["data"].([]any)
-			for i, want := range c.Outputs {
-				for k, w := range want {
-					if d := math.Abs(got[i*3+k].(float64) - w); d > 1e-6 {
-						t.Errorf("row %d class %d: %v, xgboost %v", i, k, got[i*3+k], w)
-					}
+			for i, w := range c.Predict {
+				if d := math.Abs(got[i].(float64) - w); d > 1e-6 {
+					t.Errorf("value %d: %v, xgboost %v", i, got[i], w)
 				}
 			}
 		}
 	}
 	// KServe v1: instances in, predictions out
-	inst, _ := json.Marshal(map[string]any{"instances": c.Inputs})
+	inst, _ := json.Marshal(map[string]any{"instances": c.Rows})
 	code, out := call(t, "POST", ts.URL+"/v1/models/iris:predict", string(inst))
 	if code != 200 {
 		t.Fatalf("v1 predict: %d %v", code, out)
 	}
 	preds := out["predictions"].([]any)
-	if len(preds) != len(c.Outputs) || math.Abs(preds[0].([]any)[1].(float64)-c.Outputs[0][1]) > 1e-6 {
-		t.Errorf("v1 predictions %v, want %v", preds, c.Outputs)
+	if len(preds) != len(c.Rows) || math.Abs(preds[0].([]any)[1].(float64)-c.Predict[1]) > 1e-6 {
+		t.Errorf("v1 predictions %v, want %v", preds, c.Predict)
 	}
 }
 
@@ -144,7 +142,7 @@ func TestDecodeTensor(t *testing.T) {
 
 // Bad requests get a 400 (404, 413) whose error says what is wrong.
 func TestInferErrors(t *testing.T) {
-	_, ts := testServer(t, "iris-softprob", WithMaxRequestBytes(2048))
+	_, ts := testServer(t, "multi_softprob", WithMaxRequestBytes(2048))
 	for _, tc := range []struct {
 		method, path, body string
 		code               int
@@ -190,7 +188,7 @@ func TestHealthReadyMetadataMetrics(t *testing.T) {
 	if code, _ := call(t, "GET", ts.URL+"/v2/health/live", ""); code != 200 {
 		t.Errorf("live: %d", code)
 	}
-	m, _ := LoadXGBoost("testdata/iris-softprob.json")
+	m, _ := LoadXGBoost("testdata/xgboost/multi_softprob.json")
 	s.SetModel(m)
 	for _, p := range []string{"/v2/health/ready", "/v2/models/iris/ready", "/v2/models/iris/versions/1/ready", "/v1/models/iris"} {
 		if code, out := call(t, "GET", ts.URL+p, ""); code != 200 || out["ready"] != true {

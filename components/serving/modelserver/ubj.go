@@ -75,13 +75,13 @@ func (d *ubjDecoder) valueAt(m byte, depth int) (any, error) {
 		if b == nil {
 			return nil, d.err
 		}
-		return float64(math.Float32frombits(binary.BigEndian.Uint32(b))), nil
+		return finite(float64(math.Float32frombits(binary.BigEndian.Uint32(b)))), nil
 	case 'D':
 		b := d.next(8)
 		if b == nil {
 			return nil, d.err
 		}
-		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+		return finite(math.Float64frombits(binary.BigEndian.Uint64(b))), nil
 	case 'C':
 		b := d.next(1)
 		if b == nil {
@@ -209,4 +209,12 @@ func (d *ubjDecoder) container(open byte, depth int) (any, error) {
 		obj[k] = v
 	}
 	return obj, d.err
+}
+
+// finite turns NaN (an unused categorical threshold) into nil, as the JSON path reads it.
+func finite(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
 }

@@ -1,6 +1,7 @@
 package modelserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,7 +12,7 @@ import (
 	"strings"
 )
 
-// Model is an XGBoost gbtree model ready to score rows. It computes in float32 in the
+// Model is an XGBoost model (gbtree, dart or gblinear) ready to score rows. It computes in float32 in the
 // order XGBoost does (base margin, then each tree's leaf in tree order, then the
 // objective's transform), so its predictions match booster.predict.
 type Model struct {
@@ -20,7 +21,9 @@ type Model struct {
 	groups     int       // output groups: num_class for multi:*, else 1
 	baseMargin []float32 // per group, in margin space
 	trees      []tree
-	treeGroup  []int // the group each tree adds to (tree_info)
+	treeGroup  []int     // the group each tree adds to (tree_info)
+	treeWeight []float32 // dart: each tree's weight_drop; nil for gbtree
+	linear     []float32 // gblinear: (num_feature+1) x groups weights, the bias row last
 }
 
 type tree struct {
@@ -28,6 +31,7 @@ type tree struct {
 	feature     []int32
 	cond        []float32 // split threshold; the leaf value on a leaf
 	defaultLeft []bool
+	cats        map[int32][]uint32 // categorical splits: the bit set of categories going right
 }
 
 // objectives kfup evaluates: how base_score (stored in output space) becomes a margin.
@@ -40,6 +44,11 @@ var objectives = map[string]func(float32) float32{
 	"multi:softprob":   identity,
 	"multi:softmax":    identity,
 	"count:poisson":    logf32,
+	"reg:gamma":        logf32,
+	"reg:tweedie":      logf32,
+	"rank:pairwise":    identity,
+	"rank:ndcg":        identity,
+	"rank:map":         identity,
 }
 
 func identity(x float32) float32 { return x }
@@ -73,16 +82,20 @@ type jsonModel struct {
 			Name string `json:"name"`
 		} `json:"objective"`
 		GradientBooster struct {
-			Name  string `json:"name"`
-			Model struct {
-				GBTreeModelParam struct {
-					NumTrees string `json:"num_trees"`
-				} `json:"gbtree_model_param"`
-				TreeInfo []int      `json:"tree_info"`
-				Trees    []jsonTree `json:"trees"`
-			} `json:"model"`
+			Name   string    `json:"name"`
+			Model  jsonTrees `json:"model"`
+			GBTree *struct { // dart: the trees, each scaled by its weight_drop
+				Model jsonTrees `json:"model"`
+			} `json:"gbtree"`
+			WeightDrop []float32 `json:"weight_drop"`
 		} `json:"gradient_booster"`
 	} `json:"learner"`
+}
+
+type jsonTrees struct {
+	TreeInfo []int      `json:"tree_info"`
+	Trees    []jsonTree `json:"trees"`
+	Weights  []float32  `json:"weights"` // gblinear
 }
 
 type jsonTree struct {
@@ -92,6 +105,10 @@ type jsonTree struct {
 	SplitConditions []float32 `json:"split_conditions"`
 	DefaultLeft     []flag    `json:"default_left"`
 	SplitType       []int     `json:"split_type"`
+	Categories      []int64   `json:"categories"`
+	CategoriesNodes []int32   `json:"categories_nodes"`
+	CategoriesSegs  []int     `json:"categories_segments"`
+	CategoriesSizes []int     `json:"categories_sizes"`
 	TreeParam       struct {
 		SizeLeafVector string `json:"size_leaf_vector"`
 	} `json:"tree_param"`
@@ -125,13 +142,10 @@ func LoadXGBoost(path string) (*Model, error) {
 // ParseXGBoostJSON builds a Model from XGBoost's JSON model format.
 func ParseXGBoostJSON(b []byte) (*Model, error) {
 	var j jsonModel
-	if err := json.Unmarshal(b, &j); err != nil {
+	if err := json.Unmarshal(nanToNull(b), &j); err != nil {
 		return nil, fmt.Errorf("parse xgboost model: %w", err)
 	}
 	l := j.Learner
-	if name := l.GradientBooster.Name; name != "gbtree" {
-		return nil, fmt.Errorf("xgboost booster %q is not served, only gbtree", name)
-	}
 	obj := l.Objective.Name
 	toMargin, ok := objectives[obj]
 	if !ok {
@@ -158,6 +172,26 @@ func ParseXGBoostJSON(b []byte) (*Model, error) {
 		m.baseMargin = append(m.baseMargin, toMargin(b))
 	}
 	gb := l.GradientBooster.Model
+	switch name := l.GradientBooster.Name; name {
+	case "gbtree":
+	case "dart":
+		if l.GradientBooster.GBTree == nil {
+			return nil, fmt.Errorf("xgboost model: dart booster without its gbtree")
+		}
+		gb = l.GradientBooster.GBTree.Model
+		if len(l.GradientBooster.WeightDrop) != len(gb.Trees) {
+			return nil, fmt.Errorf("xgboost model: %d dart trees but %d weight_drop entries", len(gb.Trees), len(l.GradientBooster.WeightDrop))
+		}
+		m.treeWeight = l.GradientBooster.WeightDrop
+	case "gblinear":
+		if want := (m.numFeature + 1) * m.groups; len(gb.Weights) != want {
+			return nil, fmt.Errorf("xgboost model: gblinear has %d weights, want %d", len(gb.Weights), want)
+		}
+		m.linear = gb.Weights
+		return m, nil
+	default:
+		return nil, fmt.Errorf("xgboost booster %q is not served (served: gbtree, dart, gblinear)", name)
+	}
 	if len(gb.TreeInfo) != len(gb.Trees) {
 		return nil, fmt.Errorf("xgboost model: %d trees but tree_info has %d entries", len(gb.Trees), len(gb.TreeInfo))
 	}
@@ -173,6 +207,37 @@ func ParseXGBoostJSON(b []byte) (*Model, error) {
 	}
 	m.treeGroup = gb.TreeInfo
 	return m, nil
+}
+
+// nanToNull replaces the bare NaN XGBoost writes (for the unused threshold of a
+// categorical split) with null, which encoding/json reads as "leave it zero".
+func nanToNull(b []byte) []byte {
+	if !bytes.Contains(b, []byte("NaN")) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+64)
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString && c == '\\' && i+1 < len(b):
+			out = append(out, c, b[i+1])
+			i++
+			continue
+		case c == '"':
+			inString = !inString
+		case !inString && bytes.HasPrefix(b[i:], []byte("NaN")):
+			out = append(out, "null"...)
+			i += 2
+			continue
+		case !inString && bytes.HasPrefix(b[i:], []byte("-NaN")):
+			out = append(out, "null"...)
+			i += 3
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func objectiveNames() []string {
@@ -222,12 +287,35 @@ func (jt jsonTree) tree(numFeature int) (tree, error) {
 	if s := jt.TreeParam.SizeLeafVector; s != "" && s != "0" && s != "1" {
 		return tree{}, fmt.Errorf("vector leaves (size_leaf_vector %s) are not served", s)
 	}
-	for _, st := range jt.SplitType {
-		if st != 0 {
-			return tree{}, fmt.Errorf("categorical splits are not served")
+	t := tree{left: jt.LeftChildren, right: jt.RightChildren, feature: jt.SplitIndices, cond: jt.SplitConditions, defaultLeft: make([]bool, n)}
+	if len(jt.CategoriesNodes) != len(jt.CategoriesSegs) || len(jt.CategoriesNodes) != len(jt.CategoriesSizes) {
+		return tree{}, fmt.Errorf("categorical split arrays differ in length")
+	}
+	for k, node := range jt.CategoriesNodes {
+		seg, size := jt.CategoriesSegs[k], jt.CategoriesSizes[k]
+		if node < 0 || int(node) >= n || seg < 0 || size < 1 || seg+size > len(jt.Categories) {
+			return tree{}, fmt.Errorf("categorical split %d is out of range", k)
+		}
+		cats := jt.Categories[seg : seg+size]
+		hi := slices.Max(cats)
+		if slices.Min(cats) < 0 || hi >= 1<<24 {
+			return tree{}, fmt.Errorf("node %d: categories out of range", node)
+		}
+		// the bit set spans the node's largest category, in 32-bit words, as XGBoost's
+		bits := make([]uint32, (hi+1+31)/32)
+		for _, c := range cats {
+			bits[c/32] |= 1 << (c % 32)
+		}
+		if t.cats == nil {
+			t.cats = map[int32][]uint32{}
+		}
+		t.cats[node] = bits
+	}
+	for i, st := range jt.SplitType {
+		if st != 0 && t.cats[int32(i)] == nil {
+			return tree{}, fmt.Errorf("node %d: a categorical split without categories", i)
 		}
 	}
-	t := tree{left: jt.LeftChildren, right: jt.RightChildren, feature: jt.SplitIndices, cond: jt.SplitConditions, defaultLeft: make([]bool, n)}
 	for i := range n {
 		t.defaultLeft[i] = bool(jt.DefaultLeft[i])
 		l, r := t.left[i], t.right[i]
@@ -256,6 +344,8 @@ func (t *tree) leaf(row []float32) float32 {
 			} else {
 				i = t.right[i]
 			}
+		case t.cats != nil && t.cats[i] != nil:
+			i = t.catChild(i, v)
 		case v < t.cond[i]:
 			i = t.left[i]
 		default:
@@ -263,6 +353,27 @@ func (t *tree) leaf(row []float32) float32 {
 		}
 	}
 	return t.cond[i]
+}
+
+// catChild follows a categorical split: categories in the set go right, others (also
+// those beyond the set's largest) left; a value that is no category (negative, 2^24 or
+// more) takes the default direction.
+func (t *tree) catChild(i int32, v float32) int32 {
+	bits := t.cats[i]
+	if v < 0 || v >= 1<<24 {
+		if t.defaultLeft[i] {
+			return t.left[i]
+		}
+		return t.right[i]
+	}
+	c := uint32(v)
+	if int(c/32) >= len(bits) {
+		return t.left[i]
+	}
+	if bits[c/32]&(1<<(c%32)) != 0 {
+		return t.right[i]
+	}
+	return t.left[i]
 }
 
 // NumFeatures is the number of features a row must have.
@@ -280,18 +391,41 @@ func (m *Model) OutputWidth() int {
 	return 1
 }
 
-// Predict scores one row (NaN = missing) into out (OutputWidth values) and returns it.
-func (m *Model) Predict(row []float32, out []float32) []float32 {
+// Margin scores one row (NaN = missing) before the objective's transform, one value per
+// group (booster.predict(..., output_margin=True)).
+func (m *Model) Margin(row []float32) []float32 {
 	margin := make([]float32, m.groups, 8)
 	copy(margin, m.baseMargin)
-	for i := range m.trees {
-		margin[m.treeGroup[i]] += m.trees[i].leaf(row)
+	if m.linear != nil {
+		f := m.numFeature
+		for g := range margin {
+			margin[g] += m.linear[f*m.groups+g] // the bias first, then each feature present
+			for k, v := range row {
+				if v == v {
+					margin[g] += v * m.linear[k*m.groups+g]
+				}
+			}
+		}
+		return margin
 	}
+	for i := range m.trees {
+		leaf := m.trees[i].leaf(row)
+		if m.treeWeight != nil {
+			leaf *= m.treeWeight[i]
+		}
+		margin[m.treeGroup[i]] += leaf
+	}
+	return margin
+}
+
+// Predict scores one row (NaN = missing) into out (OutputWidth values) and returns it.
+func (m *Model) Predict(row []float32, out []float32) []float32 {
+	margin := m.Margin(row)
 	out = out[:0]
 	switch m.objective {
 	case "reg:logistic", "binary:logistic":
 		return append(out, sigmoid(margin[0]))
-	case "count:poisson":
+	case "count:poisson", "reg:gamma", "reg:tweedie":
 		return append(out, float32(math.Exp(float64(margin[0]))))
 	case "multi:softprob":
 		softmax(margin)
@@ -304,7 +438,7 @@ func (m *Model) Predict(row []float32, out []float32) []float32 {
 			}
 		}
 		return append(out, float32(best))
-	default: // identity: reg:squarederror, binary:logitraw
+	default: // identity: reg:squarederror, binary:logitraw, rank:*
 		return append(out, margin[0])
 	}
 }

@@ -9,25 +9,33 @@ import (
 	"testing"
 )
 
-// fixtureCases is what hack/serving-fixtures/make_fixtures.py wrote beside each model:
-// rows (null = missing) and what booster.predict returned for them.
-type fixtureCases struct {
+// fixtureCase is one entry of testdata/xgboost/cases.json, which
+// hack/serving-fixtures/make_fixtures.py wrote beside each model: rows (null = missing)
+// and what booster.predict returned for them, flattened row-major.
+type fixtureCase struct {
+	Name      string       `json:"name"`
 	Objective string       `json:"objective"`
-	Inputs    [][]*float64 `json:"inputs"`
-	Outputs   [][]float64  `json:"outputs"`
+	Booster   string       `json:"booster"`
+	Rows      [][]*float64 `json:"rows"`
+	Predict   []float64    `json:"predict"`
+	Margin    []float64    `json:"margin"`
 }
 
-func loadCases(t *testing.T, path string) fixtureCases {
+func loadCases(t *testing.T) map[string]fixtureCase {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile("testdata/xgboost/cases.json")
 	if err != nil {
+		t.Fatalf("%v (run make serving-fixtures)", err)
+	}
+	var f struct{ Cases []fixtureCase }
+	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatal(err)
 	}
-	var c fixtureCases
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
+	cases := map[string]fixtureCase{}
+	for _, c := range f.Cases {
+		cases[c.Name] = c
 	}
-	return c
+	return cases
 }
 
 func row32(in []*float64) []float32 {
@@ -42,47 +50,43 @@ func row32(in []*float64) []float32 {
 	return row
 }
 
-// Every fixture model, JSON and UBJ, predicts what XGBoost's Python package predicted,
-// to 1e-6.
+// Every fixture model, JSON and UBJ, predicts (and scores margins) as XGBoost's Python
+// package did, to 1e-6.
 func TestPredictionsMatchXGBoost(t *testing.T) {
-	cases, _ := filepath.Glob("testdata/*.cases.json")
-	if len(cases) == 0 {
-		t.Fatal("no fixtures in testdata: run make serving-fixtures")
-	}
+	cases := loadCases(t)
 	seen := map[string]bool{}
-	for _, cf := range cases {
-		base := strings.TrimSuffix(cf, ".cases.json")
-		c := loadCases(t, cf)
+	for _, c := range cases {
 		seen[c.Objective] = true
 		for _, ext := range []string{".json", ".ubj"} {
-			if _, err := os.Stat(base + ext); err != nil {
-				continue
-			}
-			t.Run(filepath.Base(base)+ext, func(t *testing.T) {
-				m, err := LoadXGBoost(base + ext)
+			t.Run(c.Name+ext, func(t *testing.T) {
+				m, err := LoadXGBoost("testdata/xgboost/" + c.Name + ext)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if m.Objective() != c.Objective {
 					t.Fatalf("objective %q, want %q", m.Objective(), c.Objective)
 				}
+				w, groups := m.OutputWidth(), len(c.Margin)/len(c.Rows)
 				missing := 0
-				for i, in := range c.Inputs {
+				for i, in := range c.Rows {
 					for _, v := range in {
 						if v == nil {
 							missing++
 						}
 					}
-					got := m.Predict(row32(in), nil)
-					want := c.Outputs[i]
-					if len(got) != len(want) {
-						t.Fatalf("row %d: %d outputs, want %d", i, len(got), len(want))
-					}
-					for k := range want {
-						if d := math.Abs(float64(got[k]) - want[k]); d > 1e-6 {
-							t.Errorf("row %d output %d: %v, xgboost %v (|Δ| %g)", i, k, got[k], want[k], d)
+					row := row32(in)
+					check := func(what string, got []float32, want []float64) {
+						if len(got) != len(want) {
+							t.Fatalf("row %d: %d %s values, want %d", i, len(got), what, len(want))
+						}
+						for k := range want {
+							if d := math.Abs(float64(got[k]) - want[k]); d > 1e-6 {
+								t.Errorf("row %d %s %d: %v, xgboost %v (|Δ| %g)", i, what, k, got[k], want[k], d)
+							}
 						}
 					}
+					check("output", m.Predict(row, nil), c.Predict[i*w:(i+1)*w])
+					check("margin", m.Margin(row), c.Margin[i*groups:(i+1)*groups])
 				}
 				if missing == 0 {
 					t.Error("fixture has no missing values")
@@ -98,15 +102,15 @@ func TestPredictionsMatchXGBoost(t *testing.T) {
 }
 
 func TestBadModels(t *testing.T) {
-	good, err := os.ReadFile("testdata/iris-softprob.json")
+	good, err := os.ReadFile("testdata/xgboost/multi_softprob.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, from, to, want string }{
-		{"objective", `"multi:softprob"`, `"rank:pairwise"`, `objective "rank:pairwise" is not served`},
-		{"booster", `"name":"gbtree"`, `"name":"gblinear"`, `booster "gblinear" is not served`},
+		{"objective", `"multi:softprob"`, `"survival:cox"`, `objective "survival:cox" is not served`},
+		{"booster", `"name":"gbtree"`, `"name":"gbforest"`, `booster "gbforest" is not served`},
 		{"feature", `"split_indices":[2`, `"split_indices":[9`, "splits on feature 9 of 4"},
-		{"categorical", `"split_type":[0`, `"split_type":[1`, "categorical splits are not served"},
+		{"categorical", `"split_type":[0`, `"split_type":[1`, "a categorical split without categories"},
 		{"base_score", `"base_score":"5E-1"`, `"base_score":"x"`, `bad base_score "x"`},
 		{"truncated", `}`, ``, "parse xgboost model"},
 	} {
