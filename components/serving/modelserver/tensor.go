@@ -15,6 +15,9 @@ var datatypes = map[string]struct{ lo, hi float64 }{
 	"INT8": {math.MinInt8, math.MaxInt8}, "INT16": {math.MinInt16, math.MaxInt16}, "INT32": {math.MinInt32, math.MaxInt32}, "INT64": {math.MinInt64, math.MaxInt64},
 }
 
+// maxRank bounds a tensor's dimensions (and so how deep nested data is read).
+const maxRank = 8
+
 const datatypeList = "BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES"
 
 // decodeTensor reads a tensor's data (flat, or nested row-major along shape) as float32,
@@ -30,6 +33,9 @@ func decodeTensor(data []byte, shape []int64, datatype string) ([]float32, error
 	}
 	if len(shape) == 0 {
 		return nil, fmt.Errorf("shape is missing")
+	}
+	if len(shape) > maxRank {
+		return nil, fmt.Errorf("shape %v has %d dimensions, at most %d are read", shape, len(shape), maxRank)
 	}
 	total := int64(1)
 	for _, d := range shape {

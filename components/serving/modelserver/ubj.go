@@ -126,7 +126,9 @@ func (d *ubjDecoder) length() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if n < 0 || n > int64(len(d.b)-d.pos)+1 && n > int64(len(d.b)) {
+	// every element or byte takes at least a byte, so a longer count is a lie (and would
+	// make the decoder allocate without bound)
+	if n < 0 || n > int64(len(d.b)-d.pos) {
 		return 0, fmt.Errorf("ubj: bad length %d at byte %d", n, d.pos)
 	}
 	return int(n), nil
