@@ -135,25 +135,30 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	s := NewServer(o.ModelName, WithMaxRequestBytes(o.MaxRequestBytes))
+	loadFailed := make(chan error, 1)
 	go func() {
 		start := time.Now()
 		m, err := LoadXGBoost(path)
 		if err != nil {
-			cancel(err)
+			loadFailed <- err
+			cancel()
 			return
 		}
 		s.SetModel(m)
-		fmt.Fprintf(o.Out, "modelserver: model %q ready (%s, %s, %d trees) in %s\n", o.ModelName, path, m.Objective(), len(m.trees), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(o.Out, "modelserver: model %q ready (%s, %s) in %s\n", o.ModelName, path, m.Objective(), time.Since(start).Round(time.Millisecond))
 	}()
 	fmt.Fprintf(o.Out, "modelserver: listening on %s\n", ln.Addr())
 	err = Serve(ctx, ln, s, 30*time.Second)
-	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() && !isCanceled(cause) {
-		return cause
+	select {
+	case lerr := <-loadFailed:
+		return lerr
+	default:
+	}
+	if err == nil {
+		fmt.Fprintln(o.Out, "modelserver: stopped")
 	}
 	return err
 }
-
-func isCanceled(err error) bool { return err == context.Canceled || err == context.DeadlineExceeded }

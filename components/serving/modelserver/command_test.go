@@ -3,6 +3,7 @@ package modelserver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -84,7 +85,8 @@ func TestFindModel(t *testing.T) {
 	}
 }
 
-// Run serves a model from a directory and stops when its context ends.
+// Run serves a model and stops, without an error, when its context ends (with a cause,
+// as signal.NotifyContext ends it on SIGTERM).
 func TestRun(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -92,7 +94,7 @@ func TestRun(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	var out bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
@@ -113,7 +115,7 @@ func TestRun(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
+	cancel(errors.New("terminated signal received"))
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
