@@ -2,7 +2,7 @@
 """Train small XGBoost models and record what xgboost itself predicts for them.
 
 kfup's model server evaluates XGBoost models in Go
-(components/serving/modelserver/xgboost); its tests compare every prediction with the
+(components/serving/modelserver, xgboost.go); its tests compare every prediction with the
 ones written here, |delta| <= 1e-6. Run it with `make serving-fixtures`, which uses the
 offline python-ml image (Debian bookworm: xgboost 1.7, scikit-learn 1.2, no network):
 
