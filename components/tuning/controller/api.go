@@ -41,7 +41,9 @@ type Config struct {
 	LogLimitBytes int64
 	// TrialResources are the kinds trials may run as, Kind.version.group.
 	TrialResources []string
-	// Image is kfup's image (the File collector's sidecar); empty outside a cluster.
+	// Image is kfup's image, which runs the File and TensorFlowEvent collectors' metrics
+	// sidecar (`kfup agent metrics`); empty outside a cluster, where those collectors are
+	// refused.
 	Image string
 	// Logs reads container logs; nil reads them from the API server. Tests substitute
 	// canned logs (envtest runs no kubelet).
