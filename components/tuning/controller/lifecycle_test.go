@@ -118,22 +118,8 @@ func checkOptimal(t *testing.T, ns string, exp *tuningv1beta1.Experiment) {
 // A run succeeds delay after its pod started (0: at once); its log reports loss = lr
 // twice (two steps).
 func playTrials(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, delay time.Duration) {
-	trials := &tuningv1beta1.TrialList{}
-	if err := env.Client.List(ctx, trials, client.InNamespace(ns)); err != nil {
-		return
-	}
-	for _, tr := range trials.Items {
-		if tr.Spec.RunSpec == nil {
-			continue
-		}
-		run := &unstructured.Unstructured{}
-		run.SetGroupVersionKind(tr.Spec.RunSpec.GroupVersionKind())
-		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: tr.Name}, run); err != nil {
-			continue
-		}
-		if _, found, _ := unstructured.NestedSlice(run.Object, "status", "conditions"); found {
-			continue
-		}
+	for _, u := range unfinished(ctx, ns) {
+		tr, run := u.trial, u.run
 		lr := ""
 		for _, p := range tr.Spec.ParameterAssignments {
 			if p.Name == "lr" {

@@ -31,13 +31,19 @@ const (
 // outcome is how the fake cluster ends a trial's run: the primary pod's log, and the end.
 type outcome func(tr *tuningv1beta1.Trial) (log string, e end)
 
-// drive plays the cluster once for every run not finished yet: its primary pod with the
-// log out gives, then the run's end.
-func drive(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, out outcome) {
+// pending is a trial whose run exists and has not finished, with that run.
+type pending struct {
+	trial *tuningv1beta1.Trial
+	run   *unstructured.Unstructured
+}
+
+// unfinished lists the trials of ns whose runs exist and report no condition yet.
+func unfinished(ctx context.Context, ns string) []pending {
 	trials := &tuningv1beta1.TrialList{}
 	if err := env.Client.List(ctx, trials, client.InNamespace(ns)); err != nil {
-		return
+		return nil
 	}
+	var out []pending
 	for i := range trials.Items {
 		tr := &trials.Items[i]
 		if tr.Spec.RunSpec == nil {
@@ -51,6 +57,16 @@ func drive(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, out out
 		if _, found, _ := unstructured.NestedSlice(run.Object, "status", "conditions"); found {
 			continue
 		}
+		out = append(out, pending{tr, run})
+	}
+	return out
+}
+
+// drive plays the cluster once for every run not finished yet: its primary pod with the
+// log out gives, then the run's end.
+func drive(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, out outcome) {
+	for _, u := range unfinished(ctx, ns) {
+		tr, run := u.trial, u.run
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: tr.Name + "-pod", Namespace: ns, Labels: map[string]string{tuningv1beta1.LabelTrialName: tr.Name}},
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: tr.Spec.PrimaryContainerName, Image: "busybox"}}},
