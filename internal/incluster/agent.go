@@ -128,10 +128,11 @@ func KubectlMain(ctx context.Context, args []string, in io.Reader, out, errOut i
 // remains and exit 0.
 func newCmdAgentMetrics(out io.Writer) *cobra.Command {
 	var kind, path, format string
+	var metrics []string
 	var interval time.Duration
 	cmd := &cobra.Command{
-		Use:   "metrics --kind file|tfevent --path PATH",
-		Short: "Print a metrics file's lines, or TensorFlow event files' scalars as tag=value, until SIGTERM",
+		Use:   "metrics --kind file|tfevent --path PATH [--format text|json] [--metric NAME]...",
+		Short: "Print a metrics file's lines, or TensorFlow event files' scalars as '<time> name=value', until SIGTERM",
 		Args:  NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !filepath.IsAbs(path) {
@@ -145,16 +146,17 @@ func newCmdAgentMetrics(out io.Writer) *cobra.Command {
 			switch kind {
 			case "file":
 				// the lines are copied as they are: the controller parses them per --format
-				return agent.FollowFile(ctx, out, cmd.ErrOrStderr(), path, interval)
+				return agent.FollowFile(ctx, out, cmd.ErrOrStderr(), path, format == "json", interval)
 			case "tfevent":
-				return agent.FollowEvents(ctx, out, cmd.ErrOrStderr(), path, interval)
+				return agent.FollowEvents(ctx, out, cmd.ErrOrStderr(), path, metrics, interval)
 			}
 			return errs.Usage("pass --kind file or --kind tfevent", "--kind %q is neither file nor tfevent", kind)
 		},
 	}
 	cmd.Flags().StringVar(&kind, "kind", "file", "file: copy the lines of one file; tfevent: print the scalars of the event files under a directory")
 	cmd.Flags().StringVar(&path, "path", "", "the metrics file (file) or directory (tfevent), absolute")
-	cmd.Flags().StringVar(&format, "format", "text", "the file's format, text or json (lines are copied as they are)")
+	cmd.Flags().StringVar(&format, "format", "text", "the file's format, text or json (lines are copied as they are; json: only JSON objects)")
+	cmd.Flags().StringArrayVar(&metrics, "metric", nil, "tfevent: a metric to print, as Katib names them (accuracy, train/accuracy); repeatable; none: every scalar under its tag")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often the file or directory is read")
 	return cmd
 }
