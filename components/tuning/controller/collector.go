@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
@@ -16,12 +17,22 @@ import (
 
 // The File and TensorFlowEvent collectors run `kfup agent metrics` from kfup's image as a
 // native sidecar of the primary container (engine.InjectMetricsSidecar): it prints the
-// metrics file's lines, or the event files' scalars as tag=value, and the controller
-// reads the sidecar's log (pods/log) as it reads the primary's for StdOut.
+// metrics file's lines, or the event files' scalars as "<wall time> <metric>=<value>"
+// (agent.EventLine), and the controller reads the sidecar's log (pods/log) as it reads
+// the primary's for StdOut.
 
-// tfEventFilter reads the sidecar's tag=value lines of a TensorFlowEvent collector: the
-// whole line, so that a tag such as train/loss is one name.
-const tfEventFilter = `^([^\s=]+)=([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)$`
+// The sidecar's resources: small (it reads a file a second), with limits so that a
+// namespace whose quota asks for them still admits the trial's pods.
+var (
+	sidecarRequests = corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("10m"),
+		corev1.ResourceMemory: resource.MustParse("32Mi"),
+	}
+	sidecarLimits = corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("500m"),
+		corev1.ResourceMemory: resource.MustParse("128Mi"),
+	}
+)
 
 // fileSource is a File or TensorFlowEvent collector's resolved source.
 type fileSource struct {
@@ -86,23 +97,30 @@ func resolveFileSource(m *tuningv1beta1.MetricsCollectorSpec) (fileSource, error
 	return s, nil
 }
 
-// sidecarContainer is the metrics sidecar of source s, run from image.
-func sidecarContainer(image string, s fileSource) corev1.Container {
+// sidecarContainer is the metrics sidecar of source s, run from image; a TensorFlowEvent
+// sidecar is told the metrics to find in the event files (Katib's names, such as
+// train/accuracy).
+func sidecarContainer(image string, s fileSource, metrics []string) corev1.Container {
 	cmd := []string{"/kfup", "agent", "metrics", "--kind", "file", "--path", s.path, "--format", strings.ToLower(string(s.format))}
 	if s.kind == tuningv1beta1.TfEventCollector {
 		cmd = []string{"/kfup", "agent", "metrics", "--kind", "tfevent", "--path", s.path}
+		for _, m := range metrics {
+			cmd = append(cmd, "--metric", m)
+		}
 	}
 	return corev1.Container{
 		Image:           image,
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Command:         cmd,
+		Resources:       corev1.ResourceRequirements{Requests: sidecarRequests.DeepCopy(), Limits: sidecarLimits.DeepCopy()},
 		SecurityContext: agent.SecurityContext(),
 	}
 }
 
 // injectCollector adds the metrics sidecar of collector m to run, a trial's job whose
-// primary container is primary; it changes nothing for the other collectors.
-func injectCollector(run *unstructured.Unstructured, m *tuningv1beta1.MetricsCollectorSpec, primary, image string) error {
+// primary container is primary and whose metrics are metrics (the objective first); it
+// changes nothing for the other collectors.
+func injectCollector(run *unstructured.Unstructured, m *tuningv1beta1.MetricsCollectorSpec, primary, image string, metrics []string) error {
 	k := collectorKind(m)
 	if !sidecarCollected(k) {
 		return nil
@@ -114,7 +132,7 @@ func injectCollector(run *unstructured.Unstructured, m *tuningv1beta1.MetricsCol
 	if image == "" {
 		return fmt.Errorf("metrics collector %s runs kfup's image as a sidecar, and the manager does not know it: set KFUP_IMAGE on the manager", k)
 	}
-	n, err := engine.InjectMetricsSidecar(run, primary, sidecarContainer(image, s), engine.MetricsDir(s.path, s.directory))
+	n, err := engine.InjectMetricsSidecar(run, primary, sidecarContainer(image, s, metrics), engine.MetricsDir(s.path, s.directory))
 	if err != nil {
 		return fmt.Errorf("metrics collector %s: %w", k, err)
 	}

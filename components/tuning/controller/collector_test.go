@@ -59,6 +59,9 @@ func TestFileCollectorSidecar(t *testing.T) {
 	if d := cmp.Diff([]string{"/kfup", "agent", "metrics", "--kind", "file", "--path", "/katib/mnist.log", "--format", "text"}, sc.Command); d != "" {
 		t.Errorf("sidecar command (-want +got):\n%s", d)
 	}
+	if sc.Resources.Requests.Memory().IsZero() || sc.Resources.Limits.Memory().IsZero() {
+		t.Errorf("sidecar resources %+v: want requests and limits", sc.Resources)
+	}
 	if s := sc.SecurityContext; s == nil || s.RunAsNonRoot == nil || !*s.RunAsNonRoot || s.AllowPrivilegeEscalation == nil || *s.AllowPrivilegeEscalation {
 		t.Errorf("sidecar securityContext %+v: want restricted", s)
 	}
@@ -111,8 +114,8 @@ func TestFileCollectorInvalid(t *testing.T) {
 
 // TestTensorFlowEventCollector runs the File example turned into a TensorFlowEvent one
 // (Katib's default directory, no filter) to its end: the sidecar reads
-// /var/log/katib/tfevent/, and its tag=value lines are read whole, so train/accuracy is
-// not accuracy.
+// /var/log/katib/tfevent/ for the experiment's metrics, and its "<time> name=value" lines
+// are read whole (train/accuracy is not accuracy).
 func TestTensorFlowEventCollector(t *testing.T) {
 	logs := start(t)
 	obj, ns := fileExample(t)
@@ -137,7 +140,7 @@ func TestTensorFlowEventCollector(t *testing.T) {
 		t.Fatal("no trial Job seen")
 	}
 	sc := job.Spec.Template.Spec.InitContainers[0]
-	if d := cmp.Diff([]string{"/kfup", "agent", "metrics", "--kind", "tfevent", "--path", "/var/log/katib/tfevent/"}, sc.Command); d != "" {
+	if d := cmp.Diff([]string{"/kfup", "agent", "metrics", "--kind", "tfevent", "--path", "/var/log/katib/tfevent/", "--metric", "accuracy", "--metric", "loss"}, sc.Command); d != "" {
 		t.Errorf("sidecar command (-want +got):\n%s", d)
 	}
 	if len(sc.VolumeMounts) != 1 || sc.VolumeMounts[0].MountPath != "/var/log/katib/tfevent" {

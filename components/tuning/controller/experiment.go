@@ -194,7 +194,7 @@ func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Exp
 		return nil, fmt.Errorf("trials of kind %s are not served: kfup runs trials as %s", gvk.Kind+"."+gvk.Version+"."+gvk.Group, strings.Join(r.cfg.TrialResources, ", "))
 	}
 	tt := spec.TrialTemplate
-	if err := injectCollector(obj, spec.MetricsCollectorSpec, tt.PrimaryContainerName, r.cfg.Image); err != nil {
+	if err := injectCollector(obj, spec.MetricsCollectorSpec, tt.PrimaryContainerName, r.cfg.Image, metricNames(spec.Objective)); err != nil {
 		return nil, fmt.Errorf("trialTemplate: %w", err)
 	}
 	if tt.SuccessCondition == "" || tt.FailureCondition == "" {

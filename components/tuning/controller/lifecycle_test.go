@@ -22,6 +22,7 @@ import (
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
 	"github.com/kfup/kfup/components/tuning/controller"
 	"github.com/kfup/kfup/components/tuning/engine"
+	"github.com/kfup/kfup/internal/agent"
 	"github.com/kfup/kfup/internal/conformance"
 )
 
@@ -143,7 +144,9 @@ func playTrials(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, de
 			container = engine.MetricsContainerName
 			log = fmt.Sprintf("{metricName: loss, metricValue: %s}\n{metricName: accuracy, metricValue: %.6f}\n", lr, 0.5-v)
 			if k.Kind == tuningv1beta1.TfEventCollector { // what the sidecar prints of event files
-				log = fmt.Sprintf("train/loss=%s\nloss=%s\ntrain/accuracy=9\naccuracy=%.6f\n", lr, lr, 0.5-v)
+				at := time.Unix(1700000000, 0)
+				log = agent.EventLine(at, "loss", lr) + agent.EventLine(at, "train/accuracy", "9") +
+					agent.EventLine(at.Add(time.Second), "accuracy", fmt.Sprintf("%.6f", 0.5-v))
 			}
 		}
 		if err := env.Client.Create(ctx, pod); err != nil {

@@ -27,6 +27,7 @@ import (
 
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
 	"github.com/kfup/kfup/components/tuning/engine"
+	"github.com/kfup/kfup/internal/agent"
 	"github.com/kfup/kfup/internal/apihost"
 )
 
@@ -235,7 +236,7 @@ func (r *TrialReconciler) create(ctx context.Context, t *tuningv1beta1.Trial) er
 	engine.LabelPodTemplates(run, map[string]string{
 		tuningv1beta1.LabelExperimentName: exp, tuningv1beta1.LabelTrialName: t.Name, apihost.LabelAPI: APIName,
 	})
-	if err := injectCollector(run, &t.Spec.MetricsCollector, t.Spec.PrimaryContainerName, r.cfg.Image); err != nil {
+	if err := injectCollector(run, &t.Spec.MetricsCollector, t.Spec.PrimaryContainerName, r.cfg.Image, metricNames(t.Spec.Objective)); err != nil {
 		return errCollector{err}
 	}
 	if err := controllerutil.SetControllerReference(t, run, r.client.Scheme()); err != nil {
@@ -286,7 +287,7 @@ func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (
 		}
 	}
 	if collectorKind(&t.Spec.MetricsCollector) == tuningv1beta1.TfEventCollector {
-		filters = []string{tfEventFilter}
+		filters = []string{agent.EventLineFilter}
 	}
 	container := metricsContainer(t)
 	var all []engine.Observation

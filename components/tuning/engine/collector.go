@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -22,7 +23,7 @@ const MetricsContainerName = "kfup-metrics"
 // spec.<x>ReplicaSpecs.<type>.template of the kubeflow.org/v1 training kinds. The
 // sidecar reads dir, an absolute directory of the primary container: when the primary
 // container mounts a volume at dir or above it, the sidecar mounts that volume (with a
-// subPath below it) read-only; otherwise an emptyDir MetricsContainerName is mounted at
+// subPath below it, and the primary's variables a subPathExpr names) read-only; otherwise an emptyDir MetricsContainerName is mounted at
 // dir in both. It returns how many templates it changed; a template that already has a
 // container or volume named MetricsContainerName is an error, and obj is then unchanged.
 func InjectMetricsSidecar(obj *unstructured.Unstructured, primary string, sidecar corev1.Container, dir string) (int, error) {
@@ -97,7 +98,14 @@ func injectPod(spec *corev1.PodSpec, primary string, sidecar corev1.Container, d
 		mount := corev1.VolumeMount{Name: m.Name, MountPath: dir, ReadOnly: true}
 		switch {
 		case m.SubPathExpr != "":
+			// expanded with the sidecar's environment: give it the variables it names
 			mount.SubPathExpr = path.Join(m.SubPathExpr, rel)
+			for _, ref := range envRef.FindAllStringSubmatch(m.SubPathExpr, -1) {
+				if j := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == ref[1] }); j >= 0 &&
+					!slices.ContainsFunc(sidecar.Env, func(e corev1.EnvVar) bool { return e.Name == ref[1] }) {
+					sidecar.Env = append(sidecar.Env, *c.Env[j].DeepCopy())
+				}
+			}
 		case m.SubPath != "" || rel != "":
 			mount.SubPath = path.Join(m.SubPath, rel)
 		}
@@ -113,6 +121,9 @@ func injectPod(spec *corev1.PodSpec, primary string, sidecar corev1.Container, d
 	spec.InitContainers = append(spec.InitContainers, sidecar)
 	return true, nil
 }
+
+// envRef finds the $(VAR) references of a subPathExpr.
+var envRef = regexp.MustCompile(`\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)`)
 
 // mountAbove returns the mount of mounts at dir or the nearest directory above it.
 func mountAbove(mounts []corev1.VolumeMount, dir string) (corev1.VolumeMount, bool) {

@@ -116,6 +116,33 @@ spec:
 		}
 	})
 
+	t.Run("subPathExpr", func(t *testing.T) {
+		job := decode(t, `
+apiVersion: batch/v1
+kind: Job
+spec:
+  template:
+    spec:
+      containers:
+      - name: training-container
+        image: train
+        env:
+        - {name: OTHER, value: x}
+        - name: POD
+          valueFrom: {fieldRef: {fieldPath: metadata.name}}
+        volumeMounts: [{name: runs, mountPath: /runs, subPathExpr: $(POD)}]
+      volumes: [{name: runs, persistentVolumeClaim: {claimName: runs}}]
+`)
+		if _, err := InjectMetricsSidecar(job, "training-container", sidecar, "/runs/katib"); err != nil {
+			t.Fatal(err)
+		}
+		sc := want(corev1.VolumeMount{Name: "runs", MountPath: "/runs/katib", SubPathExpr: "$(POD)/katib", ReadOnly: true})
+		sc.Env = []corev1.EnvVar{{Name: "POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}}
+		if d := cmp.Diff([]corev1.Container{sc}, podSpecs(t, job, []string{"spec", "template"})[0].InitContainers); d != "" {
+			t.Errorf("init containers (-want +got):\n%s", d)
+		}
+	})
+
 	t.Run("name taken", func(t *testing.T) {
 		job := decode(t, `
 apiVersion: batch/v1
