@@ -355,3 +355,55 @@ func ended(e *tuningv1beta1.Experiment) bool {
 	}
 	return false
 }
+
+// fileObjective writes the bowl's metrics in the File example's metricsFormat to the
+// file argv[3], and prints a decoy to stdout that the File collector must not read.
+const fileObjective = `
+import sys, time
+lr, m, path = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+loss = 100*(lr-0.03)**2 + (m-0.7)**2 + 0.1
+print("accuracy=0.0001 loss=99", flush=True)
+with open(path, "a") as f:
+    f.write("epoch 1 done\n")
+    f.write("{metricName: loss, metricValue: %.6f}\n" % loss)
+    f.write("{metricName: accuracy, metricValue: %.6f}\n" % (1-loss))
+time.sleep(1)
+`
+
+// TestFileCollectorOnKind runs upstream's File-collector example (reduced to 3 trials):
+// the trials write their metrics to /katib/mnist.log and a decoy to stdout; kfup's
+// kfup-metrics native sidecar follows the file, and every trial's accuracy and loss are
+// the file's, not stdout's.
+func TestFileCollectorOnKind(t *testing.T) {
+	ns := testNamespace(t)
+	u := experiment(t, "metrics-collector_file-metrics-collector.yaml", ns, 1, 0)
+	set := func(v any, path ...string) {
+		if err := unstructured.SetNestedField(u.Object, v, path...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(int64(3), "spec", "maxTrialCount")
+	cs, _, _ := unstructured.NestedSlice(u.Object, "spec", "trialTemplate", "trialSpec", "spec", "template", "spec", "containers")
+	cs[0].(map[string]any)["command"] = []any{"python3", "-c", fileObjective, "${trialParameters.learningRate}", "${trialParameters.momentum}", "/katib/mnist.log"}
+	set(cs, "spec", "trialTemplate", "trialSpec", "spec", "template", "spec", "containers")
+	exp, trials, _ := runExperiment(t, u, 5*time.Minute)
+	succeededWith(t, exp, tuningv1beta1.ExperimentMaxTrialsReachedReason, tuningv1beta1.ExperimentGoalReachedReason)
+	n := 0
+	for i := range trials {
+		tr := &trials[i]
+		if !hasCond(tr.Status.Conditions, tuningv1beta1.TrialSucceeded) {
+			continue
+		}
+		n++
+		lr, m := params(tr)
+		want := lossOf(lr, m, 1)
+		loss, ok1 := metric(tr, "loss")
+		acc, ok2 := metric(tr, "accuracy")
+		if !ok1 || !ok2 || math.Abs(loss-want) > 1e-5 || math.Abs(acc-(1-want)) > 1e-5 {
+			t.Errorf("trial %s: collected loss %v accuracy %v (%v %v), the file had %.6f and %.6f", tr.Name, loss, acc, ok1, ok2, want, 1-want)
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no trial succeeded: %+v", exp.Status)
+	}
+}
