@@ -2,20 +2,16 @@ package suggest
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-
-	"github.com/kfup/kfup/internal/conformance"
 )
 
 // cmaesTestSpace has every kind of parameter cmaes takes: linear and log doubles, a
@@ -529,33 +525,7 @@ func TestCMAESSettingsAndSpace(t *testing.T) {
 // lifecycle test does: its settings pass, and its maxTrialCount trials run to the end
 // within parallelTrialCount with loss = lr, never stalling.
 func TestCMAESConformance(t *testing.T) {
-	obj := conformance.Objects(t, filepath.Join(conformance.Dir(t), "tuning", "hp-tuning_cma-es.yaml"))[0]
-	spec, _ := obj.Object["spec"].(map[string]any)
-	alg, _ := spec["algorithm"].(map[string]any)
-	if alg["algorithmName"] != "cmaes" {
-		t.Fatalf("algorithmName %v", alg["algorithmName"])
-	}
-	settings := map[string]string{}
-	for _, s := range alg["algorithmSettings"].([]any) {
-		m := s.(map[string]any)
-		settings[m["name"].(string)] = m["value"].(string)
-	}
-	var space Space
-	for _, p := range spec["parameters"].([]any) {
-		m := p.(map[string]any)
-		fs, _ := m["feasibleSpace"].(map[string]any)
-		lo, err1 := strconv.ParseFloat(fmt.Sprint(fs["min"]), 64)
-		hi, err2 := strconv.ParseFloat(fmt.Sprint(fs["max"]), 64)
-		if err := errors.Join(err1, err2); err != nil {
-			t.Fatal(err)
-		}
-		space = append(space, Param{Name: m["name"].(string), Kind: Kind(m["parameterType"].(string)), Min: lo, Max: hi})
-	}
-	parallel, err1 := strconv.Atoi(fmt.Sprint(spec["parallelTrialCount"]))
-	total, err2 := strconv.Atoi(fmt.Sprint(spec["maxTrialCount"]))
-	if err := errors.Join(err1, err2); err != nil {
-		t.Fatal(err)
-	}
+	space, settings, parallel, total := example(t, "hp-tuning_cma-es.yaml", "cmaes")
 	loss := func(a map[string]string) (float64, bool) {
 		v, _ := strconv.ParseFloat(a["lr"], 64)
 		return v, true

@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-
-	"github.com/kfup/kfup/internal/conformance"
 )
 
 // hbRungs writes a schedule as "s: n_i/r_i …" lines, one bracket each.
@@ -563,32 +560,10 @@ func TestHyperbandRefused(t *testing.T) {
 // TestHyperbandConformance checks the upstream example kfup must accept unchanged: its
 // settings pass, and its first parallelTrialCount suggestions are bracket 1's rung 0.
 func TestHyperbandConformance(t *testing.T) {
-	obj := conformance.Objects(t, filepath.Join(conformance.Dir(t), "tuning", "hp-tuning_hyperband.yaml"))[0]
-	spec, _ := obj.Object["spec"].(map[string]any)
-	alg, _ := spec["algorithm"].(map[string]any)
-	if alg["algorithmName"] != "hyperband" {
-		t.Fatalf("algorithmName %v", alg["algorithmName"])
-	}
-	settings := map[string]string{}
-	for _, s := range alg["algorithmSettings"].([]any) {
-		m := s.(map[string]any)
-		settings[m["name"].(string)] = m["value"].(string)
-	}
-	var space Space
-	for _, p := range spec["parameters"].([]any) {
-		m := p.(map[string]any)
-		fs, _ := m["feasibleSpace"].(map[string]any)
-		lo, _ := strconv.ParseFloat(fmt.Sprint(fs["min"]), 64)
-		hi, _ := strconv.ParseFloat(fmt.Sprint(fs["max"]), 64)
-		space = append(space, Param{Name: m["name"].(string), Kind: Kind(m["parameterType"].(string)), Min: lo, Max: hi})
-	}
+	space, settings, parallel, _ := example(t, "hp-tuning_hyperband.yaml", "hyperband")
 	a, err := Check("hyperband", space, settings)
 	if err != nil {
 		t.Fatalf("the conformance file's settings %v: %v", settings, err)
-	}
-	parallel, err := strconv.Atoi(fmt.Sprint(spec["parallelTrialCount"]))
-	if err != nil {
-		t.Fatalf("parallelTrialCount: %v", err)
 	}
 	got, err := a.Suggest(Request{Space: space, Settings: settings, Count: parallel})
 	if err != nil || len(got) != parallel {

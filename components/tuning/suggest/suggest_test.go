@@ -2,11 +2,15 @@ package suggest
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kfup/kfup/internal/conformance"
 )
 
 // testSpace has every kind of parameter kfup's samplers handle.
@@ -244,4 +248,38 @@ func TestNoCountNoSuggestions(t *testing.T) {
 			t.Errorf("%s: Count 0 gave %d suggestions, %v", name, len(got), err)
 		}
 	}
+}
+
+// example is an upstream Katib example of ../shared/conformance/tuning/ read as an
+// algorithm sees it: its algorithm's name must be alg; it returns the search space (int
+// and double parameters), the algorithmSettings and the parallel and max trial counts.
+func example(t *testing.T, file, alg string) (space Space, settings map[string]string, parallel, total int) {
+	t.Helper()
+	obj := conformance.Objects(t, filepath.Join(conformance.Dir(t), "tuning", file))[0]
+	spec, _ := obj.Object["spec"].(map[string]any)
+	a, _ := spec["algorithm"].(map[string]any)
+	if a["algorithmName"] != alg {
+		t.Fatalf("%s: algorithmName %v, want %s", file, a["algorithmName"], alg)
+	}
+	settings = map[string]string{}
+	for _, s := range a["algorithmSettings"].([]any) {
+		m := s.(map[string]any)
+		settings[m["name"].(string)] = m["value"].(string)
+	}
+	for _, p := range spec["parameters"].([]any) {
+		m := p.(map[string]any)
+		fs, _ := m["feasibleSpace"].(map[string]any)
+		lo, err1 := strconv.ParseFloat(fmt.Sprint(fs["min"]), 64)
+		hi, err2 := strconv.ParseFloat(fmt.Sprint(fs["max"]), 64)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatalf("%s: parameter %v: %v", file, m["name"], err)
+		}
+		space = append(space, Param{Name: m["name"].(string), Kind: Kind(m["parameterType"].(string)), Min: lo, Max: hi})
+	}
+	parallel, err1 := strconv.Atoi(fmt.Sprint(spec["parallelTrialCount"]))
+	total, err2 := strconv.Atoi(fmt.Sprint(spec["maxTrialCount"]))
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return space, settings, parallel, total
 }
