@@ -12,7 +12,7 @@ const User int64 = 65532
 // SecurityContext is what a `kfup agent` container added to a job pod runs with: non-root,
 // no privilege escalation, every capability dropped, the runtime's default seccomp
 // profile — the "restricted" Pod Security Standard, so that the helper never keeps a job
-// out of a namespace enforcing it. (The training slice's helpers use the same values.)
+// out of a namespace enforcing it. Every slice's helper containers use it.
 func SecurityContext() *corev1.SecurityContext {
 	return &corev1.SecurityContext{
 		RunAsNonRoot:             ptr.To(true),
