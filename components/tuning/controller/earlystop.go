@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,6 +69,9 @@ func medianRules(exp *tuningv1beta1.Experiment, trials map[string]*tuningv1beta1
 // them is EarlyStopped and its run stopped.
 func (r *TrialReconciler) earlyStop(ctx context.Context, t *tuningv1beta1.Trial, run *unstructured.Unstructured, now metav1.Time) (bool, error) {
 	obs, raw, err := r.observe(ctx, t)
+	if errors.As(err, new(badMetrics)) {
+		return true, nil // not judged while unreadable; the end of the run says why
+	}
 	if err != nil {
 		return false, err
 	}

@@ -12,10 +12,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
 	"github.com/kfup/kfup/components/tuning/controller"
+	"github.com/kfup/kfup/components/tuning/engine"
 	"github.com/kfup/kfup/internal/conformance"
 )
 
@@ -71,12 +73,17 @@ func drive(t *testing.T, ctx context.Context, ns string, logs *fakeLogs, out out
 			ObjectMeta: metav1.ObjectMeta{Name: tr.Name + "-pod", Namespace: ns, Labels: map[string]string{tuningv1beta1.LabelTrialName: tr.Name}},
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: tr.Spec.PrimaryContainerName, Image: "busybox"}}},
 		}
+		container := tr.Spec.PrimaryContainerName
+		if k := tr.Spec.MetricsCollector.Collector; k != nil && k.Kind == tuningv1beta1.FileCollector { // the log is the sidecar's
+			container = engine.MetricsContainerName
+			pod.Spec.InitContainers = []corev1.Container{{Name: container, Image: "kfup", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)}}
+		}
 		if err := env.Client.Create(ctx, pod); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Errorf("create pod: %v", err)
 			continue
 		}
 		log, e := out(tr)
-		logs.set(ns, pod.Name, tr.Spec.PrimaryContainerName, log)
+		logs.set(ns, pod.Name, container, log)
 		finish := succeed
 		switch e {
 		case keep:
@@ -185,6 +192,40 @@ func TestMetricsUnavailableCountsAsFailed(t *testing.T) {
 		if c := trialCond(&tr, tuningv1beta1.TrialMetricsUnavailable); c != nil && !strings.Contains(c.Message, "loss") {
 			t.Errorf("trial %s: %q does not name the objective metric", tr.Name, c.Message)
 		}
+	}
+}
+
+// A metrics file in the JSON format with a line that is not JSON: each trial ends
+// MetricsUnavailable saying which pod's log and which line (no retry can fix it), and the
+// experiment fails at maxFailedTrialCount instead of reconciling forever.
+func TestUnreadableMetricsEndTrials(t *testing.T) {
+	logs := start(t)
+	ns := env.Namespace(t)
+	key := randomExperiment(t, ns, func(u *unstructured.Unstructured) {
+		set(t, u, map[string]any{
+			"collector": map[string]any{"kind": "File"},
+			"source":    map[string]any{"fileSystemPath": map[string]any{"path": "/var/log/katib/metrics.json", "kind": "File", "format": "JSON"}},
+		}, "spec", "metricsCollectorSpec")
+	})
+	exp := waitDone(t, key, func(ctx context.Context, _ *tuningv1beta1.Experiment) {
+		drive(t, ctx, ns, logs, func(*tuningv1beta1.Trial) (string, end) {
+			return "{\"loss\": \"0.5\"}\nepoch 2 done\n", succeeds
+		})
+	})
+	if c := cond(exp, tuningv1beta1.ExperimentFailed); c == nil {
+		t.Fatalf("conditions %+v: want Failed", exp.Status.Conditions)
+	}
+	n := 0
+	for _, tr := range trialsOf(t, ns) {
+		if c := trialCond(&tr, tuningv1beta1.TrialMetricsUnavailable); c != nil {
+			n++
+			if !strings.Contains(c.Message, "line 2") || !strings.Contains(c.Message, tr.Name+"-pod") {
+				t.Errorf("trial %s: %q does not name the pod and the bad line", tr.Name, c.Message)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d trials MetricsUnavailable, want ≥ 3 (maxFailedTrialCount)", n)
 	}
 }
 

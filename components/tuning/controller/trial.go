@@ -188,6 +188,13 @@ func (r *TrialReconciler) step(ctx context.Context, t *tuningv1beta1.Trial, run 
 		return false, nil
 	}
 	obs, raw, err := r.observe(ctx, t)
+	var bad badMetrics
+	if errors.As(err, &bad) {
+		setTrialCond(t, tuningv1beta1.TrialMetricsUnavailable, tuningv1beta1.TrialMetricsUnavailableReason, bad.Error(), now)
+		clearTrialCond(t, tuningv1beta1.TrialRunning, now)
+		t.Status.CompletionTime = &now
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}
@@ -302,7 +309,7 @@ func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (
 		obs, err := engine.Parse(rc, format, names, filters)
 		_ = rc.Close()
 		if err != nil {
-			return nil, nil, fmt.Errorf("metrics of pod %s: %w", p.Name, err)
+			return nil, nil, badMetrics{fmt.Errorf("the metrics log of pod %s (container %s): %w", p.Name, container, err)}
 		}
 		all = append(all, obs...)
 	}
@@ -312,6 +319,12 @@ func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (
 	}
 	return out, all, nil
 }
+
+// badMetrics is a metrics log kfup cannot read (e.g. a line that is not JSON with the JSON
+// format): no retry can fix it, so a finished trial is MetricsUnavailable with the reason.
+type badMetrics struct{ error }
+
+func (b badMetrics) Unwrap() error { return b.error }
 
 // errCollector is a metrics collector the trial's run cannot have: the trial fails.
 type errCollector struct{ error }
