@@ -23,13 +23,15 @@ import (
 // objective is the trials' Python objective: a bowl in (lr, momentum). It prints
 // `steps` epoch reports as Katib's name=value lines (loss, and Validation-accuracy =
 // 1 - loss), `pause` seconds apart, after a line the collector must skip. The loss of
-// epoch e is the bowl plus 0.1/e, so later epochs improve and the last is the bowl + 0.1/steps.
+// epoch e is the bowl plus decay/e (decay 0.1 unless a fifth argument says otherwise),
+// so later epochs improve and the last is the bowl + decay/steps.
 const objective = `
 import sys, time
 lr, m, steps, pause = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+decay = float(sys.argv[5]) if len(sys.argv) > 5 else 0.1
 print("training", flush=True)
 for e in range(1, steps + 1):
-    loss = 100*(lr-0.03)**2 + (m-0.7)**2 + 0.1/e
+    loss = 100*(lr-0.03)**2 + (m-0.7)**2 + decay/e
     print(f"epoch {e}:", flush=True)
     print(f"loss={loss:.6f}", flush=True)
     print(f"Validation-accuracy={1-loss:.6f}", flush=True)
@@ -37,9 +39,12 @@ for e in range(1, steps + 1):
         time.sleep(pause)
 `
 
-// lossOf is objective's last loss.
-func lossOf(lr, m float64, steps int) float64 {
-	return 100*(lr-0.03)*(lr-0.03) + (m-0.7)*(m-0.7) + 0.1/float64(steps)
+// lossOf is objective's last loss (decay 0.1).
+func lossOf(lr, m float64, steps int) float64 { return lossDecay(lr, m, 0.1, steps) }
+
+// lossDecay is objective's loss at epoch step with decay.
+func lossDecay(lr, m, decay float64, step int) float64 {
+	return 100*(lr-0.03)*(lr-0.03) + (m-0.7)*(m-0.7) + decay/float64(step)
 }
 
 // experiment reads a conformance Experiment into ns, its trials' containers (every pod
@@ -159,7 +164,7 @@ func params(tr *tuningv1beta1.Trial) (lr, m float64) {
 // checkCollected checks every succeeded trial's collected loss against what the
 // objective printed last, and currentOptimalTrial against the best of them by the
 // objective metric (smaller loss or larger Validation-accuracy).
-func checkCollected(t *testing.T, exp *tuningv1beta1.Experiment, trials []tuningv1beta1.Trial, steps int) {
+func checkCollected(t *testing.T, exp *tuningv1beta1.Experiment, trials []tuningv1beta1.Trial, decay float64, steps int) {
 	t.Helper()
 	name := exp.Spec.Objective.ObjectiveMetricName
 	maximize := exp.Spec.Objective.Type == tuningv1beta1.ObjectiveTypeMaximize
@@ -171,7 +176,7 @@ func checkCollected(t *testing.T, exp *tuningv1beta1.Experiment, trials []tuning
 		}
 		succeeded++
 		lr, m := params(tr)
-		want := lossOf(lr, m, steps)
+		want := lossDecay(lr, m, decay, steps)
 		loss, ok := metric(tr, "loss")
 		if !ok || math.Abs(loss-want) > 1e-5 {
 			t.Errorf("trial %s (lr %v, momentum %v): collected loss %v (%v), the objective printed %.6f", tr.Name, lr, m, loss, ok, want)
@@ -228,7 +233,7 @@ func TestSeedRandomExperiment(t *testing.T) {
 	if exp.Status.TrialsSucceeded == 0 || exp.Status.Trials > 12 {
 		t.Errorf("trials %d, succeeded %d: want 1..12 succeeded", exp.Status.Trials, exp.Status.TrialsSucceeded)
 	}
-	checkCollected(t, exp, trials, 1)
+	checkCollected(t, exp, trials, 0.1, 1)
 }
 
 // TestTPEExperimentMaximizesAccuracy runs upstream's TPE example turned to maximize
@@ -249,7 +254,7 @@ func TestTPEExperimentMaximizesAccuracy(t *testing.T) {
 	if maxActive > 3 || exp.Status.TrialsSucceeded != 12 {
 		t.Errorf("at most %d active (want ≤ 3), %d succeeded (want 12)", maxActive, exp.Status.TrialsSucceeded)
 	}
-	checkCollected(t, exp, trials, 3)
+	checkCollected(t, exp, trials, 0.1, 3)
 	for _, m := range exp.Status.CurrentOptimalTrial.Observation.Metrics {
 		if m.Name == "loss" {
 			return
@@ -268,6 +273,15 @@ func TestMedianStopStopsWeakTrialsOnKind(t *testing.T) {
 	if err := unstructured.SetNestedField(u.Object, int64(8), "spec", "maxTrialCount"); err != nil {
 		t.Fatal(err)
 	}
+	// a flat loss per epoch (decay 0): a trial is stopped when its loss is above the mean
+	// of those succeeded, about half of them. With the usual decay, step 2's loss is
+	// 0.025 below the rule's mean of steps 1 and 2, and weak trials would rarely be seen.
+	cs, _, _ := unstructured.NestedSlice(u.Object, "spec", "trialTemplate", "trialSpec", "spec", "template", "spec", "containers")
+	c0 := cs[0].(map[string]any)
+	c0["command"] = append(c0["command"].([]any), "0")
+	if err := unstructured.SetNestedSlice(u.Object, cs, "spec", "trialTemplate", "trialSpec", "spec", "template", "spec", "containers"); err != nil {
+		t.Fatal(err)
+	}
 	exp, trials, _ := runExperiment(t, u, 8*time.Minute)
 	succeededWith(t, exp, tuningv1beta1.ExperimentMaxTrialsReachedReason)
 	if exp.Status.TrialsEarlyStopped == 0 {
@@ -279,7 +293,7 @@ func TestMedianStopStopsWeakTrialsOnKind(t *testing.T) {
 			continue
 		}
 		lr, m := params(tr)
-		step2 := lossOf(lr, m, 2)
+		step2 := lossDecay(lr, m, 0, 2)
 		for _, rule := range tr.Spec.EarlyStoppingRules {
 			v, _ := strconv.ParseFloat(rule.Value, 64)
 			if rule.Name == "loss" && step2 <= v {
@@ -296,7 +310,7 @@ func TestMedianStopStopsWeakTrialsOnKind(t *testing.T) {
 			t.Errorf("trial %s: %v", tr.Name, err)
 		}
 	}
-	checkCollected(t, exp, trials, 8)
+	checkCollected(t, exp, trials, 0, 8)
 }
 
 // waitNoPods waits up to a minute for trial's pods to be gone.
@@ -335,7 +349,7 @@ func TestPyTorchJobTrials(t *testing.T) {
 	if maxActive > 3 {
 		t.Errorf("%d trials active at once: parallelTrialCount is 3", maxActive)
 	}
-	checkCollected(t, exp, trials, 1)
+	checkCollected(t, exp, trials, 0.1, 1)
 	for i := range trials {
 		pj := &unstructured.Unstructured{}
 		pj.SetAPIVersion("kubeflow.org/v1")
