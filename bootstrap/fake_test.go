@@ -1,7 +1,6 @@
 package bootstrap
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,8 @@ import (
 
 	"github.com/kfup/kfup/bootstrap/preflight"
 	"github.com/kfup/kfup/internal/ui"
+
+	"github.com/kfup/kfup/internal/testio"
 )
 
 // fakeProvider is a Provider without Docker: each cluster is a file in dir holding its
@@ -207,24 +208,6 @@ func okProbes() preflight.Probes {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for the printers of concurrent Creates.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // lifecycle is one test's world: a store, a user kubeconfig holding a context of the
 // user's own ("mine"), a fake kind provider and its API server.
 type lifecycle struct {
@@ -245,7 +228,7 @@ func newLifecycle(t *testing.T) *lifecycle {
 }
 
 // env returns an Env over the world's store and providers, printing into out.
-func (l *lifecycle) env(out *lockedBuffer) *Env {
+func (l *lifecycle) env(out *testio.Buffer) *Env {
 	return &Env{
 		Out: ui.New(out, ui.Options{}), Store: l.store, Providers: providerSet(l.kind, Existing{}),
 		Probes: okProbes(), PortFree: func(string, int) bool { return true }, Now: time.Now,

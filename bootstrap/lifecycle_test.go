@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kfup/kfup/internal/errs"
+
+	"github.com/kfup/kfup/internal/testio"
 )
 
 // The lifecycle's state machine through a fake kind provider: every branch of Create and
@@ -172,7 +174,7 @@ func TestCreate(t *testing.T) {
 					return ctx.Err()
 				}
 			}
-			var out lockedBuffer
+			var out testio.Buffer
 			rec, err := Create(ctx, l.env(&out), o)
 			checkErr(t, err, tt.wantErr, tt.wantKind, tt.wantHint)
 			if err == nil && (rec == nil || rec.Phase != PhaseReady) {
@@ -273,7 +275,7 @@ func TestDelete(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, l)
 			}
-			var out lockedBuffer
+			var out testio.Buffer
 			got, err := Delete(context.Background(), l.env(&out), "x", "")
 			checkErr(t, err, tt.wantErr, errs.KindUnknown, "")
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -359,7 +361,7 @@ func TestRecordKeptWhileTheClusterMayRemain(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLifecycle(t)
-			var out lockedBuffer
+			var out testio.Buffer
 			env := l.env(&out)
 			err := tt.run(t, l, env)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {

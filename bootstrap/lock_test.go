@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kfup/kfup/internal/errs"
+
+	"github.com/kfup/kfup/internal/testio"
 )
 
 // TestConcurrentCreatesOfOneName: two `kfup create --name x` at once. The first to take
@@ -32,7 +34,7 @@ func TestConcurrentCreatesOfOneName(t *testing.T) {
 		})
 		return nil
 	}
-	var outs [2]lockedBuffer
+	var outs [2]testio.Buffer
 	var failures [2]error
 	var wg sync.WaitGroup
 	for i := range 2 {
@@ -77,7 +79,7 @@ func TestLockWaitEndsWithCtx(t *testing.T) {
 	l := newLifecycle(t)
 	saveRecord(t, l, ProviderKind, PhaseReady)
 	l.kind.setNodes(t, "x", "running")
-	var other lockedBuffer
+	var other testio.Buffer
 	unlock, err := l.env(&other).LockCluster(context.Background(), "x", "create")
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +88,7 @@ func TestLockWaitEndsWithCtx(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	var out lockedBuffer
+	var out testio.Buffer
 	_, err = Delete(ctx, l.env(&out), "x", "")
 	checkErr(t, err, `wait for the lock of cluster "x"`, errs.KindInterrupted, "once the other kfup process has finished")
 	want := []string{fmt.Sprintf(` ✗ Waiting for kfup process %d (create, since `, os.Getpid())}
@@ -107,7 +109,7 @@ func TestLockWaitEndsWithCtx(t *testing.T) {
 // second hold is free.
 func TestLockHandOver(t *testing.T) {
 	l := newLifecycle(t)
-	var out lockedBuffer
+	var out testio.Buffer
 	first, second, third := l.env(&out), l.env(&out), l.env(&out)
 	unlock1, err := first.LockCluster(context.Background(), "x", "create")
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kfup/kfup/internal/ui"
+
+	"github.com/kfup/kfup/internal/testio"
 )
 
 // sigkillHelperEnv makes the test binary the kfup create that gets killed: it holds the
@@ -66,7 +68,7 @@ func TestCreateAfterSIGKILL(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out lockedBuffer
+	var out testio.Buffer
 	if _, err := Create(ctx, l.env(&out), l.opts("x")); err != nil {
 		t.Fatalf("create after SIGKILL: %v\n%s", err, out.String())
 	}

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -10,33 +9,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/kfup/kfup/internal/testio"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while a follower writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls until out holds want.
-func waitFor(t *testing.T, out *syncBuffer, want string) {
+func waitFor(t *testing.T, out *testio.Buffer, want string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(out.String(), want) {
@@ -50,7 +32,7 @@ func waitFor(t *testing.T, out *syncBuffer, want string) {
 func TestFollowFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "metrics.log")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut testio.Buffer
 	done := make(chan error, 1)
 	go func() { done <- FollowFile(ctx, &out, &errOut, path, false, 10*time.Millisecond) }()
 
@@ -206,7 +188,7 @@ func TestFollowEvents(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "notes.txt"), record(event(1, simpleValue("loss", 7))), 0o644)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut testio.Buffer
 	done := make(chan error, 1)
 	metrics := []string{"loss", "train/accuracy", "test/accuracy"}
 	go func() { done <- FollowEvents(ctx, &out, &errOut, dir, metrics, 10*time.Millisecond) }()
@@ -238,7 +220,7 @@ func TestFollowEventsEveryTag(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, EventFilePrefix+"a"), append(huge, record(event(1, simpleValue("eval/f1", 0.5)))...), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	var out, errOut syncBuffer
+	var out, errOut testio.Buffer
 	if err := FollowEvents(ctx, &out, &errOut, dir, nil, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +274,7 @@ func TestFollowFileJSON(t *testing.T) {
 	long := `{"loss": "` + strings.Repeat("9", MaxLineBytes) + `"}`
 	os.WriteFile(path, []byte("{\"loss\": \"0.5\", \"timestamp\": 1700000000}\nnot json\n[1]\n"+long+"\n{\"loss\": \"0.25\"}\n{\"loss\""), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut testio.Buffer
 	done := make(chan error, 1)
 	go func() { done <- FollowFile(ctx, &out, &errOut, path, true, 10*time.Millisecond) }()
 	waitFor(t, &out, `{"loss": "0.25"}`)
@@ -320,7 +302,7 @@ func TestFollowEventsStopsAtBrokenFraming(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, EventFilePrefix+"a"), append(append(rec, broken...), rec...), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	var out, errOut syncBuffer
+	var out, errOut testio.Buffer
 	if err := FollowEvents(ctx, &out, &errOut, dir, []string{"loss"}, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +318,7 @@ func TestFollowFileReplaced(t *testing.T) {
 	path := filepath.Join(dir, "metrics.log")
 	os.WriteFile(path, []byte("loss=1\n"+strings.Repeat("x", MaxLineBytes+1)+"\nloss=2\n"), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut testio.Buffer
 	done := make(chan error, 1)
 	go func() { done <- FollowFile(ctx, &out, &errOut, path, false, 10*time.Millisecond) }()
 	waitFor(t, &out, "loss=2\n")

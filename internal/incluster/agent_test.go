@@ -5,29 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kfup/kfup/internal/testio"
 )
-
-// lockedBuffer is a strings.Builder safe to read while the command writes to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAgentMetricsDrainsOnSIGTERM runs `kfup agent metrics` as the kubelet does: it
 // follows the file, and SIGTERM makes it copy what remains (a last line without a
@@ -37,7 +20,7 @@ func TestAgentMetricsDrainsOnSIGTERM(t *testing.T) {
 	if err := os.WriteFile(path, []byte("loss=0.5\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut lockedBuffer
+	var out, errOut testio.Buffer
 	code := make(chan int, 1)
 	go func() {
 		code <- Main(context.Background(), []string{"agent", "metrics", "--kind", "file", "--path", path, "--interval", "1h"}, &out, &errOut, nil)
@@ -72,7 +55,7 @@ func TestAgentMetricsUsage(t *testing.T) {
 		{"--kind", "file", "--path", "/m.log", "--format", "yaml"},
 		{"--kind", "prometheus", "--path", "/m"},
 	} {
-		var out, errOut lockedBuffer
+		var out, errOut testio.Buffer
 		if code := Main(context.Background(), append([]string{"agent", "metrics"}, args...), &out, &errOut, nil); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errOut.String())
 		}
