@@ -28,26 +28,7 @@ const MetricsContainerName = "kfup-metrics"
 // container or volume named MetricsContainerName is an error, and obj is then unchanged.
 func InjectMetricsSidecar(obj *unstructured.Unstructured, primary string, sidecar corev1.Container, dir string) (int, error) {
 	dir = path.Clean(dir)
-	var templates []map[string]any
-	switch gv := obj.GetAPIVersion(); {
-	case gv == "batch/v1" && obj.GetKind() == "Job":
-		if t, ok, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "template"); ok {
-			if m, ok := t.(map[string]any); ok {
-				templates = append(templates, m)
-			}
-		}
-	case gv == "kubeflow.org/v1" && trainingKinds[obj.GetKind()] != "":
-		specs, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", trainingKinds[obj.GetKind()])
-		if m, ok := specs.(map[string]any); ok {
-			for _, rtype := range slices.Sorted(maps.Keys(m)) {
-				if rs, ok := m[rtype].(map[string]any); ok {
-					if t, ok := rs["template"].(map[string]any); ok {
-						templates = append(templates, t)
-					}
-				}
-			}
-		}
-	}
+	templates := podTemplates(obj)
 	type change struct {
 		t   map[string]any
 		out map[string]any
@@ -145,4 +126,31 @@ func MetricsDir(p string, directory bool) string {
 		return path.Clean(p)
 	}
 	return path.Dir(path.Clean(p))
+}
+
+// podTemplates returns the pod templates of obj kfup knows how to change in place:
+// spec.template of a batch/v1 Job, spec.<x>ReplicaSpecs.<type>.template (by type) of
+// the kubeflow.org/v1 training kinds.
+func podTemplates(obj *unstructured.Unstructured) []map[string]any {
+	var templates []map[string]any
+	switch gv := obj.GetAPIVersion(); {
+	case gv == "batch/v1" && obj.GetKind() == "Job":
+		if t, ok, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "template"); ok {
+			if m, ok := t.(map[string]any); ok {
+				templates = append(templates, m)
+			}
+		}
+	case gv == "kubeflow.org/v1" && trainingKinds[obj.GetKind()] != "":
+		specs, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", trainingKinds[obj.GetKind()])
+		if m, ok := specs.(map[string]any); ok {
+			for _, rtype := range slices.Sorted(maps.Keys(m)) {
+				if rs, ok := m[rtype].(map[string]any); ok {
+					if t, ok := rs["template"].(map[string]any); ok {
+						templates = append(templates, t)
+					}
+				}
+			}
+		}
+	}
+	return templates
 }

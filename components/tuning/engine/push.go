@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"fmt"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// TrialNameEnv is the variable through which a Push trial's code learns its trial's name:
+// Katib's SDK (katib.report_metrics) reads it and sends it with every report.
+const TrialNameEnv = "KATIB_TRIAL_NAME"
+
+// InjectTrialName sets TrialNameEnv to trial in the container primary of each pod
+// template of obj (those InjectMetricsSidecar changes), replacing a value the template
+// had, as Katib's webhook does for the Push collector; no sidecar. It returns how many
+// templates it changed.
+func InjectTrialName(obj *unstructured.Unstructured, primary, trial string) (int, error) {
+	type change struct{ t, out map[string]any }
+	var changes []change
+	for _, t := range podTemplates(obj) {
+		pt := &corev1.PodTemplateSpec{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(t, pt); err != nil {
+			return 0, fmt.Errorf("pod template: %w", err)
+		}
+		found := false
+		for i := range pt.Spec.Containers {
+			c := &pt.Spec.Containers[i]
+			if c.Name != primary {
+				continue
+			}
+			found = true
+			env := c.Env[:0:0]
+			for _, e := range c.Env {
+				if e.Name != TrialNameEnv {
+					env = append(env, e)
+				}
+			}
+			c.Env = append(env, corev1.EnvVar{Name: TrialNameEnv, Value: trial})
+		}
+		if !found {
+			continue
+		}
+		out, err := runtime.DefaultUnstructuredConverter.ToUnstructured(pt)
+		if err != nil {
+			return 0, err
+		}
+		changes = append(changes, change{t, out})
+	}
+	for _, c := range changes {
+		clear(c.t)
+		maps.Copy(c.t, c.out)
+	}
+	return len(changes), nil
+}
