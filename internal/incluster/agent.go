@@ -91,7 +91,7 @@ func NewCmdAgent(out io.Writer) *cobra.Command {
 	}
 	delivery.Flags().StringVar(&hostfile, "hostfile", "/etc/mpi/hostfile", "the MPIJob's hostfile (its hosts are the worker pods)")
 	delivery.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "how long to wait for the workers")
-	cmd.AddCommand(wait, quit, delivery, newCmdAgentMetrics(out))
+	cmd.AddCommand(wait, quit, delivery, newCmdAgentMetrics(out), newCmdAgentCheckpoint(out))
 	return cmd
 }
 
@@ -158,5 +158,26 @@ func newCmdAgentMetrics(out io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "text", "the file's format, text or json (lines are copied as they are; json: only JSON objects)")
 	cmd.Flags().StringArrayVar(&metrics, "metric", nil, "tfevent: a metric to print, as Katib names them (accuracy, train/accuracy); repeatable; none: every scalar under its tag")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often the file or directory is read")
+	return cmd
+}
+
+// newCmdAgentCheckpoint returns `kfup agent checkpoint`, the init container of the tuning
+// pbt trials' pods: it makes the trial's checkpoint directory on the experiment's volume,
+// a copy of its parent's when the trial has one.
+func newCmdAgentCheckpoint(out io.Writer) *cobra.Command {
+	var dir, parent string
+	cmd := &cobra.Command{
+		Use:   "checkpoint --dir DIR [--parent DIR]",
+		Short: "Make a pbt trial's checkpoint directory, a copy of its parent's",
+		Args:  NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			if !filepath.IsAbs(dir) || (parent != "" && !filepath.IsAbs(parent)) {
+				return errs.Usage("pass absolute directories such as --dir /kfup-checkpoints/exp/exp-abc", "--dir %q and --parent %q must be absolute", dir, parent)
+			}
+			return agent.PrepareCheckpoint(out, filepath.Clean(dir), parent)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the trial's checkpoint directory, absolute (kept when it exists)")
+	cmd.Flags().StringVar(&parent, "parent", "", "the parent trial's checkpoint directory, copied into --dir (none: --dir starts empty)")
 	return cmd
 }
