@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
+	"github.com/kfup/kfup/components/tuning/controller/dbmanager"
 	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/errs"
 )
@@ -45,6 +46,9 @@ type Config struct {
 	// sidecar (`kfup agent metrics`); empty outside a cluster, where those collectors are
 	// refused.
 	Image string
+	// DBManagerAddress is where Katib's DBManager API (the Push collector's) is served;
+	// "0" or empty: not served.
+	DBManagerAddress string
 	// Logs reads container logs; nil reads them from the API server. Tests substitute
 	// canned logs (envtest runs no kubelet).
 	Logs LogSource
@@ -55,10 +59,11 @@ type Config struct {
 // DefaultConfig is the configuration the manager starts with.
 func DefaultConfig() Config {
 	return Config{
-		Workers:        4,
-		PollInterval:   3 * time.Second,
-		LogLimitBytes:  8 << 20,
-		TrialResources: append([]string(nil), DefaultTrialResources...),
+		Workers:          4,
+		PollInterval:     3 * time.Second,
+		LogLimitBytes:    8 << 20,
+		TrialResources:   append([]string(nil), DefaultTrialResources...),
+		DBManagerAddress: fmt.Sprintf(":%d", tuningv1beta1.DBManagerPort),
 	}
 }
 
@@ -88,6 +93,7 @@ func (a *API) AddFlags(fl *pflag.FlagSet) {
 	fl.IntVar(&c.Workers, "tuning-workers", c.Workers, "experiments, suggestions and trials (each) reconciled at once")
 	fl.StringSliceVar(&a.Namespace, "tuning-namespace", a.Namespace, "reconcile only experiments in these namespaces (repeatable or comma-separated; default: all)")
 	fl.DurationVar(&c.PollInterval, "tuning-poll-interval", c.PollInterval, "how often running trials are judged and, with early stopping, their metrics read")
+	fl.StringVar(&c.DBManagerAddress, "tuning-db-manager-bind-address", c.DBManagerAddress, "address of Katib's DBManager gRPC API, where Push trials report their metrics (katib.report_metrics, kfup agent push); 0 turns it off")
 	fl.StringSliceVar(&c.TrialResources, "tuning-trial-resources", c.TrialResources, "kinds trials may run as, Kind.version.group (Katib's --trial-resources); the manager's RBAC must allow creating them")
 }
 
@@ -118,7 +124,8 @@ func (a *API) Objects() []client.Object {
 	return []client.Object{&tuningv1beta1.Experiment{}, &tuningv1beta1.Suggestion{}, &tuningv1beta1.Trial{}}
 }
 
-// Controllers returns the experiment, suggestion and trial controllers.
+// Controllers returns the experiment, suggestion and trial controllers and the
+// DBManager server.
 func (a *API) Controllers(p apihost.Process) ([]apihost.Controller, error) {
 	cfg := a.Config
 	if p.Image != "" {
@@ -132,6 +139,7 @@ func (a *API) Controllers(p apihost.Process) ([]apihost.Controller, error) {
 		&ExperimentReconciler{cfg: cfg, kinds: kinds},
 		&SuggestionReconciler{cfg: cfg},
 		&TrialReconciler{cfg: cfg},
+		dbmanager.New(cfg.DBManagerAddress),
 	}, nil
 }
 

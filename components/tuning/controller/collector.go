@@ -160,6 +160,8 @@ func unavailableMessage(t *tuningv1beta1.Trial, kind string) string {
 	case tuningv1beta1.TfEventCollector:
 		s, _ := resolveFileSource(&t.Spec.MetricsCollector)
 		return fmt.Sprintf("%s succeeded but container %q wrote no scalar summary tagged %s to event files under %s", kind, t.Spec.PrimaryContainerName, name, s.path)
+	case tuningv1beta1.PushCollector:
+		return fmt.Sprintf("%s succeeded but its code reported no %s: call katib.report_metrics({%q: 0.5}) (or kfup agent push %s=0.5)", kind, name, name, name)
 	}
 	return fmt.Sprintf("%s succeeded but container %q printed no %s: print lines such as %s=0.5 (or set metricsCollectorSpec.source.filter.metricsFormat)",
 		kind, t.Spec.PrimaryContainerName, name, name)

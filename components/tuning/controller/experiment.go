@@ -160,13 +160,13 @@ func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Exp
 		}
 	}
 	switch k := collectorKind(spec.MetricsCollectorSpec); k {
-	case tuningv1beta1.StdOutCollector, tuningv1beta1.NoneCollector:
+	case tuningv1beta1.StdOutCollector, tuningv1beta1.NoneCollector, tuningv1beta1.PushCollector:
 	case tuningv1beta1.FileCollector, tuningv1beta1.TfEventCollector:
 		if _, err := resolveFileSource(spec.MetricsCollectorSpec); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("metrics collector %s is not served by kfup yet: use StdOut (print name=value lines), File, TensorFlowEvent or None", k)
+		return nil, fmt.Errorf("metrics collector %s is not served by kfup yet: use StdOut (print name=value lines), File, TensorFlowEvent, Push or None", k)
 	}
 	if ms := spec.MetricsCollectorSpec; ms != nil && ms.Source != nil && ms.Source.Filter != nil {
 		if _, err := engine.CompileFilters(ms.Source.Filter.MetricsFormat); err != nil {

@@ -246,6 +246,9 @@ func (r *TrialReconciler) create(ctx context.Context, t *tuningv1beta1.Trial) er
 	if err := injectCollector(run, &t.Spec.MetricsCollector, t.Spec.PrimaryContainerName, r.cfg.Image, metricNames(t.Spec.Objective)); err != nil {
 		return errCollector{err}
 	}
+	if err := injectTrialName(run, t); err != nil {
+		return errCollector{err}
+	}
 	if err := controllerutil.SetControllerReference(t, run, r.client.Scheme()); err != nil {
 		return err
 	}
@@ -274,6 +277,9 @@ func (r *TrialReconciler) collect(ctx context.Context, t *tuningv1beta1.Trial) (
 
 // observe is collect with the raw reports (what early stopping reads).
 func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (*tuningv1beta1.Observation, []engine.Observation, error) {
+	if collectorKind(&t.Spec.MetricsCollector) == tuningv1beta1.PushCollector {
+		return r.observePushed(ctx, t)
+	}
 	sel := client.MatchingLabels{tuningv1beta1.LabelTrialName: t.Name}
 	for k, v := range t.Spec.PrimaryPodLabels {
 		sel[k] = v
