@@ -106,6 +106,11 @@ func (r *ExperimentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, err
 	}
 	if !completed(exp) {
+		if err := r.ensureCheckpointVolume(ctx, exp, sug, now); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if !completed(exp) {
 		suggestionEnd := suggestionCond(sug, tuningv1beta1.SuggestionSucceeded)
 		decide(exp, goal, suggestionEnd, now)
 		if failed := suggestionCondition(sug, tuningv1beta1.SuggestionFailed); failed != nil && !completed(exp) {
@@ -194,6 +199,9 @@ func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Exp
 		return nil, fmt.Errorf("trials of kind %s are not served: kfup runs trials as %s", gvk.Kind+"."+gvk.Version+"."+gvk.Group, strings.Join(r.cfg.TrialResources, ", "))
 	}
 	tt := spec.TrialTemplate
+	if err := injectCheckpoint(obj, exp, exp.Name+"-trial", "", tt.PrimaryContainerName, r.cfg.Image); err != nil {
+		return nil, fmt.Errorf("trialTemplate: %w", err)
+	}
 	if err := injectCollector(obj, spec.MetricsCollectorSpec, tt.PrimaryContainerName, r.cfg.Image, metricNames(spec.Objective)); err != nil {
 		return nil, fmt.Errorf("trialTemplate: %w", err)
 	}

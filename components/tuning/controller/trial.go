@@ -143,6 +143,11 @@ func (r *TrialReconciler) step(ctx context.Context, t *tuningv1beta1.Trial, run 
 				r.fail(t, tuningv1beta1.TrialFailedReason, ce.Error(), now)
 				return false, nil
 			}
+			var ck errCheckpoint
+			if errors.As(err, &ck) {
+				r.fail(t, tuningv1beta1.TrialFailedReason, ck.Error(), now)
+				return false, nil
+			}
 			if apierrors.IsAlreadyExists(err) {
 				return true, nil
 			}
@@ -243,6 +248,9 @@ func (r *TrialReconciler) create(ctx context.Context, t *tuningv1beta1.Trial) er
 	engine.LabelPodTemplates(run, map[string]string{
 		tuningv1beta1.LabelExperimentName: exp, tuningv1beta1.LabelTrialName: t.Name, apihost.LabelAPI: APIName,
 	})
+	if err := r.trialCheckpoint(ctx, t, run); err != nil { // before the sidecar, which may read the volume
+		return err
+	}
 	if err := injectCollector(run, &t.Spec.MetricsCollector, t.Spec.PrimaryContainerName, r.cfg.Image, metricNames(t.Spec.Objective)); err != nil {
 		return errCollector{err}
 	}
