@@ -107,3 +107,29 @@ func (names CRDs) Uninstall(ctx context.Context, env *Env) error {
 	}
 	return Delete(ctx, env.Client, objs)
 }
+
+// ManagerService is a port that an API slice's in-cluster side serves in kfup's manager
+// (tuning: Katib's DBManager API): the manager component opens it on the manager's
+// container and fronts it with a Service Name in the manager's namespace.
+type ManagerService struct {
+	// Name names the Service in the manager's namespace.
+	Name string
+	// PortName names the port (a DNS label of at most 15 characters).
+	PortName string
+	// Port is the port, the same on the Service and the container.
+	Port int32
+	// Aliases are further Services, of type ExternalName, naming the Service elsewhere
+	// (an upstream address clients dial unchanged, such as katib-db-manager.kubeflow).
+	// kfup creates each only where no object of that name exists, and updates or
+	// deletes only those it created; one that is not kfup's is left alone, with a warning.
+	Aliases []ObjectKey
+}
+
+// ObjectKey names a namespaced object.
+type ObjectKey struct{ Namespace, Name string }
+
+// ManagerServer is implemented by an API slice whose in-cluster side serves ports in the
+// manager (ManagerService); the manager component asks each hosted slice.
+type ManagerServer interface {
+	ManagerServices(env *Env) []ManagerService
+}

@@ -70,6 +70,9 @@ type Settings struct {
 	// Namespaces are the namespaces all hosted APIs together serve, where the manager's
 	// RBAC is bound (and which kfup creates); empty: every namespace, bound cluster-wide.
 	Namespaces []string
+	// Services are the ports the hosted APIs serve in the manager
+	// (components.ManagerServer), each fronted by a Service.
+	Services []components.ManagerService
 }
 
 // SettingsFor returns the manager's own settings from profile p (components.manager),
@@ -111,6 +114,9 @@ func (c *Component) settings(env *components.Env) Settings {
 	all := false
 	for _, a := range c.APIs {
 		s.APIArgs = append(s.APIArgs, a.ManagerArgs(env)...)
+		if ms, ok := a.(components.ManagerServer); ok {
+			s.Services = append(s.Services, ms.ManagerServices(env)...)
+		}
 		ns := a.Namespaces(env)
 		if len(ns) == 0 {
 			all = true
@@ -179,7 +185,10 @@ func (c *Component) Install(ctx context.Context, env *components.Env) error {
 	if err := components.Apply(ctx, env.Client, Name, objs); err != nil {
 		return err
 	}
-	return PruneRBAC(ctx, env.Client, objs)
+	if err := PruneRBAC(ctx, env.Client, objs); err != nil {
+		return err
+	}
+	return EnsureAliases(ctx, env, s.Services)
 }
 
 // Objects returns everything the manager component applies, for image and settings.
@@ -221,6 +230,15 @@ func Objects(image string, s Settings) ([]*unstructured.Unstructured, error) {
 			Ports:    []corev1.ServicePort{{Name: "metrics", Port: 8080, TargetPort: intstr.FromString("metrics")}},
 		},
 	})
+	for _, ms := range s.Services {
+		typed = append(typed, &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: ms.Name, Namespace: Namespace, Labels: labels},
+			Spec: corev1.ServiceSpec{
+				Selector: labels,
+				Ports:    []corev1.ServicePort{{Name: ms.PortName, Port: ms.Port, TargetPort: intstr.FromString(ms.PortName)}},
+			},
+		})
+	}
 	scheme, err := components.NewScheme()
 	if err != nil {
 		return nil, err
@@ -374,6 +392,10 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 		}
 		q.list[q.name] = v
 	}
+	ports := []corev1.ContainerPort{{Name: "metrics", ContainerPort: 8080}, {Name: "health", ContainerPort: 8081}}
+	for _, ms := range s.Services {
+		ports = append(ports, corev1.ContainerPort{Name: ms.PortName, ContainerPort: ms.Port})
+	}
 	args := []string{"manager", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", fmt.Sprintf("--leader-elect=%t", s.LeaderElect)}
 	if s.LogLevel == "debug" {
 		args = append(args, "-v", "1")
@@ -407,10 +429,7 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 							// job-pod helpers (kfup agent) run from this very image, present on every node
 							{Name: "KFUP_IMAGE", Value: image},
 						},
-						Ports: []corev1.ContainerPort{
-							{Name: "metrics", ContainerPort: 8080},
-							{Name: "health", ContainerPort: 8081},
-						},
+						Ports: ports,
 						// the manager retries the API server for up to a minute at start
 						// (internal/apihost.StartRetry): liveness waits until it answers
 						StartupProbe:   startupProbe(probe("/healthz")),
@@ -481,7 +500,7 @@ func (c *Component) Uninstall(ctx context.Context, env *components.Env) error {
 		return err
 	}
 	// and the bindings of earlier settings (other namespaces), even if a delete failed
-	return errors.Join(components.Delete(ctx, env.Client, objs), PruneRBAC(ctx, env.Client, nil))
+	return errors.Join(components.Delete(ctx, env.Client, objs), PruneRBAC(ctx, env.Client, nil), EnsureAliases(ctx, env, nil))
 }
 
 // Push pushes the manager image (tag as BuildImage names it) to repository registry under

@@ -28,7 +28,10 @@ const Name = "tuning"
 // Component installs the tuning API: the host side of the tuning slice (components.API).
 type Component struct{}
 
-var _ components.API = Component{}
+var (
+	_ components.API           = Component{}
+	_ components.ManagerServer = Component{}
+)
 
 // Name returns "tuning".
 func (Component) Name() string { return Name }
@@ -55,6 +58,17 @@ func (c Component) ManagerArgs(env *components.Env) []string {
 		return []string{"--tuning-namespace=" + strings.Join(ns, ",")}
 	}
 	return nil
+}
+
+// ManagerServices is Katib's DBManager API, which the manager serves for the Push
+// collector: Service katib-db-manager in the manager's namespace, and the SDK's default
+// address katib-db-manager.kubeflow:6789 as an alias of it (made only where no
+// katib-db-manager Service exists: a Katib installed beside kfup keeps its own).
+func (Component) ManagerServices(*components.Env) []components.ManagerService {
+	return []components.ManagerService{{
+		Name: tuningv1beta1.DBManagerService, PortName: "db-manager", Port: tuningv1beta1.DBManagerPort,
+		Aliases: []components.ObjectKey{{Namespace: tuningv1beta1.DBManagerNamespace, Name: tuningv1beta1.DBManagerService}},
+	}}
 }
 
 // Namespaces returns components.tuning.namespaces.
