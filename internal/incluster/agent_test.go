@@ -61,3 +61,18 @@ func TestAgentMetricsUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentPushUsage(t *testing.T) {
+	t.Setenv("KATIB_TRIAL_NAME", "")
+	for _, args := range [][]string{
+		{"loss=0.5"},                        // no trial name
+		{"--trial", "exp-abcdefgh"},         // no metrics
+		{"--trial", "exp-abcdefgh", "loss"}, // not name=value
+		{"--trial", "exp-abcdefgh", "loss=low"},
+	} {
+		var out, errOut testio.Buffer
+		if code := Main(context.Background(), append([]string{"agent", "push"}, args...), &out, &errOut, nil); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errOut.String())
+		}
+	}
+}

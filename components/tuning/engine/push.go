@@ -7,16 +7,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kfup/kfup/internal/agent"
 )
 
-// TrialNameEnv is the variable through which a Push trial's code learns its trial's name:
-// Katib's SDK (katib.report_metrics) reads it and sends it with every report.
-const TrialNameEnv = "KATIB_TRIAL_NAME"
-
-// InjectTrialName sets TrialNameEnv to trial in the container primary of each pod
-// template of obj (those InjectMetricsSidecar changes), replacing a value the template
-// had, as Katib's webhook does for the Push collector; no sidecar. It returns how many
-// templates it changed.
+// InjectTrialName sets agent.TrialNameEnv (KATIB_TRIAL_NAME, which Katib's SDK reads)
+// to trial in the container primary of each pod template of obj (those
+// InjectMetricsSidecar changes), replacing a value the template had, as Katib's webhook
+// does for the Push collector; no sidecar. It returns how many templates it changed.
 func InjectTrialName(obj *unstructured.Unstructured, primary, trial string) (int, error) {
 	type change struct{ t, out map[string]any }
 	var changes []change
@@ -34,11 +32,11 @@ func InjectTrialName(obj *unstructured.Unstructured, primary, trial string) (int
 			found = true
 			env := c.Env[:0:0]
 			for _, e := range c.Env {
-				if e.Name != TrialNameEnv {
+				if e.Name != agent.TrialNameEnv {
 					env = append(env, e)
 				}
 			}
-			c.Env = append(env, corev1.EnvVar{Name: TrialNameEnv, Value: trial})
+			c.Env = append(env, corev1.EnvVar{Name: agent.TrialNameEnv, Value: trial})
 		}
 		if !found {
 			continue

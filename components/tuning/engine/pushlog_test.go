@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kfup/kfup/internal/agent"
 )
 
 // TestPushLogBound pushes far more reports than the bound keeps, in several calls: the
@@ -88,7 +90,7 @@ func TestInjectTrialName(t *testing.T) {
 		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
 			"containers": []any{
 				map[string]any{"name": "main", "image": "x", "env": []any{
-					map[string]any{"name": "A", "value": "1"}, map[string]any{"name": TrialNameEnv, "value": "stale"}}},
+					map[string]any{"name": "A", "value": "1"}, map[string]any{"name": agent.TrialNameEnv, "value": "stale"}}},
 				map[string]any{"name": "other", "image": "y"},
 			},
 		}}},
@@ -98,7 +100,7 @@ func TestInjectTrialName(t *testing.T) {
 		t.Fatalf("InjectTrialName = %d, %v", n, err)
 	}
 	cs, _, _ := unstructured.NestedSlice(job.Object, "spec", "template", "spec", "containers")
-	want := []any{map[string]any{"name": "A", "value": "1"}, map[string]any{"name": TrialNameEnv, "value": "exp-abcdefgh"}}
+	want := []any{map[string]any{"name": "A", "value": "1"}, map[string]any{"name": agent.TrialNameEnv, "value": "exp-abcdefgh"}}
 	if diff := cmp.Diff(want, cs[0].(map[string]any)["env"]); diff != "" {
 		t.Errorf("primary env (-want +got):\n%s", diff)
 	}
