@@ -382,3 +382,51 @@ func TestPBTLearnsASchedule(t *testing.T) {
 		t.Errorf("best accuracy of generation 0 %.1f, of generation %d %.1f: want 10 more", best[0], last, best[last])
 	}
 }
+
+// FuzzPBTSuggest: whatever the trials' labels, values and assignments (users can edit
+// trials), pbt neither panics nor suggests anything infeasible or more than asked.
+func FuzzPBTSuggest(f *testing.F) {
+	f.Add([]byte("0a0b0c0d0e1f"), uint8(3))
+	f.Add([]byte("x9-1\x00\xff99999999999999999999"), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, count uint8) {
+		space := testSpace[:7]
+		var trials []Trial
+		for i := 0; i+1 < len(data) && len(trials) < 64; i += 2 {
+			g, v := data[i], data[i+1]
+			tr := Trial{Name: "exp-" + strconv.Itoa(len(trials)), Labels: map[string]string{}, Assignments: map[string]string{}}
+			switch g % 4 {
+			case 0:
+				tr.Labels[PBTGenerationLabel] = strconv.Itoa(int(g / 4 % 4))
+			case 1:
+				tr.Labels[PBTGenerationLabel] = string(data[i : i+2])
+			case 2:
+				tr.Labels[PBTGenerationLabel] = strconv.Itoa(int(g)) + "0000000000000000000"
+			}
+			if len(trials) > 0 {
+				tr.Labels[PBTParentLabel] = trials[int(v)%len(trials)].Name
+			}
+			for j, p := range space {
+				if (int(v)+j)%5 == 0 {
+					tr.Assignments[p.Name] = string(data[i : i+2]) // garbage
+				} else if p.Numeric() {
+					tr.Assignments[p.Name] = fmtNum(p.Min + float64(v)/255*(p.Max-p.Min))
+				} else {
+					tr.Assignments[p.Name] = p.List[int(v)%len(p.List)]
+				}
+			}
+			values := []float64{float64(v), math.NaN(), math.Inf(1), -float64(v)}
+			x := values[v%4]
+			tr.Value, tr.Done, tr.Failed = &x, v%3 != 0, v%7 == 0
+			trials = append(trials, tr)
+		}
+		a, _ := Lookup("pbt")
+		got, err := a.Suggest(Request{Space: space, Settings: pbtSettings(), Trials: trials, Count: int(count % 8)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != int(count%8) {
+			t.Fatalf("%d suggestions, asked for %d", len(got), count%8)
+		}
+		checkSuggestions(t, space, got)
+	})
+}
