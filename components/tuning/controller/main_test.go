@@ -53,6 +53,7 @@ func start(t *testing.T) *fakeLogs {
 	cfg.PollInterval = 200 * time.Millisecond
 	cfg.Logs = logs
 	cfg.Image = testImage
+	cfg.DBManagerAddress = "127.0.0.1:0" // managers of several tests never share a port
 	env.StartManager(t, &controller.API{Config: cfg})
 	return logs
 }
