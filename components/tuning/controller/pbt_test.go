@@ -139,6 +139,7 @@ func TestPBTLifecycle(t *testing.T) {
 			t.Errorf("trial %s of generation %d: parent %q is not of generation %d", tr.Name, g, p, g-1)
 		}
 	}
+	t.Logf("trials per generation: %v", perGen)
 	if perGen[2] == 0 || perGen[0] < 5 || perGen[1] < 5 {
 		t.Errorf("trials per generation %v: want generations 0 and 1 of at least 5, and generation 2", perGen)
 	}
