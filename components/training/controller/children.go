@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/controller/policy"
 	"github.com/kfup/kfup/components/training/engine"
 )
@@ -114,6 +115,23 @@ func live(pods []*corev1.Pod) []*corev1.Pod {
 		}
 	}
 	return out
+}
+
+// withoutCompleted leaves out of desired the pods of replicas that succeeded and whose
+// pod is gone (policy/completed.go): they are not run again.
+func withoutCompleted(desired []*corev1.Pod, specs map[trainingv1.ReplicaType]*trainingv1.ReplicaSpec, done policy.Completed, pods []*corev1.Pod) []*corev1.Pod {
+	if len(done) == 0 {
+		return desired
+	}
+	have := map[string]bool{}
+	for _, p := range pods {
+		have[p.Name] = true
+	}
+	return slices.DeleteFunc(desired, func(p *corev1.Pod) bool {
+		t, ok := policy.ReplicaTypeOf(specs, p)
+		i, hasIndex := policy.ReplicaIndexOf(p)
+		return ok && hasIndex && !have[p.Name] && done.Has(t, i)
+	})
 }
 
 // sync applies the extras, creates the desired pods and services that do not exist (nor

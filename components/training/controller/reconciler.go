@@ -137,6 +137,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			failValidation(r.fw, job, plan, err, now)
 		}
 	}
+	if desired != nil {
+		desired.Pods = withoutCompleted(desired.Pods, r.fw.ReplicaSpecs(job), plan.Completed, pods)
+	}
 	gang := r.cfg.GangScheduler != ""
 	if gang && desired != nil {
 		r.decorateGangPods(job, desired.Pods)
@@ -153,8 +156,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, fmt.Errorf("update status of %s %s: %w", r.fw.Kind(), req.NamespacedName, err)
 	}
 	if plan.Restarts != policy.RecordedRestarts(job.GetAnnotations()) ||
-		!slices.Equal(plan.RestartedPods, policy.RecordedRestartedPods(job.GetAnnotations())) {
-		if err := r.recordRestarts(ctx, job, plan.Restarts, plan.RestartedPods); err != nil {
+		!slices.Equal(plan.RestartedPods, policy.RecordedRestartedPods(job.GetAnnotations())) ||
+		plan.Completed.String() != job.GetAnnotations()[policy.SucceededReplicasAnnotation] {
+		if err := r.recordRestarts(ctx, job, plan); err != nil {
 			if apierrors.IsConflict(err) {
 				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
@@ -227,10 +231,12 @@ func failValidation(fw engine.Framework, job engine.Job, plan *policy.Plan, err 
 	plan.CreateChildren = false
 }
 
-// recordRestarts sets the job's restart count annotation and the pods it counts that are
-// still there (deleted after this write), failing on a conflict so that a
-// stale job cannot count a restart twice. job is updated to the server's version.
-func (r *Reconciler) recordRestarts(ctx context.Context, job engine.Job, n int32, pods []types.UID) error {
+// recordRestarts sets the job's restart count annotation, the pods it counts that are
+// still there (deleted after this write) and the replicas that succeeded, failing on a
+// conflict so that a stale job cannot count a restart twice. job is updated to the
+// server's version.
+func (r *Reconciler) recordRestarts(ctx context.Context, job engine.Job, plan *policy.Plan) error {
+	n, pods := plan.Restarts, plan.RestartedPods
 	base, ok := job.DeepCopyObject().(client.Object)
 	if !ok {
 		return fmt.Errorf("%T is not a client.Object", job)
@@ -244,6 +250,11 @@ func (r *Reconciler) recordRestarts(ctx context.Context, job engine.Job, n int32
 		ann[policy.RestartedPodsAnnotation] = policy.FormatRestartedPods(pods)
 	} else {
 		delete(ann, policy.RestartedPodsAnnotation)
+	}
+	if done := plan.Completed.String(); done != "" {
+		ann[policy.SucceededReplicasAnnotation] = done
+	} else {
+		delete(ann, policy.SucceededReplicasAnnotation)
 	}
 	job.SetAnnotations(ann)
 	return r.client.Patch(ctx, job, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))

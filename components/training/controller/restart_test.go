@@ -2,9 +2,14 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/builders"
@@ -90,4 +95,58 @@ func TestBackoffLimit(t *testing.T) {
 	// The running master is stopped; the failed worker stays (cleanPodPolicy None).
 	waitPods(t, ns, "backoff", "backoff-worker-0")
 	waitEvents(t, ns, "backoff", "Warning BackoffLimitExceeded")
+}
+
+// A worker that succeeded is not run again when its pod is deleted while the job runs
+// (upstream training-operator issue 1186): it stays counted as succeeded, across a
+// manager restart too (the job's annotation keeps it), and the job succeeds with its
+// master.
+func TestSucceededWorkerNotRerun(t *testing.T) {
+	start(t, testConfig())
+	ns := env.Namespace(t)
+	create(t, builders.MakePyTorchJob("done", ns).
+		Replica("Master", builders.MakeReplica(1, "pytorch", "kfup-offline/busybox:1", "true").RestartPolicy(trainingv1.RestartPolicyOnFailure)).
+		Replica("Worker", builders.MakeReplica(2, "pytorch", "kfup-offline/busybox:1", "true").RestartPolicy(trainingv1.RestartPolicyOnFailure)).Obj())
+	ps := waitPods(t, ns, "done", "done-master-0", "done-worker-0", "done-worker-1")
+	for _, p := range ps {
+		run(t, ns, p.Name, "pytorch")
+	}
+	waitCondition(t, ns, "done", trainingv1.JobRunning, "PyTorchJobRunning")
+	succeed(t, ns, "done-worker-1", "pytorch")
+	eventually(t, "worker 1 recorded", func(context.Context) (bool, string) {
+		got := getJob(t, ns, "done").Annotations[policy.SucceededReplicasAnnotation]
+		return got == "Worker=1", "annotation " + got
+	})
+
+	var w1 corev1.Pod
+	for _, p := range ps {
+		if p.Name == "done-worker-1" {
+			w1 = p
+		}
+	}
+	if err := env.Client.Delete(context.Background(), &w1, client.GracePeriodSeconds(0)); err != nil {
+		t.Fatal(err)
+	}
+	gone(t, &w1)
+	consistently(t, "worker 1 not recreated", 3*time.Second, func(context.Context) (bool, string) {
+		for _, p := range pods(t, ns, "done") {
+			if p.Name == "done-worker-1" {
+				return false, "recreated as " + string(p.UID)
+			}
+		}
+		j := getJob(t, ns, "done")
+		if w := j.Status.ReplicaStatuses["Worker"]; w == nil || w.Succeeded != 1 || w.Active != 1 {
+			return false, fmt.Sprintf("worker status %+v, want 1 active and 1 succeeded", w)
+		}
+		return true, ""
+	})
+
+	succeed(t, ns, "done-master-0", "pytorch")
+	j := waitCondition(t, ns, "done", trainingv1.JobSucceeded, "PyTorchJobSucceeded")
+	if w := j.Status.ReplicaStatuses["Worker"]; w.Succeeded != 2 {
+		t.Errorf("worker status %+v, want 2 succeeded (the running one counted at the end, as upstream)", w)
+	}
+	if slices.Contains(podNames(pods(t, ns, "done")), "done-worker-1") {
+		t.Errorf("worker 1 recreated after the job succeeded")
+	}
 }

@@ -43,6 +43,9 @@ type Plan struct {
 	// RestartedPods is the job's RestartedPodsAnnotation after this decision (sorted): the
 	// pods Restarts counts that are still there.
 	RestartedPods []types.UID
+	// Completed is the job's SucceededReplicasAnnotation after this decision: the replicas
+	// whose pod succeeded, which are not created again (completed.go).
+	Completed Completed
 	// CreateChildren says that the job runs: create its missing pods and services (but not
 	// those of DeletePods, which come back once gone), delete those it no longer wants
 	// (scale-down) and apply its extras.
@@ -101,7 +104,7 @@ func Decide(in Input) (*Plan, error) {
 		rp:    fw.RunPolicy(job),
 		st:    fw.Status(job).DeepCopy(),
 		now:   metav1.NewTime(in.Now),
-		plan:  &Plan{Restarts: RecordedRestarts(job.GetAnnotations())},
+		plan:  &Plan{Restarts: RecordedRestarts(job.GetAnnotations()), Completed: RecordedCompleted(job.GetAnnotations())},
 	}
 	for _, p := range in.Pods {
 		if p.DeletionTimestamp == nil {
@@ -155,7 +158,9 @@ func (d *decision) run() {
 		start := d.now
 		d.st.StartTime = &start
 	}
+	d.plan.Completed = CompletedReplicas(fw, d.specs, d.pods, d.plan.Completed)
 	d.st.ReplicaStatuses = CountReplicas(fw, name, d.specs, d.pods)
+	countCompleted(d.specs, d.st.ReplicaStatuses, d.pods, d.plan.Completed)
 
 	restarts := d.plan.Restarts + KubeletRestarts(d.specs, d.pods)
 	if ExceedsBackoffLimit(d.rp, restarts) {
@@ -188,7 +193,7 @@ func (d *decision) run() {
 		return
 	}
 
-	succeeded, running := Progress(fw, d.job, d.st.ReplicaStatuses, d.pods)
+	succeeded, running := progress(fw, d.job, d.st.ReplicaStatuses, d.pods, d.plan.Completed)
 	if succeeded {
 		SetCondition(d.st, trainingv1.JobSucceeded, corev1.ConditionTrue, Reason(fw.Kind(), ReasonSucceeded), SucceededMessage(fw, d.job), d.now)
 		d.complete()

@@ -61,6 +61,12 @@ func allSucceeded(spec *trainingv1.ReplicaSpec, st *trainingv1.ReplicaStatus) bo
 // Progress applies the kind's success rules to a defaulted job whose replicas are counted
 // in counts (CountReplicas of pods): whether the job succeeded, and whether it runs.
 func Progress(fw engine.Framework, job engine.Job, counts map[trainingv1.ReplicaType]*trainingv1.ReplicaStatus, pods []*corev1.Pod) (succeeded, running bool) {
+	return progress(fw, job, counts, pods, nil)
+}
+
+// progress is Progress with the replicas that succeeded earlier (done), whose pods may be
+// gone: a TFJob's Worker 0 among them counts as succeeded.
+func progress(fw engine.Framework, job engine.Job, counts map[trainingv1.ReplicaType]*trainingv1.ReplicaStatus, pods []*corev1.Pod, done Completed) (succeeded, running bool) {
 	specs := fw.ReplicaSpecs(job)
 	if leaders := presentLeaders(fw.Kind(), specs); len(leaders) > 0 {
 		succeeded = true
@@ -82,7 +88,7 @@ func Progress(fw engine.Framework, job engine.Job, counts map[trainingv1.Replica
 	switch j := job.(type) {
 	case *trainingv1.TFJob:
 		if j.Spec.SuccessPolicy == nil || *j.Spec.SuccessPolicy != trainingv1.SuccessPolicyAllWorkers {
-			succeeded = succeeded || worker0Succeeded(fw, specs, pods)
+			succeeded = succeeded || worker0Succeeded(fw, specs, pods) || done.Has(worker, 0)
 		}
 	case *trainingv1.PyTorchJob:
 		succeeded = succeeded || (j.Spec.ElasticPolicy != nil && c.Succeeded > 0)

@@ -19,6 +19,7 @@ func IsSuspended(rp *trainingv1.RunPolicy) bool { return rp.Suspend != nil && *r
 
 // suspend applies a suspended job's state.
 func (d *decision) suspend() {
+	d.plan.Completed = Completed{} // resuming runs every replica again
 	d.plan.DeletePods = append(d.plan.DeletePods, d.pods...)
 	d.plan.DeleteServices = append(d.plan.DeleteServices, d.in.Services...)
 	for _, s := range d.st.ReplicaStatuses {
