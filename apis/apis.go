@@ -7,6 +7,7 @@
 package apis
 
 import (
+	servingcontroller "github.com/kfup/kfup/components/serving/controller"
 	trainingcontroller "github.com/kfup/kfup/components/training/controller"
 	tuningcontroller "github.com/kfup/kfup/components/tuning/controller"
 	"github.com/kfup/kfup/internal/apihost"
@@ -18,5 +19,6 @@ func InCluster() []apihost.API {
 	return []apihost.API{
 		trainingcontroller.NewAPI(),
 		tuningcontroller.NewAPI(),
+		servingcontroller.NewAPI(),
 	}
 }

@@ -11,8 +11,12 @@ func TestEmbeddedCRDsParse(t *testing.T) {
 		"tfjobs.kubeflow.org": true, "pytorchjobs.kubeflow.org": true, "mpijobs.kubeflow.org": true,
 		"xgboostjobs.kubeflow.org": true, "jaxjobs.kubeflow.org": true, "paddlejobs.kubeflow.org": true,
 		"experiments.kubeflow.org": true, "suggestions.kubeflow.org": true, "trials.kubeflow.org": true,
+		"inferenceservices.serving.kserve.io": true, "servingruntimes.serving.kserve.io": true, "clusterservingruntimes.serving.kserve.io": true,
 	}
-	version := map[string]string{"experiments.kubeflow.org": "v1beta1", "suggestions.kubeflow.org": "v1beta1", "trials.kubeflow.org": "v1beta1"}
+	version := map[string]string{
+		"experiments.kubeflow.org": "v1beta1", "suggestions.kubeflow.org": "v1beta1", "trials.kubeflow.org": "v1beta1",
+		"inferenceservices.serving.kserve.io": "v1beta1", "servingruntimes.serving.kserve.io": "v1alpha1", "clusterservingruntimes.serving.kserve.io": "v1alpha1",
+	}
 	for _, c := range crds {
 		delete(want, c.Name)
 		v := version[c.Name]

@@ -13,7 +13,7 @@ import (
 	"github.com/kfup/kfup/internal/errs"
 )
 
-var all = []string{Manager, Training, Tuning, Istio, Knative, NVIDIA}
+var all = []string{Manager, Training, Tuning, Serving, Istio, Knative, NVIDIA}
 
 func TestBuiltinsLoadAndValidate(t *testing.T) {
 	tests := []struct {
@@ -21,9 +21,9 @@ func TestBuiltinsLoadAndValidate(t *testing.T) {
 		base    string
 		enabled []string
 	}{
-		{"minimal", "", []string{Manager, Training, Tuning}},
-		{"standard", "minimal", []string{Manager, Training, Tuning, Istio, Knative}},
-		{"gpu", "standard", []string{Manager, Training, Tuning, Istio, Knative, NVIDIA}},
+		{"minimal", "", []string{Manager, Training, Tuning, Serving}},
+		{"standard", "minimal", []string{Manager, Training, Tuning, Serving, Istio, Knative}},
+		{"gpu", "standard", []string{Manager, Training, Tuning, Serving, Istio, Knative, NVIDIA}},
 		{"full", "", all},
 	}
 	var names []string
@@ -86,6 +86,7 @@ func TestMinimalSettings(t *testing.T) {
 			},
 			Training: TrainingConfig{Enabled: true},
 			Tuning:   TuningConfig{Enabled: true},
+			Serving:  ServingConfig{Enabled: true},
 			Istio:    IstioConfig{IngressGateway: true},
 			Knative:  KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
 			NVIDIA:   NVIDIAConfig{DevicePlugin: true},
@@ -173,9 +174,9 @@ components:
 `,
 		wantErrs: []string{
 			"p.yaml: components.knative.scaletozero: unknown key (known: enabled, scaleToZero, domain)",
-			"p.yaml: components.kserve: unknown component (known: manager, training, tuning, istio, knative, nvidia)",
+			"p.yaml: components.kserve: unknown component (known: manager, training, tuning, serving, istio, knative, nvidia)",
 			"p.yaml: components.manager.resources.memroyLimit: unknown key (known: cpuRequest, cpuLimit, memoryRequest, memoryLimit)",
-			`p.yaml: components."nvidia.enabled\n": unknown component (known: manager, training, tuning, istio, knative, nvidia)`,
+			`p.yaml: components."nvidia.enabled\n": unknown component (known: manager, training, tuning, serving, istio, knative, nvidia)`,
 			"p.yaml: labels: unknown key (known: apiVersion, kind, name, base, components)",
 		},
 	}, {

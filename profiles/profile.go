@@ -43,6 +43,10 @@ const (
 	// Tuning is Katib's hyperparameter tuning API (Experiment, Suggestion, Trial): its
 	// CRDs and controllers, which run the search inside the manager.
 	Tuning = "tuning"
+	// Serving is KServe's model serving API (InferenceService, ServingRuntime,
+	// ClusterServingRuntime): its CRDs and controller, which deploys models from the
+	// manager in Standard mode.
+	Serving = "serving"
 	// Istio is the Istio control plane and, optionally, its ingress gateway.
 	Istio = "istio"
 	// Knative is Knative Serving with the net-istio networking layer.
@@ -69,6 +73,7 @@ var requires = map[string][]string{
 	Manager:  nil,
 	Training: {Manager},
 	Tuning:   {Manager},
+	Serving:  {Manager},
 	Istio:    nil,
 	Knative:  {Istio},
 	NVIDIA:   nil,
@@ -110,6 +115,8 @@ type Components struct {
 	Training TrainingConfig `json:"training"`
 	// Tuning configures Katib's hyperparameter tuning API.
 	Tuning TuningConfig `json:"tuning"`
+	// Serving configures KServe's model serving API.
+	Serving ServingConfig `json:"serving"`
 	// Istio configures the Istio control plane.
 	Istio IstioConfig `json:"istio"`
 	// Knative configures Knative Serving.
@@ -186,6 +193,27 @@ type TuningConfig struct {
 // NamespaceList returns the namespaces of Namespaces, in order; none when it is empty
 // (every namespace). Validate checks each one.
 func (c TuningConfig) NamespaceList() []string {
+	if c.Namespaces == "" {
+		return nil
+	}
+	return strings.Split(c.Namespaces, ",")
+}
+
+// ServingConfig configures KServe's model serving API (serving.kserve.io
+// InferenceService, ServingRuntime, ClusterServingRuntime).
+type ServingConfig struct {
+	// Enabled installs the serving CRDs and turns on the InferenceService controller in
+	// the manager (Standard mode: a Deployment, Service and HPA per component).
+	Enabled bool `json:"enabled"`
+	// Namespaces, comma-separated, restricts the serving controller to InferenceServices
+	// in those namespaces (the manager's --serving-namespace) and binds the manager's RBAC
+	// only there; kfup creates the namespaces missing. Empty: every namespace.
+	Namespaces string `json:"namespaces,omitempty"`
+}
+
+// NamespaceList returns the namespaces of Namespaces, in order; none when it is empty
+// (every namespace). Validate checks each one.
+func (c ServingConfig) NamespaceList() []string {
 	if c.Namespaces == "" {
 		return nil
 	}

@@ -20,8 +20,8 @@ func TestEnabledOrder(t *testing.T) {
 			c.Training.Enabled = true
 		}, []string{Training, Istio, NVIDIA}},
 		{"all", func(c *Components) {
-			c.Knative.Enabled, c.Manager.Enabled, c.Training.Enabled, c.Tuning.Enabled, c.NVIDIA.Enabled, c.Istio.Enabled = true, true, true, true, true, true
-		}, []string{Manager, Training, Tuning, Istio, Knative, NVIDIA}},
+			c.Knative.Enabled, c.Manager.Enabled, c.Training.Enabled, c.Tuning.Enabled, c.Serving.Enabled, c.NVIDIA.Enabled, c.Istio.Enabled = true, true, true, true, true, true, true
+		}, []string{Manager, Training, Tuning, Serving, Istio, Knative, NVIDIA}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,7 +43,7 @@ func TestEnabledOrder(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	if diff := cmp.Diff([]string{"manager", "training", "tuning", "istio", "knative", "nvidia"}, Names()); diff != "" {
+	if diff := cmp.Diff([]string{"manager", "training", "tuning", "serving", "istio", "knative", "nvidia"}, Names()); diff != "" {
 		t.Errorf("Names() (-want +got):\n%s", diff)
 	}
 }
@@ -54,7 +54,7 @@ func TestNames(t *testing.T) {
 func TestRequires(t *testing.T) {
 	req := Requires()
 	want := map[string][]string{
-		Manager: {}, Training: {Manager}, Tuning: {Manager}, Istio: {}, Knative: {Istio}, NVIDIA: {},
+		Manager: {}, Training: {Manager}, Tuning: {Manager}, Serving: {Manager}, Istio: {}, Knative: {Istio}, NVIDIA: {},
 	}
 	if diff := cmp.Diff(want, req, cmp.Comparer(func(a, b []string) bool { return slices.Equal(a, b) })); diff != "" {
 		t.Errorf("Requires() (-want +got):\n%s", diff)

@@ -92,6 +92,12 @@ func (p *Profile) fieldProblems() problems {
 				"%q is not a namespace name", ns)
 		}
 	}
+	for _, ns := range c.Serving.NamespaceList() {
+		if len(validation.IsDNS1123Label(ns)) > 0 {
+			ps.add("components.serving.namespaces", "a comma-separated list of namespace names, such as team-a,team-b",
+				"%q is not a namespace name", ns)
+		}
+	}
 	if g := c.Training.GangScheduler; g != "" {
 		if len(validation.IsDNS1123Subdomain(g)) > 0 {
 			ps.add("components.training.gangScheduler", "use volcano, or the name of a scheduler-plugins scheduler such as scheduler-plugins-scheduler",

@@ -31,18 +31,23 @@ func TestValidate(t *testing.T) {
 		{name: "tuning namespace that is no namespace name",
 			edit:     func(p *Profile) { p.Components.Tuning.Namespaces = "team-a,Team_B" },
 			wantErrs: []string{`components.tuning.namespaces: "Team_B" is not a namespace name`}},
+		{name: "serving namespace that is no namespace name",
+			edit:     func(p *Profile) { p.Components.Serving.Namespaces = "team-a,Team_B" },
+			wantErrs: []string{`components.serving.namespaces: "Team_B" is not a namespace name`}},
 		{name: "gang scheduler that is no scheduler name",
 			edit:     func(p *Profile) { p.Components.Training.GangScheduler = "Volcano Scheduler" },
 			wantErrs: []string{`components.training.gangScheduler: "Volcano Scheduler" is not a scheduler name (lowercase letters, digits, '-' and '.')`}},
 		{name: "training without manager",
 			edit: func(p *Profile) { p.Components.Manager.Enabled = false },
 			wantErrs: []string{"components.training.enabled: needs components.manager.enabled",
-				"components.tuning.enabled: needs components.manager.enabled"}},
+				"components.tuning.enabled: needs components.manager.enabled",
+				"components.serving.enabled: needs components.manager.enabled"}},
 		{name: "disabled components need nothing",
 			edit: func(p *Profile) {
 				p.Components.Manager.Enabled = false
 				p.Components.Training.Enabled = false
 				p.Components.Tuning.Enabled = false
+				p.Components.Serving.Enabled = false
 				p.Components.Istio.Enabled = false
 				p.Components.Knative.Enabled = false
 			}},

@@ -68,6 +68,8 @@ components:
     enabled: true
   tuning:
     enabled: true
+  serving:
+    enabled: true
   istio:
     enabled: true
     ingressGateway: true

@@ -13,6 +13,7 @@ import (
 	"github.com/kfup/kfup/components/istio"
 	"github.com/kfup/kfup/components/knative"
 	"github.com/kfup/kfup/components/manager"
+	"github.com/kfup/kfup/components/serving"
 	"github.com/kfup/kfup/components/training"
 	"github.com/kfup/kfup/components/tuning"
 )
@@ -22,6 +23,7 @@ import (
 var APIs = []components.API{
 	training.Component{},
 	tuning.Component{},
+	serving.Component{},
 }
 
 // Planned are components that profiles name but this build cannot install yet.
