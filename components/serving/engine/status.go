@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
+)
+
+// Condition reasons kfup sets beyond KServe's failure reasons.
+const (
+	// ReasonStorageURINotServed: the storageUri's scheme has no storage initializer in kfup yet.
+	ReasonStorageURINotServed = "StorageURINotServed"
+	// ReasonResourceExists: an object of a child's name is someone else's.
+	ReasonResourceExists = "ResourceExists"
+	// ReasonDeploymentModeNotServed: the deploymentMode annotation asks for a mode kfup
+	// does not serve yet.
+	ReasonDeploymentModeNotServed = "DeploymentModeNotServed"
+	// ReasonDeploymentUnavailable: the component's Deployment has too few available pods.
+	ReasonDeploymentUnavailable = "MinimumReplicasUnavailable"
+	// ReasonComponentNotReady: Ready is false because a component is not.
+	ReasonComponentNotReady = "ComponentNotReady"
+)
+
+// Observed is what the controller found and did for an InferenceService.
+type Observed struct {
+	// Runtime is the runtime chosen for the predictor; nil for a custom predictor or
+	// when none fits.
+	Runtime *Runtime
+	// Children are the desired children (nil when Err stopped them).
+	Children []Children
+	// Deployments are the components' Deployments as the API server has them, by
+	// component (missing: not created yet).
+	Deployments map[servingv1beta1.ComponentType]*appsv1.Deployment
+	// Err stopped the InferenceService from being deployed: a *NoRuntimeError,
+	// *SpecError, *StorageError, or another error whose Reason and Message are given.
+	Err error
+	// ErrReason is Err's reason when it is none of those types.
+	ErrReason string
+}
+
+// Status returns isvc's status for what was observed; old is the current status, whose
+// conditions keep their transition times when unchanged. now stamps changed conditions.
+func Status(isvc *servingv1beta1.InferenceService, o Observed, now metav1.Time) servingv1beta1.InferenceServiceStatus {
+	old := isvc.Status
+	st := servingv1beta1.InferenceServiceStatus{
+		ObservedGeneration: isvc.Generation,
+		Annotations:        old.Annotations,
+		DeploymentMode:     "RawDeployment",
+	}
+	set := func(t servingv1beta1.ConditionType, status corev1.ConditionStatus, reason, msg string) {
+		c := servingv1beta1.Condition{Type: t, Status: status, Reason: reason, Message: msg, LastTransitionTime: now}
+		if i := slices.IndexFunc(old.Conditions, func(c servingv1beta1.Condition) bool { return c.Type == t }); i >= 0 && old.Conditions[i].Status == status {
+			c.LastTransitionTime = old.Conditions[i].LastTransitionTime
+		}
+		st.Conditions = append(st.Conditions, c)
+	}
+	if o.Runtime != nil {
+		if o.Runtime.Namespaced {
+			st.ServingRuntimeName = o.Runtime.Name
+		} else {
+			st.ClusterServingRuntimeName = o.Runtime.Name
+		}
+	}
+	if o.Err != nil {
+		reason, failure := o.ErrReason, servingv1beta1.InvalidPredictorSpec
+		if reason == "" {
+			reason = string(failure)
+		}
+		switch e := o.Err.(type) {
+		case *NoRuntimeError:
+			reason, failure = string(e.Reason), e.Reason
+		case *SpecError:
+			reason, failure = string(e.Reason), e.Reason
+		case *StorageError:
+			reason = ReasonStorageURINotServed
+		}
+		msg := o.Err.Error()
+		set(servingv1beta1.PredictorReady, corev1.ConditionFalse, reason, msg)
+		set(servingv1beta1.Ready, corev1.ConditionFalse, reason, msg)
+		st.ModelStatus = servingv1beta1.ModelStatus{
+			TransitionStatus:    servingv1beta1.InvalidSpec,
+			ModelRevisionStates: &servingv1beta1.ModelRevisionStates{ActiveModelState: servingv1beta1.FailedToLoad, TargetModelState: servingv1beta1.FailedToLoad},
+			LastFailureInfo:     &servingv1beta1.FailureInfo{Reason: failure, Message: msg},
+		}
+		return sortConditions(st)
+	}
+
+	ready := true
+	var notReady []string
+	st.Components = map[servingv1beta1.ComponentType]servingv1beta1.ComponentStatusSpec{}
+	for _, c := range o.Children {
+		url := fmt.Sprintf("http://%s.%s.svc.cluster.local", c.Service.Name, c.Service.Namespace)
+		st.Components[c.Component] = servingv1beta1.ComponentStatusSpec{
+			URL:     url,
+			Address: &servingv1beta1.Addressable{URL: url},
+		}
+		cond := map[servingv1beta1.ComponentType]servingv1beta1.ConditionType{
+			servingv1beta1.PredictorComponent:   servingv1beta1.PredictorReady,
+			servingv1beta1.TransformerComponent: servingv1beta1.TransformerReady,
+			servingv1beta1.ExplainerComponent:   servingv1beta1.ExplainerReady,
+		}[c.Component]
+		status, reason, msg := deploymentReady(o.Deployments[c.Component], c.Deployment.Name)
+		set(cond, status, reason, msg)
+		if status != corev1.ConditionTrue {
+			ready = false
+			notReady = append(notReady, string(c.Component))
+		}
+	}
+	// the address: the transformer's when there is one, else the predictor's
+	top := servingv1beta1.PredictorComponent
+	if _, ok := st.Components[servingv1beta1.TransformerComponent]; ok {
+		top = servingv1beta1.TransformerComponent
+	}
+	if cs, ok := st.Components[top]; ok {
+		st.URL = cs.URL
+		st.Address = &servingv1beta1.Addressable{URL: cs.URL}
+	}
+	set(servingv1beta1.IngressReady, corev1.ConditionTrue, "",
+		"served inside the cluster at "+st.URL+" (Standard mode; kfup's ingress does not route it yet)")
+	if ready {
+		set(servingv1beta1.Ready, corev1.ConditionTrue, "", "")
+		st.ModelStatus = servingv1beta1.ModelStatus{
+			TransitionStatus:    servingv1beta1.UpToDate,
+			ModelRevisionStates: &servingv1beta1.ModelRevisionStates{ActiveModelState: servingv1beta1.Loaded, TargetModelState: servingv1beta1.Loaded},
+		}
+	} else {
+		set(servingv1beta1.Ready, corev1.ConditionFalse, ReasonComponentNotReady, fmt.Sprintf("not ready: %v", notReady))
+		st.ModelStatus = servingv1beta1.ModelStatus{
+			TransitionStatus:    servingv1beta1.InProgress,
+			ModelRevisionStates: &servingv1beta1.ModelRevisionStates{ActiveModelState: servingv1beta1.Pending, TargetModelState: servingv1beta1.Loading},
+		}
+	}
+	return sortConditions(st)
+}
+
+// deploymentReady reads a component's readiness off its Deployment's Available
+// condition.
+func deploymentReady(d *appsv1.Deployment, name string) (corev1.ConditionStatus, string, string) {
+	if d == nil {
+		return corev1.ConditionUnknown, "DeploymentNotCreated", "Deployment " + name + " is not created yet"
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable {
+			if c.Status == corev1.ConditionTrue {
+				return corev1.ConditionTrue, "", ""
+			}
+			reason := c.Reason
+			if reason == "" {
+				reason = ReasonDeploymentUnavailable
+			}
+			return corev1.ConditionFalse, reason, fmt.Sprintf("Deployment %s: %s", name, c.Message)
+		}
+	}
+	return corev1.ConditionUnknown, ReasonDeploymentUnavailable,
+		fmt.Sprintf("Deployment %s has %d of %d replicas available", name, d.Status.AvailableReplicas, max(d.Status.Replicas, 1))
+}
+
+// sortConditions orders conditions by type, so a status compares equal to itself.
+func sortConditions(st servingv1beta1.InferenceServiceStatus) servingv1beta1.InferenceServiceStatus {
+	slices.SortFunc(st.Conditions, func(a, b servingv1beta1.Condition) int {
+		if a.Type < b.Type {
+			return -1
+		}
+		if a.Type > b.Type {
+			return 1
+		}
+		return 0
+	})
+	return st
+}
