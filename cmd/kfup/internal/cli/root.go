@@ -14,6 +14,7 @@ import (
 	"github.com/kfup/kfup/apis"
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/components/serving/modelserver"
+	"github.com/kfup/kfup/gpu"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/internal/incluster"
 	"github.com/kfup/kfup/internal/ui"
@@ -46,6 +47,8 @@ type Factory struct {
 	Printer func() *ui.Printer
 	// Env returns the bootstrap environment acting on this host.
 	Env func() (*bootstrap.Env, error)
+	// GPUs finds this host's NVIDIA GPUs.
+	GPUs func(context.Context) (*gpu.Inventory, error)
 
 	printer *ui.Printer
 }
@@ -66,6 +69,7 @@ func NewFactory(io IOStreams) *Factory {
 		}
 		return env, err
 	}
+	f.GPUs = func(ctx context.Context) (*gpu.Inventory, error) { return gpu.Discover(ctx) }
 	return f
 }
 
@@ -81,6 +85,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		incluster.NewCmdManager(apis.InCluster(), func() int { return f.Global.Verbosity }, nil),
 		NewCmdTest(f, nil),
 		NewCmdImages(f, nil),
+		NewCmdGPU(f, nil),
 		incluster.NewCmdAgent(f.IO.Out),
 		modelserver.NewCmd(nil),
 	)
@@ -101,6 +106,7 @@ implementation of the Kubeflow APIs onto it: training jobs, tuning, pipelines an
   kfup test            smoke-test the installed components
   kfup doctor          check this host
   kfup images          list/save/load every image a profile needs (air-gapped installs)
+  kfup gpu list        show this host's NVIDIA GPUs
   kfup delete          remove the cluster and everything kfup made`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
