@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -16,7 +17,7 @@ import (
 //
 //   - each API's own objects (jobs, experiments, ...), in that API's namespaces (all when
 //     it has none): one API's restriction does not limit another's;
-//   - children labelled LabelAPI — the pods and services kfup's controllers create, for
+//   - children labelled LabelAPI — the pods, services and deployments kfup's controllers create, for
 //     any API — not every pod of the cluster (Istio's, Knative's, the user's Deployments);
 //     in the namespaces of all APIs together (all when any API serves all);
 //   - of a pod: its metadata, restart policy, ephemeral container names, node name,
@@ -24,6 +25,8 @@ import (
 //     policies, stuck-pod detection and sidecar stopping read; not the container specs,
 //     environment, volumes … (the bulk of a pod), which the controllers never read back;
 //   - of a service: its metadata;
+//   - of a deployment (a served model's): its metadata, replicas and status — what the
+//     model's readiness is read from;
 //   - of every object: no managedFields (server-side apply bookkeeping);
 //   - nothing else: a cached read of any other kind fails (ReaderFailOnMissingInformer)
 //     instead of starting a cluster-wide informer behind the slices' backs; controllers
@@ -55,6 +58,7 @@ func CacheOptions(apis ...API) cache.Options {
 	}
 	byObject[&corev1.Pod{}] = cache.ByObject{Label: sel, Transform: trimPod, Namespaces: childNamespaces}
 	byObject[&corev1.Service{}] = cache.ByObject{Label: sel, Transform: trimService, Namespaces: childNamespaces}
+	byObject[&appsv1.Deployment{}] = cache.ByObject{Label: sel, Transform: trimDeployment, Namespaces: childNamespaces}
 	return cache.Options{
 		DefaultTransform:            cache.TransformStripManagedFields(),
 		ByObject:                    byObject,
@@ -108,6 +112,18 @@ func trimService(obj any) (any, error) {
 		return obj, nil
 	}
 	trimmed := &corev1.Service{TypeMeta: svc.TypeMeta, ObjectMeta: svc.ObjectMeta}
+	trimmed.ManagedFields = nil
+	return trimmed, nil
+}
+
+// trimDeployment keeps a deployment's metadata, replicas and status (see CacheOptions).
+func trimDeployment(obj any) (any, error) {
+	d, ok := obj.(*appsv1.Deployment)
+	if !ok {
+		return obj, nil
+	}
+	trimmed := &appsv1.Deployment{TypeMeta: d.TypeMeta, ObjectMeta: d.ObjectMeta, Status: d.Status}
+	trimmed.Spec.Replicas = d.Spec.Replicas
 	trimmed.ManagedFields = nil
 	return trimmed, nil
 }

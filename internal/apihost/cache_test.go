@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -84,6 +85,29 @@ func TestTrimServiceKeepsMetadata(t *testing.T) {
 	}
 }
 
+func TestTrimDeploymentKeepsMetadataReplicasAndStatus(t *testing.T) {
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "m-predictor", Namespace: "ns", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kfup"}}},
+		Spec: appsv1.DeploymentSpec{Replicas: ptrTo[int32](2), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "kserve-container", Image: "kfup"}}}}},
+		Status: appsv1.DeploymentStatus{AvailableReplicas: 1, Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue}}},
+	}
+	got, err := trimDeployment(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "m-predictor", Namespace: "ns"},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptrTo[int32](2)},
+		Status:     d.Status,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("trimmed deployment (-want +got):\n%s", diff)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
 // fakeAPI is an API slice with one kind of its own (a ConfigMap stands in for a CRD).
 type fakeAPI struct {
 	name       string
@@ -113,7 +137,7 @@ func byType(o cache.Options, obj client.Object) (cache.ByObject, bool) {
 
 func TestCacheOptionsKeepOnlyLabelledChildren(t *testing.T) {
 	o := CacheOptions(fakeAPI{name: "a", obj: &corev1.ConfigMap{}})
-	for _, obj := range []client.Object{&corev1.Pod{}, &corev1.Service{}} {
+	for _, obj := range []client.Object{&corev1.Pod{}, &corev1.Service{}, &appsv1.Deployment{}} {
 		by, ok := byType(o, obj)
 		if !ok {
 			t.Fatalf("%T: no cache rule", obj)
@@ -126,7 +150,7 @@ func TestCacheOptionsKeepOnlyLabelledChildren(t *testing.T) {
 			t.Errorf("%T: no transform", obj)
 		}
 	}
-	if len(o.ByObject) != 3 || o.DefaultTransform == nil || !o.ReaderFailOnMissingInformer || o.DefaultNamespaces != nil {
+	if len(o.ByObject) != 4 || o.DefaultTransform == nil || !o.ReaderFailOnMissingInformer || o.DefaultNamespaces != nil {
 		t.Fatalf("cache options: %+v", o)
 	}
 }

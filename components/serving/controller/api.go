@@ -20,6 +20,12 @@ const APIName = "serving"
 type Config struct {
 	// Workers is how many InferenceServices are reconciled at once.
 	Workers int
+	// Image is kfup's image, which runs kfup's own model server (the kfup-modelserver
+	// ClusterServingRuntime); empty outside a cluster, where that runtime is not
+	// installed.
+	Image string
+	// SkipNameValidation lets tests start several managers in one process.
+	SkipNameValidation bool
 }
 
 // DefaultConfig is the configuration the manager starts with.
@@ -78,6 +84,15 @@ func (a *API) Objects() []client.Object {
 	return []client.Object{&servingv1beta1.InferenceService{}}
 }
 
-// Controllers returns none yet: the API is served (its CRDs installed and validated)
-// before its controller lands.
-func (a *API) Controllers(apihost.Process) ([]apihost.Controller, error) { return nil, nil }
+// Controllers returns the InferenceService controller and the built-in runtimes'
+// installer.
+func (a *API) Controllers(p apihost.Process) ([]apihost.Controller, error) {
+	cfg := a.Config
+	if p.Image != "" {
+		cfg.Image = p.Image
+	}
+	return []apihost.Controller{
+		&InferenceServiceReconciler{cfg: cfg},
+		&RuntimeInstaller{Image: cfg.Image},
+	}, nil
+}

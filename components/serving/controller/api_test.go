@@ -1,0 +1,63 @@
+package controller
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kfup/kfup/internal/apihost"
+	"github.com/kfup/kfup/internal/errs"
+)
+
+func parse(t *testing.T, args ...string) (*API, error) {
+	t.Helper()
+	a := NewAPI()
+	fl := pflag.NewFlagSet("manager", pflag.ContinueOnError)
+	a.AddFlags(fl)
+	if err := fl.Parse(args); err != nil {
+		return a, err
+	}
+	return a, a.Validate()
+}
+
+// The flags are prefixed with the slice's name and configure the controller.
+func TestAPIFlags(t *testing.T) {
+	a, err := parse(t, "--serving-workers", "8", "--serving-namespace", "team-a,team-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Config.Workers != 8 || strings.Join(a.Namespaces(), " ") != "team-a team-b" {
+		t.Fatalf("API: %+v", a)
+	}
+	d, err := parse(t)
+	if err != nil || d.Config.Workers != 4 || d.Namespaces() != nil || d.Name() != "serving" || len(d.Objects()) != 1 {
+		t.Fatalf("defaults: %+v %v", d, err)
+	}
+	for _, args := range [][]string{{"--serving-workers", "0"}, {"--serving-namespace", "Team_A"}} {
+		if _, err := parse(t, args...); errs.KindOf(err) != errs.KindUsage {
+			t.Errorf("%v: want a usage error, got %v", args, err)
+		}
+	}
+}
+
+// kfup's runtime runs from the manager's image.
+func TestAPIControllersUseTheManagerImage(t *testing.T) {
+	cs, err := NewAPI().Controllers(apihost.Process{Image: "kfup/manager:abc"})
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("controllers: %d, %v", len(cs), err)
+	}
+	if r := cs[0].(*InferenceServiceReconciler); r.cfg.Image != "kfup/manager:abc" {
+		t.Errorf("reconciler image %q", r.cfg.Image)
+	}
+	if i := cs[1].(*RuntimeInstaller); i.Image != "kfup/manager:abc" {
+		t.Errorf("installer image %q", i.Image)
+	}
+	names := map[string]bool{}
+	for _, c := range cs {
+		names[c.Name()] = true
+	}
+	if !names["inferenceservice-controller"] || !names["servingruntime-installer"] {
+		t.Errorf("controller names %v", names)
+	}
+}

@@ -1,0 +1,268 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
+	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
+	"github.com/kfup/kfup/components/serving/engine"
+	"github.com/kfup/kfup/internal/apihost"
+)
+
+// DeploymentModeAnnotation chooses an InferenceService's deployment mode (KServe's).
+const DeploymentModeAnnotation = "serving.kserve.io/deploymentMode"
+
+// FieldOwner is the field manager of kfup's server-side applies of serving children.
+const FieldOwner = "kfup-serving"
+
+// retryNoRuntime is how soon an InferenceService that no runtime serves is looked at
+// again (a ServingRuntime may be added meanwhile; runtimes are not watched).
+const retryNoRuntime = 30 * time.Second
+
+// InferenceServiceReconciler deploys InferenceServices in Standard mode.
+type InferenceServiceReconciler struct {
+	cfg    Config
+	client client.Client
+	reader client.Reader
+}
+
+// Name returns "inferenceservice-controller".
+func (r *InferenceServiceReconciler) Name() string { return "inferenceservice-controller" }
+
+// SetupWithManager watches InferenceServices and the Deployments they own.
+func (r *InferenceServiceReconciler) SetupWithManager(mgr manager.Manager) error {
+	r.client, r.reader = mgr.GetClient(), mgr.GetAPIReader()
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(r.Name()).
+		For(&servingv1beta1.InferenceService{}).
+		Owns(&appsv1.Deployment{}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.cfg.Workers, SkipNameValidation: ptr.To(r.cfg.SkipNameValidation)}).
+		Complete(r)
+}
+
+// Reconcile fetches the InferenceService, decides its runtime and children (package
+// engine), applies them and writes its status once.
+func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	isvc := &servingv1beta1.InferenceService{}
+	if err := r.client.Get(ctx, req.NamespacedName, isvc); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !isvc.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // the children go with it (owner references)
+	}
+	o, result, err := r.deploy(ctx, isvc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	st := engine.Status(isvc, o, metav1.Now())
+	if !reflect.DeepEqual(st, isvc.Status) {
+		isvc.Status = st
+		if err := r.client.Status().Update(ctx, isvc); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	return result, nil
+}
+
+// deploy chooses the runtime and applies the children; what stops it is in o.Err
+// (a condition), an error is a failure to talk to the API server.
+func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1beta1.InferenceService) (engine.Observed, ctrl.Result, error) {
+	var o engine.Observed
+	switch mode := isvc.Annotations[DeploymentModeAnnotation]; mode {
+	case "", "RawDeployment", "Standard":
+	default:
+		o.Err = fmt.Errorf("deployment mode %q is not served by kfup yet: kfup serves Standard (RawDeployment) mode; remove the %s annotation or set it to RawDeployment", mode, DeploymentModeAnnotation)
+		o.ErrReason = engine.ReasonDeploymentModeNotServed
+		return o, ctrl.Result{}, nil
+	}
+	if m := engine.ModelOf(&isvc.Spec.Predictor); m != nil {
+		rts, err := r.runtimes(ctx, isvc.Namespace)
+		if err != nil {
+			return o, ctrl.Result{}, err
+		}
+		rt, err := engine.SelectRuntime(m, rts)
+		if err != nil {
+			o.Err = err
+			return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
+		}
+		o.Runtime = &rt
+	}
+	children, err := engine.Desired(isvc, o.Runtime)
+	if err != nil {
+		o.Err = err
+		return o, ctrl.Result{}, nil
+	}
+	o.Children = children
+	o.Deployments = map[servingv1beta1.ComponentType]*appsv1.Deployment{}
+	for _, c := range children {
+		objs := []client.Object{c.Deployment, c.Service}
+		if c.HPA != nil {
+			objs = append(objs, c.HPA)
+		}
+		for _, obj := range objs {
+			if err := r.apply(ctx, isvc, obj); err != nil {
+				var taken *takenError
+				if errors.As(err, &taken) {
+					o.Err, o.ErrReason, o.Children = err, engine.ReasonResourceExists, nil
+					return o, ctrl.Result{}, nil
+				}
+				return o, ctrl.Result{}, err
+			}
+		}
+		if c.HPA == nil {
+			// min == max: an HPA left from before must go
+			if err := r.deleteOwned(ctx, isvc, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: c.Deployment.ObjectMeta}); err != nil {
+				return o, ctrl.Result{}, err
+			}
+		}
+		d := &appsv1.Deployment{}
+		if err := r.client.Get(ctx, client.ObjectKeyFromObject(c.Deployment), d); err == nil {
+			o.Deployments[c.Component] = d
+		} else if !apierrors.IsNotFound(err) {
+			return o, ctrl.Result{}, err
+		}
+	}
+	// a component removed from the spec takes its children with it
+	for _, comp := range []servingv1beta1.ComponentType{servingv1beta1.TransformerComponent, servingv1beta1.ExplainerComponent} {
+		if hasComponent(children, comp) {
+			continue
+		}
+		meta := metav1.ObjectMeta{Name: engine.ComponentName(isvc.Name, comp), Namespace: isvc.Namespace}
+		for _, obj := range []client.Object{&appsv1.Deployment{ObjectMeta: meta}, &corev1.Service{ObjectMeta: meta}, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: meta}} {
+			if err := r.deleteOwned(ctx, isvc, obj); err != nil {
+				return o, ctrl.Result{}, err
+			}
+		}
+	}
+	return o, ctrl.Result{}, nil
+}
+
+func hasComponent(cs []engine.Children, comp servingv1beta1.ComponentType) bool {
+	for _, c := range cs {
+		if c.Component == comp {
+			return true
+		}
+	}
+	return false
+}
+
+// runtimes lists the namespace's ServingRuntimes and the cluster's
+// ClusterServingRuntimes from the API server (neither is cached); a kind whose CRD is
+// missing counts as none, as in KServe, and so do cluster runtimes the manager may not
+// read.
+func (r *InferenceServiceReconciler) runtimes(ctx context.Context, ns string) (engine.Runtimes, error) {
+	var out engine.Runtimes
+	srs := &servingv1alpha1.ServingRuntimeList{}
+	if err := r.reader.List(ctx, srs, client.InNamespace(ns)); err != nil && !meta.IsNoMatchError(err) {
+		return out, fmt.Errorf("list servingruntimes in %s: %w", ns, err)
+	}
+	csrs := &servingv1alpha1.ClusterServingRuntimeList{}
+	// a manager whose RBAC is bound only in namespaces (components.serving.namespaces)
+	// may not read cluster-scoped runtimes: then only the namespace's serve
+	if err := r.reader.List(ctx, csrs); err != nil && !meta.IsNoMatchError(err) && !apierrors.IsForbidden(err) {
+		return out, fmt.Errorf("list clusterservingruntimes: %w", err)
+	}
+	out.Namespaced, out.Cluster = srs.Items, csrs.Items
+	return out, nil
+}
+
+// takenError says that an object of a child's name is someone else's.
+type takenError struct {
+	kind, name string
+}
+
+func (e *takenError) Error() string {
+	return fmt.Sprintf("%s %s exists and is not this InferenceService's: kfup leaves it alone; delete or rename it, or rename the InferenceService", e.kind, e.name)
+}
+
+// apply server-side applies obj as isvc's child: labelled, owned by isvc (controller),
+// and only when no object of its name exists or the one there is isvc's.
+func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1beta1.InferenceService, obj client.Object) error {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	owned, exists, err := r.ownedBy(ctx, isvc, obj)
+	if err != nil {
+		return err
+	}
+	if exists && !owned {
+		return &takenError{kind: kind, name: obj.GetNamespace() + "/" + obj.GetName()}
+	}
+	markChild(obj)
+	if d, ok := obj.(*appsv1.Deployment); ok {
+		markChild(&d.Spec.Template)
+	}
+	obj.SetOwnerReferences([]metav1.OwnerReference{*metav1.NewControllerRef(isvc, servingv1beta1.GroupVersion.WithKind(servingv1beta1.InferenceServiceKind))})
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "status")
+	if err := r.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply %s %s/%s: %w", kind, u.GetNamespace(), u.GetName(), err)
+	}
+	return nil
+}
+
+// ownedBy reads the metadata of the object of obj's kind and name from the API server
+// (the one of a child's name may be unlabelled, so not cached) and says whether it
+// exists and is isvc's (isvc is its controller).
+func (r *InferenceServiceReconciler) ownedBy(ctx context.Context, isvc *servingv1beta1.InferenceService, obj client.Object) (owned, exists bool, err error) {
+	gvk, err := r.client.GroupVersionKindFor(obj)
+	if err != nil {
+		return false, false, err
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(gvk)
+	if err := r.reader.Get(ctx, client.ObjectKeyFromObject(obj), m); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, false, nil
+		}
+		return false, false, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	ref := metav1.GetControllerOf(m)
+	return ref != nil && ref.UID == isvc.UID, true, nil
+}
+
+// deleteOwned deletes the object of obj's kind and name if it is isvc's.
+func (r *InferenceServiceReconciler) deleteOwned(ctx context.Context, isvc *servingv1beta1.InferenceService, obj client.Object) error {
+	owned, _, err := r.ownedBy(ctx, isvc, obj)
+	if err != nil || !owned {
+		return err
+	}
+	if err := r.client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
+}
+
+// markChild labels obj with apihost.LabelAPI (the manager's caches keep only children
+// so labelled; never in a selector).
+func markChild(obj metav1.Object) {
+	l := maps.Clone(obj.GetLabels())
+	if l == nil {
+		l = map[string]string{}
+	}
+	l[apihost.LabelAPI] = APIName
+	obj.SetLabels(l)
+}
