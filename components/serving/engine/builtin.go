@@ -7,6 +7,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
+	"github.com/kfup/kfup/internal/agent"
 )
 
 // KfupRuntime is the name of kfup's own ClusterServingRuntime: `kfup modelserver` from
@@ -42,7 +43,7 @@ func BuiltinRuntimes(image string) []servingv1alpha1.ClusterServingRuntime {
 					Requests: resources("100m", "64Mi"),
 					Limits:   resources("1", "512Mi"),
 				},
-				SecurityContext: restricted(nil),
+				SecurityContext: agent.SecurityContext(), // kfup's image runs as its non-root user
 			}))
 	}
 	kserve := func(name string) string { return "kserve/" + name + ":" + KServeVersion }

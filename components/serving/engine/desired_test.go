@@ -14,6 +14,7 @@ import (
 
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
+	"github.com/kfup/kfup/internal/agent"
 )
 
 func isvc(pred servingv1beta1.PredictorSpec) *servingv1beta1.InferenceService {
@@ -93,8 +94,8 @@ func TestDesiredKfupRuntimeWithPVC(t *testing.T) {
 	if diff := cmp.Diff(wantMount, c.VolumeMounts); diff != "" {
 		t.Errorf("mounts (-want +got):\n%s", diff)
 	}
-	if sc := c.SecurityContext; sc == nil || !ptr.Deref(sc.RunAsNonRoot, false) || ptr.Deref(sc.AllowPrivilegeEscalation, true) {
-		t.Errorf("security context %+v is not restricted", sc)
+	if diff := cmp.Diff(agent.SecurityContext(), c.SecurityContext); diff != "" {
+		t.Errorf("security context (-want kfup's helpers' +got):\n%s", diff)
 	}
 }
 
