@@ -34,7 +34,8 @@ func TestMinimalProfile(t *testing.T) {
 		t.Fatalf("manager not available: %+v", d.Status)
 	}
 	r := mustKfup(t, "test", "--name", clusterName)
-	if !strings.Contains(r.stdout, "✓ pass  training") || !strings.Contains(r.stdout, "✓ pass  tuning") || !strings.Contains(r.stdout, "✓ pass  manager") {
+	if !strings.Contains(r.stdout, "✓ pass  training") || !strings.Contains(r.stdout, "✓ pass  tuning") ||
+		!strings.Contains(r.stdout, "✓ pass  serving") || !strings.Contains(r.stdout, "✓ pass  manager") {
 		t.Fatalf("kfup test output:\n%s", r.stdout)
 	}
 	st := statusOf(t, clusterName)
