@@ -34,8 +34,8 @@ const DeploymentModeAnnotation = "serving.kserve.io/deploymentMode"
 // FieldOwner is the field manager of kfup's server-side applies of serving children.
 const FieldOwner = "kfup-serving"
 
-// retryNoRuntime is how soon an InferenceService that no runtime serves is looked at
-// again (a ServingRuntime may be added meanwhile; runtimes are not watched).
+// retryNoRuntime is how soon an InferenceService that no runtime serves, or whose child's
+// name is taken, is looked at again (runtimes and unlabelled objects are not watched).
 const retryNoRuntime = 30 * time.Second
 
 // InferenceServiceReconciler deploys InferenceServices in Standard mode.
@@ -122,8 +122,9 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 			if err := r.apply(ctx, isvc, obj); err != nil {
 				var taken *takenError
 				if errors.As(err, &taken) {
+					// the object is not labelled, so not watched: look again later
 					o.Err, o.ErrReason, o.Children = err, engine.ReasonResourceExists, nil
-					return o, ctrl.Result{}, nil
+					return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
 				}
 				return o, ctrl.Result{}, err
 			}
