@@ -80,12 +80,21 @@ func ServiceHost(isvc *servingv1beta1.InferenceService, c servingv1beta1.Compone
 // caller's. Errors are *SpecError or *StorageError: conditions on isvc.
 func Desired(isvc *servingv1beta1.InferenceService, rt *Runtime) ([]Children, error) {
 	pred := &isvc.Spec.Predictor
-	pod, err := predictorPod(isvc, rt)
+	// the runtime's defaults may label the InferenceService (TorchServe's
+	// serviceEnvelope), as KServe's webhook does: the predictor's pods carry it
+	predISVC := isvc
+	if m := ModelOf(pred); m != nil && rt != nil {
+		if _, l := runtimeDefaults(m, rt, isvc.Labels); !maps.Equal(l, isvc.Labels) {
+			predISVC = isvc.DeepCopy()
+			predISVC.Labels = l
+		}
+	}
+	pod, err := predictorPod(predISVC, rt)
 	if err != nil {
 		return nil, err
 	}
 	out := []Children{}
-	c, err := component(isvc, servingv1beta1.PredictorComponent, pod, &pred.ComponentExtensionSpec, runtimeMeta(rt))
+	c, err := component(predISVC, servingv1beta1.PredictorComponent, pod, &pred.ComponentExtensionSpec, runtimeMeta(rt))
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +183,10 @@ func predictorPod(isvc *servingv1beta1.InferenceService, rt *Runtime) (corev1.Po
 	return pod, nil
 }
 
-// runtimePod merges the InferenceService's predictor onto rt's pod.
+// runtimePod merges the InferenceService's predictor onto rt's pod, with KServe's
+// defaults for rt's server type (runtimeDefaults).
 func runtimePod(isvc *servingv1beta1.InferenceService, model *servingv1beta1.ModelSpec, rt *Runtime) (corev1.PodSpec, int, error) {
+	model, _ = runtimeDefaults(model, rt, isvc.Labels) // the labels: Desired's
 	rp := rt.Spec.ServingRuntimePodSpec
 	if len(rp.Containers) == 0 {
 		return corev1.PodSpec{}, 0, &SpecError{Reason: servingv1beta1.InvalidPredictorSpec, Message: fmt.Sprintf("runtime %q has no containers", rt.Name)}

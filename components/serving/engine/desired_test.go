@@ -228,3 +228,36 @@ func TestDesiredProbePort(t *testing.T) {
 		t.Errorf("args %v lack the model name", c.Args)
 	}
 }
+
+// KServe's server-type defaults apply once the runtime is chosen: TorchServe's envelope
+// label (filling its TS_SERVICE_ENVELOPE placeholder) and PROTOCOL_VERSION, Triton's
+// explicit model control without storage.
+func TestDesiredRuntimeDefaults(t *testing.T) {
+	in := isvc(servingv1beta1.PredictorSpec{PyTorch: &servingv1beta1.PredictorExtensionSpec{
+		StorageURI: ptr.To("pvc://models/torch"), ProtocolVersion: ptr.To(servingv1beta1.ProtocolV2),
+	}})
+	got, err := Desired(in, builtin(t, "kserve-torchserve"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := got[0].Deployment.Spec.Template
+	env := map[string]string{}
+	for _, e := range tpl.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	if env["TS_SERVICE_ENVELOPE"] != "kservev2" || env["PROTOCOL_VERSION"] != "v2" || tpl.Labels["serviceEnvelope"] != "kservev2" {
+		t.Errorf("env %v, pod labels %v", env, tpl.Labels)
+	}
+	if _, ok := in.Labels["serviceEnvelope"]; ok {
+		t.Errorf("Desired labelled its input: %v", in.Labels)
+	}
+
+	tr := isvc(servingv1beta1.PredictorSpec{Triton: &servingv1beta1.PredictorExtensionSpec{}})
+	got, err = Desired(tr, builtin(t, "kserve-tritonserver"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args := got[0].Deployment.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--model-control-mode=explicit") {
+		t.Errorf("triton args %v", args)
+	}
+}

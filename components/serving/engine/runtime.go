@@ -82,6 +82,8 @@ type Runtime struct {
 	Name string
 	// Namespaced is true for a ServingRuntime of the InferenceService's namespace.
 	Namespaced bool
+	// Annotations are the runtime object's (serving.kserve.io/server-type).
+	Annotations map[string]string
 	// Spec is the runtime's spec.
 	Spec servingv1alpha1.ServingRuntimeSpec
 }
@@ -135,7 +137,7 @@ func SelectRuntime(m *servingv1beta1.ModelSpec, rts Runtimes) (Runtime, error) {
 		case isTrue(r.Spec.MultiModel):
 			return Runtime{}, &NoRuntimeError{Reason: servingv1beta1.InvalidPredictorSpec,
 				Message: fmt.Sprintf("runtime %q is a multi-model (ModelMesh) runtime, which kfup does not serve", name)}
-		case !supportsProtocol(r.Spec, protocol):
+		case m.ProtocolVersion != nil && !supportsProtocol(r.Spec, protocol): // KServe checks only an explicit one
 			return Runtime{}, &NoRuntimeError{Reason: servingv1beta1.NoSupportingRuntime,
 				Message: fmt.Sprintf("runtime %q does not serve protocol %s (it serves: %s)", name, protocol, strings.Join(r.Spec.ProtocolVersions, ", "))}
 		case !supportsFormat(r.Spec, m.ModelFormat, true):
@@ -194,7 +196,7 @@ func sortedRuntimes(in []servingv1alpha1.ServingRuntime, namespaced bool) []Runt
 	})
 	out := make([]Runtime, len(items))
 	for i, r := range items {
-		out[i] = Runtime{Name: r.Name, Namespaced: namespaced, Spec: r.Spec}
+		out[i] = Runtime{Name: r.Name, Namespaced: namespaced, Annotations: r.Annotations, Spec: r.Spec}
 	}
 	return out
 }

@@ -226,3 +226,11 @@ func TestParseStorageURI(t *testing.T) {
 		}
 	}
 }
+
+// With an explicit runtime KServe checks the protocol only when the model names one.
+func TestSelectExplicitRuntimeWithoutProtocol(t *testing.T) {
+	got, err := SelectRuntime(model("tensorflow", "", "", "kserve-tritonserver"), Runtimes{Cluster: BuiltinRuntimes("")})
+	if err != nil || got.Name != "kserve-tritonserver" || got.Annotations[ServerTypeAnnotation] != "tritonserver" {
+		t.Fatalf("got %+v, %v", got.Name, err)
+	}
+}
