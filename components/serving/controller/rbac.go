@@ -2,7 +2,7 @@ package controller
 
 // RBAC of the serving controllers; controller-gen turns these markers into
 // manifests/rbac/role.yaml (make generate). Deployments, services and HPAs are each
-// InferenceService component's children; runtimes are read to choose the predictor's
+// InferenceService component's children, pods are read for a model server that failed; runtimes are read to choose the predictor's
 // server, and the built-in ClusterServingRuntimes created (and kept) by kfup.
 
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices,verbs=get;list;watch
@@ -12,4 +12,5 @@ package controller
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=clusterservingruntimes,verbs=get;list;create;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;create;patch;delete

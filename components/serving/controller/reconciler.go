@@ -16,11 +16,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
@@ -55,6 +58,14 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr manager.Manager) error
 		Named(r.Name()).
 		For(&servingv1beta1.InferenceService{}).
 		Owns(&appsv1.Deployment{}).
+		// a model server that fails to load its model exits: its pod's status says why
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			name := o.GetLabels()[engine.LabelInferenceService]
+			if o.GetLabels()[apihost.LabelAPI] != APIName || name == "" {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.cfg.Workers, SkipNameValidation: ptr.To(r.cfg.SkipNameValidation)}).
 		Complete(r)
 }
@@ -140,6 +151,14 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 			o.Deployments[c.Component] = d
 		} else if !apierrors.IsNotFound(err) {
 			return o, ctrl.Result{}, err
+		}
+		if c.Component == servingv1beta1.PredictorComponent {
+			pods := &corev1.PodList{}
+			if err := r.client.List(ctx, pods, client.InNamespace(isvc.Namespace),
+				client.MatchingLabels(c.Deployment.Spec.Selector.MatchLabels), client.MatchingLabels{apihost.LabelAPI: APIName}); err != nil {
+				return o, ctrl.Result{}, fmt.Errorf("list the predictor's pods: %w", err)
+			}
+			o.PredictorPods = pods.Items
 		}
 	}
 	// a component removed from the spec takes its children with it

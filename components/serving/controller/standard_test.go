@@ -321,3 +321,38 @@ spec:
 		t.Errorf("kfup's runtime %+v", rt)
 	}
 }
+
+// A predictor pod whose model server exited with an error (the kubelet's part played by
+// hand) makes the model FailedToLoad with the server's message.
+func TestModelLoadFailureReported(t *testing.T) {
+	start(t)
+	ns := env.Namespace(t)
+	createISVC(t, ns, `
+metadata: {name: broken}
+spec:
+  predictor:
+    xgboost: {storageUri: pvc://models/empty}
+`)
+	d := &appsv1.Deployment{}
+	get(t, d, ns, "broken-predictor")
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "broken-predictor-1", Namespace: ns, Labels: d.Spec.Template.Labels},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "kserve-container", Image: testImage}}},
+	}
+	if err := env.Client.Create(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+		Name: "kserve-container", Image: testImage, ImageID: "x",
+		State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: "modelserver: load /mnt/models: no model file"}},
+	}}
+	if err := env.Client.Status().Update(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	isvc := waitCondition(t, ns, "broken", servingv1beta1.Ready, "False", string(servingv1beta1.ModelLoadFailed))
+	if f := isvc.Status.ModelStatus.LastFailureInfo; f == nil || f.ExitCode != 1 || !strings.Contains(f.Message, "no model file") ||
+		isvc.Status.ModelStatus.TransitionStatus != servingv1beta1.BlockedByFailedLoad {
+		t.Errorf("model status %+v", isvc.Status.ModelStatus)
+	}
+}

@@ -44,6 +44,9 @@ func BuiltinRuntimes(image string) []servingv1alpha1.ClusterServingRuntime {
 					Limits:   resources("1", "512Mi"),
 				},
 				SecurityContext: agent.SecurityContext(), // kfup's image runs as its non-root user
+				// a model that fails to load ends the server with the error: its last
+				// lines become the termination message, which the status reports
+				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 			}))
 	}
 	kserve := func(name string) string { return "kserve/" + name + ":" + KServeVersion }

@@ -36,6 +36,9 @@ type Observed struct {
 	// Deployments are the components' Deployments as the API server has them, by
 	// component (missing: not created yet).
 	Deployments map[servingv1beta1.ComponentType]*appsv1.Deployment
+	// PredictorPods are the predictor's pods: a serving container that failed says why
+	// the model did not load.
+	PredictorPods []corev1.Pod
 	// Err stopped the InferenceService from being deployed: a *NoRuntimeError,
 	// *SpecError, *StorageError, or another error whose Reason and Message are given.
 	Err error
@@ -128,6 +131,19 @@ func Status(isvc *servingv1beta1.InferenceService, o Observed, now metav1.Time) 
 			TransitionStatus:    servingv1beta1.UpToDate,
 			ModelRevisionStates: &servingv1beta1.ModelRevisionStates{ActiveModelState: servingv1beta1.Loaded, TargetModelState: servingv1beta1.Loaded},
 		}
+	} else if f := loadFailure(o.PredictorPods); f != nil {
+		msg := fmt.Sprintf("the model server in pod %s failed (exit code %d): %s", f.Location, f.ExitCode, f.Message)
+		set(servingv1beta1.Ready, corev1.ConditionFalse, string(servingv1beta1.ModelLoadFailed), msg)
+		for i := range st.Conditions { // the predictor's condition says why, too
+			if c := &st.Conditions[i]; c.Type == servingv1beta1.PredictorReady && c.Status != corev1.ConditionTrue {
+				c.Reason, c.Message = string(servingv1beta1.ModelLoadFailed), msg
+			}
+		}
+		st.ModelStatus = servingv1beta1.ModelStatus{
+			TransitionStatus:    servingv1beta1.BlockedByFailedLoad,
+			ModelRevisionStates: &servingv1beta1.ModelRevisionStates{ActiveModelState: servingv1beta1.FailedToLoad, TargetModelState: servingv1beta1.FailedToLoad},
+			LastFailureInfo:     f,
+		}
 	} else {
 		set(servingv1beta1.Ready, corev1.ConditionFalse, ReasonComponentNotReady, fmt.Sprintf("not ready: %v", notReady))
 		st.ModelStatus = servingv1beta1.ModelStatus{
@@ -172,4 +188,50 @@ func sortConditions(st servingv1beta1.InferenceServiceStatus) servingv1beta1.Inf
 		return 0
 	})
 	return st
+}
+
+// maxFailureMessage bounds the termination message kept in status.
+const maxFailureMessage = 1024
+
+// loadFailure is the first predictor pod (by name) whose serving container (kserve-container,
+// else the first) exited with an error, now or before its restart: KServe's
+// ModelLoadFailed, with the container's termination message (its last log lines, with
+// FallbackToLogsOnError).
+func loadFailure(pods []corev1.Pod) *servingv1beta1.FailureInfo {
+	pods = slices.Clone(pods)
+	slices.SortFunc(pods, func(a, b corev1.Pod) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	for _, p := range pods {
+		cs := p.Status.ContainerStatuses
+		i := slices.IndexFunc(cs, func(c corev1.ContainerStatus) bool { return c.Name == ContainerName })
+		if i < 0 {
+			if len(cs) == 0 {
+				continue
+			}
+			i = 0
+		}
+		t := cs[i].State.Terminated
+		if t == nil || t.ExitCode == 0 {
+			t = cs[i].LastTerminationState.Terminated
+		}
+		if t == nil || t.ExitCode == 0 {
+			continue
+		}
+		msg := t.Message
+		if msg == "" {
+			msg = t.Reason
+		}
+		if len(msg) > maxFailureMessage {
+			msg = msg[len(msg)-maxFailureMessage:]
+		}
+		return &servingv1beta1.FailureInfo{Location: p.Name, Reason: servingv1beta1.ModelLoadFailed, Message: msg, ExitCode: t.ExitCode}
+	}
+	return nil
 }
