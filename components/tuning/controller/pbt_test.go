@@ -21,6 +21,7 @@ import (
 	"github.com/kfup/kfup/components/tuning/controller"
 	"github.com/kfup/kfup/components/tuning/engine"
 	"github.com/kfup/kfup/components/tuning/suggest"
+	"github.com/kfup/kfup/internal/agent"
 	"github.com/kfup/kfup/internal/conformance"
 )
 
@@ -52,8 +53,11 @@ func checkPBTJob(ctx context.Context, ns, exp string, tr *tuningv1beta1.Trial) e
 	if d := cmp.Diff(cmd, ic.Command); d != "" {
 		return fmt.Errorf("job %s: checkpoint command (-want +got):\n%s", tr.Name, d)
 	}
-	if ic.Image != testImage || ic.SecurityContext == nil || ic.SecurityContext.RunAsNonRoot == nil || !*ic.SecurityContext.RunAsNonRoot {
-		return fmt.Errorf("job %s: checkpoint container image %s, securityContext %+v: want %s, restricted", tr.Name, ic.Image, ic.SecurityContext, testImage)
+	// simple-pbt's trainer sets no user (its image's, root): the init container runs as
+	// it, with kfup's other restrictions
+	wantSC := engine.RunAsTrainer(agent.SecurityContext(), spec.SecurityContext, spec.Containers[0].SecurityContext)
+	if ic.Image != testImage || !cmp.Equal(wantSC, ic.SecurityContext) || *wantSC.RunAsUser != 0 || wantSC.Capabilities == nil || *wantSC.AllowPrivilegeEscalation {
+		return fmt.Errorf("job %s: checkpoint container image %s, securityContext %+v: want %s, %+v", tr.Name, ic.Image, ic.SecurityContext, testImage, wantSC)
 	}
 	if d := cmp.Diff([]corev1.VolumeMount{{Name: engine.CheckpointContainerName, MountPath: engine.CheckpointMountPath}}, ic.VolumeMounts); d != "" {
 		return fmt.Errorf("job %s: checkpoint container mounts (-want +got):\n%s", tr.Name, d)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"path"
@@ -9,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 )
 
 // CheckpointContainerName names the init container InjectCheckpoint adds and the volume
@@ -77,6 +79,7 @@ func InjectCheckpoint(obj *unstructured.Unstructured, primary string, c Checkpoi
 		pc.VolumeMounts = append(pc.VolumeMounts, corev1.VolumeMount{Name: CheckpointContainerName, MountPath: dir, SubPath: c.SubPath})
 		init := *c.Init.DeepCopy()
 		init.Name = CheckpointContainerName
+		init.SecurityContext = RunAsTrainer(init.SecurityContext, spec.SecurityContext, pc.SecurityContext)
 		init.VolumeMounts = append(init.VolumeMounts, corev1.VolumeMount{Name: CheckpointContainerName, MountPath: CheckpointMountPath})
 		spec.InitContainers = append([]corev1.Container{init}, spec.InitContainers...)
 		out, err := runtime.DefaultUnstructuredConverter.ToUnstructured(pt)
@@ -90,4 +93,46 @@ func InjectCheckpoint(obj *unstructured.Unstructured, primary string, c Checkpoi
 		maps.Copy(ch.t, ch.out)
 	}
 	return len(changes), nil
+}
+
+// RunAsTrainer is the init container's security context sc with the identity of the
+// container that trains (primary, within pod): the directory it prepares on the volume
+// must belong to whoever writes the checkpoint there, and the volume's root is often
+// writable by root alone (kind's host-path provisioner, CSI drivers that ignore fsGroup),
+// where kfup's own user could not create it. The rest of sc (no privilege escalation,
+// every capability dropped, the seccomp profile) is kept, so a restricted trial stays
+// restricted.
+//   - A trainer that sets runAsUser (in its container or its pod) lends its user and
+//     group; runAsNonRoot follows the user.
+//   - One that runs as a non-root user its image names (runAsNonRoot without runAsUser)
+//     leaves kfup's user: the volume must then be writable by others, as it must be for
+//     that trainer itself.
+//   - One that sets neither runs as its image's user, root for most ML images: so does
+//     the init container.
+func RunAsTrainer(sc *corev1.SecurityContext, pod *corev1.PodSecurityContext, primary *corev1.SecurityContext) *corev1.SecurityContext {
+	out := &corev1.SecurityContext{}
+	if sc != nil {
+		out = sc.DeepCopy()
+	}
+	var uid, gid *int64
+	var nonRoot *bool
+	if pod != nil {
+		uid, gid, nonRoot = pod.RunAsUser, pod.RunAsGroup, pod.RunAsNonRoot
+	}
+	if primary != nil {
+		uid, gid, nonRoot = cmp.Or(primary.RunAsUser, uid), cmp.Or(primary.RunAsGroup, gid), cmp.Or(primary.RunAsNonRoot, nonRoot)
+	}
+	switch {
+	case uid != nil:
+		out.RunAsUser = ptr.To(*uid)
+		out.RunAsGroup = nil
+		if gid != nil {
+			out.RunAsGroup = ptr.To(*gid)
+		}
+		out.RunAsNonRoot = ptr.To(*uid != 0)
+	case nonRoot != nil && *nonRoot:
+	default:
+		out.RunAsUser, out.RunAsGroup, out.RunAsNonRoot = ptr.To[int64](0), ptr.To[int64](0), ptr.To(false)
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 )
 
 func TestInjectCheckpoint(t *testing.T) {
@@ -14,7 +15,9 @@ func TestInjectCheckpoint(t *testing.T) {
 		Init: corev1.Container{Image: "kfup:1", Command: []string{"/kfup", "agent", "checkpoint", "--dir", CheckpointMountPath + "/exp/exp-abc"}},
 	}
 	wantInit := corev1.Container{Name: CheckpointContainerName, Image: "kfup:1", Command: ck.Init.Command,
-		VolumeMounts: []corev1.VolumeMount{{Name: CheckpointContainerName, MountPath: CheckpointMountPath}}}
+		VolumeMounts: []corev1.VolumeMount{{Name: CheckpointContainerName, MountPath: CheckpointMountPath}},
+		// the trainers below set no user: they run as their image's, root, and so does it
+		SecurityContext: &corev1.SecurityContext{RunAsUser: ptr.To[int64](0), RunAsGroup: ptr.To[int64](0), RunAsNonRoot: ptr.To(false)}}
 	wantVolume := corev1.Volume{Name: CheckpointContainerName, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "exp-pbt"}}}
 	wantMount := corev1.VolumeMount{Name: CheckpointContainerName, MountPath: "/var/log/katib/checkpoints", SubPath: "exp/exp-abc"}
 
@@ -123,5 +126,45 @@ spec:
 				t.Errorf("the job changed (-before +after):\n%s", d)
 			}
 		})
+	}
+}
+
+// The init container takes the trainer's identity and keeps kfup's restrictions.
+func TestRunAsTrainer(t *testing.T) {
+	restricted := func() *corev1.SecurityContext {
+		return &corev1.SecurityContext{
+			RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65532), RunAsGroup: ptr.To[int64](65532),
+			AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		}
+	}
+	with := func(uid, gid *int64, nonRoot *bool) *corev1.SecurityContext {
+		sc := restricted()
+		sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot = uid, gid, nonRoot
+		return sc
+	}
+	i64 := func(v int64) *int64 { return &v }
+	for _, c := range []struct {
+		name    string
+		pod     *corev1.PodSecurityContext
+		primary *corev1.SecurityContext
+		want    *corev1.SecurityContext
+	}{
+		{"no identity: the image's user, root", nil, nil, with(i64(0), i64(0), ptr.To(false))},
+		{"the pod's user and group", &corev1.PodSecurityContext{RunAsUser: i64(1000), RunAsGroup: i64(100)}, nil, with(i64(1000), i64(100), ptr.To(true))},
+		{"the container's user over the pod's", &corev1.PodSecurityContext{RunAsUser: i64(1000), RunAsGroup: i64(100)}, &corev1.SecurityContext{RunAsUser: i64(2000)}, with(i64(2000), i64(100), ptr.To(true))},
+		{"a user without a group", nil, &corev1.SecurityContext{RunAsUser: i64(1000)}, with(i64(1000), nil, ptr.To(true))},
+		{"root set explicitly", &corev1.PodSecurityContext{RunAsUser: i64(0)}, nil, with(i64(0), nil, ptr.To(false))},
+		{"a non-root image user: kfup's", &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true)}, nil, restricted()},
+		{"runAsNonRoot false in the container: root", &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true)}, &corev1.SecurityContext{RunAsNonRoot: ptr.To(false)}, with(i64(0), i64(0), ptr.To(false))},
+	} {
+		sc := restricted()
+		got := RunAsTrainer(sc, c.pod, c.primary)
+		if d := cmp.Diff(c.want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", c.name, d)
+		}
+		if d := cmp.Diff(restricted(), sc); d != "" {
+			t.Errorf("%s: the given context was changed:\n%s", c.name, d)
+		}
 	}
 }
