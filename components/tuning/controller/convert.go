@@ -2,7 +2,6 @@ package controller
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -79,20 +78,6 @@ func goalOf(o *tuningv1beta1.ObjectiveSpec) suggest.Goal {
 		return suggest.Maximize
 	}
 	return suggest.Minimize
-}
-
-// metricNames are the objective metric and the additional ones.
-func metricNames(o *tuningv1beta1.ObjectiveSpec) []string {
-	if o == nil {
-		return nil
-	}
-	out := []string{o.ObjectiveMetricName}
-	for _, n := range o.AdditionalMetricNames {
-		if !slices.Contains(out, n) {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // strategyOf is the metric's strategy: the one given, else Katib's default (max when

@@ -202,7 +202,7 @@ func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Exp
 	if err := injectCheckpoint(obj, exp, exp.Name+"-trial", "", tt.PrimaryContainerName, r.cfg.Image); err != nil {
 		return nil, fmt.Errorf("trialTemplate: %w", err)
 	}
-	if err := injectCollector(obj, spec.MetricsCollectorSpec, tt.PrimaryContainerName, r.cfg.Image, metricNames(spec.Objective)); err != nil {
+	if err := injectCollector(obj, spec.MetricsCollectorSpec, tt.PrimaryContainerName, r.cfg.Image, spec.Objective.MetricNames()); err != nil {
 		return nil, fmt.Errorf("trialTemplate: %w", err)
 	}
 	if tt.SuccessCondition == "" || tt.FailureCondition == "" {
@@ -394,7 +394,7 @@ func (r *ExperimentReconciler) newTrial(exp *tuningv1beta1.Experiment, tmpl []by
 	labels[tuningv1beta1.LabelExperimentName] = exp.Name
 	labels[apihost.LabelAPI] = APIName
 	obj := exp.Spec.Objective.DeepCopy()
-	for _, n := range metricNames(obj) {
+	for _, n := range obj.MetricNames() {
 		if !slices.ContainsFunc(obj.MetricStrategies, func(s tuningv1beta1.MetricStrategy) bool { return s.Name == n }) {
 			obj.MetricStrategies = append(obj.MetricStrategies, tuningv1beta1.MetricStrategy{Name: n, Value: tuningv1beta1.MetricStrategyType(strategyOf(obj, n))})
 		}

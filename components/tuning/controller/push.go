@@ -28,7 +28,7 @@ func (r *TrialReconciler) observePushed(ctx context.Context, t *tuningv1beta1.Tr
 	}
 	all := l.Observations()
 	out := &tuningv1beta1.Observation{}
-	for _, m := range engine.Summarize(all, metricNames(t.Spec.Objective)) {
+	for _, m := range engine.Summarize(all, t.Spec.Objective.MetricNames()) {
 		out.Metrics = append(out.Metrics, tuningv1beta1.Metric{Name: m.Name, Min: m.Min, Max: m.Max, Latest: m.Latest})
 	}
 	return out, all, nil

@@ -251,7 +251,7 @@ func (r *TrialReconciler) create(ctx context.Context, t *tuningv1beta1.Trial) er
 	if err := r.trialCheckpoint(ctx, t, run); err != nil { // before the sidecar, which may read the volume
 		return err
 	}
-	if err := injectCollector(run, &t.Spec.MetricsCollector, t.Spec.PrimaryContainerName, r.cfg.Image, metricNames(t.Spec.Objective)); err != nil {
+	if err := injectCollector(run, &t.Spec.MetricsCollector, t.Spec.PrimaryContainerName, r.cfg.Image, t.Spec.Objective.MetricNames()); err != nil {
 		return errCollector{err}
 	}
 	if err := injectTrialName(run, t); err != nil {
@@ -296,7 +296,7 @@ func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (
 	if err := r.reader.List(ctx, pods, client.InNamespace(t.Namespace), sel); err != nil {
 		return nil, nil, err
 	}
-	names := metricNames(t.Spec.Objective)
+	names := t.Spec.Objective.MetricNames()
 	var filters []string
 	format := engine.TextFormat
 	if s := t.Spec.MetricsCollector.Source; s != nil {

@@ -3,13 +3,11 @@ package engine
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"path"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 )
 
@@ -44,33 +42,24 @@ type Checkpoint struct {
 // unchanged.
 func InjectCheckpoint(obj *unstructured.Unstructured, primary string, c Checkpoint) (int, error) {
 	dir := path.Clean(c.Dir)
-	type change struct {
-		t   map[string]any
-		out map[string]any
-	}
-	var changes []change
-	for _, t := range podTemplates(obj) {
-		pt := &corev1.PodTemplateSpec{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(t, pt); err != nil {
-			return 0, fmt.Errorf("pod template: %w", err)
-		}
+	return editTemplates(obj, func(pt *corev1.PodTemplateSpec) (bool, error) {
 		spec := &pt.Spec
 		i := slices.IndexFunc(spec.Containers, func(ct corev1.Container) bool { return ct.Name == primary })
 		if i < 0 {
-			continue
+			return false, nil
 		}
 		for _, ct := range slices.Concat(spec.InitContainers, spec.Containers) {
 			if ct.Name == CheckpointContainerName {
-				return 0, fmt.Errorf("the pod template already has a container named %s, the name of kfup's checkpoint init container: rename it", CheckpointContainerName)
+				return false, fmt.Errorf("the pod template already has a container named %s, the name of kfup's checkpoint init container: rename it", CheckpointContainerName)
 			}
 		}
 		if slices.ContainsFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == CheckpointContainerName }) {
-			return 0, fmt.Errorf("the pod template already has a volume named %s, the name of kfup's checkpoint volume: rename it", CheckpointContainerName)
+			return false, fmt.Errorf("the pod template already has a volume named %s, the name of kfup's checkpoint volume: rename it", CheckpointContainerName)
 		}
 		pc := &spec.Containers[i]
 		for _, m := range pc.VolumeMounts {
 			if path.Clean(m.MountPath) == dir {
-				return 0, fmt.Errorf("container %q already mounts volume %s at %s, the suggestion_trial_dir where kfup mounts the trial's checkpoint: remove that mount or choose another directory", primary, m.Name, dir)
+				return false, fmt.Errorf("container %q already mounts volume %s at %s, the suggestion_trial_dir where kfup mounts the trial's checkpoint: remove that mount or choose another directory", primary, m.Name, dir)
 			}
 		}
 		spec.Volumes = append(spec.Volumes, corev1.Volume{Name: CheckpointContainerName, VolumeSource: corev1.VolumeSource{
@@ -82,17 +71,8 @@ func InjectCheckpoint(obj *unstructured.Unstructured, primary string, c Checkpoi
 		init.SecurityContext = RunAsTrainer(init.SecurityContext, spec.SecurityContext, pc.SecurityContext)
 		init.VolumeMounts = append(init.VolumeMounts, corev1.VolumeMount{Name: CheckpointContainerName, MountPath: CheckpointMountPath})
 		spec.InitContainers = append([]corev1.Container{init}, spec.InitContainers...)
-		out, err := runtime.DefaultUnstructuredConverter.ToUnstructured(pt)
-		if err != nil {
-			return 0, err
-		}
-		changes = append(changes, change{t, out})
-	}
-	for _, ch := range changes {
-		clear(ch.t)
-		maps.Copy(ch.t, ch.out)
-	}
-	return len(changes), nil
+		return true, nil
+	})
 }
 
 // RunAsTrainer is the init container's security context sc with the identity of the

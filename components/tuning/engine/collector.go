@@ -28,18 +28,23 @@ const MetricsContainerName = "kfup-metrics"
 // container or volume named MetricsContainerName is an error, and obj is then unchanged.
 func InjectMetricsSidecar(obj *unstructured.Unstructured, primary string, sidecar corev1.Container, dir string) (int, error) {
 	dir = path.Clean(dir)
-	templates := podTemplates(obj)
-	type change struct {
-		t   map[string]any
-		out map[string]any
-	}
+	return editTemplates(obj, func(pt *corev1.PodTemplateSpec) (bool, error) {
+		return injectPod(&pt.Spec, primary, sidecar, dir)
+	})
+}
+
+// editTemplates calls edit on each pod template of obj (podTemplates), typed. It writes
+// back the templates edit changed (true) once every one was edited without an error, so
+// that obj is unchanged on an error, and returns how many it changed.
+func editTemplates(obj *unstructured.Unstructured, edit func(*corev1.PodTemplateSpec) (bool, error)) (int, error) {
+	type change struct{ t, out map[string]any }
 	var changes []change
-	for _, t := range templates {
+	for _, t := range podTemplates(obj) {
 		pt := &corev1.PodTemplateSpec{}
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(t, pt); err != nil {
 			return 0, fmt.Errorf("pod template: %w", err)
 		}
-		ok, err := injectPod(&pt.Spec, primary, sidecar, dir)
+		ok, err := edit(pt)
 		if err != nil {
 			return 0, err
 		}

@@ -1,12 +1,8 @@
 package engine
 
 import (
-	"fmt"
-	"maps"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kfup/kfup/internal/agent"
 )
@@ -16,13 +12,7 @@ import (
 // InjectMetricsSidecar changes), replacing a value the template had, as Katib's webhook
 // does for the Push collector; no sidecar. It returns how many templates it changed.
 func InjectTrialName(obj *unstructured.Unstructured, primary, trial string) (int, error) {
-	type change struct{ t, out map[string]any }
-	var changes []change
-	for _, t := range podTemplates(obj) {
-		pt := &corev1.PodTemplateSpec{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(t, pt); err != nil {
-			return 0, fmt.Errorf("pod template: %w", err)
-		}
+	return editTemplates(obj, func(pt *corev1.PodTemplateSpec) (bool, error) {
 		found := false
 		for i := range pt.Spec.Containers {
 			c := &pt.Spec.Containers[i]
@@ -38,18 +28,6 @@ func InjectTrialName(obj *unstructured.Unstructured, primary, trial string) (int
 			}
 			c.Env = append(env, corev1.EnvVar{Name: agent.TrialNameEnv, Value: trial})
 		}
-		if !found {
-			continue
-		}
-		out, err := runtime.DefaultUnstructuredConverter.ToUnstructured(pt)
-		if err != nil {
-			return 0, err
-		}
-		changes = append(changes, change{t, out})
-	}
-	for _, c := range changes {
-		clear(c.t)
-		maps.Copy(c.t, c.out)
-	}
-	return len(changes), nil
+		return found, nil
+	})
 }

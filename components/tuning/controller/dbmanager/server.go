@@ -146,7 +146,7 @@ func (s *dbServer) ReportObservationLog(ctx context.Context, in *api_pb.ReportOb
 	if trialDone(t) {
 		return nil, status.Errorf(codes.FailedPrecondition, "trial %s/%s has ended: it takes no more reports", t.Namespace, t.Name)
 	}
-	names := metricNames(t.Spec.Objective)
+	names := t.Spec.Objective.MetricNames()
 	now := s.now()
 	reports := make([]engine.Observation, 0, len(logs))
 	for i, l := range logs {
@@ -325,20 +325,6 @@ func collectorKind(t *tuningv1beta1.Trial) tuningv1beta1.CollectorKind {
 		return c.Kind
 	}
 	return tuningv1beta1.StdOutCollector
-}
-
-// metricNames are the trial's metrics: the objective first, then the additional ones.
-func metricNames(o *tuningv1beta1.ObjectiveSpec) []string {
-	if o == nil {
-		return nil
-	}
-	out := []string{o.ObjectiveMetricName}
-	for _, n := range o.AdditionalMetricNames {
-		if !slices.Contains(out, n) {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // trialDone says the trial ended: a condition other than Created or Running is true.
