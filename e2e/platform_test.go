@@ -39,8 +39,12 @@ func TestMinimalProfile(t *testing.T) {
 		t.Fatalf("kfup test output:\n%s", r.stdout)
 	}
 	st := statusOf(t, clusterName)
-	if st.State != bootstrap.StateRunning || len(st.Components) != 3 {
-		t.Fatalf("status: %+v", st)
+	var names []string
+	for _, c := range st.Components {
+		names = append(names, c.Name)
+	}
+	if st.State != bootstrap.StateRunning || strings.Join(names, ",") != "training,tuning,serving,manager" {
+		t.Fatalf("status: %+v: want running with training, tuning, serving and the manager", st)
 	}
 	for _, c := range st.Components {
 		if !c.Healthy {
