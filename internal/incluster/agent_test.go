@@ -76,3 +76,34 @@ func TestAgentPushUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentStorageInitializer runs `kfup agent storage-initializer` as the init
+// container: a model is copied; a missing one exits non-zero with one line on stderr
+// and the same line in the termination message.
+func TestAgentStorageInitializer(t *testing.T) {
+	src, dest := t.TempDir(), filepath.Join(t.TempDir(), "models")
+	if err := os.WriteFile(filepath.Join(src, "model.bst"), []byte("trees"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	termLog := filepath.Join(t.TempDir(), "termination-log")
+	var out, errOut testio.Buffer
+	if code := Main(context.Background(), []string{"agent", "storage-initializer", "--termination-log", termLog, "file://" + src, dest}, &out, &errOut, nil); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, "model.bst")); err != nil || string(b) != "trees" {
+		t.Errorf("model.bst = %q, %v", b, err)
+	}
+	errOut = testio.Buffer{}
+	code := Main(context.Background(), []string{"agent", "storage-initializer", "--termination-log", termLog, "file:///nowhere/model", dest}, &out, &errOut, nil)
+	msg, _ := os.ReadFile(termLog)
+	if code == 0 || !strings.Contains(string(msg), "file:///nowhere/model: no such file or directory in the pod") || strings.Contains(string(msg), "\n") {
+		t.Errorf("exit %d, termination message %q", code, msg)
+	}
+	if !strings.Contains(errOut.String(), "ERROR: storage initializer: file:///nowhere/model") {
+		t.Errorf("stderr %q", errOut.String())
+	}
+	errOut = testio.Buffer{}
+	if code := Main(context.Background(), []string{"agent", "storage-initializer", "s3://b/m"}, &out, &errOut, nil); code != 2 {
+		t.Errorf("one argument: exit %d, want 2 (%s)", code, errOut.String())
+	}
+}
