@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
@@ -39,6 +40,12 @@ func BuiltinRuntimes(image string) []servingv1alpha1.ClusterServingRuntime {
 				Command: []string{"/kfup", "modelserver"},
 				Args:    []string{"--model-name={{.Name}}", "--model-dir=" + ModelMountPath, "--http-port=8080"},
 				Ports:   []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
+				// Ready (and the InferenceService with it) once the model is loaded and
+				// served, not when the process starts
+				ReadinessProbe: &corev1.Probe{
+					ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/v2/health/ready", Port: intstr.FromString("http")}},
+					PeriodSeconds: 2, FailureThreshold: 3, TimeoutSeconds: 1,
+				},
 				Resources: corev1.ResourceRequirements{
 					Requests: resources("100m", "64Mi"),
 					Limits:   resources("1", "512Mi"),

@@ -203,6 +203,11 @@ func TestBuiltinRuntimes(t *testing.T) {
 	if slices.ContainsFunc(BuiltinRuntimes(""), func(r servingv1alpha1.ClusterServingRuntime) bool { return r.Name == KfupRuntime }) {
 		t.Errorf("kfup's runtime without an image")
 	}
+	// kfup's server is ready once its model is served, on the port it listens on
+	c := BuiltinRuntimes("kfup:dev")[0].Spec.Containers[0]
+	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/v2/health/ready" || p.HTTPGet.Port.StrVal != c.Ports[0].Name {
+		t.Errorf("kfup runtime's readiness probe %+v, want /v2/health/ready on port %q", p, c.Ports[0].Name)
+	}
 }
 
 // A probe that names no port (as the tensorflow timeout sample's) probes the serving
