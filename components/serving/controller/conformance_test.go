@@ -15,24 +15,27 @@ import (
 )
 
 // Every KServe sample and the seed InferenceService apply unchanged — strict field
-// validation, read back with nothing pruned — and the controller answers each: the
-// samples' gs:// models with a condition naming the storage initializer kfup lacks (and
-// the runtime KServe would choose), the custom predictor with its Deployment.
+// validation, read back with nothing pruned — and the controller answers each with its
+// Deployment (and the runtime KServe would choose): the samples' gs:// models downloaded
+// by the storage initializer, the custom predictor as written.
 func TestConformanceExamples(t *testing.T) {
 	start(t)
 	dir := conf.Dir(t)
 	files := conf.Files(t, filepath.Join("serving", "*.yaml"))
 	files = append(files, filepath.Join(dir, "seed", "inferenceservice.yaml"))
-	want := map[string]struct{ runtime, reason string }{
-		"serving/advanced_timeout.yaml":                    {"kserve-tensorflow-serving", engine.ReasonStorageURINotServed},
-		"serving/custom_simple.yaml":                       {"", ""},
-		"serving/rollout_canary.yaml":                      {"kserve-tensorflow-serving", engine.ReasonStorageURINotServed},
-		"serving/sklearn_v1_sklearn.yaml":                  {"kserve-sklearnserver", engine.ReasonStorageURINotServed},
-		"serving/sklearn_v2_sklearn.yaml":                  {"kserve-sklearnserver", engine.ReasonStorageURINotServed},
-		"serving/tensorflow_canary.yaml":                   {"kserve-tensorflow-serving", engine.ReasonStorageURINotServed},
-		"serving/transformer_collocation_collocation.yaml": {"", engine.ReasonStorageURINotServed},
-		"serving/xgboost_xgboost.yaml":                     {engine.KfupRuntime, engine.ReasonStorageURINotServed},
-		"seed/inferenceservice.yaml":                       {"kserve-sklearnserver", engine.ReasonStorageURINotServed},
+	want := map[string]struct {
+		runtime     string
+		initializer bool // the model is downloaded by the storage initializer
+	}{
+		"serving/advanced_timeout.yaml":                    {"kserve-tensorflow-serving", true},
+		"serving/custom_simple.yaml":                       {"", false},
+		"serving/rollout_canary.yaml":                      {"kserve-tensorflow-serving", true},
+		"serving/sklearn_v1_sklearn.yaml":                  {"kserve-sklearnserver", true},
+		"serving/sklearn_v2_sklearn.yaml":                  {"kserve-sklearnserver", true},
+		"serving/tensorflow_canary.yaml":                   {"kserve-tensorflow-serving", true},
+		"serving/transformer_collocation_collocation.yaml": {"", true},
+		"serving/xgboost_xgboost.yaml":                     {engine.KfupRuntime, true},
+		"seed/inferenceservice.yaml":                       {"kserve-sklearnserver", true},
 	}
 	for _, f := range files {
 		rel, _ := filepath.Rel(dir, f)
@@ -49,26 +52,24 @@ func TestConformanceExamples(t *testing.T) {
 			ns := env.Namespace(t)
 			u.SetNamespace(ns)
 			env.CreateAsUser(t, u)
-			if w.reason == "" {
-				isvc := waitCondition(t, ns, u.GetName(), servingv1beta1.IngressReady, "True", "")
-				if isvc.Status.URL != "http://"+u.GetName()+"-predictor."+ns+".svc.cluster.local" {
-					t.Errorf("url %q", isvc.Status.URL)
-				}
-				d := &appsv1.Deployment{}
-				if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: u.GetName() + "-predictor"}, d); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			isvc := waitCondition(t, ns, u.GetName(), servingv1beta1.PredictorReady, "False", w.reason)
-			if msg := condition(isvc, servingv1beta1.PredictorReady).Message; !strings.Contains(msg, "not yet in kfup") {
-				t.Errorf("message %q does not say the storage initializer is missing", msg)
+			isvc := waitCondition(t, ns, u.GetName(), servingv1beta1.IngressReady, "True", "")
+			if isvc.Status.URL != "http://"+u.GetName()+"-predictor."+ns+".svc.cluster.local" && isvc.Status.URL != "http://"+u.GetName()+"-transformer."+ns+".svc.cluster.local" {
+				t.Errorf("url %q", isvc.Status.URL)
 			}
 			if isvc.Status.ClusterServingRuntimeName != w.runtime {
 				t.Errorf("runtime %q, want %q", isvc.Status.ClusterServingRuntimeName, w.runtime)
 			}
-			if r := condition(isvc, servingv1beta1.Ready); r.Status != "False" || r.Reason != w.reason {
-				t.Errorf("Ready %+v", r)
+			d := &appsv1.Deployment{}
+			if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: u.GetName() + "-predictor"}, d); err != nil {
+				t.Fatal(err)
+			}
+			inits := d.Spec.Template.Spec.InitContainers
+			has := len(inits) > 0 && inits[0].Name == engine.StorageInitializerName
+			if has != w.initializer {
+				t.Fatalf("init containers %+v, want the storage initializer: %v", inits, w.initializer)
+			}
+			if has && (inits[0].Image != testImage || len(inits[0].Args) != 2 || !strings.HasPrefix(inits[0].Args[0], "gs://") || inits[0].Args[1] != "/mnt/models") {
+				t.Errorf("storage initializer %+v", inits[0])
 			}
 		})
 	}

@@ -3,7 +3,10 @@ package controller
 // RBAC of the serving controllers; controller-gen turns these markers into
 // manifests/rbac/role.yaml (make generate). Deployments, services and HPAs are each
 // InferenceService component's children, pods are read for a model server that failed; runtimes are read to choose the predictor's
-// server, and the built-in ClusterServingRuntimes created (and kept) by kfup.
+// server, and the built-in ClusterServingRuntimes created (and kept) by kfup. For an
+// s3:// or hf:// model the predictor's service account and the metadata of the secrets
+// it lists are read (get only, by name), to reference their keys from the storage
+// initializer as KServe does (docs/security.md).
 
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices/status,verbs=get;update
@@ -14,3 +17,5 @@ package controller
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get

@@ -117,7 +117,15 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 		}
 		o.Runtime = &rt
 	}
-	children, err := engine.Desired(isvc, o.Runtime)
+	si := engine.StorageInit{Image: r.cfg.Image}
+	if engine.NeedsCredentials(engine.StorageURIOf(&isvc.Spec.Predictor)) {
+		secrets, err := r.credentialSecrets(ctx, isvc)
+		if err != nil {
+			return o, ctrl.Result{}, err
+		}
+		si.Secrets = secrets
+	}
+	children, err := engine.Desired(isvc, o.Runtime, si)
 	if err != nil {
 		o.Err = err
 		return o, ctrl.Result{}, nil
@@ -202,6 +210,37 @@ func (r *InferenceServiceReconciler) runtimes(ctx context.Context, ns string) (e
 		return out, fmt.Errorf("list clusterservingruntimes: %w", err)
 	}
 	out.Namespaced, out.Cluster = srs.Items, csrs.Items
+	return out, nil
+}
+
+// credentialSecrets are the names and annotations of the secrets listed by the
+// predictor's service account ("default" when unnamed), as KServe's credential builder
+// reads them; only their metadata is requested, their data stays in the API server (the
+// pod references its keys). A missing service account or secret is skipped, as KServe.
+func (r *InferenceServiceReconciler) credentialSecrets(ctx context.Context, isvc *servingv1beta1.InferenceService) ([]engine.CredentialSecret, error) {
+	name := isvc.Spec.Predictor.ServiceAccountName
+	if name == "" {
+		name = "default"
+	}
+	sa := &corev1.ServiceAccount{}
+	if err := r.reader.Get(ctx, client.ObjectKey{Namespace: isvc.Namespace, Name: name}, sa); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read service account %s/%s: %w", isvc.Namespace, name, err)
+	}
+	var out []engine.CredentialSecret
+	for _, ref := range sa.Secrets {
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+		if err := r.reader.Get(ctx, client.ObjectKey{Namespace: isvc.Namespace, Name: ref.Name}, m); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("read the metadata of secret %s/%s: %w", isvc.Namespace, ref.Name, err)
+		}
+		out = append(out, engine.CredentialSecret{Name: m.Name, Annotations: m.Annotations})
+	}
 	return out, nil
 }
 

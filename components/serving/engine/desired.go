@@ -75,10 +75,11 @@ func ServiceHost(isvc *servingv1beta1.InferenceService, c servingv1beta1.Compone
 }
 
 // Desired returns the Standard-mode children of isvc: the predictor's (run by rt, the
-// runtime chosen for its model; nil for a custom predictor), then the transformer's and
-// the explainer's when it has them. Owner references and kfup's labels are the
-// caller's. Errors are *SpecError or *StorageError: conditions on isvc.
-func Desired(isvc *servingv1beta1.InferenceService, rt *Runtime) ([]Children, error) {
+// runtime chosen for its model; nil for a custom predictor; si for a model the storage
+// initializer downloads), then the transformer's and the explainer's when it has them.
+// Owner references and kfup's labels are the caller's. Errors are *SpecError or
+// *StorageError: conditions on isvc.
+func Desired(isvc *servingv1beta1.InferenceService, rt *Runtime, si StorageInit) ([]Children, error) {
 	pred := &isvc.Spec.Predictor
 	// the runtime's defaults may label the InferenceService (TorchServe's
 	// serviceEnvelope), as KServe's webhook does: the predictor's pods carry it
@@ -89,7 +90,7 @@ func Desired(isvc *servingv1beta1.InferenceService, rt *Runtime) ([]Children, er
 			predISVC.Labels = l
 		}
 	}
-	pod, err := predictorPod(predISVC, rt)
+	pod, err := predictorPod(predISVC, rt, si)
 	if err != nil {
 		return nil, err
 	}
@@ -138,8 +139,8 @@ func runtimeMeta(rt *Runtime) metav1.ObjectMeta {
 // predictorPod is the predictor's pod: the runtime's pod with the InferenceService's
 // pod fields and container overrides merged onto it (strategic merge, as KServe), or a
 // custom predictor's pod as written; the model's storage mounted into the serving
-// container.
-func predictorPod(isvc *servingv1beta1.InferenceService, rt *Runtime) (corev1.PodSpec, error) {
+// container (by the storage initializer unless it is a PVC).
+func predictorPod(isvc *servingv1beta1.InferenceService, rt *Runtime, si StorageInit) (corev1.PodSpec, error) {
 	pred := &isvc.Spec.Predictor
 	if pred.WorkerSpec != nil {
 		return corev1.PodSpec{}, &SpecError{Reason: servingv1beta1.InvalidPredictorSpec, Message: "predictor.workerSpec (multi-node serving) is not served by kfup yet"}
@@ -176,7 +177,9 @@ func predictorPod(isvc *servingv1beta1.InferenceService, rt *Runtime) (corev1.Po
 		if err != nil {
 			return corev1.PodSpec{}, err
 		}
-		s.mount(&pod, &pod.Containers[serving])
+		if err := s.mount(&pod, &pod.Containers[serving], si); err != nil {
+			return corev1.PodSpec{}, err
+		}
 	}
 	defaultPort(&pod.Containers[serving])
 	probePorts(&pod)

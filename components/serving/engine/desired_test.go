@@ -41,7 +41,7 @@ func TestDesiredKfupRuntimeWithPVC(t *testing.T) {
 		StorageURI: ptr.To("pvc://models/xgb/iris"),
 		Container:  servingv1beta1.Container{Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}},
 	}})
-	got, err := Desired(in, builtin(t, KfupRuntime))
+	got, err := Desired(in, builtin(t, KfupRuntime), StorageInit{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestDesiredTransformerAndHPA(t *testing.T) {
 		PodSpec:                servingv1beta1.PodSpec{Containers: []corev1.Container{{Name: "t", Image: "img", Args: []string{"--http_port=9000"}}}},
 		ComponentExtensionSpec: servingv1beta1.ComponentExtensionSpec{MaxReplicas: 3, ScaleMetric: ptr.To(servingv1beta1.MetricMemory), ScaleTarget: ptr.To[int32](60)},
 	}
-	got, err := Desired(in, builtin(t, "kserve-sklearnserver"))
+	got, err := Desired(in, builtin(t, "kserve-sklearnserver"), StorageInit{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestDesiredCustomPredictor(t *testing.T) {
 		{Name: "side", Image: "side"},
 		{Name: "kserve-container", Image: "srv", Env: []corev1.EnvVar{{Name: "STORAGE_URI", Value: "pvc://m"}}, Ports: []corev1.ContainerPort{{ContainerPort: 5000}}},
 	}}})
-	got, err := Desired(in, nil)
+	got, err := Desired(in, nil, StorageInit{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,14 +168,15 @@ func TestDesiredRefusals(t *testing.T) {
 		rt   *Runtime
 		want string
 	}{
-		{"gs storage", isvc(servingv1beta1.PredictorSpec{SKLearn: &servingv1beta1.PredictorExtensionSpec{StorageURI: ptr.To("gs://b/m")}}), &Runtime{Name: "r", Spec: BuiltinRuntimes("")[0].Spec}, "storage initializer for gs://"},
+		{"gs storage", isvc(servingv1beta1.PredictorSpec{SKLearn: &servingv1beta1.PredictorExtensionSpec{StorageURI: ptr.To("gs://b/m")}}), &Runtime{Name: "r", Spec: BuiltinRuntimes("")[0].Spec}, "needs the storage initializer, and kfup's image is not known"},
+		{"unknown scheme", isvc(servingv1beta1.PredictorSpec{SKLearn: &servingv1beta1.PredictorExtensionSpec{StorageURI: ptr.To("azure://b/m")}}), &Runtime{Name: "r", Spec: BuiltinRuntimes("")[0].Spec}, "scheme azure:// is not served"},
 		{"concurrency metric", isvc(servingv1beta1.PredictorSpec{PodSpec: servingv1beta1.PodSpec{Containers: []corev1.Container{{Name: "c"}}},
 			ComponentExtensionSpec: servingv1beta1.ComponentExtensionSpec{MaxReplicas: 3, ScaleMetric: ptr.To(servingv1beta1.MetricConcurrency)}}), nil, "needs Knative"},
 		{"empty predictor", isvc(servingv1beta1.PredictorSpec{}), nil, "names no model"},
 		{"worker spec", isvc(servingv1beta1.PredictorSpec{WorkerSpec: &servingv1beta1.WorkerSpec{}}), nil, "workerSpec"},
 	}
 	for _, tt := range tests {
-		_, err := Desired(tt.in, tt.rt)
+		_, err := Desired(tt.in, tt.rt, StorageInit{})
 		var se *SpecError
 		var st *StorageError
 		if err == nil || !(errors.As(err, &se) || errors.As(err, &st)) || !strings.Contains(err.Error(), tt.want) {
@@ -218,7 +219,7 @@ func TestDesiredProbePort(t *testing.T) {
 		Container: servingv1beta1.Container{LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
 			HTTPGet: &corev1.HTTPGetAction{Path: "/v1/models/flowers"}}}},
 	}})
-	got, err := Desired(in, builtin(t, "kserve-tensorflow-serving"))
+	got, err := Desired(in, builtin(t, "kserve-tensorflow-serving"), StorageInit{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +242,7 @@ func TestDesiredRuntimeDefaults(t *testing.T) {
 	in := isvc(servingv1beta1.PredictorSpec{PyTorch: &servingv1beta1.PredictorExtensionSpec{
 		StorageURI: ptr.To("pvc://models/torch"), ProtocolVersion: ptr.To(servingv1beta1.ProtocolV2),
 	}})
-	got, err := Desired(in, builtin(t, "kserve-torchserve"))
+	got, err := Desired(in, builtin(t, "kserve-torchserve"), StorageInit{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestDesiredRuntimeDefaults(t *testing.T) {
 	}
 
 	tr := isvc(servingv1beta1.PredictorSpec{Triton: &servingv1beta1.PredictorExtensionSpec{}})
-	got, err = Desired(tr, builtin(t, "kserve-tritonserver"))
+	got, err = Desired(tr, builtin(t, "kserve-tritonserver"), StorageInit{})
 	if err != nil {
 		t.Fatal(err)
 	}

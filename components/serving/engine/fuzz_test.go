@@ -34,7 +34,7 @@ func FuzzDesired(f *testing.F) {
 			}
 			rt = &r
 		}
-		cs, err := Desired(isvc, rt)
+		cs, err := Desired(isvc, rt, StorageInit{})
 		if err != nil {
 			return
 		}

@@ -13,7 +13,8 @@ import (
 
 // Condition reasons kfup sets beyond KServe's failure reasons.
 const (
-	// ReasonStorageURINotServed: the storageUri's scheme has no storage initializer in kfup yet.
+	// ReasonStorageURINotServed: the storageUri's scheme is served neither by a PVC mount
+	// nor by the storage initializer.
 	ReasonStorageURINotServed = "StorageURINotServed"
 	// ReasonResourceExists: an object of a child's name is someone else's.
 	ReasonResourceExists = "ResourceExists"
@@ -131,8 +132,8 @@ func Status(isvc *servingv1beta1.InferenceService, o Observed, now metav1.Time) 
 			TransitionStatus:    servingv1beta1.UpToDate,
 			ModelRevisionStates: &servingv1beta1.ModelRevisionStates{ActiveModelState: servingv1beta1.Loaded, TargetModelState: servingv1beta1.Loaded},
 		}
-	} else if f := loadFailure(o.PredictorPods); f != nil {
-		msg := fmt.Sprintf("the model server in pod %s failed (exit code %d): %s", f.Location, f.ExitCode, f.Message)
+	} else if f, who := loadFailure(o.PredictorPods); f != nil {
+		msg := fmt.Sprintf("the %s in pod %s failed (exit code %d): %s", who, f.Location, f.ExitCode, f.Message)
 		set(servingv1beta1.Ready, corev1.ConditionFalse, string(servingv1beta1.ModelLoadFailed), msg)
 		for i := range st.Conditions { // the predictor's condition says why, too
 			if c := &st.Conditions[i]; c.Type == servingv1beta1.PredictorReady && c.Status != corev1.ConditionTrue {
@@ -193,11 +194,13 @@ func sortConditions(st servingv1beta1.InferenceServiceStatus) servingv1beta1.Inf
 // maxFailureMessage bounds the termination message kept in status.
 const maxFailureMessage = 1024
 
-// loadFailure is the first predictor pod (by name) whose serving container (kserve-container,
-// else the first) exited with an error, now or before its restart: KServe's
-// ModelLoadFailed, with the container's termination message (its last log lines, with
-// FallbackToLogsOnError).
-func loadFailure(pods []corev1.Pod) *servingv1beta1.FailureInfo {
+// loadFailure is the first predictor pod (by name) whose storage initializer, or else
+// whose serving container (kserve-container, else the first), exited with an error, now
+// or before its restart: KServe's ModelLoadFailed (KServe reports a failed storage
+// initializer so too), with the container's termination message (the initializer's
+// one-line error, the server's last log lines with FallbackToLogsOnError). who says
+// which of the two failed.
+func loadFailure(pods []corev1.Pod) (f *servingv1beta1.FailureInfo, who string) {
 	pods = slices.Clone(pods)
 	slices.SortFunc(pods, func(a, b corev1.Pod) int {
 		if a.Name < b.Name {
@@ -209,6 +212,12 @@ func loadFailure(pods []corev1.Pod) *servingv1beta1.FailureInfo {
 		return 0
 	})
 	for _, p := range pods {
+		ics := p.Status.InitContainerStatuses
+		if i := slices.IndexFunc(ics, func(c corev1.ContainerStatus) bool { return c.Name == StorageInitializerName }); i >= 0 {
+			if t := failed(ics[i]); t != nil {
+				return failureInfo(p.Name, t), "storage initializer"
+			}
+		}
 		cs := p.Status.ContainerStatuses
 		i := slices.IndexFunc(cs, func(c corev1.ContainerStatus) bool { return c.Name == ContainerName })
 		if i < 0 {
@@ -217,21 +226,32 @@ func loadFailure(pods []corev1.Pod) *servingv1beta1.FailureInfo {
 			}
 			i = 0
 		}
-		t := cs[i].State.Terminated
-		if t == nil || t.ExitCode == 0 {
-			t = cs[i].LastTerminationState.Terminated
+		if t := failed(cs[i]); t != nil {
+			return failureInfo(p.Name, t), "model server"
 		}
-		if t == nil || t.ExitCode == 0 {
-			continue
-		}
-		msg := t.Message
-		if msg == "" {
-			msg = t.Reason
-		}
-		if len(msg) > maxFailureMessage {
-			msg = msg[len(msg)-maxFailureMessage:]
-		}
-		return &servingv1beta1.FailureInfo{Location: p.Name, Reason: servingv1beta1.ModelLoadFailed, Message: msg, ExitCode: t.ExitCode}
 	}
-	return nil
+	return nil, ""
+}
+
+// failed is the container's termination with an error, now or before its restart.
+func failed(cs corev1.ContainerStatus) *corev1.ContainerStateTerminated {
+	t := cs.State.Terminated
+	if t == nil || t.ExitCode == 0 {
+		t = cs.LastTerminationState.Terminated
+	}
+	if t == nil || t.ExitCode == 0 {
+		return nil
+	}
+	return t
+}
+
+func failureInfo(pod string, t *corev1.ContainerStateTerminated) *servingv1beta1.FailureInfo {
+	msg := t.Message
+	if msg == "" {
+		msg = t.Reason
+	}
+	if len(msg) > maxFailureMessage {
+		msg = msg[len(msg)-maxFailureMessage:]
+	}
+	return &servingv1beta1.FailureInfo{Location: pod, Reason: servingv1beta1.ModelLoadFailed, Message: msg, ExitCode: t.ExitCode}
 }

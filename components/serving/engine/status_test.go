@@ -15,7 +15,7 @@ import (
 // model FailedToLoad, with the container's message: the model server's own error.
 func TestStatusModelLoadFailed(t *testing.T) {
 	in := isvc(servingv1beta1.PredictorSpec{XGBoost: &servingv1beta1.PredictorExtensionSpec{StorageURI: ptr.To("pvc://models/x")}})
-	children, err := Desired(in, builtin(t, KfupRuntime))
+	children, err := Desired(in, builtin(t, KfupRuntime), StorageInit{})
 	if err != nil {
 		t.Fatal(err)
 	}

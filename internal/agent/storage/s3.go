@@ -46,6 +46,9 @@ func readS3Settings(o Options) s3Settings {
 		caBundle:     o.getenv("AWS_CA_BUNDLE"),
 	}
 	if s.region == "" {
+		s.region = o.getenv("AWS_DEFAULT_REGION") // KServe's controller sets this one
+	}
+	if s.region == "" {
 		s.region = defaultS3Region
 	}
 	s.endpoint = o.getenv("AWS_ENDPOINT_URL")
