@@ -38,6 +38,8 @@ type CreateOptions struct {
 	// Context is the context of an existing cluster (--provider existing); empty means the
 	// kubeconfig's current context.
 	Context string
+	// GPU are the --gpu flags.
+	GPU GPUOptions
 }
 
 // ResolveNodeImage returns the node image to use: flag, then $KFUP_NODE_IMAGE, then default.
@@ -69,6 +71,13 @@ func (o *CreateOptions) Validate() error {
 		}
 	} else if o.Context != "" {
 		return errs.Usage("use --context with --provider existing", "--context selects an existing cluster; kfup names the context of a kind cluster kfup-<name>")
+	}
+	if err := o.GPU.Validate(); err != nil {
+		return err
+	}
+	if o.Provider == ProviderExisting && o.GPU.Enabled() {
+		return errs.Usage("drop --gpu: kfup wires GPUs into the kind nodes it creates; for a cluster you have, see docs/gpu.md",
+			"--gpu needs --provider kind")
 	}
 	return nil
 }
@@ -126,6 +135,10 @@ func createCluster(ctx context.Context, env *Env, p Provider, o CreateOptions, b
 			fmt.Sprintf("pick another --name, or use that cluster with: kfup create --provider existing --context %s-%s --name %s", p.Name(), o.Name, o.Name),
 			"a %s cluster named %q exists that kfup did not create", p.Name(), o.Name)
 	case exists && rec.Phase == PhaseReady:
+		if o.GPU.Mode == GPUOn && len(rec.GPUs) == 0 {
+			return nil, errs.New(errs.KindConflict, fmt.Sprintf("GPUs are wired into the node when it is created: kfup delete --name %s, then kfup create --name %s --gpu", o.Name, o.Name),
+				"cluster %q was created without GPUs", o.Name)
+		}
 		env.Record = rec
 		return converge(ctx, env, p, o)
 	case exists:
@@ -139,13 +152,16 @@ func createCluster(ctx context.Context, env *Env, p Provider, o CreateOptions, b
 		Name: o.Name, Provider: p.Name(), Phase: PhaseCreating, NodeImage: image,
 		Context: ContextName(o.Name), Kubeconfig: o.Kubeconfig, CreatedAt: env.Now().UTC(),
 	}
-	steps := []Step{
-		preflightStep{opts: o, image: image, prefer: rec},
+	steps := []Step{preflightStep{opts: o, image: image, prefer: rec}}
+	if o.GPU.Enabled() {
+		steps = append(steps, gpuStep{opts: o.GPU})
+	}
+	steps = append(steps,
 		kindConfigStep{opts: o, base: base},
 		clusterCreateStep{provider: p, opts: o},
 		kubeconfigStep{provider: p},
 		waitStep{timeout: o.Wait},
-	}
+	)
 	if err := runSteps(ctx, env, steps...); err != nil {
 		return nil, cleanupFailedCreate(env, p, o, err)
 	}

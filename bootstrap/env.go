@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 
 	"github.com/kfup/kfup/bootstrap/preflight"
+	"github.com/kfup/kfup/gpu"
 	"github.com/kfup/kfup/internal/ui"
 )
 
@@ -35,6 +36,11 @@ type Env struct {
 	// timeout, for Status; nil reports none. bootstrap knows clusters, not components:
 	// the CLI sets it to platform.Health.
 	ComponentHealth func(ctx context.Context, env *Env, rec *Record, timeout time.Duration) ([]ComponentHealth, error)
+	// DiscoverGPUs finds the host's GPUs for --gpu (nil: gpu.Discover); tests inject one.
+	DiscoverGPUs func(ctx context.Context) (*gpu.Inventory, error)
+	// GPURoot is where the driver's device nodes, libraries and /proc files are looked
+	// for ("" means "/"; tests: a fake driver root).
+	GPURoot string
 
 	// Record is the cluster record being created or converged.
 	Record *Record
@@ -44,6 +50,8 @@ type Env struct {
 	REST *rest.Config
 	// cgroupV1 is set by the preflight step when the Docker host uses cgroup v1.
 	cgroupV1 bool
+	// gpu is set by the GPU step: the GPUs to wire into the node (nil: none).
+	gpu *gpuWiring
 
 	// locks counts the holds of each cluster lock this Env took (LockCluster).
 	lockMu sync.Mutex

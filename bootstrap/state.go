@@ -40,6 +40,8 @@ type Record struct {
 	// loading rules ($KUBECONFIG or ~/.kube/config).
 	Kubeconfig string    `json:"kubeconfig,omitempty"`
 	CreatedAt  time.Time `json:"createdAt"`
+	// GPUs are the UUIDs of the host GPUs wired into the node (kfup create --gpu).
+	GPUs []string `json:"gpus,omitempty"`
 	// Profile is the install profile last applied ("none": cluster only).
 	Profile string `json:"profile,omitempty"`
 	// Components are the components installed by the last successful install.

@@ -76,9 +76,40 @@ func TestCreateOptions(t *testing.T) {
 				Name: "ml-dev", Provider: bootstrap.ProviderKind, Wait: 5 * time.Minute, ListenAddress: "127.0.0.1", Kubeconfig: "/tmp/kc",
 			},
 		},
+		{
+			name: "--gpu alone",
+			args: []string{"--gpu"},
+			want: withGPU(defaults, bootstrap.GPUOptions{Mode: bootstrap.GPUOn}),
+		},
+		{
+			name: "--gpu=auto",
+			args: []string{"--gpu=auto"},
+			want: withGPU(defaults, bootstrap.GPUOptions{Mode: bootstrap.GPUAuto}),
+		},
+		{
+			name: "--gpu=false",
+			args: []string{"--gpu=false"},
+			want: defaults,
+		},
+		{
+			name: "every GPU flag",
+			args: []string{"--gpu", "--gpus", "0,GPU-abc", "--gpu-share", "4", "--gpu-mig-strategy", "mixed"},
+			want: withGPU(defaults, bootstrap.GPUOptions{Mode: bootstrap.GPUOn, Select: []string{"0", "GPU-abc"}, Share: 4, MIGStrategy: "mixed"}),
+		},
+		{
+			name: "--gpus implies --gpu",
+			args: []string{"--gpus", "1"},
+			want: withGPU(defaults, bootstrap.GPUOptions{Mode: bootstrap.GPUOn, Select: []string{"1"}}),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.want.GPU.Share == 0 {
+				tt.want.GPU.Share = 1
+			}
+			if tt.want.GPU.MIGStrategy == "" {
+				tt.want.GPU.MIGStrategy = "none"
+			}
 			f, out, _ := testFactory(t)
 			var got *CreateOptions
 			cmd := NewCmdCreate(f, func(_ context.Context, o *CreateOptions) error { got = o; return nil })
@@ -95,6 +126,33 @@ func TestCreateOptions(t *testing.T) {
 				t.Errorf("stdout = %q, want nothing from a stubbed run", out)
 			}
 		})
+	}
+}
+
+func withGPU(o bootstrap.CreateOptions, g bootstrap.GPUOptions) bootstrap.CreateOptions {
+	o.GPU = g
+	return o
+}
+
+// TestCreateGPUFlagErrors: bad GPU flags are usage errors before anything runs.
+func TestCreateGPUFlagErrors(t *testing.T) {
+	for args, want := range map[string]string{
+		"--gpu=maybe":                  "want true, false or auto",
+		"--gpu --gpu-share 0":          "--gpu-share 0: out of range",
+		"--gpu --gpu-share 65":         "--gpu-share 65: out of range",
+		"--gpu --gpu-mig-strategy all": `unknown --gpu-mig-strategy "all"`,
+		"--gpu=false --gpus 0":         "--gpus, --gpu-share and --gpu-mig-strategy need --gpu",
+		"--gpu --provider existing":    "--gpu needs --provider kind",
+	} {
+		f, _, _ := testFactory(t)
+		cmd := NewCmdCreate(f, func(context.Context, *CreateOptions) error {
+			t.Errorf("%s: run called", args)
+			return nil
+		})
+		err := execute(f, cmd, append([]string{"create"}, strings.Fields(args)...)...)
+		if err == nil || !strings.Contains(err.Error(), want) || errs.KindOf(err) != errs.KindUsage {
+			t.Errorf("%s: err %v (kind %v), want usage error with %q", args, err, errs.KindOf(err), want)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/bundle"
+	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/manifests"
 	"github.com/kfup/kfup/platform"
 	"github.com/kfup/kfup/profiles"
@@ -47,11 +49,16 @@ The host is checked first ('kfup doctor'); create refuses early when a check fai
 		Example: `  kfup create
   kfup create --name ml-dev --http-port 8080 --https-port 8443
   KFUP_NODE_IMAGE=kfup-offline/node:v1.37.2 kfup create       # offline node image
-  kfup create --provider existing --context my-cluster        # use a cluster you have`,
+  kfup create --provider existing --context my-cluster        # use a cluster you have
+  kfup create --gpu --gpus 0 --gpu-share 4                    # GPU 0, shared by 4 pods`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Cluster.Name = f.Global.Name
 			opts.Cluster.Kubeconfig = f.Global.Kubeconfig
+			impliesGPU(cmd, &opts.Cluster.GPU)
+			if g := opts.Cluster.GPU.Share; g < 1 {
+				return errs.Usage(fmt.Sprintf("pass --gpu-share between 1 (no sharing) and %d", bootstrap.MaxGPUShare), "--gpu-share %d: out of range", g)
+			}
 			if err := opts.Cluster.Validate(); err != nil {
 				return err
 			}
@@ -80,8 +87,54 @@ The host is checked first ('kfup doctor'); create refuses early when a check fai
 	fl.StringVar(&opts.Images, "images", "", "image bundle from 'kfup images save' to preload (offline installs)")
 	fl.StringArrayVar(&opts.Sets, "set", nil, "override a profile setting: components.<name>.enabled=false or components.<name>.<key>=<value> (repeatable)")
 	fl.StringVar(&opts.Cluster.Context, "context", "", "with --provider existing: kubeconfig context of the cluster (default: current context)")
+	fl.Var(&gpuModeValue{&opts.Cluster.GPU.Mode}, "gpu", "wire the host's NVIDIA GPUs into the node: --gpu (fail when there are none), --gpu=auto (go on without), --gpu=false")
+	fl.Lookup("gpu").NoOptDefVal = string(bootstrap.GPUOn)
+	fl.StringSliceVar(&opts.Cluster.GPU.Select, "gpus", nil, "with --gpu: only these GPUs, by index or UUID (default: all; see 'kfup gpu list')")
+	fl.IntVar(&opts.Cluster.GPU.Share, "gpu-share", 1, fmt.Sprintf("with --gpu: pods that may share each GPU (time-slicing), 1 to %d", bootstrap.MaxGPUShare))
+	fl.StringVar(&opts.Cluster.GPU.MIGStrategy, "gpu-mig-strategy", "none", "with --gpu: how MIG devices are offered: none (MIG must be off), single (as nvidia.com/gpu) or mixed (as nvidia.com/mig-<profile>)")
 	return cmd
 }
+
+// impliesGPU turns --gpu on when a GPU setting was given without it: --gpus 0 alone
+// means the user wants GPU 0. An explicit --gpu=false with them stays a usage error.
+func impliesGPU(cmd *cobra.Command, g *bootstrap.GPUOptions) {
+	fl := cmd.Flags()
+	if fl.Changed("gpu") {
+		return
+	}
+	if fl.Changed("gpus") || fl.Changed("gpu-share") || fl.Changed("gpu-mig-strategy") {
+		g.Mode = bootstrap.GPUOn
+	}
+}
+
+// gpuModeValue is the flag value of --gpu: true, false or auto (and the other spellings
+// of true and false that strconv.ParseBool knows).
+type gpuModeValue struct{ mode *bootstrap.GPUMode }
+
+func (v *gpuModeValue) String() string {
+	if v.mode == nil || *v.mode == bootstrap.GPUOff {
+		return "false"
+	}
+	return string(*v.mode)
+}
+
+func (v *gpuModeValue) Set(s string) error {
+	if strings.EqualFold(s, string(bootstrap.GPUAuto)) {
+		*v.mode = bootstrap.GPUAuto
+		return nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true, false or auto")
+	}
+	*v.mode = bootstrap.GPUOff
+	if b {
+		*v.mode = bootstrap.GPUOn
+	}
+	return nil
+}
+
+func (v *gpuModeValue) Type() string { return "true|false|auto" }
 
 // keepRecordedProfile makes a create without --profile or --set on an existing cluster
 // (prev, its record) apply what the cluster's last install applied, every --set of it
