@@ -323,9 +323,18 @@ func (s kindConfigStep) Run(_ context.Context, env *Env) error {
 	for i, p := range ports {
 		*dsts[i] = p
 	}
+	var gpuNode *GPUNode
+	if env.gpu != nil {
+		n, err := writeGPUFiles(env.Store, s.opts.Name, env.GPURoot, env.gpu)
+		if err != nil {
+			return err
+		}
+		gpuNode = &n
+		env.Record.GPUs = gpuUUIDs(env.gpu.inv)
+	}
 	cfg, err := BuildKindConfig(KindConfigOptions{
 		Name: s.opts.Name, Base: s.base, HTTPPort: http, HTTPSPort: https,
-		ListenAddress: addr, CgroupV1: env.cgroupV1,
+		ListenAddress: addr, CgroupV1: env.cgroupV1, GPU: gpuNode,
 	})
 	if err != nil {
 		return err

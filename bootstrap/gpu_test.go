@@ -3,8 +3,11 @@ package bootstrap
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 	"testing"
@@ -186,3 +189,75 @@ func TestGPUOptionsValidate(t *testing.T) {
 	}
 }
 
+// fakeDriverRoot is a host's driver files under a temp dir: regular files where a host
+// has device nodes, libraries and nvidia-smi (the CDI spec only checks that they exist).
+func fakeDriverRoot(t *testing.T, version string, minors ...int) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := []string{"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/usr/bin/nvidia-smi",
+		"/usr/lib/x86_64-linux-gnu/libcuda.so." + version, "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so." + version}
+	for _, m := range minors {
+		files = append(files, fmt.Sprintf("/dev/nvidia%d", m))
+	}
+	for _, f := range files {
+		writeFile(t, filepath.Join(dir, f), "")
+	}
+	return dir
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCreateGPU: create --gpus 1 on a host with two GPUs wires GPU 1 alone: the spec and
+// inventory files in the cluster's directory, the node's mounts and labels, CDI on in
+// containerd, the GPU in the record.
+func TestCreateGPU(t *testing.T) {
+	l := newLifecycle(t)
+	o := l.opts("x")
+	o.GPU = GPUOptions{Mode: GPUOn, Select: []string{"GPU-bbb"}}
+	var out testio.Buffer
+	env := l.env(&out)
+	inv := migInventory()
+	inv.GPUs[1].MIGEnabled, inv.GPUs[1].MIGDevices = false, nil
+	env.DiscoverGPUs, env.GPURoot = fixedHost(inv), fakeDriverRoot(t, "550.54.15", 1)
+	rec, err := Create(context.Background(), env, o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if diff := cmp.Diff([]string{"GPU-bbb"}, rec.GPUs); diff != "" {
+		t.Errorf("record GPUs (-want +got):\n%s", diff)
+	}
+	dir := filepath.Join(l.store.ClusterDir("x"), "gpu")
+	spec, err := os.ReadFile(filepath.Join(dir, "nvidia.yaml"))
+	if err != nil || !strings.Contains(string(spec), "name: GPU-bbb") || strings.Contains(string(spec), "GPU-aaa") {
+		t.Errorf("spec file: %v\n%s", err, spec)
+	}
+	var got gpu.Inventory
+	if b, err := os.ReadFile(filepath.Join(dir, "inventory.json")); err != nil || json.Unmarshal(b, &got) != nil || len(got.GPUs) != 1 || got.GPUs[0].UUID != "GPU-bbb" {
+		t.Errorf("inventory file: %v %+v", err, got)
+	}
+	n := env.KindConfig.Nodes[0]
+	var paths []string
+	for _, m := range n.ExtraMounts {
+		paths = append(paths, m.ContainerPath)
+	}
+	want := []string{"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia1",
+		"/usr/lib/x86_64-linux-gnu/libcuda.so.550.54.15", "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.54.15",
+		"/usr/bin/nvidia-smi", NodeCDISpec, NodeGPUInventory}
+	if diff := cmp.Diff(want, paths); diff != "" {
+		t.Errorf("node mounts (-want +got):\n%s", diff)
+	}
+	if n.Labels[gpu.LabelCount] != "1" || n.Labels[gpu.LabelPresent] != "true" {
+		t.Errorf("labels %v", n.Labels)
+	}
+	if len(env.KindConfig.ContainerdConfigPatches) != 1 {
+		t.Errorf("containerd patches %v, want the CDI one", env.KindConfig.ContainerdConfigPatches)
+	}
+}

@@ -41,8 +41,11 @@ type KindConfigOptions struct {
 	ListenAddress string
 	// CgroupV1 adds the kubelet patch a cgroup v1 host needs.
 	CgroupV1 bool
-	// ExtraMounts are added to every node (GPU device and driver mounts).
+	// ExtraMounts are added to every node.
 	ExtraMounts []v1alpha4.Mount
+	// GPU, when set, is what the GPU node gets (the first worker, else the control
+	// plane); containerd's CDI support is then turned on.
+	GPU *GPUNode
 }
 
 // maxKindConfigSize bounds the --config files LoadKindConfig reads (1 MiB; kind configs,
@@ -94,7 +97,7 @@ func ParseKindConfig(source string, b []byte) (*v1alpha4.Cluster, error) {
 
 // BuildKindConfig returns the cluster config kfup creates: the user's config (or one
 // control-plane node) plus the ingress port mappings, the ingress node label, the kubelet
-// patches the host needs and extra mounts. The Base config is not modified.
+// patches the host needs, extra mounts and the GPU node's wiring. The Base config is not modified.
 func BuildKindConfig(o KindConfigOptions) (*v1alpha4.Cluster, error) {
 	c := &v1alpha4.Cluster{}
 	if o.Base != nil {
@@ -144,6 +147,19 @@ func BuildKindConfig(o KindConfigOptions) (*v1alpha4.Cluster, error) {
 	}
 	for i := range c.Nodes {
 		c.Nodes[i].ExtraMounts = append(c.Nodes[i].ExtraMounts, o.ExtraMounts...)
+	}
+	if o.GPU != nil {
+		g := &c.Nodes[gpuNodeIndex(c, ingress)]
+		g.ExtraMounts = append(g.ExtraMounts, o.GPU.Mounts...)
+		if g.Labels == nil {
+			g.Labels = map[string]string{}
+		}
+		for k, v := range o.GPU.Labels {
+			if _, ok := g.Labels[k]; !ok { // the user's own label wins
+				g.Labels[k] = v
+			}
+		}
+		c.ContainerdConfigPatches = append(c.ContainerdConfigPatches, cdiContainerdPatch)
 	}
 	if o.CgroupV1 {
 		c.KubeadmConfigPatches = append(c.KubeadmConfigPatches, cgroupV1KubeletPatch)
