@@ -1,8 +1,7 @@
 package ir
 
 import (
-	"bufio"
-	"bytes"
+		"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
+	yaml "go.yaml.in/yaml/v3"
 )
 
 // Pipeline is a parsed IR file: the pipeline spec and, when present, its platform spec.
@@ -92,26 +90,112 @@ func Parse(data []byte) (*Pipeline, Problems) {
 }
 
 // splitDocuments returns the non-empty YAML documents of data, each converted to JSON.
+// It reads YAML 1.2 (go.yaml.in/yaml/v3), as PyYAML-written keys such as `n` or `y`
+// must stay strings: a YAML 1.1 reader would turn an input named `n` into false.
 func splitDocuments(data []byte) ([]json.RawMessage, error) {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []json.RawMessage
 	for n := 1; ; n++ {
-		doc, err := r.Read()
+		var node yaml.Node
+		err := dec.Decode(&node)
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("document %d: %w", n, err)
 		}
-		j, err := yaml.YAMLToJSON(doc)
+		budget := maxNodes
+		v, err := nodeValue(&node, &budget, 0)
 		if err != nil {
 			return nil, fmt.Errorf("document %d: %w", n, err)
 		}
-		if t := bytes.TrimSpace(j); len(t) == 0 || string(t) == "null" {
+		if v == nil {
 			continue
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", n, err)
 		}
 		out = append(out, j)
 	}
+}
+
+// Bounds on what one document may expand to (aliases can make a small file huge).
+const (
+	maxNodes = 1 << 20
+	maxDepth = 200
+)
+
+// nodeValue turns a YAML node into the value encoding/json would decode from the same
+// document in JSON: mappings with string keys, lists, strings, float64, bool, nil.
+func nodeValue(n *yaml.Node, budget *int, depth int) (any, error) {
+	if *budget--; *budget < 0 {
+		return nil, errors.New("the document expands to too many values (alias loop?)")
+	}
+	if depth > maxDepth {
+		return nil, fmt.Errorf("line %d: nested deeper than %d levels", n.Line, maxDepth)
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return nodeValue(n.Content[0], budget, depth+1)
+	case yaml.AliasNode:
+		return nodeValue(n.Alias, budget, depth+1)
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.AliasNode && k.Alias != nil {
+				k = k.Alias
+			}
+			if k.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("line %d: a mapping key must be a scalar", k.Line)
+			}
+			if _, dup := m[k.Value]; dup {
+				return nil, fmt.Errorf("line %d: key %q appears twice", k.Line, k.Value)
+			}
+			v, err := nodeValue(val, budget, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			m[k.Value] = v
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		l := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := nodeValue(c, budget, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, v)
+		}
+		return l, nil
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return nil, nil
+		case "!!bool":
+			var b bool
+			if err := n.Decode(&b); err != nil {
+				return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			}
+			return b, nil
+		case "!!int", "!!float":
+			var f float64
+			if err := n.Decode(&f); err != nil {
+				return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			}
+			if math.IsInf(f, 0) || math.IsNaN(f) {
+				return n.Value, nil // JSON has no such numbers; keep the text
+			}
+			return f, nil
+		}
+		return n.Value, nil
+	}
+	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
 }
 
 // decodeDocument checks doc's keys and types against into's type, then decodes it. It
