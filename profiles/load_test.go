@@ -89,7 +89,7 @@ func TestMinimalSettings(t *testing.T) {
 			Serving:  ServingConfig{Enabled: true},
 			Istio:    IstioConfig{IngressGateway: true},
 			Knative:  KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
-			NVIDIA:   NVIDIAConfig{DevicePlugin: true},
+			NVIDIA:   NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
 		},
 	}
 	if diff := cmp.Diff(want, mustLoad(t, "minimal")); diff != "" {

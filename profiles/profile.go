@@ -76,8 +76,19 @@ var requires = map[string][]string{
 	Serving:  {Manager},
 	Istio:    nil,
 	Knative:  {Istio},
-	NVIDIA:   nil,
+	NVIDIA:   {Manager}, // the device plugin runs from the manager's image in its namespace
 }
+
+// MIG strategies of components.nvidia.migStrategy, as NVIDIA's device plugin names them.
+const (
+	MIGNone   = "none"
+	MIGSingle = "single"
+	MIGMixed  = "mixed"
+)
+
+// MaxTimeSlicingReplicas is the most pods components.nvidia.timeSlicingReplicas (and
+// kfup create --gpu-share) lets share one GPU.
+const MaxTimeSlicingReplicas = 64
 
 // Requires returns, for every component, the components that must be enabled alongside
 // it (Validate rejects a profile that breaks this). The map is a fresh copy, keyed by
@@ -252,6 +263,12 @@ type NVIDIAConfig struct {
 	// TimeSlicingReplicas shares each GPU among this many pods (0 turns time slicing
 	// off); it configures the device plugin.
 	TimeSlicingReplicas int `json:"timeSlicingReplicas"`
+	// RenameByDefault advertises shared GPUs as nvidia.com/gpu.shared, as NVIDIA's
+	// plugin does with renameByDefault.
+	RenameByDefault bool `json:"renameByDefault"`
+	// MIGStrategy is how MIG devices are advertised: none (MIG must be off), single (as
+	// nvidia.com/gpu) or mixed (as nvidia.com/mig-<profile>).
+	MIGStrategy string `json:"migStrategy"`
 }
 
 // defaults is the profile a file without base starts from: every component disabled,
@@ -275,7 +292,7 @@ func defaults() Profile {
 			},
 			Istio:   IstioConfig{IngressGateway: true},
 			Knative: KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
-			NVIDIA:  NVIDIAConfig{DevicePlugin: true},
+			NVIDIA:  NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
 		},
 	}
 }

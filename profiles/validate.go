@@ -120,6 +120,11 @@ func (p *Profile) fieldProblems() problems {
 
 	if c.NVIDIA.TimeSlicingReplicas < 0 {
 		ps.add("components.nvidia.timeSlicingReplicas", "", "must be at least 0 (0 turns time slicing off), got %d", c.NVIDIA.TimeSlicingReplicas)
+	} else if c.NVIDIA.TimeSlicingReplicas > MaxTimeSlicingReplicas {
+		ps.add("components.nvidia.timeSlicingReplicas", "", "must be at most %d, got %d", MaxTimeSlicingReplicas, c.NVIDIA.TimeSlicingReplicas)
+	}
+	if migs := []string{MIGNone, MIGSingle, MIGMixed}; c.NVIDIA.MIGStrategy != "" && !slices.Contains(migs, c.NVIDIA.MIGStrategy) {
+		ps.add("components.nvidia.migStrategy", "", "must be one of %s; got %q", strings.Join(migs, ", "), c.NVIDIA.MIGStrategy)
 	}
 	return ps
 }

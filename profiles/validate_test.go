@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -169,5 +170,33 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestValidateNVIDIA(t *testing.T) {
+	for _, tt := range []struct {
+		set  string
+		want string
+	}{
+		{"components.nvidia.migStrategy=all", `components.nvidia.migStrategy: must be one of none, single, mixed; got "all"`},
+		{"components.nvidia.timeSlicingReplicas=65", "components.nvidia.timeSlicingReplicas: must be at most 64, got 65"},
+	} {
+		p := mustLoad(t, "gpu")
+		err := p.Set(tt.set) // Set validates the whole profile too
+		if err == nil {
+			err = p.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.set, err, tt.want)
+		}
+	}
+	p := mustLoad(t, "gpu")
+	for _, s := range []string{"components.nvidia.migStrategy=mixed", "components.nvidia.timeSlicingReplicas=64", "components.nvidia.renameByDefault=true"} {
+		if err := p.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Validate(); err != nil {
+		t.Errorf("valid settings: %v", err)
 	}
 }

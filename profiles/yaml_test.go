@@ -83,6 +83,8 @@ components:
     enabled: true
     devicePlugin: true
     timeSlicingReplicas: 0
+    renameByDefault: false
+    migStrategy: none
 `
 	out, err := mustLoad(t, "gpu").YAML()
 	if err != nil {

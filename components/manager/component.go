@@ -507,19 +507,36 @@ func (c *Component) Uninstall(ctx context.Context, env *components.Env) error {
 // the same tag, with the credentials of ~/.docker/config.json, and returns the pushed
 // reference.
 func Push(ctx context.Context, img v1.Image, tag, registry string) (string, error) {
-	t, err := name.NewTag(tag)
+	ref, err := pushedTag(tag, registry)
 	if err != nil {
 		return "", err
 	}
-	repo, err := name.NewRepository(registry)
-	if err != nil {
-		return "", errs.Usage("name a repository such as registry.example.com/kfup/manager (no tag)", "components.manager.registry %q: %v", registry, err)
-	}
-	ref := repo.Tag(t.TagStr())
 	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
 		return "", fmt.Errorf("push the manager image to %s: %w (docker login to it, or check that it is reachable)", ref, err)
 	}
 	return ref.String(), nil
+}
+
+// PushedRef is the reference Push gives the image tagged tag in repository registry:
+// what pods pull once the manager image was pushed there.
+func PushedRef(tag, registry string) (string, error) {
+	ref, err := pushedTag(tag, registry)
+	if err != nil {
+		return "", err
+	}
+	return ref.String(), nil
+}
+
+func pushedTag(tag, registry string) (name.Tag, error) {
+	t, err := name.NewTag(tag)
+	if err != nil {
+		return name.Tag{}, err
+	}
+	repo, err := name.NewRepository(registry)
+	if err != nil {
+		return name.Tag{}, errs.Usage("name a repository such as registry.example.com/kfup/manager (no tag)", "components.manager.registry %q: %v", registry, err)
+	}
+	return repo.Tag(t.TagStr()), nil
 }
 
 // RBAC returns the RBAC objects of the manager with settings s (ClusterRoles and their

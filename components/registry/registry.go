@@ -13,6 +13,7 @@ import (
 	"github.com/kfup/kfup/components/istio"
 	"github.com/kfup/kfup/components/knative"
 	"github.com/kfup/kfup/components/manager"
+	"github.com/kfup/kfup/components/nvidia"
 	"github.com/kfup/kfup/components/serving"
 	"github.com/kfup/kfup/components/training"
 	"github.com/kfup/kfup/components/tuning"
@@ -27,7 +28,7 @@ var APIs = []components.API{
 }
 
 // Planned are components that profiles name but this build cannot install yet.
-var Planned = []string{"nvidia"}
+var Planned = []string{}
 
 // All returns every component. managerBinary is the kfup binary for the manager image
 // (empty: this executable); enabled are the components being installed (the manager
@@ -45,6 +46,7 @@ func All(managerBinary string, enabled []string) []components.Component {
 		&manager.Component{APIs: hosted, Binary: managerBinary},
 		istio.Component{},
 		knative.Component{},
+		nvidia.Component{Binary: managerBinary},
 	)
 }
 

@@ -2,6 +2,7 @@ package incluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -30,6 +31,26 @@ func hostGPUs(ctx context.Context) (*gpu.Inventory, deviceplugin.HealthSource, e
 	return inv, deviceplugin.DefaultHealth(inv), nil
 }
 
+// inventoryGPUs reads the inventory kfup create --gpu found on the host and wrote into the
+// node: the plugin then needs no device node, driver library or nvidia-smi, and runs
+// unprivileged (docs/security.md).
+func inventoryGPUs(path string) gpuSource {
+	return func(context.Context) (*gpu.Inventory, deviceplugin.HealthSource, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read GPU inventory: %w", err)
+		}
+		var inv gpu.Inventory
+		if err := json.Unmarshal(b, &inv); err != nil {
+			return nil, nil, fmt.Errorf("read GPU inventory %s: %w", path, err)
+		}
+		if len(inv.GPUs) == 0 {
+			return nil, nil, fmt.Errorf("GPU inventory %s: %w", path, gpu.ErrNoDevices)
+		}
+		return &inv, nil, nil
+	}
+}
+
 // mockGPUs, set only in builds with the nvmlmock tag (agentgpu_mock.go), returns
 // go-nvml's mock server of that name. nil in every shipped binary.
 var mockGPUs func(name string) gpuSource
@@ -40,7 +61,7 @@ func newCmdAgentDevicePlugin(out io.Writer) *cobra.Command {
 	var cfg deviceplugin.Config
 	var opts deviceplugin.Options
 	var gpus []int
-	var mock string
+	var mock, inventory string
 	cmd := &cobra.Command{
 		Use:   "device-plugin",
 		Short: "Advertise this node's NVIDIA GPUs to the kubelet (nvidia.com/gpu) and allocate them through CDI",
@@ -55,6 +76,10 @@ func newCmdAgentDevicePlugin(out io.Writer) *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			source := gpuSource(hostGPUs)
+			if inventory != "" {
+				fmt.Fprintf(out, "device-plugin: serving the GPUs kfup found on the host (%s); no device access, no XID health checks\n", inventory)
+				source = inventoryGPUs(inventory)
+			}
 			if mock != "" {
 				fmt.Fprintf(out, "device-plugin: using go-nvml's mock server %s instead of this node's GPUs (test build)\n", mock)
 				source = mockGPUs(mock)
@@ -78,6 +103,7 @@ func newCmdAgentDevicePlugin(out io.Writer) *cobra.Command {
 	f.IntVar(&cfg.Share, "share", 1, "time-slicing: schedulable replicas of each GPU or MIG device")
 	f.BoolVar(&cfg.RenameByDefault, "rename-by-default", false, "with --share above 1, advertise <resource>.shared (nvidia.com/gpu.shared)")
 	f.IntSliceVar(&gpus, "gpus", nil, "advertise only these GPU indices (default: all)")
+	f.StringVar(&inventory, "inventory", "", "serve the GPUs of this inventory (JSON, as 'kfup gpu list -o json' prints it) instead of discovering them: kfup create --gpu writes it into the GPU node")
 	f.StringVar(&opts.PluginDir, "plugin-dir", pluginapi.DevicePluginPath, "the kubelet's device-plugins directory (its kubelet.sock and the plugins' sockets)")
 	if mockGPUs != nil {
 		f.StringVar(&mock, "mock-nvml", "", "test builds only: serve the GPUs of go-nvml's mock server NAME (dgxa100, dgxh100, ...)")

@@ -2,6 +2,9 @@ package incluster
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,5 +39,29 @@ func TestSelectGPUs(t *testing.T) {
 		if _, err := selectGPUs(inv, only); errs.KindOf(err) != errs.KindUsage {
 			t.Errorf("selectGPUs(%v): %v, want a usage error", only, err)
 		}
+	}
+}
+
+func TestInventoryGPUs(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	inv, health, err := inventoryGPUs(write("ok.json", `{"source":"nvidia-smi","driverVersion":"550.54.15","gpus":[{"index":1,"minor":1,"name":"Tesla T4","uuid":"GPU-b","memoryMiB":15360,"migEnabled":false}]}`))(t.Context())
+	if err != nil || health != nil || len(inv.GPUs) != 1 || inv.GPUs[0].UUID != "GPU-b" {
+		t.Errorf("inventory: %+v, health %v, %v", inv, health, err)
+	}
+	if _, _, err := inventoryGPUs(write("empty.json", `{"gpus":[]}`))(t.Context()); !errors.Is(err, gpu.ErrNoDevices) {
+		t.Errorf("empty inventory: %v, want ErrNoDevices", err)
+	}
+	if _, _, err := inventoryGPUs(write("bad.json", `{`))(t.Context()); err == nil || !strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("bad inventory: %v, want the file named", err)
+	}
+	if _, _, err := inventoryGPUs(filepath.Join(dir, "missing.json"))(t.Context()); err == nil {
+		t.Error("missing inventory: no error")
 	}
 }

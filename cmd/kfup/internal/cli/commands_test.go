@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -367,5 +368,52 @@ func TestRunFErrorPassesThrough(t *testing.T) {
 	cmd := NewCmdStatus(f, func(context.Context, *StatusOptions) error { return want })
 	if err := execute(f, cmd, "status"); !errors.Is(err, want) {
 		t.Fatalf("err = %v, want %v", err, want)
+	}
+}
+
+// TestCreateGPUProfile: --gpu adds the nvidia component to the chosen profile (its
+// settings from --gpu-share and --gpu-mig-strategy) once the node has GPUs, and a
+// profile with GPU support turns --gpu on.
+func TestCreateGPUProfile(t *testing.T) {
+	run := func(t *testing.T, args ...string) (*CreateOptions, error) {
+		f, _, _ := testFactory(t)
+		var got *CreateOptions
+		cmd := NewCmdCreate(f, func(_ context.Context, o *CreateOptions) error { got = o; return nil })
+		return got, execute(f, cmd, append([]string{"create"}, args...)...)
+	}
+	o, err := run(t, "--gpu", "--gpu-share", "4", "--gpu-mig-strategy", "mixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"components.nvidia.enabled=true", "components.nvidia.timeSlicingReplicas=4", "components.nvidia.migStrategy=mixed"}
+	if diff := cmp.Diff(want, o.gpuSets); diff != "" {
+		t.Errorf("gpu sets (-want +got):\n%s", diff)
+	}
+	if o.profile.IsEnabled("nvidia") {
+		t.Error("nvidia enabled before the cluster has GPUs")
+	}
+	// --gpu=auto found none: nothing added
+	if err := withGPUSupport(o, &bootstrap.Record{}); err != nil || o.profile.IsEnabled("nvidia") {
+		t.Errorf("no GPUs: nvidia %t, %v", o.profile.IsEnabled("nvidia"), err)
+	}
+	if err := withGPUSupport(o, &bootstrap.Record{GPUs: []string{"GPU-a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := o.profile.Components.NVIDIA; !n.Enabled || n.TimeSlicingReplicas != 4 || n.MIGStrategy != "mixed" {
+		t.Errorf("nvidia settings %+v", n)
+	}
+
+	if o, err = run(t, "--profile", "gpu"); err != nil || o.Cluster.GPU.Mode != bootstrap.GPUOn {
+		t.Errorf("--profile gpu: mode %q, %v; want --gpu on", o.Cluster.GPU.Mode, err)
+	}
+	if o, err = run(t, "--profile", "gpu", "--gpu=auto"); err != nil || o.Cluster.GPU.Mode != bootstrap.GPUAuto {
+		t.Errorf("--profile gpu --gpu=auto: mode %q, %v", o.Cluster.GPU.Mode, err)
+	}
+	if o, err = run(t, "--gpu", "--gpu-share", "1"); err != nil || !slices.Contains(o.gpuSets, "components.nvidia.timeSlicingReplicas=0") {
+		t.Errorf("--gpu-share 1: %v, %v; want time slicing off", o.gpuSets, err)
+	}
+	// a profile that cannot take the nvidia component is refused before anything runs
+	if _, err := run(t, "--gpu", "--set", "components.manager.enabled=false"); err == nil || errs.KindOf(err) != errs.KindUsage {
+		t.Errorf("--gpu without the manager: %v, want a usage error", err)
 	}
 }

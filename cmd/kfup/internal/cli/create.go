@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,9 @@ type CreateOptions struct {
 	Images string
 	// profile is the resolved, validated profile (nil for "none").
 	profile *profiles.Profile
+	// gpuSets are the profile settings the --gpu flags stand for, applied once the
+	// cluster has GPUs (GPUSets).
+	gpuSets []string
 	// profileGiven: --profile or --set was passed. Without either, create on an existing
 	// cluster keeps the profile recorded at its last install instead of the default.
 	profileGiven bool
@@ -68,6 +72,17 @@ The host is checked first ('kfup doctor'); create refuses early when a check fai
 			}
 			opts.profile = p
 			opts.profileGiven = cmd.Flags().Changed("profile") || len(opts.Sets) > 0
+			// a profile with GPU support (gpu, full) on a new kind cluster wires the GPUs
+			if p != nil && p.IsEnabled(profiles.NVIDIA) && !cmd.Flags().Changed("gpu") && opts.Cluster.Provider == bootstrap.ProviderKind {
+				opts.Cluster.GPU.Mode = bootstrap.GPUOn
+			}
+			opts.gpuSets = GPUSets(cmd, opts.Cluster.GPU)
+			if p != nil && len(opts.gpuSets) > 0 {
+				// checked now, before anything is created; applied once the node has GPUs
+				if _, err := platform.ResolveProfile(opts.Profile, append(slices.Clone(opts.gpuSets), opts.Sets...)); err != nil {
+					return err
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -93,6 +108,41 @@ The host is checked first ('kfup doctor'); create refuses early when a check fai
 	fl.IntVar(&opts.Cluster.GPU.Share, "gpu-share", 1, fmt.Sprintf("with --gpu: pods that may share each GPU (time-slicing), 1 to %d", bootstrap.MaxGPUShare))
 	fl.StringVar(&opts.Cluster.GPU.MIGStrategy, "gpu-mig-strategy", "none", "with --gpu: how MIG devices are offered: none (MIG must be off), single (as nvidia.com/gpu) or mixed (as nvidia.com/mig-<profile>)")
 	return cmd
+}
+
+// GPUSets are the profile settings of the --gpu flags: the nvidia component on, and
+// --gpu-share and --gpu-mig-strategy where given (a profile's own values stay otherwise).
+func GPUSets(cmd *cobra.Command, g bootstrap.GPUOptions) []string {
+	if !g.Enabled() {
+		return nil
+	}
+	sets := []string{"components.nvidia.enabled=true"}
+	fl := cmd.Flags()
+	if fl.Changed("gpu-share") {
+		share := g.Share
+		if share == 1 {
+			share = 0 // one pod per GPU: time slicing off
+		}
+		sets = append(sets, fmt.Sprintf("components.nvidia.timeSlicingReplicas=%d", share))
+	}
+	if fl.Changed("gpu-mig-strategy") {
+		sets = append(sets, "components.nvidia.migStrategy="+g.MIGStrategy)
+	}
+	return sets
+}
+
+// withGPUSupport applies the --gpu settings to the profile about to be installed, once
+// the cluster has GPUs: --gpu=auto on a host without any installs no device plugin.
+func withGPUSupport(opts *CreateOptions, rec *bootstrap.Record) error {
+	if opts.profile == nil || len(rec.GPUs) == 0 || len(opts.gpuSets) == 0 {
+		return nil
+	}
+	for _, s := range opts.gpuSets {
+		if err := opts.profile.Set(s); err != nil {
+			return fmt.Errorf("--gpu: %w", err)
+		}
+	}
+	return opts.profile.Validate()
 }
 
 // impliesGPU turns --gpu on when a GPU setting was given without it: --gpus 0 alone
@@ -183,6 +233,9 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 			return err
 		}
 	}
+	if err := withGPUSupport(opts, rec); err != nil {
+		return err
+	}
 	if loader, ok := env.Providers[rec.Provider].(bootstrap.ImageLoader); opts.Images != "" && ok {
 		st := f.Printer().Step("Preloading images into the node")
 		if _, err := bundle.LoadIntoNodes(ctx, loader, rec.Name, opts.Images); st.End(err) != nil {
@@ -205,6 +258,9 @@ func runCreate(ctx context.Context, f *Factory, opts *CreateOptions) error {
 	}
 	if len(rec.Components) > 0 {
 		fmt.Fprintf(out, "  components:      %s\n", strings.Join(rec.Components, ", "))
+	}
+	if len(rec.GPUs) > 0 {
+		fmt.Fprintf(out, "  GPUs:            %s\n", strings.Join(rec.GPUs, ", "))
 	}
 	fmt.Fprintf(out, "Try: kubectl --context %s get nodes; kfup test --name %s\n", rec.Context, rec.Name)
 	return nil
