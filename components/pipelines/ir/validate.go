@@ -71,7 +71,7 @@ func (v *validator) component(path, name string, c *ComponentSpec) {
 			d := in.Parameters[k]
 			p := path + ".inputDefinitions.parameters." + k
 			v.paramType(p, d.ParameterType, d.Type)
-			if d.DefaultValue != nil && d.ParameterType.Known() && !valueHasType(d.DefaultValue, d.ParameterType) {
+			if d.DefaultValue != nil && d.ParameterType.Known() && !ValueHasType(d.DefaultValue, d.ParameterType) {
 				v.errorf(p+".defaultValue", "", "default %s is not a %s", short(d.DefaultValue), d.ParameterType)
 			}
 		}
@@ -211,7 +211,7 @@ func (v *validator) task(path, name string, parent *ComponentSpec, siblings map[
 				}
 			} else if val == nil {
 				v.errorf(p+".runtimeValue", name, "set constant or runtimeParameter")
-			} else if want != "" && !valueHasType(val, want) {
+			} else if want != "" && !ValueHasType(val, want) {
 				v.errorf(p+".runtimeValue.constant", name, "type mismatch: %s is not a %s", short(val), want)
 			}
 			if s, ok := val.(string); ok {
@@ -700,8 +700,8 @@ func artifactCompatible(have, want ArtifactType) bool {
 	return h == "" || w == "" || h == w || h == "system.Artifact" || w == "system.Artifact"
 }
 
-// valueHasType reports whether JSON value v is a valid value of parameter type t.
-func valueHasType(v any, t ParameterType) bool {
+// ValueHasType reports whether JSON value v is a valid value of parameter type t.
+func ValueHasType(v any, t ParameterType) bool {
 	switch t {
 	case TypeString:
 		_, ok := v.(string)
