@@ -86,6 +86,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdTest(f, nil),
 		NewCmdImages(f, nil),
 		NewCmdGPU(f, nil),
+		NewCmdPipeline(f),
 		incluster.NewCmdAgent(f.IO.Out),
 		modelserver.NewCmd(nil),
 	)
@@ -107,6 +108,7 @@ implementation of the Kubeflow APIs onto it: training jobs, tuning, pipelines an
   kfup doctor          check this host
   kfup images          list/save/load every image a profile needs (air-gapped installs)
   kfup gpu list        show this host's NVIDIA GPUs
+  kfup pipeline validate  check compiled pipelines (no cluster needed)
   kfup delete          remove the cluster and everything kfup made`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
