@@ -1,7 +1,7 @@
 package ir
 
 import (
-		"bytes"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
