@@ -150,3 +150,23 @@ func TestInterruptedCreateThenCreateAndDelete(t *testing.T) {
 		t.Errorf("status of a deleted cluster: want exit 4, got %d (%s)", r.code, r.stderr)
 	}
 }
+
+// On this host without GPUs, `kfup create --gpu` stops before anything is created: a
+// non-zero exit with the reason and its fix, and no node container, network endpoint,
+// kubeconfig context or record left behind; `--gpu=auto` would go on without GPUs
+// (unit-tested: it creates a whole cluster).
+func TestCreateGPUWithoutGPUFailsCleanly(t *testing.T) {
+	name := clusterName + "-gpu"
+	t.Cleanup(func() { kfup(context.Background(), "delete", "--name", name) })
+	r := kfup(context.Background(), "create", "--name", name, "--profile", "none", "--gpu")
+	t.Logf("create --gpu exited %d in %s:\n%s", r.code, r.elapsed, r.stderr)
+	if r.code == 0 {
+		t.Fatalf("create --gpu succeeded on a host without GPUs:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "ERROR:") || !strings.Contains(strings.ToLower(r.stderr), "gpu") {
+		t.Errorf("create --gpu said nothing about the GPUs:\n%s", r.stderr)
+	}
+	if left := traces(name); len(left) > 0 {
+		t.Errorf("create --gpu left %v behind", left)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -129,52 +130,11 @@ func TestServeXGBoostFromPVC(t *testing.T) {
 	infer := func(body string) (int, []byte) {
 		return proxyPost(t, ns, svcName, "/v2/models/"+isvcName+"/infer", body)
 	}
-	var data []float64
-	for _, r := range want.Rows {
-		data = append(data, r...)
-	}
-	req, _ := json.Marshal(map[string]any{
-		"id": "e2e-1",
-		"inputs": []any{map[string]any{
-			"name": "input-0", "datatype": "FP32", "shape": []int{len(want.Rows), len(want.Rows[0])}, "data": data,
-		}},
-	})
-	// Ready is the pod's Available; the server loads the model right after it listens
-	var code int
-	var body []byte
-	err := wait.PollUntilContextTimeout(ctx, time.Second, 30*time.Second, true, func(context.Context) (bool, error) {
-		code, body = infer(string(req))
-		return code != http.StatusServiceUnavailable, nil
-	})
-	if err != nil || code != http.StatusOK {
-		t.Fatalf("POST /v2/models/%s/infer: %d %s (%v)", isvcName, code, body, err)
-	}
-	var resp struct {
-		ModelName string `json:"model_name"`
-		ID        string `json:"id"`
-		Outputs   []struct {
-			Name     string    `json:"name"`
-			Datatype string    `json:"datatype"`
-			Shape    []int     `json:"shape"`
-			Data     []float64 `json:"data"`
-		} `json:"outputs"`
-	}
-	if err := json.Unmarshal(body, &resp); err != nil {
-		t.Fatalf("infer answer %s: %v", body, err)
-	}
-	if resp.ModelName != isvcName || resp.ID != "e2e-1" || len(resp.Outputs) != 1 {
-		t.Fatalf("infer answer %s: want model_name %s, id e2e-1 and one output", body, isvcName)
-	}
-	out := resp.Outputs[0]
-	if out.Datatype != "FP32" && out.Datatype != "FP64" {
-		t.Errorf("output datatype %s, want FP32 or FP64", out.Datatype)
-	}
-	comparePredictions(t, "v2 infer", out.Data, want.Predictions)
-	t.Logf("v2 infer: %s", body)
+	checkInfer(t, ns, svcName, isvcName, want)
 
 	// KServe v1, same model, same rows
 	v1, _ := json.Marshal(map[string]any{"instances": want.Rows})
-	code, body = proxyPost(t, ns, svcName, "/v1/models/"+isvcName+":predict", string(v1))
+	code, body := proxyPost(t, ns, svcName, "/v1/models/"+isvcName+":predict", string(v1))
 	var v1resp struct {
 		Predictions []float64 `json:"predictions"`
 	}
@@ -404,5 +364,163 @@ func comparePredictions(t *testing.T, what string, got, want []float64) {
 		if d := math.Abs(got[i] - want[i]); d > 1e-6 || math.IsNaN(d) {
 			t.Errorf("%s: row %d: %v, python %v (|Δ| %.3g > 1e-6)", what, i, got[i], want[i], d)
 		}
+	}
+}
+
+// checkInfer posts want's rows to model's OIP v2 infer endpoint behind the Service
+// svcName (retrying while it answers 503: Ready is the pod's, the model loads just after)
+// and fails t unless the answer names the model and the request, and its one output
+// holds the Python predictions.
+func checkInfer(t *testing.T, ns, svcName, isvcName string, want trained) {
+	t.Helper()
+	ctx := context.Background()
+	infer := func(body string) (int, []byte) {
+		return proxyPost(t, ns, svcName, "/v2/models/"+isvcName+"/infer", body)
+	}
+	var data []float64
+	for _, r := range want.Rows {
+		data = append(data, r...)
+	}
+	req, _ := json.Marshal(map[string]any{
+		"id": "e2e-1",
+		"inputs": []any{map[string]any{
+			"name": "input-0", "datatype": "FP32", "shape": []int{len(want.Rows), len(want.Rows[0])}, "data": data,
+		}},
+	})
+	// Ready is the pod's Available; the server loads the model right after it listens
+	var code int
+	var body []byte
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 30*time.Second, true, func(context.Context) (bool, error) {
+		code, body = infer(string(req))
+		return code != http.StatusServiceUnavailable, nil
+	})
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("POST /v2/models/%s/infer: %d %s (%v)", isvcName, code, body, err)
+	}
+	var resp struct {
+		ModelName string `json:"model_name"`
+		ID        string `json:"id"`
+		Outputs   []struct {
+			Name     string    `json:"name"`
+			Datatype string    `json:"datatype"`
+			Shape    []int     `json:"shape"`
+			Data     []float64 `json:"data"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatalf("infer answer %s: %v", body, err)
+	}
+	if resp.ModelName != isvcName || resp.ID != "e2e-1" || len(resp.Outputs) != 1 {
+		t.Fatalf("infer answer %s: want model_name %s, id e2e-1 and one output", body, isvcName)
+	}
+	out := resp.Outputs[0]
+	if out.Datatype != "FP32" && out.Datatype != "FP64" {
+		t.Errorf("output datatype %s, want FP32 or FP64", out.Datatype)
+	}
+	comparePredictions(t, "v2 infer", out.Data, want.Predictions)
+	t.Logf("v2 infer: %s", body)
+
+}
+
+// TestServeXGBoostOverHTTP serves the model through the storage initializer: the
+// trained model.json is published by a plain HTTP server in the cluster (python's
+// http.server on the claim), an InferenceService with storageUri http://…/model.json
+// gets kfup's storage-initializer init container, which downloads it into the
+// emptyDir at /mnt/models, and infer answers the Python predictions. One whose URL
+// names a file the server does not have is not Ready, with ModelLoadFailed and the
+// initializer's message (404) in its status.
+func TestServeXGBoostOverHTTP(t *testing.T) {
+	ns := testNamespace(t)
+	ctx := context.Background()
+	const claim = "models"
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: claim, Namespace: ns},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("64Mi")}},
+		},
+	}
+	if _, err := clientset.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create claim: %v", err)
+	}
+	want := trainOntoClaim(t, ns, claim, "/data/models/xgb")
+
+	labels := map[string]string{"app": "model-files"}
+	files := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "model-files", Namespace: ns, Labels: labels},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{
+				Name: "http", Image: pythonML,
+				Command:        []string{"python3", "-m", "http.server", "8000", "--directory", "/data/models/xgb"},
+				Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: 8000}},
+				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8000)}}, PeriodSeconds: 1},
+				VolumeMounts:   []corev1.VolumeMount{{Name: "models", MountPath: "/data", ReadOnly: true}},
+			}},
+			Volumes: []corev1.Volume{{Name: "models", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim, ReadOnly: true},
+			}}},
+		},
+	}
+	if _, err := clientset.CoreV1().Pods(ns).Create(ctx, files, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create file server: %v", err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "model-files", Namespace: ns},
+		Spec:       corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "http", Port: 8000, TargetPort: intstr.FromInt32(8000)}}},
+	}
+	if _, err := clientset.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create file service: %v", err)
+	}
+	base := "http://model-files." + ns + ".svc.cluster.local:8000/"
+	isvc := func(name, uri string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "serving.kserve.io/v1beta1",
+			"kind":       "InferenceService",
+			"metadata": map[string]any{
+				"name": name, "namespace": ns,
+				"annotations": map[string]any{"serving.kserve.io/deploymentMode": "Standard"},
+			},
+			"spec": map[string]any{"predictor": map[string]any{
+				"minReplicas": int64(1), "maxReplicas": int64(2), // an HPA, as checkPredictorChildren wants
+				"model": map[string]any{
+					"modelFormat": map[string]any{"name": "xgboost"},
+					"storageUri":  uri,
+				},
+			}},
+		}}
+	}
+	for _, o := range []*unstructured.Unstructured{isvc("xgb-http", base+"model.json"), isvc("xgb-missing", base+"missing.json")} {
+		if err := k8sClient.Create(ctx, o); err != nil {
+			t.Fatalf("create inferenceservice %s: %v", o.GetName(), err)
+		}
+	}
+
+	got := waitISVCReady(t, ns, "xgb-http", 4*time.Minute)
+	d, err := clientset.AppsV1().Deployments(ns).Get(ctx, "xgb-http-predictor", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("predictor deployment: %v", err)
+	}
+	if ic := d.Spec.Template.Spec.InitContainers; len(ic) == 0 || ic[0].Name != "storage-initializer" {
+		t.Errorf("predictor init containers %+v: want storage-initializer", ic)
+	}
+	checkInfer(t, ns, checkPredictorChildren(t, got), "xgb-http", want)
+
+	// the missing file: not Ready, and the status says why
+	var last *servingv1beta1.InferenceService
+	err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		last = &servingv1beta1.InferenceService{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "xgb-missing"}, last); err != nil {
+			return false, err
+		}
+		for _, c := range last.Status.Conditions {
+			if c.Type == "Ready" && c.Status == corev1.ConditionFalse && c.Reason == "ModelLoadFailed" && strings.Contains(c.Message, "404") {
+				t.Logf("xgb-missing: %s: %s", c.Reason, c.Message)
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("xgb-missing never reported ModelLoadFailed with the 404: %+v", last.Status)
 	}
 }
