@@ -9,11 +9,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kfup/kfup/gpu"
 )
 
 // HostProbes returns probes that read this host and its Docker daemon. portFree decides
@@ -27,7 +31,63 @@ func HostProbes(portFree func(addr string, port int) bool) Probes {
 		Sysctl:       sysctl,
 		PortFree:     portFree,
 		ImagePresent: imagePresent,
+		GPU:          HostGPUProbes("/"),
 	}
+}
+
+// HostGPUProbes returns probes that read this host's NVIDIA driver, with the driver's
+// files looked up under root ("/" on a real host).
+func HostGPUProbes(root string) GPUProbes {
+	return GPUProbes{
+		DriverVersionFile: func() (string, error) {
+			b, err := os.ReadFile(filepath.Join(root, "proc/driver/nvidia/version"))
+			return string(b), err
+		},
+		DeviceNodes: func() ([]string, error) { return charDevices(filepath.Join(root, "dev"), "nvidia*") },
+		Discover: func(ctx context.Context) (*gpu.Inventory, error) {
+			return gpu.Discover(ctx, gpu.WithProcRoot(root))
+		},
+		DriverFiles:       cdiDriverFiles(root),
+		LookPath:          exec.LookPath,
+		DockerDeviceProbe: dockerDeviceProbe,
+	}
+}
+
+// charDevices lists the character devices in dir matching pattern, as /dev/<name>.
+func charDevices(dir, pattern string) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, pattern))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range matches {
+		st, err := os.Stat(m)
+		if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+			continue
+		}
+		out = append(out, "/dev/"+filepath.Base(m))
+	}
+	return out, nil
+}
+
+// dockerDeviceProbe runs a privileged container from image (the node image, as kind runs
+// it) with nodes bind-mounted, and checks it sees each as a character device.
+func dockerDeviceProbe(ctx context.Context, image string, nodes []string) error {
+	args := []string{"run", "--rm", "--privileged", "--network", "none", "--entrypoint", "sh"}
+	for _, n := range nodes {
+		args = append(args, "-v", n+":"+n)
+	}
+	args = append(args, image, "-c", `for d in "$@"; do test -c "$d" || { echo "$d is not a character device in the container"; exit 1; }; done`, "probe")
+	args = append(args, nodes...)
+	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
+	if err != nil {
+		msg := strings.TrimSpace(string(out))
+		if msg == "" {
+			msg = err.Error()
+		}
+		return fmt.Errorf("docker run: %s", firstLine(msg))
+	}
+	return nil
 }
 
 func dockerInfo(ctx context.Context) (DockerInfo, error) {
@@ -52,6 +112,7 @@ func dockerInfo(ctx context.Context) (DockerInfo, error) {
 		DockerRootDir   string
 		OperatingSystem string
 		ServerErrors    []string
+		SecurityOptions []string
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
 		return DockerInfo{}, fmt.Errorf("parse docker info: %w", err)
@@ -62,6 +123,7 @@ func dockerInfo(ctx context.Context) (DockerInfo, error) {
 	return DockerInfo{
 		ServerVersion: raw.ServerVersion, CgroupVersion: raw.CgroupVersion, NCPU: raw.NCPU,
 		MemTotal: raw.MemTotal, DockerRootDir: raw.DockerRootDir, OperatingSystem: raw.OperatingSystem,
+		Rootless: slices.Contains(raw.SecurityOptions, "name=rootless"),
 	}, nil
 }
 

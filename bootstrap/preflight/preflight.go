@@ -1,5 +1,6 @@
 // Package preflight checks whether a host can run a kfup cluster: Docker reachable, cgroup
-// version, CPUs, memory, disk, inotify limits, host ports and the node image. Every probe is
+// version, CPUs, memory, disk, inotify limits, host ports and the node image, and with
+// RunGPU the NVIDIA driver, device nodes and MIG modes a GPU node needs. Every probe is
 // a field of Probes, so the checks are tested with injected values; HostProbes reads the
 // real host. `kfup doctor` prints all checks; `kfup create` refuses on any failed one.
 package preflight
@@ -40,6 +41,8 @@ type DockerInfo struct {
 	MemTotal        int64
 	DockerRootDir   string
 	OperatingSystem string
+	// Rootless is a rootless daemon (SecurityOptions has name=rootless).
+	Rootless bool
 }
 
 // Probes reads the host. Each may be replaced in tests.
@@ -51,6 +54,8 @@ type Probes struct {
 	Sysctl       func(name string) (string, error)
 	PortFree     func(addr string, port int) bool
 	ImagePresent func(ctx context.Context, image string) (bool, error)
+	// GPU reads the NVIDIA driver, for `kfup doctor --gpu` (RunGPU).
+	GPU GPUProbes
 }
 
 // Port is a host port the cluster wants; Explicit ports (named by a flag) must be free,
@@ -67,6 +72,8 @@ type Options struct {
 	Ports         []Port
 	// NodeImage is checked for presence in the local image store, when set.
 	NodeImage string
+	// GPU, when set, adds the GPU checks (RunGPU) with Probes.GPU.
+	GPU *GPUOptions
 }
 
 // Thresholds. Memory and disk are what one kind node plus kfup's minimal profile need.
@@ -103,6 +110,9 @@ func Run(ctx context.Context, p Probes, o Options) []Check {
 	}
 	if dockerOK && o.NodeImage != "" && p.ImagePresent != nil {
 		out = append(out, checkNodeImage(ctx, p.ImagePresent, o.NodeImage))
+	}
+	if o.GPU != nil {
+		out = append(out, RunGPU(ctx, p.GPU, *o.GPU, info, dockerErr)...)
 	}
 	return out
 }

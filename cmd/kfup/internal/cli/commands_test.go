@@ -252,11 +252,16 @@ func TestDoctorOptions(t *testing.T) {
 		args []string
 		want DoctorOptions
 	}{
-		{name: "defaults", want: DoctorOptions{Output: OutputTable, HTTPPort: 80, HTTPSPort: 443, ListenAddress: "127.0.0.1"}},
+		{name: "defaults", want: DoctorOptions{Output: OutputTable, HTTPPort: 80, HTTPSPort: 443, ListenAddress: "127.0.0.1", GPUMIGStrategy: "none"}},
+		{
+			name: "gpu",
+			args: []string{"--gpu", "--gpu-mig-strategy", "mixed", "--gpu-docker-probe"},
+			want: DoctorOptions{Output: OutputTable, HTTPPort: 80, HTTPSPort: 443, ListenAddress: "127.0.0.1", GPU: true, GPUMIGStrategy: "mixed", GPUDockerProbe: true},
+		},
 		{
 			name: "every flag",
 			args: []string{"-o", "json", "--http-port", "8080", "--https-port", "8443", "--listen-address", "0.0.0.0", "--node-image", "n:v1"},
-			want: DoctorOptions{Output: OutputJSON, HTTPPort: 8080, HTTPSPort: 8443, ListenAddress: "0.0.0.0", NodeImage: "n:v1"},
+			want: DoctorOptions{Output: OutputJSON, HTTPPort: 8080, HTTPSPort: 8443, ListenAddress: "0.0.0.0", NodeImage: "n:v1", GPUMIGStrategy: "none"},
 		},
 	}
 	for _, tt := range tests {
@@ -319,6 +324,9 @@ func TestUsageErrors(t *testing.T) {
 		{"status: extra argument", "status", []string{"kfup", "more"}, "takes no arguments"},
 		{"doctor: xml", "doctor", []string{"-o", "xml"}, `unknown output format "xml"`},
 		{"doctor: extra argument", "doctor", []string{"now"}, "takes no arguments"},
+		{"doctor: mig strategy without gpu", "doctor", []string{"--gpu-mig-strategy", "mixed"}, "need --gpu"},
+		{"doctor: docker probe without gpu", "doctor", []string{"--gpu-docker-probe"}, "need --gpu"},
+		{"doctor: unknown mig strategy", "doctor", []string{"--gpu", "--gpu-mig-strategy", "all"}, `unknown --gpu-mig-strategy "all"`},
 		{"version: xml", "version", []string{"-o", "xml"}, `unknown output format "xml"`},
 		{"version: extra argument", "version", []string{"please"}, "takes no arguments"},
 	}

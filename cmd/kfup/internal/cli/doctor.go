@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/bootstrap/preflight"
+	"github.com/kfup/kfup/gpu/deviceplugin"
 	"github.com/kfup/kfup/internal/errs"
 )
 
@@ -20,6 +22,10 @@ type DoctorOptions struct {
 	HTTPSPort     int
 	ListenAddress string
 	NodeImage     string
+	// GPU adds the NVIDIA checks (--gpu); GPUMIGStrategy and GPUDockerProbe shape them.
+	GPU            bool
+	GPUMIGStrategy string
+	GPUDockerProbe bool
 }
 
 // NewCmdDoctor returns `kfup doctor`; runF replaces the real run in tests.
@@ -30,11 +36,26 @@ func NewCmdDoctor(f *Factory, runF func(context.Context, *DoctorOptions) error) 
 		Short: "Check that this host can run a kfup cluster, with a fix for each problem",
 		Long: `Check Docker, the cgroup version, CPUs, memory, disk, inotify limits, the ingress host
 ports and the node image. Each check passes, warns or fails, with a one-line fix.
-Exits 3 when a check fails (kfup create would refuse), 0 otherwise.`,
+Exits 3 when a check fails (kfup create would refuse), 0 otherwise.
+
+With --gpu, also check what kfup create --gpu needs: the NVIDIA kernel module and its
+version, /dev/nvidiactl, /dev/nvidia<N> and /dev/nvidia-uvm, GPU discovery, the driver
+libraries the CDI spec mounts, Docker's device access (--gpu-docker-probe runs a
+container to try it), the container toolkit (not needed on kfup's CDI path) and each
+GPU's MIG mode against --gpu-mig-strategy.`,
+		Example: `  kfup doctor
+  kfup doctor --gpu
+  kfup doctor --gpu --gpu-mig-strategy mixed --gpu-docker-probe`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validateOutput(opts.Output); err != nil {
 				return err
+			}
+			if !slices.Contains([]string{deviceplugin.MIGNone, deviceplugin.MIGSingle, deviceplugin.MIGMixed}, opts.GPUMIGStrategy) {
+				return errs.Usage("pass --gpu-mig-strategy none, single or mixed", "unknown --gpu-mig-strategy %q", opts.GPUMIGStrategy)
+			}
+			if !opts.GPU && (cmd.Flags().Changed("gpu-mig-strategy") || opts.GPUDockerProbe) {
+				return errs.Usage("add --gpu", "--gpu-mig-strategy and --gpu-docker-probe need --gpu")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -51,18 +72,25 @@ Exits 3 when a check fails (kfup create would refuse), 0 otherwise.`,
 	cmd.Flags().IntVar(&opts.HTTPSPort, "https-port", 443, "ingress HTTPS host port to check")
 	cmd.Flags().StringVar(&opts.ListenAddress, "listen-address", "127.0.0.1", "host address the ingress ports bind to")
 	cmd.Flags().StringVar(&opts.NodeImage, "node-image", "", "node image to look for (default: as kfup create)")
+	cmd.Flags().BoolVar(&opts.GPU, "gpu", false, "also check the NVIDIA driver, device nodes and MIG modes kfup create --gpu needs")
+	cmd.Flags().StringVar(&opts.GPUMIGStrategy, "gpu-mig-strategy", deviceplugin.MIGNone, "with --gpu: the MIG strategy to check the GPUs against (none, single, mixed)")
+	cmd.Flags().BoolVar(&opts.GPUDockerProbe, "gpu-docker-probe", false, "with --gpu: run a privileged container from the node image to check it gets the device nodes")
 	return cmd
 }
 
 func runDoctor(ctx context.Context, out io.Writer, probes preflight.Probes, opts *DoctorOptions) error {
-	checks := preflight.Run(ctx, probes, preflight.Options{
+	po := preflight.Options{
 		ListenAddress: opts.ListenAddress,
 		Ports: []preflight.Port{
 			{Port: opts.HTTPPort, Flag: "http-port"},
 			{Port: opts.HTTPSPort, Flag: "https-port"},
 		},
 		NodeImage: bootstrap.ResolveNodeImage(opts.NodeImage),
-	})
+	}
+	if opts.GPU {
+		po.GPU = &preflight.GPUOptions{MIGStrategy: opts.GPUMIGStrategy, DockerProbe: opts.GPUDockerProbe, ProbeImage: po.NodeImage}
+	}
+	checks := preflight.Run(ctx, probes, po)
 	if opts.Output != OutputTable {
 		if err := writeStructured(out, opts.Output, checks); err != nil {
 			return err

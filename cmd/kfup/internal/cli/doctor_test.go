@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kfup/kfup/bootstrap/preflight"
+	"github.com/kfup/kfup/gpu"
 	"github.com/kfup/kfup/internal/errs"
 )
 
@@ -109,4 +110,66 @@ func TestRunDoctorJSON(t *testing.T) {
 	if len(failed) != 1 || failed[0].Name != "disk" || failed[0].Fix == "" {
 		t.Errorf("failed checks = %+v, want disk with a fix", failed)
 	}
+}
+
+func gpuProbes(mig bool) preflight.GPUProbes {
+	return preflight.GPUProbes{
+		DriverVersionFile: func() (string, error) {
+			return "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\n", nil
+		},
+		DeviceNodes: func() ([]string, error) { return []string{"/dev/nvidia0", "/dev/nvidia-uvm", "/dev/nvidiactl"}, nil },
+		Discover: func(context.Context) (*gpu.Inventory, error) {
+			return &gpu.Inventory{Source: gpu.SourceNVIDIASMI, DriverVersion: "550.54.15", GPUs: []gpu.Device{
+				{Index: 0, Name: "NVIDIA A100-SXM4-40GB", UUID: "GPU-a", MIGEnabled: mig},
+			}}, nil
+		},
+		DriverFiles: func(*gpu.Inventory) error { return nil },
+		LookPath:    func(string) (string, error) { return "", errors.New("not found") },
+	}
+}
+
+func TestRunDoctorGPU(t *testing.T) {
+	t.Run("without --gpu no GPU check runs", func(t *testing.T) {
+		p := passingProbes()
+		p.GPU = gpuProbes(true) // would fail, were it checked
+		var out bytes.Buffer
+		if err := runDoctor(context.Background(), &out, p, doctorOpts(OutputTable)); err != nil {
+			t.Fatalf("runDoctor: %v", err)
+		}
+		if strings.Contains(out.String(), "nvidia") {
+			t.Errorf("doctor without --gpu printed GPU checks:\n%s", out.String())
+		}
+	})
+	t.Run("all good", func(t *testing.T) {
+		p := passingProbes()
+		p.GPU = gpuProbes(false)
+		o := doctorOpts(OutputTable)
+		o.GPU, o.GPUMIGStrategy = true, "none"
+		var out bytes.Buffer
+		if err := runDoctor(context.Background(), &out, p, o); err != nil {
+			t.Fatalf("runDoctor: %v\n%s", err, out.String())
+		}
+		for _, want := range []string{"nvidia driver", "kernel module 550.54.15", "gpu discovery", "not needed on the CDI path", "gpu 0 mig"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("output lacks %q:\n%s", want, out.String())
+			}
+		}
+	})
+	t.Run("MIG mismatch fails with the fix", func(t *testing.T) {
+		p := passingProbes()
+		p.GPU = gpuProbes(true)
+		o := doctorOpts(OutputTable)
+		o.GPU, o.GPUMIGStrategy = true, "none"
+		var out bytes.Buffer
+		err := runDoctor(context.Background(), &out, p, o)
+		if ExitCode(err) != ExitPreflight {
+			t.Fatalf("runDoctor: %v, want a preflight error", err)
+		}
+		if !strings.Contains(err.Error(), "gpu 0 mig") || !strings.Contains(errs.HintOf(err), "sudo nvidia-smi -i 0 -mig 0") {
+			t.Errorf("error %q, hint %q: want the MIG check and its fix", err, errs.HintOf(err))
+		}
+		if !strings.Contains(out.String(), "→ fix: sudo nvidia-smi -i 0 -mig 0") {
+			t.Errorf("output lacks the fix:\n%s", out.String())
+		}
+	})
 }
