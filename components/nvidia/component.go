@@ -283,7 +283,7 @@ func Advertised(n *corev1.Node) map[string]int64 {
 }
 
 // Smoke checks what Ready checks: pods scheduled onto a GPU need only the advertised
-// resource (kfup test --gpu will run one).
+// resource. kfup test --gpu runs GPU work on it (RunGPUSmoke).
 func (c Component) Smoke(ctx context.Context, env *components.Env) error { return c.Ready(ctx, env) }
 
 // Uninstall deletes the DaemonSet; the plugin's sockets go with its pods, and the

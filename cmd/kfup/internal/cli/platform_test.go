@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/components/nvidia"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/platform"
 	"github.com/kfup/kfup/profiles"
@@ -107,7 +108,8 @@ func TestTestAndImagesOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(&TestOptions{Name: "ml", Components: []string{"manager"}, Timeout: 30 * time.Second, Output: OutputTable}, to); d != "" {
+	if d := cmp.Diff(&TestOptions{Name: "ml", Components: []string{"manager"}, Timeout: 30 * time.Second, Output: OutputTable,
+		GPUImage: nvidia.DefaultSMIImage, GPUTimeout: 10 * time.Minute}, to); d != "" {
 		t.Errorf("test options (-want +got):\n%s", d)
 	}
 	if err := execute(f, NewCmdTest(f, nil), "test", "--timeout", "0s"); ExitCode(err) != ExitUsage {
