@@ -155,6 +155,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, fmt.Errorf("update status of %s %s: %w", r.fw.Kind(), req.NamespacedName, err)
 	}
+	// The status is written: announce its transitions now, for the next reconcile sees
+	// them done and would not announce them if the write below failed.
+	for _, e := range plan.Events {
+		r.event(job, e.Type, e.Reason, "UpdateStatus", e.Message)
+	}
 	if plan.Restarts != policy.RecordedRestarts(job.GetAnnotations()) ||
 		!slices.Equal(plan.RestartedPods, policy.RecordedRestartedPods(job.GetAnnotations())) ||
 		plan.Completed.String() != job.GetAnnotations()[policy.SucceededReplicasAnnotation] {
@@ -165,10 +170,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, fmt.Errorf("record restarts of %s %s: %w", r.fw.Kind(), req.NamespacedName, err)
 		}
 	}
-	for _, e := range plan.Events {
-		r.event(job, e.Type, e.Reason, "UpdateStatus", e.Message)
-	}
-
 	if err := r.deletePods(ctx, job, plan.DeletePods); err != nil {
 		return ctrl.Result{}, err
 	}
