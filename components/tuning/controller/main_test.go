@@ -47,6 +47,12 @@ func (f *fakeLogs) Logs(_ context.Context, ns, pod, container string, _ int64) (
 // start runs the tuning controllers with canned logs until t ends.
 func start(t *testing.T) *fakeLogs {
 	t.Helper()
+	return startFaulty(t, nil)
+}
+
+// startFaulty is start with the manager's requests going through inj (nil: no faults).
+func startFaulty(t *testing.T, inj *testenv.Injector) *fakeLogs {
+	t.Helper()
 	logs := &fakeLogs{logs: map[string]string{}}
 	cfg := controller.DefaultConfig()
 	cfg.SkipNameValidation = true
@@ -54,6 +60,10 @@ func start(t *testing.T) *fakeLogs {
 	cfg.Logs = logs
 	cfg.Image = testImage
 	cfg.DBManagerAddress = "127.0.0.1:0" // managers of several tests never share a port
-	env.StartManager(t, &controller.API{Config: cfg})
+	if inj != nil {
+		env.StartManagerWithFaults(t, inj, &controller.API{Config: cfg})
+	} else {
+		env.StartManager(t, &controller.API{Config: cfg})
+	}
 	return logs
 }
