@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -30,14 +29,11 @@ func downloadGCS(ctx context.Context, uri, rest string, w *writer, o Options) er
 	}
 	c := o.client()
 	fail := func(err error) error {
-		var se *httpStatusError
-		if errors.As(err, &se) {
-			switch se.code {
-			case 404:
-				return fmt.Errorf("%s: bucket %s not found (404)", uri, bucket)
-			case 401, 403:
-				return fmt.Errorf("%s: %d: the objects are not public; kfup reads gs:// anonymously (no Google credentials are used) — make them public or copy the model to s3:// or a PVC", uri, se.code)
-			}
+		switch code := statusCode(err); code {
+		case 404:
+			return fmt.Errorf("%s: bucket %s not found (404)", uri, bucket)
+		case 401, 403:
+			return fmt.Errorf("%s: %d: the objects are not public; kfup reads gs:// anonymously (no Google credentials are used) — make them public or copy the model to s3:// or a PVC", uri, code)
 		}
 		return fmt.Errorf("%s: %w", uri, err)
 	}
@@ -47,7 +43,7 @@ func downloadGCS(ctx context.Context, uri, rest string, w *writer, o Options) er
 		if token != "" {
 			q.Set("pageToken", token)
 		}
-		body, _, err := get(ctx, c, fmt.Sprintf("%s/storage/v1/b/%s/o?%s", base, url.PathEscape(bucket), q.Encode()), nil)
+		body, err := get(ctx, c, fmt.Sprintf("%s/storage/v1/b/%s/o?%s", base, url.PathEscape(bucket), q.Encode()), nil)
 		if err != nil {
 			return fail(err)
 		}
@@ -67,7 +63,7 @@ func downloadGCS(ctx context.Context, uri, rest string, w *writer, o Options) er
 			if !ok {
 				continue
 			}
-			obj, _, err := get(ctx, c, fmt.Sprintf("%s/storage/v1/b/%s/o/%s?alt=media", base, url.PathEscape(bucket), url.PathEscape(it.Name)), nil)
+			obj, err := get(ctx, c, fmt.Sprintf("%s/storage/v1/b/%s/o/%s?alt=media", base, url.PathEscape(bucket), url.PathEscape(it.Name)), nil)
 			if err != nil {
 				return fail(err)
 			}

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -38,20 +37,17 @@ func downloadHF(ctx context.Context, uri, rest string, w *writer, o Options) err
 	}
 	c := o.client()
 	fail := func(what string, err error) error {
-		var se *httpStatusError
-		if errors.As(err, &se) {
-			switch se.code {
-			case 404:
-				return fmt.Errorf("%s: %s not found (404)", uri, what)
-			case 401, 403:
-				// the Hub answers 401 for a repository that does not exist, too
-				return fmt.Errorf("%s: %s: %d %s with %s: the model is private, gated or does not exist", uri, what, se.code, http.StatusText(se.code), tried)
-			}
+		switch code := statusCode(err); code {
+		case 404:
+			return fmt.Errorf("%s: %s not found (404)", uri, what)
+		case 401, 403:
+			// the Hub answers 401 for a repository that does not exist, too
+			return fmt.Errorf("%s: %s: %d %s with %s: the model is private, gated or does not exist", uri, what, code, http.StatusText(code), tried)
 		}
 		return fmt.Errorf("%s: %s: %w", uri, what, err)
 	}
 	esc := url.PathEscape(org) + "/" + url.PathEscape(model)
-	body, _, err := get(ctx, c, fmt.Sprintf("%s/api/models/%s/revision/%s", base, esc, url.PathEscape(rev)), h)
+	body, err := get(ctx, c, fmt.Sprintf("%s/api/models/%s/revision/%s", base, esc, url.PathEscape(rev)), h)
 	if err != nil {
 		return fail(fmt.Sprintf("model %s/%s at revision %s", org, model, rev), err)
 	}
@@ -76,7 +72,7 @@ func downloadHF(ctx context.Context, uri, rest string, w *writer, o Options) err
 		for i := range parts {
 			parts[i] = url.PathEscape(parts[i])
 		}
-		f, _, err := get(ctx, c, fmt.Sprintf("%s/%s/resolve/%s/%s", base, esc, url.PathEscape(rev), strings.Join(parts, "/")), h)
+		f, err := get(ctx, c, fmt.Sprintf("%s/%s/resolve/%s/%s", base, esc, url.PathEscape(rev), strings.Join(parts, "/")), h)
 		if err != nil {
 			return fail("file "+s.RFilename, err)
 		}

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -20,16 +19,13 @@ func downloadHTTP(ctx context.Context, uri string, w *writer, o Options) error {
 	if name == "/" || name == "." || name == "" {
 		name = "model"
 	}
-	body, _, err := get(ctx, o.client(), uri, nil)
+	body, err := get(ctx, o.client(), uri, nil)
 	if err != nil {
-		var se *httpStatusError
-		if errors.As(err, &se) {
-			switch se.code {
-			case 404:
-				return fmt.Errorf("%s: not found (404)", redact(u))
-			case 401, 403:
-				return fmt.Errorf("%s: %s: kfup sends no credentials to http(s):// storage; make the file public or use s3:// with a secret", redact(u), se)
-			}
+		switch statusCode(err) {
+		case 404:
+			return fmt.Errorf("%s: not found (404)", redact(u))
+		case 401, 403:
+			return fmt.Errorf("%s: %s: kfup sends no credentials to http(s):// storage; make the file public or use s3:// with a secret", redact(u), err)
 		}
 		return fmt.Errorf("%s: %w", redact(u), err)
 	}

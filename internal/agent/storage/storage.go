@@ -214,26 +214,35 @@ func (e *httpStatusError) Error() string {
 	return s
 }
 
+// statusCode is the HTTP status of an *httpStatusError in err's chain; 0 when none.
+func statusCode(err error) int {
+	var se *httpStatusError
+	if errors.As(err, &se) {
+		return se.code
+	}
+	return 0
+}
+
 // get GETs url (with the header h), returning the body of a 2xx response; any other is
 // an *httpStatusError with the start of its body, and a host that cannot be reached says so.
-func get(ctx context.Context, c *http.Client, url string, h http.Header) (io.ReadCloser, http.Header, error) {
+func get(ctx context.Context, c *http.Client, url string, h http.Header) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for k, v := range h {
 		req.Header[k] = v
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, nil, unreachable(err)
+		return nil, unreachable(err)
 	}
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resp.Body.Close()
-		return nil, nil, &httpStatusError{code: resp.StatusCode, body: oneLine(string(b))}
+		return nil, &httpStatusError{code: resp.StatusCode, body: oneLine(string(b))}
 	}
-	return resp.Body, resp.Header, nil
+	return resp.Body, nil
 }
 
 // unreachable rewords a transport error as a host that cannot be reached, without the
