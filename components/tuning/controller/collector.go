@@ -51,7 +51,7 @@ func sidecarCollected(k tuningv1beta1.CollectorKind) bool {
 // TensorFlowEvent: /var/log/katib/tfevent/, Directory) and refuses what the sidecar
 // cannot read.
 func resolveFileSource(m *tuningv1beta1.MetricsCollectorSpec) (fileSource, error) {
-	k := collectorKind(m)
+	k := m.CollectorKind()
 	var fp tuningv1beta1.FileSystemPath
 	if m != nil && m.Source != nil && m.Source.FileSystemPath != nil {
 		fp = *m.Source.FileSystemPath
@@ -121,7 +121,7 @@ func sidecarContainer(image string, s fileSource, metrics []string) corev1.Conta
 // primary container is primary and whose metrics are metrics (the objective first); it
 // changes nothing for the other collectors.
 func injectCollector(run *unstructured.Unstructured, m *tuningv1beta1.MetricsCollectorSpec, primary, image string, metrics []string) error {
-	k := collectorKind(m)
+	k := m.CollectorKind()
 	if !sidecarCollected(k) {
 		return nil
 	}
@@ -144,7 +144,7 @@ func injectCollector(run *unstructured.Unstructured, m *tuningv1beta1.MetricsCol
 
 // metricsContainer is the container whose log holds the trial's metrics.
 func metricsContainer(t *tuningv1beta1.Trial) string {
-	if sidecarCollected(collectorKind(&t.Spec.MetricsCollector)) {
+	if sidecarCollected(t.Spec.MetricsCollector.CollectorKind()) {
 		return engine.MetricsContainerName
 	}
 	return t.Spec.PrimaryContainerName
@@ -153,7 +153,7 @@ func metricsContainer(t *tuningv1beta1.Trial) string {
 // unavailableMessage says what to print when a run succeeded without the objective.
 func unavailableMessage(t *tuningv1beta1.Trial, kind string) string {
 	name := t.Spec.Objective.ObjectiveMetricName
-	switch k := collectorKind(&t.Spec.MetricsCollector); k {
+	switch k := t.Spec.MetricsCollector.CollectorKind(); k {
 	case tuningv1beta1.FileCollector:
 		s, _ := resolveFileSource(&t.Spec.MetricsCollector)
 		return fmt.Sprintf("%s succeeded but container %q wrote no %s to %s: write lines such as %s=0.5 (or set metricsCollectorSpec.source.filter.metricsFormat)", kind, t.Spec.PrimaryContainerName, name, s.path, name)

@@ -107,14 +107,6 @@ func objectiveValue(t *tuningv1beta1.Trial) (float64, bool) {
 	return engine.ObjectiveValue(ms, o.ObjectiveMetricName, strategyOf(o, o.ObjectiveMetricName))
 }
 
-// collectorKind is the experiment's metrics collector (StdOut when unset).
-func collectorKind(m *tuningv1beta1.MetricsCollectorSpec) tuningv1beta1.CollectorKind {
-	if m == nil || m.Collector == nil || m.Collector.Kind == "" {
-		return tuningv1beta1.StdOutCollector
-	}
-	return m.Collector.Kind
-}
-
 // Trial states, as upstream reads a trial's conditions.
 func trialCond(t *tuningv1beta1.Trial, typ tuningv1beta1.TrialConditionType) bool {
 	for _, c := range t.Status.Conditions {

@@ -164,7 +164,7 @@ func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Exp
 			return nil, fmt.Errorf("earlyStopping: %w", err)
 		}
 	}
-	switch k := collectorKind(spec.MetricsCollectorSpec); k {
+	switch k := spec.MetricsCollectorSpec.CollectorKind(); k {
 	case tuningv1beta1.StdOutCollector, tuningv1beta1.NoneCollector, tuningv1beta1.PushCollector:
 	case tuningv1beta1.FileCollector, tuningv1beta1.TfEventCollector:
 		if _, err := resolveFileSource(spec.MetricsCollectorSpec); err != nil {
@@ -399,7 +399,7 @@ func (r *ExperimentReconciler) newTrial(exp *tuningv1beta1.Experiment, tmpl []by
 			obj.MetricStrategies = append(obj.MetricStrategies, tuningv1beta1.MetricStrategy{Name: n, Value: tuningv1beta1.MetricStrategyType(strategyOf(obj, n))})
 		}
 	}
-	mc := tuningv1beta1.MetricsCollectorSpec{Collector: &tuningv1beta1.CollectorSpec{Kind: collectorKind(exp.Spec.MetricsCollectorSpec)}}
+	mc := tuningv1beta1.MetricsCollectorSpec{Collector: &tuningv1beta1.CollectorSpec{Kind: exp.Spec.MetricsCollectorSpec.CollectorKind()}}
 	if exp.Spec.MetricsCollectorSpec != nil {
 		mc = *exp.Spec.MetricsCollectorSpec.DeepCopy()
 		if mc.Collector == nil {

@@ -39,7 +39,7 @@ func (r *TrialReconciler) observePushed(ctx context.Context, t *tuningv1beta1.Tr
 // (another kind) is left as it is: its template can pass the name itself
 // (${trialSpec.Name}).
 func injectTrialName(run *unstructured.Unstructured, t *tuningv1beta1.Trial) error {
-	if collectorKind(&t.Spec.MetricsCollector) != tuningv1beta1.PushCollector {
+	if t.Spec.MetricsCollector.CollectorKind() != tuningv1beta1.PushCollector {
 		return nil
 	}
 	_, err := engine.InjectTrialName(run, t.Spec.PrimaryContainerName, t.Name)

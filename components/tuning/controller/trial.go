@@ -188,7 +188,7 @@ func (r *TrialReconciler) step(ctx context.Context, t *tuningv1beta1.Trial, run 
 		r.fail(t, tuningv1beta1.TrialFailedReason, msg, now)
 		return false, nil
 	}
-	if collectorKind(&t.Spec.MetricsCollector) == tuningv1beta1.NoneCollector {
+	if t.Spec.MetricsCollector.CollectorKind() == tuningv1beta1.NoneCollector {
 		r.succeed(t, now)
 		return false, nil
 	}
@@ -285,7 +285,7 @@ func (r *TrialReconciler) collect(ctx context.Context, t *tuningv1beta1.Trial) (
 
 // observe is collect with the raw reports (what early stopping reads).
 func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (*tuningv1beta1.Observation, []engine.Observation, error) {
-	if collectorKind(&t.Spec.MetricsCollector) == tuningv1beta1.PushCollector {
+	if t.Spec.MetricsCollector.CollectorKind() == tuningv1beta1.PushCollector {
 		return r.observePushed(ctx, t)
 	}
 	sel := client.MatchingLabels{tuningv1beta1.LabelTrialName: t.Name}
@@ -307,7 +307,7 @@ func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (
 			format = engine.JSONFormat
 		}
 	}
-	if collectorKind(&t.Spec.MetricsCollector) == tuningv1beta1.TfEventCollector {
+	if t.Spec.MetricsCollector.CollectorKind() == tuningv1beta1.TfEventCollector {
 		filters = []string{agent.EventLineFilter}
 	}
 	container := metricsContainer(t)

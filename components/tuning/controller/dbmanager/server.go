@@ -140,7 +140,7 @@ func (s *dbServer) ReportObservationLog(ctx context.Context, in *api_pb.ReportOb
 	if err := s.authorize(ctx, t, true); err != nil {
 		return nil, err
 	}
-	if k := collectorKind(t); k != tuningv1beta1.PushCollector {
+	if k := t.Spec.MetricsCollector.CollectorKind(); k != tuningv1beta1.PushCollector {
 		return nil, status.Errorf(codes.FailedPrecondition, "trial %s/%s collects its metrics with %s, not Push: set the experiment's metricsCollectorSpec.collector.kind to Push", t.Namespace, t.Name, k)
 	}
 	if trialDone(t) {
@@ -317,14 +317,6 @@ func storeError(t *tuningv1beta1.Trial, err error) error {
 		return status.Error(codes.FailedPrecondition, err.Error())
 	}
 	return status.Errorf(codes.Unavailable, "trial %s/%s: observation log: %v", t.Namespace, t.Name, err)
-}
-
-// collectorKind is the trial's metrics collector (StdOut when unset).
-func collectorKind(t *tuningv1beta1.Trial) tuningv1beta1.CollectorKind {
-	if c := t.Spec.MetricsCollector.Collector; c != nil && c.Kind != "" {
-		return c.Kind
-	}
-	return tuningv1beta1.StdOutCollector
 }
 
 // trialDone says the trial ended: a condition other than Created or Running is true.
