@@ -325,7 +325,7 @@ func (s kindConfigStep) Run(_ context.Context, env *Env) error {
 	}
 	var gpuNode *GPUNode
 	if env.gpu != nil {
-		n, err := writeGPUFiles(env.Store, s.opts.Name, env.GPURoot, env.gpu)
+		n, err := writeGPUFiles(env.Store, s.opts.Name, env.gpuRoot(), env.gpu)
 		if err != nil {
 			return err
 		}

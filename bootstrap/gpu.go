@@ -50,7 +50,7 @@ func (o GPUOptions) Validate() error {
 	if !slices.Contains([]GPUMode{GPUOff, GPUOn, GPUAuto}, o.Mode) {
 		return errs.Usage("pass --gpu, --gpu=auto or --gpu=false", "--gpu=%s: unknown value", o.Mode)
 	}
-	if !slices.Contains([]string{"", deviceplugin.MIGNone, deviceplugin.MIGSingle, deviceplugin.MIGMixed}, o.MIGStrategy) {
+	if o.MIGStrategy != "" && !deviceplugin.ValidMIGStrategy(o.MIGStrategy) {
 		return errs.Usage("pass --gpu-mig-strategy none, single or mixed", "unknown --gpu-mig-strategy %q", o.MIGStrategy)
 	}
 	if o.Share < 0 || o.Share > MaxGPUShare {
@@ -60,6 +60,14 @@ func (o GPUOptions) Validate() error {
 		return errs.Usage("drop --gpu=false, or the --gpus/--gpu-share/--gpu-mig-strategy flags", "--gpus, --gpu-share and --gpu-mig-strategy need --gpu")
 	}
 	return nil
+}
+
+// gpuRoot is GPURoot, "/" when unset.
+func (e *Env) gpuRoot() string {
+	if e.GPURoot == "" {
+		return "/"
+	}
+	return e.GPURoot
 }
 
 // gpuWiring is what the GPU step found: the selected GPUs and their CDI spec.
@@ -96,10 +104,7 @@ func (s gpuStep) Run(ctx context.Context, env *Env) error {
 		return errs.Wrap(errs.KindPreflight, "pass --gpu-mig-strategy to match the GPUs' MIG mode, or select other GPUs with --gpus (see 'kfup gpu list')",
 			fmt.Errorf("--gpu: %w", err))
 	}
-	root := env.GPURoot
-	if root == "" {
-		root = "/"
-	}
+	root := env.gpuRoot()
 	spec, err := cdi.Spec(sel, cdi.WithDriverRoot(root), cdi.WithProcRoot(root))
 	if err != nil {
 		return errs.Wrap(errs.KindPreflight, "check the NVIDIA driver installation ('nvidia-smi' must work; see docs/gpu.md)", fmt.Errorf("--gpu: %w", err))

@@ -82,7 +82,8 @@ func GPUNodeConfig(inv *gpu.Inventory, spec *specs.Spec, root, specFile, invento
 }
 
 // writeGPUFiles writes the CDI spec and the inventory of w into the cluster's directory
-// in the store and returns the node config that mounts them.
+// in the store and returns the node config that mounts them; root is the driver root
+// (Env.gpuRoot).
 func writeGPUFiles(s Store, name, root string, w *gpuWiring) (GPUNode, error) {
 	dir, err := filepath.Abs(filepath.Join(s.ClusterDir(name), "gpu"))
 	if err != nil {
@@ -105,9 +106,6 @@ func writeGPUFiles(s Store, name, root string, w *gpuWiring) (GPUNode, error) {
 		if err := os.WriteFile(f, b, 0o644); err != nil {
 			return GPUNode{}, fmt.Errorf("write GPU files: %w", err)
 		}
-	}
-	if root == "" {
-		root = "/"
 	}
 	return GPUNodeConfig(w.inv, w.spec, root, specFile, invFile), nil
 }

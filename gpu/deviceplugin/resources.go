@@ -25,6 +25,11 @@ const (
 	MIGMixed  = "mixed"
 )
 
+// ValidMIGStrategy reports whether s is one of MIGNone, MIGSingle and MIGMixed.
+func ValidMIGStrategy(s string) bool {
+	return s == MIGNone || s == MIGSingle || s == MIGMixed
+}
+
 // Config says how GPUs become resources.
 type Config struct {
 	// MIGStrategy is MIGNone (no GPU may have MIG on), MIGSingle (every GPU has MIG on

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -51,7 +50,7 @@ GPU's MIG mode against --gpu-mig-strategy.`,
 			if err := validateOutput(opts.Output); err != nil {
 				return err
 			}
-			if !slices.Contains([]string{deviceplugin.MIGNone, deviceplugin.MIGSingle, deviceplugin.MIGMixed}, opts.GPUMIGStrategy) {
+			if !deviceplugin.ValidMIGStrategy(opts.GPUMIGStrategy) {
 				return errs.Usage("pass --gpu-mig-strategy none, single or mixed", "unknown --gpu-mig-strategy %q", opts.GPUMIGStrategy)
 			}
 			if !opts.GPU && (cmd.Flags().Changed("gpu-mig-strategy") || opts.GPUDockerProbe) {
