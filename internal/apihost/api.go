@@ -1,7 +1,10 @@
 package apihost
 
 import (
+	"maps"
+
 	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -49,6 +52,17 @@ type Process struct {
 // slice's name. One selector on it keeps the children of every API in the manager's
 // caches, and nothing else (not Istio's, Knative's or the user's own pods).
 const LabelAPI = "kfup.dev/api"
+
+// MarkChild labels obj, about to be created or applied for the slice api, with LabelAPI
+// (its labels are copied first, so a shared map is not written). Never used on selectors.
+func MarkChild(obj metav1.Object, api string) {
+	l := maps.Clone(obj.GetLabels())
+	if l == nil {
+		l = map[string]string{}
+	}
+	l[LabelAPI] = api
+	obj.SetLabels(l)
+}
 
 // Names returns the names of apis, in order.
 func Names(apis []API) []string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"reflect"
 	"time"
 
@@ -264,9 +263,9 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1b
 	if exists && !owned {
 		return &takenError{kind: kind, name: obj.GetNamespace() + "/" + obj.GetName()}
 	}
-	markChild(obj)
+	apihost.MarkChild(obj, APIName)
 	if d, ok := obj.(*appsv1.Deployment); ok {
-		markChild(&d.Spec.Template)
+		apihost.MarkChild(&d.Spec.Template, APIName)
 	}
 	obj.SetOwnerReferences([]metav1.OwnerReference{*metav1.NewControllerRef(isvc, servingv1beta1.GroupVersion.WithKind(servingv1beta1.InferenceServiceKind))})
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
@@ -313,15 +312,4 @@ func (r *InferenceServiceReconciler) deleteOwned(ctx context.Context, isvc *serv
 		return fmt.Errorf("delete %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
 	return nil
-}
-
-// markChild labels obj with apihost.LabelAPI (the manager's caches keep only children
-// so labelled; never in a selector).
-func markChild(obj metav1.Object) {
-	l := maps.Clone(obj.GetLabels())
-	if l == nil {
-		l = map[string]string{}
-	}
-	l[apihost.LabelAPI] = APIName
-	obj.SetLabels(l)
 }

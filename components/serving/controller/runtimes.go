@@ -57,7 +57,7 @@ func (r *runtimeRunnable) Start(ctx context.Context) error {
 // through reader.
 func (i *RuntimeInstaller) Install(ctx context.Context, c client.Client, reader client.Reader) error {
 	for _, rt := range engine.BuiltinRuntimes(i.Image) {
-		markChild(&rt)
+		apihost.MarkChild(&rt, APIName)
 		existing := &metav1.PartialObjectMetadata{}
 		existing.SetGroupVersionKind(servingv1alpha1.GroupVersion.WithKind(servingv1alpha1.ClusterServingRuntimeKind))
 		err := reader.Get(ctx, client.ObjectKey{Name: rt.Name}, existing)

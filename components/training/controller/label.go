@@ -1,8 +1,6 @@
 package controller
 
 import (
-	"maps"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfup/kfup/components/training/engine"
@@ -13,11 +11,4 @@ import (
 // training API (apihost.LabelAPI=training): the manager's caches keep only children
 // so labelled. The desired-state functions keep upstream's labels exactly; the label is
 // added here, where every child is written, and never to selectors.
-func markChild(obj metav1.Object) {
-	l := maps.Clone(obj.GetLabels())
-	if l == nil {
-		l = map[string]string{}
-	}
-	l[apihost.LabelAPI] = engine.APIName
-	obj.SetLabels(l)
-}
+func markChild(obj metav1.Object) { apihost.MarkChild(obj, engine.APIName) }
