@@ -2,7 +2,9 @@ package enginetest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +66,26 @@ func crdVersions(t *testing.T) map[string]string {
 	return out
 }
 
+// crdStates describes the training CRDs left: deletion time, finalizers and conditions.
+func crdStates(t *testing.T) string {
+	t.Helper()
+	list := &apiextensionsv1.CustomResourceDefinitionList{}
+	if err := env.Client.List(context.Background(), list); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, c := range list.Items {
+		if c.Spec.Group != trainingv1.GroupVersion.Group {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s rv=%s deleted=%v finalizers=%v", c.Name, c.ResourceVersion, c.DeletionTimestamp, c.Finalizers)
+		for _, cond := range c.Status.Conditions {
+			fmt.Fprintf(&b, "\n  %s=%s %s: %s", cond.Type, cond.Status, cond.Reason, cond.Message)
+		}
+	}
+	return b.String()
+}
+
 // One test, in order: the steps build on each other's cluster state.
 func TestInstallReapplyAndUninstall(t *testing.T) {
 	ctx := context.Background()
@@ -103,10 +125,13 @@ func TestInstallReapplyAndUninstall(t *testing.T) {
 	if err := plan.Run(ctx, cenv(), time.Minute); err != nil {
 		t.Fatalf("uninstall: %v", err)
 	}
-	deadline := time.Now().Add(time.Minute)
+	// The API server's customresourcecleanup finalizer removes a deleted CRD; on a loaded
+	// 2-core CI runner (packages' API servers side by side) it has taken over a minute, so
+	// the wait is generous and a failure says where each CRD stands.
+	deadline := time.Now().Add(4 * time.Minute)
 	for len(crdVersions(t)) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("CRDs still present after uninstall: %v", crdVersions(t))
+			t.Fatalf("CRDs still present after uninstall: %s", crdStates(t))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
