@@ -1,0 +1,17 @@
+package v1alpha1
+
+// The artifact store's names, shared by the install component and the controllers.
+const (
+	// ArtifactPort is where the manager serves the pvc artifact store to task pods.
+	ArtifactPort = 8890
+	// ArtifactService is the Service in the manager's namespace fronting it.
+	ArtifactService = "kfup-artifacts"
+	// ArtifactClaim is the PersistentVolumeClaim, in the manager's namespace, holding it.
+	ArtifactClaim = "kfup-artifacts"
+	// ArtifactRoot is where the manager mounts the claim.
+	ArtifactRoot = "/var/lib/kfup/artifacts"
+	// S3Secret is the Secret whose keys (KFUP_ARTIFACT_S3_BUCKET, AWS_ACCESS_KEY_ID, ...)
+	// configure the s3 artifact store: in the manager's namespace for the manager, and in
+	// each run's namespace for its task pods (credentials never appear in a pod spec).
+	S3Secret = "kfup-artifact-s3"
+)
