@@ -20,8 +20,9 @@ import (
 )
 
 // NewCmdAgent returns the hidden `kfup agent` helpers that run inside job pods from kfup's
-// own image (no shell or busybox image needed).
-func NewCmdAgent(out io.Writer) *cobra.Command {
+// own image (no shell or busybox image needed), with the slices' own helpers (pipelines'
+// launcher), which the composition root passes in because internal/ names no slice.
+func NewCmdAgent(out io.Writer, helpers ...*cobra.Command) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "agent",
 		Short:  "Helpers that kfup runs inside job pods",
@@ -91,8 +92,34 @@ func NewCmdAgent(out io.Writer) *cobra.Command {
 	}
 	delivery.Flags().StringVar(&hostfile, "hostfile", "/etc/mpi/hostfile", "the MPIJob's hostfile (its hosts are the worker pods)")
 	delivery.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "how long to wait for the workers")
-	cmd.AddCommand(wait, quit, delivery, newCmdAgentMetrics(out), newCmdAgentCheckpoint(out), newCmdAgentPush(out), newCmdAgentDevicePlugin(out), newCmdAgentStorageInitializer(out))
+	cmd.AddCommand(wait, quit, delivery, newCmdAgentMetrics(out), newCmdAgentCheckpoint(out), newCmdAgentPush(out), newCmdAgentDevicePlugin(out), newCmdAgentStorageInitializer(out), newCmdAgentCopySelf(out))
+	cmd.AddCommand(helpers...)
 	return cmd
+}
+
+// agentHelperAnnotation marks a helper of NewRootCmd that goes under `kfup agent`.
+const agentHelperAnnotation = "kfup.dev/agent-helper"
+
+// AgentHelper marks cmd, a slice's helper that its workload pods run, to go under
+// `kfup agent` rather than at the root when passed to NewRootCmd or Main.
+func AgentHelper(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[agentHelperAnnotation] = "true"
+	return cmd
+}
+
+// splitHelpers separates the helpers AgentHelper marked from the others.
+func splitHelpers(helpers []*cobra.Command) (agent, root []*cobra.Command) {
+	for _, h := range helpers {
+		if h.Annotations[agentHelperAnnotation] == "true" {
+			agent = append(agent, h)
+		} else {
+			root = append(root, h)
+		}
+	}
+	return agent, root
 }
 
 // KubectlMain is kfup invoked as "kubectl" (installed so by `kfup agent mpi-delivery`): it

@@ -37,10 +37,10 @@ func ClassifyCobraError(err error) error {
 }
 
 // NewRootCmd is the command tree of the kfup-manager binary: the in-cluster commands
-// only, the manager hosting apis, plus the helpers slices bring (kfup modelserver), which
-// the composition root passes in because internal/ names no slice. It is named kfup
-// because it stands in for kfup in the manager image (/kfup), where job pods run
-// `/kfup agent ...`.
+// only, the manager hosting apis, plus the helpers slices bring (kfup modelserver; those
+// marked with AgentHelper go under kfup agent), which the composition root passes in
+// because internal/ names no slice. It is named kfup because it stands in for kfup in
+// the manager image (/kfup), where job pods run `/kfup agent ...`.
 func NewRootCmd(out, errOut io.Writer, apis []apihost.API, helpers ...*cobra.Command) *cobra.Command {
 	verbosity := 0
 	root := &cobra.Command{
@@ -57,8 +57,9 @@ manager image from it. The host commands (create, delete, status, ...) are in kf
 	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log verbosity (0: info, 1+: development logging)")
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(NewCmdManager(apis, func() int { return verbosity }, nil), NewCmdAgent(out))
-	root.AddCommand(helpers...)
+	agentHelpers, rootHelpers := splitHelpers(helpers)
+	root.AddCommand(NewCmdManager(apis, func() int { return verbosity }, nil), NewCmdAgent(out, agentHelpers...))
+	root.AddCommand(rootHelpers...)
 	return root
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kfup/kfup/apis"
 	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/components/pipelines/launch"
 	"github.com/kfup/kfup/components/serving/modelserver"
 	"github.com/kfup/kfup/gpu"
 	"github.com/kfup/kfup/internal/errs"
@@ -87,7 +88,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdImages(f, nil),
 		NewCmdGPU(f, nil),
 		NewCmdPipeline(f),
-		incluster.NewCmdAgent(f.IO.Out),
+		incluster.NewCmdAgent(f.IO.Out, launch.NewCmd()),
 		modelserver.NewCmd(nil),
 	)
 	return root
