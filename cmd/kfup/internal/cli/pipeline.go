@@ -6,9 +6,19 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kfup/kfup/bootstrap"
+	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
+	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
 	"github.com/kfup/kfup/components/pipelines/ir"
 	"github.com/kfup/kfup/internal/errs"
 )
@@ -17,11 +27,128 @@ import (
 func NewCmdPipeline(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pipeline",
-		Short: "Work with Kubeflow Pipelines (compiled kfp IR)",
-		Args:  noArgs,
+		Short: "Run, inspect and validate Kubeflow Pipelines (compiled kfp IR)",
+		Long: `Run pipelines compiled by the kfp SDK on the cluster, follow and inspect their runs, and
+check compiled files without a cluster.
+
+  kfup pipeline run FILE          run a pipeline (-p NAME=VALUE, --watch to follow it)
+  kfup pipeline list              list the runs of a namespace
+  kfup pipeline get RUN           a run's tasks and outputs
+  kfup pipeline delete RUN...     delete runs and their pods
+  kfup pipeline validate FILE...  check compiled pipelines (no cluster needed)`,
+		Args: noArgs,
 	}
-	cmd.AddCommand(NewCmdPipelineValidate(f, nil))
+	cmd.AddCommand(
+		NewCmdPipelineRun(f, nil),
+		NewCmdPipelineList(f, nil),
+		NewCmdPipelineGet(f, nil),
+		NewCmdPipelineDelete(f, nil),
+		NewCmdPipelineValidate(f, nil),
+	)
 	return cmd
+}
+
+// pollInterval is how often --watch and logs --follow look at a run.
+const pollInterval = time.Second
+
+// pipelineAPI is what the pipeline commands that reach the cluster act with. Each
+// command's real run gets newPipelineAPI's; tests build one over fake clients, a fixed
+// clock and a sleep that moves the fake run on.
+type pipelineAPI struct {
+	f *Factory
+	// connect returns a client for the kfup APIs and a clientset for pod logs.
+	connect func(ctx context.Context) (client.Client, kubernetes.Interface, error)
+	now     func() time.Time
+	// sleep waits d, or returns ctx's error when it ends first.
+	sleep func(ctx context.Context, d time.Duration) error
+	poll  time.Duration
+}
+
+func newPipelineAPI(f *Factory) *pipelineAPI {
+	return &pipelineAPI{
+		f:       f,
+		connect: func(ctx context.Context) (client.Client, kubernetes.Interface, error) { return pipelineClient(ctx, f) },
+		now:     time.Now,
+		sleep:   sleepCtx,
+		poll:    pollInterval,
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// pipelineClient connects to the cluster named by --name, as kfup recorded it: a
+// controller-runtime client that knows the pipelines types, and a clientset for pod logs.
+func pipelineClient(_ context.Context, f *Factory) (client.Client, kubernetes.Interface, error) {
+	name := f.Global.Name
+	if err := bootstrap.ValidateName(name); err != nil {
+		return nil, nil, err
+	}
+	env, err := f.Env()
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := env.Store.Load(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rec == nil {
+		return nil, nil, errs.New(errs.KindNotFound, fmt.Sprintf("create it with 'kfup create --name %s'", name), "no kfup cluster named %q", name)
+	}
+	cfg := env.REST
+	if cfg == nil {
+		if cfg, err = bootstrap.RESTConfig(rec.Context, rec.Kubeconfig); err != nil {
+			return nil, nil, err
+		}
+	}
+	scheme, err := pipelineScheme()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, nil, fmt.Errorf("client for cluster %q: %w", name, err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client for cluster %q: %w", name, err)
+	}
+	return c, cs, nil
+}
+
+// pipelineScheme knows the Kubernetes types and the pipelines APIs: all the pipeline
+// commands read and write.
+func pipelineScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, pipelinesv1alpha1.AddToScheme, pipelinesv2beta1.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// apiError classifies an error of the API server: a cluster without the pipelines
+// CRDs, or no such object.
+func apiError(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case meta.IsNoMatchError(err):
+		return errs.Wrap(errs.KindNotFound, "install the pipelines component: run 'kfup create' again (it converges an existing cluster) with --set components.pipelines.enabled=true",
+			fmt.Errorf("%s: the cluster has no Kubeflow Pipelines API: %w", what, err))
+	case apierrors.IsNotFound(err):
+		return errs.Wrap(errs.KindNotFound, "", fmt.Errorf("%s: %w", what, err))
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // PipelineValidateOptions are the flags and arguments of `kfup pipeline validate`.
