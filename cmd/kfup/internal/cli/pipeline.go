@@ -34,6 +34,7 @@ check compiled files without a cluster.
   kfup pipeline run FILE          run a pipeline (-p NAME=VALUE, --watch to follow it)
   kfup pipeline list              list the runs of a namespace
   kfup pipeline get RUN           a run's tasks and outputs
+  kfup pipeline logs RUN [TASK]   the logs of a run's tasks
   kfup pipeline delete RUN...     delete runs and their pods
   kfup pipeline validate FILE...  check compiled pipelines (no cluster needed)`,
 		Args: noArgs,
@@ -42,6 +43,7 @@ check compiled files without a cluster.
 		NewCmdPipelineRun(f, nil),
 		NewCmdPipelineList(f, nil),
 		NewCmdPipelineGet(f, nil),
+		NewCmdPipelineLogs(f, nil),
 		NewCmdPipelineDelete(f, nil),
 		NewCmdPipelineValidate(f, nil),
 	)
