@@ -36,6 +36,7 @@ check compiled files without a cluster.
   kfup pipeline get RUN           a run's tasks and outputs
   kfup pipeline logs RUN [TASK]   the logs of a run's tasks
   kfup pipeline delete RUN...     delete runs and their pods
+  kfup pipeline upload FILE       store a pipeline version to run by name (run --version)
   kfup pipeline validate FILE...  check compiled pipelines (no cluster needed)`,
 		Args: noArgs,
 	}
@@ -45,6 +46,7 @@ check compiled files without a cluster.
 		NewCmdPipelineGet(f, nil),
 		NewCmdPipelineLogs(f, nil),
 		NewCmdPipelineDelete(f, nil),
+		NewCmdPipelineUpload(f, nil),
 		NewCmdPipelineValidate(f, nil),
 	)
 	return cmd
