@@ -109,7 +109,7 @@ implementation of the Kubeflow APIs onto it: training jobs, tuning, pipelines an
   kfup doctor          check this host
   kfup images          list/save/load every image a profile needs (air-gapped installs)
   kfup gpu list        show this host's NVIDIA GPUs
-  kfup pipeline validate  check compiled pipelines (no cluster needed)
+  kfup pipeline run    run a compiled Kubeflow pipeline (also list, get, logs, validate)
   kfup delete          remove the cluster and everything kfup made`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
