@@ -125,6 +125,24 @@ type ManagerService struct {
 	Aliases []ObjectKey
 }
 
+// ManagerVolume is a PersistentVolumeClaim in the manager's namespace that an API slice's
+// in-cluster side keeps data on (pipelines: the artifact store), mounted into the
+// manager's container. The slice's Install creates the claim; the manager only mounts it.
+type ManagerVolume struct {
+	// Name names the volume in the pod (a DNS label).
+	Name string
+	// Claim names the PersistentVolumeClaim.
+	Claim string
+	// MountPath is where the manager's container sees it.
+	MountPath string
+}
+
+// ManagerVolumer is implemented by an API slice whose in-cluster side keeps data on a
+// volume of the manager; the manager component asks each hosted slice.
+type ManagerVolumer interface {
+	ManagerVolumes(env *Env) []ManagerVolume
+}
+
 // ObjectKey names a namespaced object.
 type ObjectKey struct{ Namespace, Name string }
 

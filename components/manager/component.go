@@ -73,6 +73,9 @@ type Settings struct {
 	// Services are the ports the hosted APIs serve in the manager
 	// (components.ManagerServer), each fronted by a Service.
 	Services []components.ManagerService
+	// Volumes are the claims the hosted APIs keep data on (components.ManagerVolumer),
+	// mounted into the manager's container.
+	Volumes []components.ManagerVolume
 }
 
 // SettingsFor returns the manager's own settings from profile p (components.manager),
@@ -116,6 +119,9 @@ func (c *Component) settings(env *components.Env) Settings {
 		s.APIArgs = append(s.APIArgs, a.ManagerArgs(env)...)
 		if ms, ok := a.(components.ManagerServer); ok {
 			s.Services = append(s.Services, ms.ManagerServices(env)...)
+		}
+		if mv, ok := a.(components.ManagerVolumer); ok {
+			s.Volumes = append(s.Volumes, mv.ManagerVolumes(env)...)
 		}
 		ns := a.Namespaces(env)
 		if len(ns) == 0 {
@@ -402,6 +408,12 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 	}
 	args = append(args, "--apis="+strings.Join(s.APIs, ","))
 	args = append(args, s.APIArgs...)
+	var volumes []corev1.Volume
+	var mounts []corev1.VolumeMount
+	for _, v := range s.Volumes {
+		volumes = append(volumes, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.Claim}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath})
+	}
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("health")}}, PeriodSeconds: 5}
 	}
@@ -419,6 +431,7 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
 					TerminationGracePeriodSeconds: ptr.To[int64](10),
+					Volumes:                       volumes,
 					Containers: []corev1.Container{{
 						Name:            "manager",
 						Image:           image,
@@ -429,7 +442,8 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 							// job-pod helpers (kfup agent) run from this very image, present on every node
 							{Name: "KFUP_IMAGE", Value: image},
 						},
-						Ports: ports,
+						Ports:        ports,
+						VolumeMounts: mounts,
 						// the manager retries the API server for up to a minute at start
 						// (internal/apihost.StartRetry): liveness waits until it answers
 						StartupProbe:   startupProbe(probe("/healthz")),
