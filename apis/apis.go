@@ -7,6 +7,7 @@
 package apis
 
 import (
+	pipelinescontroller "github.com/kfup/kfup/components/pipelines/controller"
 	servingcontroller "github.com/kfup/kfup/components/serving/controller"
 	trainingcontroller "github.com/kfup/kfup/components/training/controller"
 	tuningcontroller "github.com/kfup/kfup/components/tuning/controller"
@@ -20,5 +21,6 @@ func InCluster() []apihost.API {
 		trainingcontroller.NewAPI(),
 		tuningcontroller.NewAPI(),
 		servingcontroller.NewAPI(),
+		pipelinescontroller.NewAPI(),
 	}
 }

@@ -35,7 +35,8 @@ func TestMinimalProfile(t *testing.T) {
 	}
 	r := mustKfup(t, "test", "--name", clusterName)
 	if !strings.Contains(r.stdout, "✓ pass  training") || !strings.Contains(r.stdout, "✓ pass  tuning") ||
-		!strings.Contains(r.stdout, "✓ pass  serving") || !strings.Contains(r.stdout, "✓ pass  manager") {
+		!strings.Contains(r.stdout, "✓ pass  serving") || !strings.Contains(r.stdout, "✓ pass  pipelines") ||
+		!strings.Contains(r.stdout, "✓ pass  manager") {
 		t.Fatalf("kfup test output:\n%s", r.stdout)
 	}
 	st := statusOf(t, clusterName)
@@ -43,8 +44,8 @@ func TestMinimalProfile(t *testing.T) {
 	for _, c := range st.Components {
 		names = append(names, c.Name)
 	}
-	if st.State != bootstrap.StateRunning || strings.Join(names, ",") != "training,tuning,serving,manager" {
-		t.Fatalf("status: %+v: want running with training, tuning, serving and the manager", st)
+	if st.State != bootstrap.StateRunning || strings.Join(names, ",") != "training,tuning,serving,pipelines,manager" {
+		t.Fatalf("status: %+v: want running with training, tuning, serving, pipelines and the manager", st)
 	}
 	for _, c := range st.Components {
 		if !c.Healthy {

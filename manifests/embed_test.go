@@ -12,10 +12,14 @@ func TestEmbeddedCRDsParse(t *testing.T) {
 		"xgboostjobs.kubeflow.org": true, "jaxjobs.kubeflow.org": true, "paddlejobs.kubeflow.org": true,
 		"experiments.kubeflow.org": true, "suggestions.kubeflow.org": true, "trials.kubeflow.org": true,
 		"inferenceservices.serving.kserve.io": true, "servingruntimes.serving.kserve.io": true, "clusterservingruntimes.serving.kserve.io": true,
+		"pipelines.pipelines.kubeflow.org": true, "pipelineversions.pipelines.kubeflow.org": true,
+		"pipelineruns.pipelines.kfup.dev": true, "recurringruns.pipelines.kfup.dev": true,
 	}
 	version := map[string]string{
 		"experiments.kubeflow.org": "v1beta1", "suggestions.kubeflow.org": "v1beta1", "trials.kubeflow.org": "v1beta1",
 		"inferenceservices.serving.kserve.io": "v1beta1", "servingruntimes.serving.kserve.io": "v1alpha1", "clusterservingruntimes.serving.kserve.io": "v1alpha1",
+		"pipelines.pipelines.kubeflow.org": "v2beta1", "pipelineversions.pipelines.kubeflow.org": "v2beta1",
+		"pipelineruns.pipelines.kfup.dev": "v1alpha1", "recurringruns.pipelines.kfup.dev": "v1alpha1",
 	}
 	for _, c := range crds {
 		delete(want, c.Name)

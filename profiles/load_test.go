@@ -13,7 +13,7 @@ import (
 	"github.com/kfup/kfup/internal/errs"
 )
 
-var all = []string{Manager, Training, Tuning, Serving, Istio, Knative, NVIDIA}
+var all = []string{Manager, Training, Tuning, Serving, Pipelines, Istio, Knative, NVIDIA}
 
 func TestBuiltinsLoadAndValidate(t *testing.T) {
 	tests := []struct {
@@ -21,9 +21,9 @@ func TestBuiltinsLoadAndValidate(t *testing.T) {
 		base    string
 		enabled []string
 	}{
-		{"minimal", "", []string{Manager, Training, Tuning, Serving}},
-		{"standard", "minimal", []string{Manager, Training, Tuning, Serving, Istio, Knative}},
-		{"gpu", "standard", []string{Manager, Training, Tuning, Serving, Istio, Knative, NVIDIA}},
+		{"minimal", "", []string{Manager, Training, Tuning, Serving, Pipelines}},
+		{"standard", "minimal", []string{Manager, Training, Tuning, Serving, Pipelines, Istio, Knative}},
+		{"gpu", "standard", []string{Manager, Training, Tuning, Serving, Pipelines, Istio, Knative, NVIDIA}},
 		{"full", "", all},
 	}
 	var names []string
@@ -84,12 +84,13 @@ func TestMinimalSettings(t *testing.T) {
 				LeaderElect: true,
 				Resources:   Resources{CPURequest: "50m", CPULimit: "500m", MemoryRequest: "64Mi", MemoryLimit: "256Mi"},
 			},
-			Training: TrainingConfig{Enabled: true},
-			Tuning:   TuningConfig{Enabled: true},
-			Serving:  ServingConfig{Enabled: true},
-			Istio:    IstioConfig{IngressGateway: true},
-			Knative:  KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
-			NVIDIA:   NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
+			Training:  TrainingConfig{Enabled: true},
+			Tuning:    TuningConfig{Enabled: true},
+			Serving:   ServingConfig{Enabled: true},
+			Pipelines: PipelinesConfig{Enabled: true, ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi"},
+			Istio:     IstioConfig{IngressGateway: true},
+			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
+			NVIDIA:    NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
 		},
 	}
 	if diff := cmp.Diff(want, mustLoad(t, "minimal")); diff != "" {
@@ -174,9 +175,9 @@ components:
 `,
 		wantErrs: []string{
 			"p.yaml: components.knative.scaletozero: unknown key (known: enabled, scaleToZero, domain)",
-			"p.yaml: components.kserve: unknown component (known: manager, training, tuning, serving, istio, knative, nvidia)",
+			"p.yaml: components.kserve: unknown component (known: manager, training, tuning, serving, pipelines, istio, knative, nvidia)",
 			"p.yaml: components.manager.resources.memroyLimit: unknown key (known: cpuRequest, cpuLimit, memoryRequest, memoryLimit)",
-			`p.yaml: components."nvidia.enabled\n": unknown component (known: manager, training, tuning, serving, istio, knative, nvidia)`,
+			`p.yaml: components."nvidia.enabled\n": unknown component (known: manager, training, tuning, serving, pipelines, istio, knative, nvidia)`,
 			"p.yaml: labels: unknown key (known: apiVersion, kind, name, base, components)",
 		},
 	}, {

@@ -47,6 +47,10 @@ const (
 	// ClusterServingRuntime): its CRDs and controller, which deploys models from the
 	// manager in Standard mode.
 	Serving = "serving"
+	// Pipelines is Kubeflow Pipelines v2 (Pipeline, PipelineVersion, PipelineRun,
+	// RecurringRun): its CRDs and controllers, which drive each run's DAG from the manager,
+	// and the artifact store the manager serves.
+	Pipelines = "pipelines"
 	// Istio is the Istio control plane and, optionally, its ingress gateway.
 	Istio = "istio"
 	// Knative is Knative Serving with the net-istio networking layer.
@@ -70,13 +74,14 @@ const (
 // requires is the one dependency table: component -> components that must be enabled
 // with it. Every component has an entry, so its keys are the set of components.
 var requires = map[string][]string{
-	Manager:  nil,
-	Training: {Manager},
-	Tuning:   {Manager},
-	Serving:  {Manager},
-	Istio:    nil,
-	Knative:  {Istio},
-	NVIDIA:   {Manager}, // the device plugin runs from the manager's image in its namespace
+	Manager:   nil,
+	Training:  {Manager},
+	Tuning:    {Manager},
+	Serving:   {Manager},
+	Pipelines: {Manager},
+	Istio:     nil,
+	Knative:   {Istio},
+	NVIDIA:    {Manager}, // the device plugin runs from the manager's image in its namespace
 }
 
 // MIG strategies of components.nvidia.migStrategy, as NVIDIA's device plugin names them.
@@ -128,6 +133,8 @@ type Components struct {
 	Tuning TuningConfig `json:"tuning"`
 	// Serving configures KServe's model serving API.
 	Serving ServingConfig `json:"serving"`
+	// Pipelines configures Kubeflow Pipelines.
+	Pipelines PipelinesConfig `json:"pipelines"`
 	// Istio configures the Istio control plane.
 	Istio IstioConfig `json:"istio"`
 	// Knative configures Knative Serving.
@@ -231,6 +238,35 @@ func (c ServingConfig) NamespaceList() []string {
 	return strings.Split(c.Namespaces, ",")
 }
 
+// PipelinesConfig configures Kubeflow Pipelines v2 (pipelines.kubeflow.org Pipeline and
+// PipelineVersion, pipelines.kfup.dev PipelineRun and RecurringRun).
+type PipelinesConfig struct {
+	// Enabled installs the pipelines CRDs and turns on the run controller in the manager.
+	Enabled bool `json:"enabled"`
+	// Namespaces, comma-separated, restricts the controllers to those namespaces (the
+	// manager's --pipelines-namespace) and binds the manager's RBAC only there; kfup
+	// creates the namespaces missing. Empty: every namespace.
+	Namespaces string `json:"namespaces,omitempty"`
+	// ArtifactStore is where artifacts live: "pvc" (a volume of the manager, which serves
+	// it to task pods; the default) or "s3" (a bucket named, with its credentials, by the
+	// Secret kfup-artifact-s3 in the manager's namespace and in each run's namespace).
+	ArtifactStore string `json:"artifactStore"`
+	// ArtifactVolumeSize is the size of the pvc store's volume, such as 10Gi.
+	ArtifactVolumeSize string `json:"artifactVolumeSize"`
+	// ArtifactStorageClass is the storage class of the pvc store's volume; empty: the
+	// cluster's default.
+	ArtifactStorageClass string `json:"artifactStorageClass,omitempty"`
+}
+
+// NamespaceList returns the namespaces of Namespaces, in order; none when it is empty
+// (every namespace). Validate checks each one.
+func (c PipelinesConfig) NamespaceList() []string {
+	if c.Namespaces == "" {
+		return nil
+	}
+	return strings.Split(c.Namespaces, ",")
+}
+
 // IstioConfig configures the Istio control plane (istiod) and its ingress gateway.
 type IstioConfig struct {
 	// Enabled installs Istio.
@@ -290,9 +326,10 @@ func defaults() Profile {
 					MemoryLimit:   "256Mi",
 				},
 			},
-			Istio:   IstioConfig{IngressGateway: true},
-			Knative: KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
-			NVIDIA:  NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
+			Pipelines: PipelinesConfig{ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi"},
+			Istio:     IstioConfig{IngressGateway: true},
+			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
+			NVIDIA:    NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
 		},
 	}
 }

@@ -33,7 +33,7 @@ func TestSet(t *testing.T) {
 			want: func(p *Profile) { p.Components.Manager.Enabled = false }},
 
 		{name: "unknown component", expr: "components.kserve.enabled=true",
-			wantErrs: []string{"components.kserve: unknown component (known: manager, training, tuning, serving, istio, knative, nvidia)"}},
+			wantErrs: []string{"components.kserve: unknown component (known: manager, training, tuning, serving, pipelines, istio, knative, nvidia)"}},
 		{name: "unknown key", expr: "components.knative.scaletozero=false",
 			wantErrs: []string{"components.knative.scaletozero: unknown key (known: enabled, scaleToZero, domain)"}},
 		{name: "unknown nested key", expr: "components.manager.resources.gpuLimit=1",
@@ -45,7 +45,7 @@ func TestSet(t *testing.T) {
 			wantErrs: []string{`components.manager.replicas."a b": components.manager.replicas is an integer, it has no keys`}},
 		{name: "empty key",
 			expr:     "components..enabled=true",
-			wantErrs: []string{`components."": unknown component (known: manager, training, tuning, serving, istio, knative, nvidia)`}},
+			wantErrs: []string{`components."": unknown component (known: manager, training, tuning, serving, pipelines, istio, knative, nvidia)`}},
 		{name: "group of settings", expr: "components.manager.resources=1Gi",
 			wantErrs: []string{"components.manager.resources: is a group of settings; set one of its keys (cpuRequest, cpuLimit, memoryRequest, memoryLimit)"}},
 		{name: "component without key", expr: "components.knative=false",
@@ -100,7 +100,7 @@ func TestSetOrder(t *testing.T) {
 		if err := p.Validate(); err != nil {
 			t.Errorf("%v: Validate: %v", sets, err)
 		}
-		if diff := cmp.Diff([]string{Manager, Training, Tuning, Serving, Istio, Knative}, p.Enabled()); diff != "" {
+		if diff := cmp.Diff([]string{Manager, Training, Tuning, Serving, Pipelines, Istio, Knative}, p.Enabled()); diff != "" {
 			t.Errorf("%v: Enabled (-want +got):\n%s", sets, diff)
 		}
 	}

@@ -98,6 +98,23 @@ func (p *Profile) fieldProblems() problems {
 				"%q is not a namespace name", ns)
 		}
 	}
+	for _, ns := range c.Pipelines.NamespaceList() {
+		if len(validation.IsDNS1123Label(ns)) > 0 {
+			ps.add("components.pipelines.namespaces", "a comma-separated list of namespace names, such as team-a,team-b",
+				"%q is not a namespace name", ns)
+		}
+	}
+	switch {
+	case !c.Pipelines.Enabled, c.Pipelines.ArtifactStore == "pvc", c.Pipelines.ArtifactStore == "s3":
+	default:
+		ps.add("components.pipelines.artifactStore", "use pvc (a volume the manager serves) or s3 (a bucket)", "%q is not pvc or s3", c.Pipelines.ArtifactStore)
+	}
+	if q, err := resource.ParseQuantity(c.Pipelines.ArtifactVolumeSize); c.Pipelines.Enabled && (err != nil || q.Sign() <= 0) {
+		ps.add("components.pipelines.artifactVolumeSize", "a size such as 10Gi", "%q is not a positive size", c.Pipelines.ArtifactVolumeSize)
+	}
+	if sc := c.Pipelines.ArtifactStorageClass; sc != "" && len(validation.IsDNS1123Subdomain(sc)) > 0 {
+		ps.add("components.pipelines.artifactStorageClass", "the name of a StorageClass (kubectl get storageclass)", "%q is not a storage class name", sc)
+	}
 	if g := c.Training.GangScheduler; g != "" {
 		if len(validation.IsDNS1123Subdomain(g)) > 0 {
 			ps.add("components.training.gangScheduler", "use volcano, or the name of a scheduler-plugins scheduler such as scheduler-plugins-scheduler",

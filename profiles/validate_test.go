@@ -35,6 +35,17 @@ func TestValidate(t *testing.T) {
 		{name: "serving namespace that is no namespace name",
 			edit:     func(p *Profile) { p.Components.Serving.Namespaces = "team-a,Team_B" },
 			wantErrs: []string{`components.serving.namespaces: "Team_B" is not a namespace name`}},
+		{name: "pipelines settings",
+			edit: func(p *Profile) {
+				p.Components.Pipelines.Namespaces = "Team_B"
+				p.Components.Pipelines.ArtifactStore = "minio"
+				p.Components.Pipelines.ArtifactVolumeSize = "-1Gi"
+				p.Components.Pipelines.ArtifactStorageClass = "Fast SSD"
+			},
+			wantErrs: []string{`components.pipelines.namespaces: "Team_B" is not a namespace name`,
+				`components.pipelines.artifactStore: "minio" is not pvc or s3`,
+				`components.pipelines.artifactVolumeSize: "-1Gi" is not a positive size`,
+				`components.pipelines.artifactStorageClass: "Fast SSD" is not a storage class name`}},
 		{name: "gang scheduler that is no scheduler name",
 			edit:     func(p *Profile) { p.Components.Training.GangScheduler = "Volcano Scheduler" },
 			wantErrs: []string{`components.training.gangScheduler: "Volcano Scheduler" is not a scheduler name (lowercase letters, digits, '-' and '.')`}},
@@ -42,13 +53,15 @@ func TestValidate(t *testing.T) {
 			edit: func(p *Profile) { p.Components.Manager.Enabled = false },
 			wantErrs: []string{"components.training.enabled: needs components.manager.enabled",
 				"components.tuning.enabled: needs components.manager.enabled",
-				"components.serving.enabled: needs components.manager.enabled"}},
+				"components.serving.enabled: needs components.manager.enabled",
+				"components.pipelines.enabled: needs components.manager.enabled"}},
 		{name: "disabled components need nothing",
 			edit: func(p *Profile) {
 				p.Components.Manager.Enabled = false
 				p.Components.Training.Enabled = false
 				p.Components.Tuning.Enabled = false
 				p.Components.Serving.Enabled = false
+				p.Components.Pipelines.Enabled = false
 				p.Components.Istio.Enabled = false
 				p.Components.Knative.Enabled = false
 			}},

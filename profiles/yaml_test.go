@@ -70,6 +70,10 @@ components:
     enabled: true
   serving:
     enabled: true
+  pipelines:
+    enabled: true
+    artifactStore: pvc
+    artifactVolumeSize: 10Gi
   istio:
     enabled: true
     ingressGateway: true

@@ -14,6 +14,7 @@ import (
 	"github.com/kfup/kfup/components/knative"
 	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/components/nvidia"
+	"github.com/kfup/kfup/components/pipelines"
 	"github.com/kfup/kfup/components/serving"
 	"github.com/kfup/kfup/components/training"
 	"github.com/kfup/kfup/components/tuning"
@@ -25,6 +26,7 @@ var APIs = []components.API{
 	training.Component{},
 	tuning.Component{},
 	serving.Component{},
+	pipelines.Component{},
 }
 
 // Planned are components that profiles name but this build cannot install yet.
