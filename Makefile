@@ -22,7 +22,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 GENERATED := components manifests internal
 
 .PHONY: help build test unit fuzz integration e2e check lint generate verify envtest envtest-path \
-        node-image workload-images istiod-image bench bench-create bench-platform bench-training bench-hpo bench-serve serving-fixtures clean
+        node-image workload-images istiod-image bench bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines serving-fixtures clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -129,7 +129,7 @@ check: ## everything CI runs: lint + generated-file check, fuzz, unit, integrati
 	@$(MAKE) --no-print-directory e2e
 	@$(TIER) --summary
 
-bench: bench-create bench-platform bench-training bench-hpo bench-serve ## all benchmarks
+bench: bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines ## all benchmarks
 
 bench-create: build node-image ## wall time of 'kfup create' vs a plain kind create (same node image), and the ratio
 	$(GO) run ./hack/bench-create --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)"
@@ -146,6 +146,9 @@ bench-training: build envtest ## 500 PyTorchJobs on envtest: time to all pods+se
 
 bench-hpo: ## kfup's search algorithms vs Optuna 3.1 (TPE, random): best regret on Branin, Hartmann6, Rosenbrock-4D (20 seeds x 50 evals) and suggestion latency
 	$(GO) run ./hack/bench-hpo --script hack/bench-hpo/optuna_bench.py $(if $(PYTHON),--python $(PYTHON)) $(BENCH_HPO_FLAGS)
+
+bench-pipelines: build node-image ## a linear pipeline of STEPS (20) no-op steps on kind: median per-step overhead and wall time, vs the 1.5 s target
+	$(GO) run ./hack/bench-pipelines --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)" --steps $(or $(STEPS),20)
 
 bench-serve: ## OIP v2 infer throughput and p50/p99 of kfup modelserver (small XGBoost model) vs a bare net/http handler, same load, same run
 	$(GO) run ./hack/bench-serve $(BENCH_SERVE_FLAGS)
