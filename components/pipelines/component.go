@@ -20,9 +20,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/components"
+	"github.com/kfup/kfup/components/manager"
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
-	"github.com/kfup/kfup/components/manager"
 )
 
 // Name is the component name (the in-cluster side's too).

@@ -30,8 +30,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/apis"
-	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	"github.com/kfup/kfup/bootstrap"
+	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/ui"
 )

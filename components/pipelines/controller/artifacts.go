@@ -158,17 +158,27 @@ func (s *ArtifactServer) authorize(r *http.Request, key string, write bool) erro
 	return nil
 }
 
-// taskPod returns the running pipelines task pod with ip.
+// taskPod returns the pipelines task pod with ip that has not ended. A task's first
+// upload can come moments after its container started, before the kubelet has reported
+// the pod Running (or even its IP): Pending counts, and a miss is retried for a while.
 func (s *ArtifactServer) taskPod(ctx context.Context, ip netip.Addr) (*corev1.Pod, error) {
-	pods := &corev1.PodList{}
-	if err := s.reader.List(ctx, pods, client.MatchingFields{"status.podIP": ip.String()}, client.MatchingLabels{apihost.LabelAPI: APIName}); err != nil {
-		return nil, fmt.Errorf("look up the calling pod: %w", err)
-	}
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		if p.Status.Phase == corev1.PodRunning && p.Labels[LabelRun] != "" {
-			return p, nil
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		pods := &corev1.PodList{}
+		if err := s.reader.List(ctx, pods, client.MatchingFields{"status.podIP": ip.String()}, client.MatchingLabels{apihost.LabelAPI: APIName}); err != nil {
+			return nil, fmt.Errorf("look up the calling pod: %w", err)
+		}
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if (p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending) && p.DeletionTimestamp.IsZero() && p.Labels[LabelRun] != "" {
+				return p, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s is not a running pipeline task pod", ip)
+		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	return nil, fmt.Errorf("%s is not a running pipeline task pod", ip)
 }

@@ -592,7 +592,7 @@ func (r *RunReconciler) createPod(ctx context.Context, run *pipelinesv1alpha1.Pi
 		Annotations: map[string]string{AnnotationTaskID: s.ID, AnnotationTaskKey: key},
 	})
 	if err != nil {
-		return "", permanent{fmt.Errorf("task %s: %w", s.ID, err)}
+		return "", permanent{err} // engine's errors name the task and the IR field
 	}
 	if r.cfg.ArtifactStore == "s3" {
 		c := &pod.Spec.Containers[len(pod.Spec.Containers)-1]
