@@ -410,9 +410,24 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 	args = append(args, s.APIArgs...)
 	var volumes []corev1.Volume
 	var mounts []corev1.VolumeMount
+	var inits []corev1.Container
 	for _, v := range s.Volumes {
 		volumes = append(volumes, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.Claim}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath})
+		mount := corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath}
+		mounts = append(mounts, mount)
+		// many provisioners (kind's host-path) give a new volume's root to root alone and
+		// ignore fsGroup: root with only CAP_CHOWN hands it to the manager's user
+		inits = append(inits, corev1.Container{
+			Name: "own-" + v.Name, Image: image, ImagePullPolicy: pullPolicy,
+			Args:         []string{"agent", "own-dir", fmt.Sprintf("--uid=%d", nonRoot), fmt.Sprintf("--gid=%d", nonRoot), v.MountPath},
+			VolumeMounts: []corev1.VolumeMount{mount},
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")},
+				Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}},
+			SecurityContext: &corev1.SecurityContext{
+				RunAsUser: ptr.To[int64](0), RunAsNonRoot: ptr.To(false), AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
+				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"CHOWN"}},
+			},
+		})
 	}
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("health")}}, PeriodSeconds: 5}
@@ -432,6 +447,7 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 					},
 					TerminationGracePeriodSeconds: ptr.To[int64](10),
 					Volumes:                       volumes,
+					InitContainers:                inits,
 					Containers: []corev1.Container{{
 						Name:            "manager",
 						Image:           image,
