@@ -334,7 +334,8 @@ func TestTrainingRestrictedToNamespace(t *testing.T) {
 		_ = clientset.CoreV1().Namespaces().Delete(ctx, team, metav1.DeleteOptions{})
 	})
 	r := mustKfup(t, "create", "--name", clusterName, "--wait", "5m", "--set", "components.training.namespaces="+team,
-		"--set", "components.tuning.namespaces="+team, "--set", "components.serving.namespaces="+team)
+		"--set", "components.tuning.namespaces="+team, "--set", "components.serving.namespaces="+team,
+		"--set", "components.pipelines.namespaces="+team)
 	t.Logf("kfup create with namespaces=%s (%s)", team, r.elapsed.Round(time.Second))
 
 	if _, err := clientset.RbacV1().RoleBindings(team).Get(ctx, "kfup-manager-jobs", metav1.GetOptions{}); err != nil {
