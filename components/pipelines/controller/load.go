@@ -24,13 +24,11 @@ func ParseSpec(name string, spec runtime.RawExtension, platform *runtime.RawExte
 	if len(spec.Raw) == 0 {
 		return nil, fmt.Errorf("%s: pipelineSpec is empty: set it to the compiled pipeline (the first document kfp.compiler writes)", name)
 	}
-	// The IR parser reads YAML streams; JSON is YAML, and two documents are the pipeline
-	// and its platform spec.
-	data := append([]byte(nil), spec.Raw...)
-	if platform != nil && len(platform.Raw) > 0 && string(platform.Raw) != "null" {
-		data = append(append(data, "\n---\n"...), platform.Raw...)
+	var plat []byte
+	if platform != nil {
+		plat = platform.Raw
 	}
-	p, problems := ir.Check(name, data)
+	p, problems := ir.Check(name, ir.JoinDocuments(spec.Raw, plat))
 	if err := problems.Err(name); err != nil {
 		return nil, err
 	}

@@ -35,16 +35,12 @@ import (
 
 // Labels and annotations on task pods.
 const (
-	// LabelRun names the pod's PipelineRun.
-	LabelRun = "pipelines.kfup.dev/run"
-	// LabelTask is the pod's task name (its last DAG name, cut to a label value).
-	LabelTask = "pipelines.kfup.dev/task"
-	// LabelAttempt is the attempt the pod runs (1 for the first).
-	LabelAttempt = "pipelines.kfup.dev/attempt"
-	// AnnotationTaskID is the pod's task ID in the run.
-	AnnotationTaskID = "pipelines.kfup.dev/task-id"
-	// AnnotationTaskKey is the store prefix the pod may write under.
-	AnnotationTaskKey = "pipelines.kfup.dev/artifact-key"
+	// The task pods' labels and annotations (pipelinesv1alpha1 holds them for readers).
+	LabelRun          = pipelinesv1alpha1.LabelRun
+	LabelTask         = pipelinesv1alpha1.LabelTask
+	LabelAttempt      = pipelinesv1alpha1.LabelAttempt
+	AnnotationTaskID  = pipelinesv1alpha1.AnnotationTaskID
+	AnnotationTaskKey = pipelinesv1alpha1.AnnotationTaskKey
 	// AnnotationScheduledAt is the tick a RecurringRun started the run for.
 	AnnotationScheduledAt = "pipelines.kfup.dev/scheduled-at"
 	// cacheKeyIndex indexes runs by the cache keys of their succeeded tasks.

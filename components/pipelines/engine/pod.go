@@ -35,7 +35,7 @@ import (
 // The containers of a task pod.
 const (
 	// MainContainer runs the component's image; its termination message is the result.
-	MainContainer = "main"
+	MainContainer = pipelinesv1alpha1.MainContainer
 	// LauncherContainer is the init container that copies kfup into the pod.
 	LauncherContainer = "kfup-launcher"
 )

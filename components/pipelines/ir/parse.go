@@ -64,7 +64,7 @@ func (ps Problems) Err(file string) error {
 // pipeline at all.
 func Parse(data []byte) (*Pipeline, Problems) {
 	c := &collector{}
-	docs, err := splitDocuments(data)
+	docs, err := Documents(data)
 	if err != nil {
 		c.errorf("", "", "not a YAML file: %v", err)
 		return nil, c.ps
@@ -89,10 +89,11 @@ func Parse(data []byte) (*Pipeline, Problems) {
 	return p, c.ps
 }
 
-// splitDocuments returns the non-empty YAML documents of data, each converted to JSON.
-// It reads YAML 1.2 (go.yaml.in/yaml/v3), as PyYAML-written keys such as `n` or `y`
-// must stay strings: a YAML 1.1 reader would turn an input named `n` into false.
-func splitDocuments(data []byte) ([]json.RawMessage, error) {
+// Documents returns the non-empty YAML documents of data, each converted to JSON: what
+// an IR file holds, as a PipelineVersion or PipelineRun embeds it. It reads YAML 1.2
+// (go.yaml.in/yaml/v3), as PyYAML-written keys such as `n` or `y` must stay strings: a
+// YAML 1.1 reader would turn an input named `n` into false.
+func Documents(data []byte) ([]json.RawMessage, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []json.RawMessage
 	for n := 1; ; n++ {
@@ -118,6 +119,16 @@ func splitDocuments(data []byte) ([]json.RawMessage, error) {
 		}
 		out = append(out, j)
 	}
+}
+
+// JoinDocuments is the IR file made of a pipeline spec and, when set (not empty, not
+// null), its platform spec, each JSON as an object embeds them: Check reads it.
+func JoinDocuments(spec, platform []byte) []byte {
+	data := append([]byte(nil), spec...)
+	if len(platform) > 0 && string(platform) != "null" {
+		data = append(append(data, "\n---\n"...), platform...)
+	}
+	return data
 }
 
 // Bounds on what one document may expand to (aliases can make a small file huge).

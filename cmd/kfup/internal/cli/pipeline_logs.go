@@ -19,9 +19,9 @@ import (
 
 // Task pods' labels, annotations and container, as the pipelines controller writes them.
 const (
-	labelRun         = "pipelines.kfup.dev/run"
-	annotationTaskID = "pipelines.kfup.dev/task-id"
-	taskContainer    = "main"
+	labelRun         = pipelinesv1alpha1.LabelRun
+	annotationTaskID = pipelinesv1alpha1.AnnotationTaskID
+	taskContainer    = pipelinesv1alpha1.MainContainer
 )
 
 // PipelineLogsOptions are the flags and arguments of `kfup pipeline logs`.

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -15,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 
-	yaml "go.yaml.in/yaml/v3"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -81,11 +78,11 @@ func loadCompiledPipeline(file string, out *ui.Printer) (*compiledPipeline, erro
 // checkStoredPipeline parses a pipeline held as JSON (a PipelineVersion's), as the
 // controller will, so that a run's parameters are checked before it is created.
 func checkStoredPipeline(name string, spec runtime.RawExtension, platform *runtime.RawExtension) (*ir.Pipeline, error) {
-	data := append([]byte(nil), spec.Raw...)
-	if platform != nil && len(platform.Raw) > 0 && string(platform.Raw) != "null" {
-		data = append(append(data, "\n---\n"...), platform.Raw...)
+	var plat []byte
+	if platform != nil {
+		plat = platform.Raw
 	}
-	p, ps := ir.Check(name, data)
+	p, ps := ir.Check(name, ir.JoinDocuments(spec.Raw, plat))
 	if err := ps.Err(name); err != nil || p == nil {
 		if err == nil {
 			err = fmt.Errorf("%s: no pipeline in it", name)
@@ -95,104 +92,18 @@ func checkStoredPipeline(name string, spec runtime.RawExtension, platform *runti
 	return p, nil
 }
 
-// pipelineDocuments returns the non-empty YAML documents of data, each as JSON. It reads
-// YAML 1.2 the way the IR parser does (components/pipelines/ir): sigs.k8s.io/yaml would
-// read YAML 1.1 and turn an input named `n` or `y` into "false" or "true", so the
-// embedded spec would no longer be the one checked.
+// pipelineDocuments returns the pipeline spec and, when present, the platform spec of
+// data as JSON, read as the IR parser reads them (ir.Documents: YAML 1.2, so an input
+// named `n` or `y` stays a string and the embedded spec is the one checked).
 func pipelineDocuments(data []byte) ([]json.RawMessage, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var out []json.RawMessage
-	for n := 1; ; n++ {
-		var node yaml.Node
-		err := dec.Decode(&node)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", n, err)
-		}
-		budget := 1 << 20
-		v, err := yamlValue(&node, &budget, 0)
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", n, err)
-		}
-		if v == nil {
-			continue
-		}
-		j, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", n, err)
-		}
-		out = append(out, j)
+	out, err := ir.Documents(data)
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 || len(out) > 2 {
 		return nil, fmt.Errorf("expected the pipeline spec and at most one platform spec, found %d YAML documents", len(out))
 	}
 	return out, nil
-}
-
-// yamlValue turns a YAML node into the value JSON decoding would give: maps with string
-// keys, lists, strings, float64, bool, nil (numbers JSON cannot hold stay text).
-func yamlValue(n *yaml.Node, budget *int, depth int) (any, error) {
-	if *budget--; *budget < 0 {
-		return nil, errors.New("the document expands to too many values")
-	}
-	if depth > 200 {
-		return nil, fmt.Errorf("line %d: nested too deep", n.Line)
-	}
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return yamlValue(n.Content[0], budget, depth+1)
-	case yaml.AliasNode:
-		return yamlValue(n.Alias, budget, depth+1)
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Kind == yaml.AliasNode && k.Alias != nil {
-				k = k.Alias
-			}
-			v, err := yamlValue(n.Content[i+1], budget, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			m[k.Value] = v
-		}
-		return m, nil
-	case yaml.SequenceNode:
-		l := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := yamlValue(c, budget, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			l = append(l, v)
-		}
-		return l, nil
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return nil, nil
-		case "!!bool":
-			var b bool
-			err := n.Decode(&b)
-			return b, err
-		case "!!int", "!!float":
-			var f float64
-			if err := n.Decode(&f); err != nil {
-				return nil, err
-			}
-			if math.IsInf(f, 0) || math.IsNaN(f) {
-				return n.Value, nil
-			}
-			return f, nil
-		}
-		return n.Value, nil
-	}
-	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
 }
 
 // runParameters turns the -p NAME=VALUE flags into a run's parameters, each VALUE read as

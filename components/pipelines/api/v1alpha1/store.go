@@ -15,3 +15,20 @@ const (
 	// each run's namespace for its task pods (credentials never appear in a pod spec).
 	S3Secret = "kfup-artifact-s3"
 )
+
+// Labels and annotations on task pods (the controller writes them; the CLI and tools read
+// them).
+const (
+	// LabelRun names the pod's PipelineRun.
+	LabelRun = "pipelines.kfup.dev/run"
+	// LabelTask is the pod's task name (its last DAG name, cut to a label value).
+	LabelTask = "pipelines.kfup.dev/task"
+	// LabelAttempt is the attempt the pod runs (1 for the first).
+	LabelAttempt = "pipelines.kfup.dev/attempt"
+	// AnnotationTaskID is the pod's task ID in the run.
+	AnnotationTaskID = "pipelines.kfup.dev/task-id"
+	// AnnotationTaskKey is the artifact store prefix the pod may write under.
+	AnnotationTaskKey = "pipelines.kfup.dev/artifact-key"
+	// MainContainer is the task pod's container running the component.
+	MainContainer = "main"
+)
