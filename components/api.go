@@ -151,3 +151,28 @@ type ObjectKey struct{ Namespace, Name string }
 type ManagerServer interface {
 	ManagerServices(env *Env) []ManagerService
 }
+
+// ManagerWebhook is a validating admission webhook an API slice's in-cluster side serves
+// in kfup's manager (apihost.Webhook with the same Path): the manager component lists it
+// in its ValidatingWebhookConfiguration, scoped to the slice's namespaces, and the API
+// server calls it on every matching request. It refuses, with failurePolicy Fail, what
+// the CRD schema cannot check (a pipeline's IR).
+type ManagerWebhook struct {
+	// Name is the webhook's name in the configuration, a qualified name unique across
+	// slices (validate.pipelineruns.pipelines.kfup.dev).
+	Name string
+	// Path is the URL path the manager serves it on.
+	Path string
+	// Group, Version and Resources are what it checks, on create and update.
+	Group, Version string
+	Resources      []string
+	// Namespaces scope it to the slice's namespaces (set by the manager component from
+	// API.Namespaces); none: every namespace.
+	Namespaces []string
+}
+
+// ManagerWebhooker is implemented by an API slice that checks objects at admission; the
+// manager component asks each hosted slice.
+type ManagerWebhooker interface {
+	ManagerWebhooks(env *Env) []ManagerWebhook
+}

@@ -77,6 +77,10 @@ func applyRank(u *unstructured.Unstructured) int {
 		return 2
 	case "ClusterRoleBinding", "RoleBinding":
 		return 3
+	case "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
+		// last in, first out: the API server calls a webhook as soon as it is
+		// configured, so it comes after the Deployment serving it and goes before it
+		return 5
 	default:
 		return 4
 	}

@@ -76,6 +76,12 @@ type Settings struct {
 	// Volumes are the claims the hosted APIs keep data on (components.ManagerVolumer),
 	// mounted into the manager's container.
 	Volumes []components.ManagerVolume
+	// Webhooks are the admission webhooks the hosted APIs serve in the manager
+	// (components.ManagerWebhooker), each scoped to its slice's namespaces.
+	Webhooks []components.ManagerWebhook
+	// WebhookCA is the CA bundle the API server verifies the webhooks' certificate with
+	// (EnsureWebhookCert; Install fills it in).
+	WebhookCA []byte
 }
 
 // SettingsFor returns the manager's own settings from profile p (components.manager),
@@ -124,6 +130,12 @@ func (c *Component) settings(env *components.Env) Settings {
 			s.Volumes = append(s.Volumes, mv.ManagerVolumes(env)...)
 		}
 		ns := a.Namespaces(env)
+		if mw, ok := a.(components.ManagerWebhooker); ok {
+			for _, w := range mw.ManagerWebhooks(env) {
+				w.Namespaces = slices.Clone(ns)
+				s.Webhooks = append(s.Webhooks, w)
+			}
+		}
 		if len(ns) == 0 {
 			all = true
 		}
@@ -181,15 +193,31 @@ func (c *Component) Install(ctx context.Context, env *components.Env) error {
 			return fmt.Errorf("load manager image %s: %w", tag, err)
 		}
 	}
+	if err := EnsureNamespaces(ctx, env.Client, s.Namespaces); err != nil {
+		return err
+	}
+	if len(s.Webhooks) > 0 {
+		// the Secret lives in the manager's namespace, made before the pods mounting it
+		if err := EnsureNamespaces(ctx, env.Client, []string{Namespace}); err != nil {
+			return err
+		}
+		cert, err := EnsureWebhookCert(ctx, env.Client, time.Now())
+		if err != nil {
+			return err
+		}
+		s.WebhookCA = cert.CA
+	}
 	objs, err := Objects(tag, s)
 	if err != nil {
 		return err
 	}
-	if err := EnsureNamespaces(ctx, env.Client, s.Namespaces); err != nil {
-		return err
-	}
 	if err := components.Apply(ctx, env.Client, Name, objs); err != nil {
 		return err
+	}
+	if len(s.Webhooks) == 0 {
+		if err := pruneWebhooks(ctx, env.Client); err != nil {
+			return err
+		}
 	}
 	if err := PruneRBAC(ctx, env.Client, objs); err != nil {
 		return err
@@ -236,6 +264,7 @@ func Objects(image string, s Settings) ([]*unstructured.Unstructured, error) {
 			Ports:    []corev1.ServicePort{{Name: "metrics", Port: 8080, TargetPort: intstr.FromString("metrics")}},
 		},
 	})
+	typed = append(typed, webhookObjects(s, labels)...)
 	for _, ms := range s.Services {
 		typed = append(typed, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: ms.Name, Namespace: Namespace, Labels: labels},
@@ -411,6 +440,15 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 	var volumes []corev1.Volume
 	var mounts []corev1.VolumeMount
 	var inits []corev1.Container
+	if len(s.Webhooks) > 0 {
+		args = append(args, fmt.Sprintf("--webhook-port=%d", WebhookPort), "--webhook-cert-dir="+webhookCertDir)
+		ports = append(ports, corev1.ContainerPort{Name: "webhook", ContainerPort: WebhookPort})
+		volumes = append(volumes, corev1.Volume{Name: "webhook-tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: WebhookSecret,
+			Items:      []corev1.KeyToPath{{Key: corev1.TLSCertKey, Path: corev1.TLSCertKey}, {Key: corev1.TLSPrivateKeyKey, Path: corev1.TLSPrivateKeyKey}},
+		}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: "webhook-tls", MountPath: webhookCertDir, ReadOnly: true})
+	}
 	for _, v := range s.Volumes {
 		volumes = append(volumes, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.Claim}}})
 		mount := corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath}
@@ -529,8 +567,10 @@ func (c *Component) Uninstall(ctx context.Context, env *components.Env) error {
 	if err != nil {
 		return err
 	}
-	// and the bindings of earlier settings (other namespaces), even if a delete failed
-	return errors.Join(components.Delete(ctx, env.Client, objs), PruneRBAC(ctx, env.Client, nil), EnsureAliases(ctx, env, nil))
+	// and the bindings of earlier settings (other namespaces), even if a delete failed;
+	// the webhook configuration goes first (components.Delete), and with the manager's
+	// namespace its certificate
+	return errors.Join(components.Delete(ctx, env.Client, objs), pruneWebhooks(ctx, env.Client), PruneRBAC(ctx, env.Client, nil), EnsureAliases(ctx, env, nil))
 }
 
 // Push pushes the manager image (tag as BuildImage names it) to repository registry under

@@ -1,12 +1,15 @@
 package apihost
 
 import (
+	"fmt"
 	"maps"
+	"net/http"
 
 	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 // API is the in-cluster side of one Kubeflow API slice (training, and tuning, serving and
@@ -71,4 +74,46 @@ func Names(apis []API) []string {
 		out[i] = a.Name()
 	}
 	return out
+}
+
+// Webhook is an admission webhook a slice serves in the manager: the API server calls
+// Path on the manager's webhook port for the objects its host side names
+// (components.ManagerWebhook, with the same Path).
+type Webhook struct {
+	// Path is the URL path, "/validate-<slice>-<kind>"; unique across slices.
+	Path string
+	// Handler answers AdmissionReview requests (controller-runtime's admission.Webhook).
+	Handler http.Handler
+}
+
+// Webhooker is implemented by slices that check at admission what a schema cannot (a
+// pipeline's IR): the manager serves their webhooks when started with a webhook port.
+type Webhooker interface {
+	// Webhooks returns the slice's webhooks, decoding with mgr's scheme and reading
+	// what they need through its API reader (its cache holds only the slices' kinds).
+	Webhooks(mgr manager.Manager) ([]Webhook, error)
+}
+
+// WebhooksOf returns the webhooks of every API in apis that has some.
+func WebhooksOf(mgr manager.Manager, apis ...API) ([]Webhook, error) {
+	var out []Webhook
+	seen := map[string]string{}
+	for _, a := range apis {
+		w, ok := a.(Webhooker)
+		if !ok {
+			continue
+		}
+		hooks, err := w.Webhooks(mgr)
+		if err != nil {
+			return nil, fmt.Errorf("the %s API's webhooks: %w", a.Name(), err)
+		}
+		for _, h := range hooks {
+			if other, dup := seen[h.Path]; dup {
+				return nil, fmt.Errorf("webhook path %s is served by both the %s and the %s API", h.Path, other, a.Name())
+			}
+			seen[h.Path] = a.Name()
+			out = append(out, h)
+		}
+	}
+	return out, nil
 }

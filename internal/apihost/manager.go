@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 )
 
 // Options configure the manager process.
@@ -40,6 +41,12 @@ type Options struct {
 	LeaderElectionNamespace string
 	// Image is the manager's own image, handed to the slices' controllers (Process.Image).
 	Image string
+	// WebhookPort serves the slices' admission webhooks (Webhooker) over TLS; 0 serves
+	// none.
+	WebhookPort int
+	// WebhookCertDir holds the webhook server's tls.crt and tls.key (reloaded when they
+	// change).
+	WebhookCertDir string
 }
 
 // LeaderElectionID names the lease replicas compete for.
@@ -83,7 +90,13 @@ func Run(ctx context.Context, cfg *rest.Config, o Options, apis ...API) error {
 	if err != nil {
 		return err
 	}
+	// -1 turns controller-runtime's webhook server off
+	server := webhook.NewServer(webhook.Options{Port: -1})
+	if o.WebhookPort > 0 {
+		server = webhook.NewServer(webhook.Options{Port: o.WebhookPort, CertDir: o.WebhookCertDir})
+	}
 	mgr, err := newManager(ctx, cfg, ctrl.Options{
+		WebhookServer:                 server,
 		Scheme:                        scheme,
 		Cache:                         CacheOptions(apis...),
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
@@ -102,6 +115,20 @@ func Run(ctx context.Context, cfg *rest.Config, o Options, apis ...API) error {
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
+	}
+	hooks, err := WebhooksOf(mgr, apis...)
+	if err != nil {
+		return err
+	}
+	if o.WebhookPort > 0 && len(hooks) > 0 {
+		for _, h := range hooks {
+			server.Register(h.Path, h.Handler)
+		}
+		// Ready only once the webhooks answer: the API server calls them on every
+		// create of the kinds they check, and the Service routes to ready pods only.
+		if err := mgr.AddReadyzCheck("webhooks", server.StartedChecker()); err != nil {
+			return err
+		}
 	}
 	// Ready once the informer caches have synced: before that, reconciles would act on
 	// an empty view of the cluster.

@@ -68,6 +68,12 @@ you do not normally run it by hand.`,
 			if !(opts.MemoryLimitRatio >= 0 && opts.MemoryLimitRatio <= 1) {
 				return errs.Usage("pass a share such as --memory-limit-ratio 0.9, or 0 to leave GOMEMLIMIT alone", "--memory-limit-ratio must be between 0 and 1")
 			}
+			if opts.WebhookPort < 0 || opts.WebhookPort > 65535 {
+				return errs.Usage("pass a port such as --webhook-port 9443, or 0 to serve no webhooks", "--webhook-port %d is not a port", opts.WebhookPort)
+			}
+			if opts.WebhookPort > 0 && opts.WebhookCertDir == "" {
+				return errs.Usage("pass --webhook-cert-dir DIR holding tls.crt and tls.key", "--webhook-port needs --webhook-cert-dir")
+			}
 			opts.Image = os.Getenv(ImageEnv)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -85,6 +91,8 @@ you do not normally run it by hand.`,
 	fl.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 turns it off)")
 	fl.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (0 turns them off)")
 	fl.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", "address of net/http/pprof profiles, for memory and CPU investigations (0 turns them off)")
+	fl.IntVar(&opts.WebhookPort, "webhook-port", 0, "port of the API slices' admission webhooks (TLS); 0 serves none")
+	fl.StringVar(&opts.WebhookCertDir, "webhook-cert-dir", "", "directory of the webhook server's tls.crt and tls.key (kfup install mounts them from a Secret)")
 	fl.BoolVar(&opts.LeaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	fl.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
 	fl.Float64Var(&opts.MemoryLimitRatio, "memory-limit-ratio", DefaultMemoryLimitRatio, "share of the container's memory limit (cgroup) set as the Go runtime's soft limit, so that the collector works harder before the kernel kills the pod; 0: leave it (a GOMEMLIMIT variable always wins; AUTOMEMLIMIT=off turns it off, AUTOMEMLIMIT=<ratio> replaces this flag)")
