@@ -101,7 +101,7 @@ func checkTaskPod(t *testing.T, pod *corev1.Pod) {
 		t.Errorf("init containers: %+v", pod.Spec.InitContainers)
 	}
 	main := pod.Spec.Containers[0]
-	if !strings.HasPrefix(strings.Join(main.Command, " "), "/kfup/bin/kfup agent launch --") {
+	if !strings.HasPrefix(strings.Join(main.Command, " "), "/kfup-pod/bin/kfup agent launch --") {
 		t.Errorf("main command %q: want kfup's launcher first", main.Command)
 	}
 	if pod.Labels["kfup.dev/api"] != "pipelines" {

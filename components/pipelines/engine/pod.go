@@ -5,7 +5,7 @@
 //
 // The pod runs kfup's launcher in front of the component's command: an init container
 // from kfup's own image copies kfup into an emptyDir shared with the main container, whose
-// command becomes `/kfup/bin/kfup agent launch -- COMMAND ARGS...` in the component's
+// command becomes `/kfup-pod/bin/kfup agent launch -- COMMAND ARGS...` in the component's
 // image. What KFP's driver patches into its pods from the kfp-kubernetes platform spec
 // (secrets, config maps, PVCs, node selection, pod metadata, ...) kfup writes here once;
 // a feature kfup cannot honour is an error naming the task and the field, never dropped.
@@ -44,13 +44,14 @@ const (
 const (
 	// BinVolume is the emptyDir holding kfup and the task's outputs, at BinMountPath in
 	// the main container.
+	// Not /kfup: kfup's image holds the binary itself there, and a task may run kfup's
+	// image (kfup test's pipeline does).
 	BinVolume    = "kfup"
-	BinMountPath = "/kfup"
+	BinMountPath = "/kfup-pod"
 	// launcherPath is where the main container finds kfup (launch.BinPath).
 	launcherPath = BinMountPath + "/bin/kfup"
-	// copyMountPath is where the init container mounts BinVolume: kfup's image holds the
-	// binary itself at /kfup, so the volume cannot be mounted there.
-	copyMountPath = "/kfup-pod"
+	// copyMountPath is where the init container mounts BinVolume.
+	copyMountPath = BinMountPath
 	// kfupBinary is kfup in its own image.
 	kfupBinary = "/kfup"
 	// WorkspaceVolume is the run's workspace PVC, at WorkspaceMountPath (KFP's names).

@@ -122,7 +122,7 @@ func wantPod(t testing.TB, p *ir.Pipeline, s plan.Step, in PodInput) *corev1.Pod
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := append([]string{"/kfup/bin/kfup", "agent", "launch", "--"}, ex.Command...)
+	cmd := append([]string{"/kfup-pod/bin/kfup", "agent", "launch", "--"}, ex.Command...)
 	var env []corev1.EnvVar
 	for _, e := range ex.Env {
 		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
@@ -164,7 +164,7 @@ func wantPod(t testing.TB, p *ir.Pipeline, s plan.Step, in PodInput) *corev1.Pod
 				Command: append(cmd, ex.Args...),
 				Env:     env,
 				VolumeMounts: []corev1.VolumeMount{
-					{Name: "kfup", MountPath: "/kfup"}, {Name: "kfup-minio", MountPath: "/minio"},
+					{Name: "kfup", MountPath: "/kfup-pod"}, {Name: "kfup-minio", MountPath: "/minio"},
 					{Name: "kfup-s3", MountPath: "/s3"}, {Name: "kfup-gcs", MountPath: "/gcs"},
 				},
 				TerminationMessagePolicy: corev1.TerminationMessageReadFile,

@@ -79,27 +79,27 @@ func TestBuild(t *testing.T) {
 				Artifacts: map[string]ArtifactList{"output_gcs": {Artifacts: []RuntimeArtifact{{
 					Name: "output_gcs", Type: dataset, URI: "minio://kfup/ns1/run-1/component1/output_gcs", Metadata: map[string]any{},
 				}}}},
-				OutputFile: "/kfup/outputs/output_metadata.json",
+				OutputFile: "/kfup-pod/outputs/output_metadata.json",
 			},
 		}},
 		{"artifact in", two, step(t, two, nil, produced, "component2"), &ExecutorInput{
 			Inputs: Inputs{Artifacts: map[string]ArtifactList{"input_gcs": {Artifacts: []RuntimeArtifact{{
 				Name: "output_gcs", Type: dataset, URI: "minio://kfup/ns1/run-1/component1/output_gcs", Metadata: map[string]any{"rows": 3.0},
 			}}}}},
-			Outputs: Outputs{OutputFile: "/kfup/outputs/output_metadata.json"},
+			Outputs: Outputs{OutputFile: "/kfup-pod/outputs/output_metadata.json"},
 		}},
 		{"output parameters", named, step(t, named, nil, nil, "mantle/core/core-comp"), &ExecutorInput{
 			Outputs: Outputs{
 				Parameters: map[string]OutputParameter{
-					"val1": {OutputFile: "/kfup/outputs/val1/data"},
-					"val2": {OutputFile: "/kfup/outputs/val2/data"},
+					"val1": {OutputFile: "/kfup-pod/outputs/val1/data"},
+					"val2": {OutputFile: "/kfup-pod/outputs/val2/data"},
 				},
-				OutputFile: "/kfup/outputs/output_metadata.json",
+				OutputFile: "/kfup-pod/outputs/output_metadata.json",
 			},
 		}},
 		{"optional input left out", optional, step(t, optional, nil, nil, "component-op"), &ExecutorInput{
 			Inputs:  Inputs{ParameterValues: map[string]any{"input1": "Hello", "input2": "World"}},
-			Outputs: Outputs{OutputFile: "/kfup/outputs/output_metadata.json"},
+			Outputs: Outputs{OutputFile: "/kfup-pod/outputs/output_metadata.json"},
 		}},
 	}
 	for _, tc := range cases {

@@ -16,11 +16,11 @@ import (
 	"github.com/kfup/kfup/components/pipelines/ir"
 )
 
-// The layout of a task container: the controller mounts an emptyDir at /kfup.
+// The layout of a task container: the controller mounts an emptyDir at /kfup-pod.
 const (
 	// OutputsDir holds the output parameter files (OutputsDir/<name>/data) and the
 	// executor output file.
-	OutputsDir = "/kfup/outputs"
+	OutputsDir = "/kfup-pod/outputs"
 	// OutputMetadataFile is the executor output file ({{$.outputs.output_file}}), where
 	// Python components write their outputs.
 	OutputMetadataFile = OutputsDir + "/output_metadata.json"

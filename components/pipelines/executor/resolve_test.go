@@ -102,12 +102,12 @@ func TestResolve(t *testing.T) {
 		want []string
 	}{
 		{"the SDK's command line", full, cmdline, []string{
-			"sh", "-c", `echo "$@" > "$0"`, "/kfup/outputs/n/data",
+			"sh", "-c", `echo "$@" > "$0"`, "/kfup-pod/outputs/n/data",
 			"--text=hi there", "--opt", "o", "--data", "/minio/kfup/ns1/run-1/up/data",
 			"/minio/kfup/ns1/run-1/echo/model",
 		}},
 		{"the SDK's command line, optional inputs left out", bare, cmdline, []string{
-			"sh", "-c", `echo "$@" > "$0"`, "/kfup/outputs/n/data",
+			"sh", "-c", `echo "$@" > "$0"`, "/kfup-pod/outputs/n/data",
 			"--text={{$}}", "--no-opt", "/minio/kfup/ns1/run-1/echo/model",
 		}},
 		{"parameter values", full, []string{
@@ -128,7 +128,7 @@ func TestResolve(t *testing.T) {
 		{"outputs", full, []string{
 			"{{$.outputs.parameters['n'].output_file}}", "{{$.outputs.artifacts['model'].path}}",
 			"{{$.outputs.artifacts['model'].uri}}", "{{$.outputs.artifacts['model'].metadata}}", "{{$.outputs.output_file}}",
-		}, []string{"/kfup/outputs/n/data", "/minio/kfup/ns1/run-1/echo/model", "minio://kfup/ns1/run-1/echo/model", "{}", "/kfup/outputs/output_metadata.json"}},
+		}, []string{"/kfup-pod/outputs/n/data", "/minio/kfup/ns1/run-1/echo/model", "minio://kfup/ns1/run-1/echo/model", "{}", "/kfup-pod/outputs/output_metadata.json"}},
 		{"run values", bare, []string{
 			"{{$.pipeline_job_name}}", "{{$.pipeline_job_resource_name}}", "{{$.pipeline_job_uuid}}",
 			"{{$.pipeline_task_name}}", "{{$.pipeline_task_uuid}}", "{{$.pipeline_root}}", "{{$.pipeline_job_namespace}}",

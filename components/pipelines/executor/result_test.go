@@ -62,8 +62,8 @@ func (f files) read(name string) ([]byte, error) {
 // typedFiles are the outputs of a component that wrote every file.
 func typedFiles() files {
 	return files{
-		"/kfup/outputs/s/data": "hello\n", "/kfup/outputs/i/data": "42\n", "/kfup/outputs/d/data": "0.25",
-		"/kfup/outputs/b/data": "true", "/kfup/outputs/l/data": `[1, "a"]`, "/kfup/outputs/m/data": `{"k": {"v": null}}`,
+		"/kfup-pod/outputs/s/data": "hello\n", "/kfup-pod/outputs/i/data": "42\n", "/kfup-pod/outputs/d/data": "0.25",
+		"/kfup-pod/outputs/b/data": "true", "/kfup-pod/outputs/l/data": `[1, "a"]`, "/kfup-pod/outputs/m/data": `{"k": {"v": null}}`,
 	}
 }
 
@@ -106,12 +106,12 @@ func TestCollect(t *testing.T) {
 			Parameters: map[string]any{"s": "hello\n", "i": 42.0, "d": 0.25, "b": true, "l": []any{1.0, "a"}, "m": map[string]any{"k": map[string]any{"v": nil}}},
 			Artifacts:  map[string][]plan.Artifact{"metrics": {{URI: metricsURI, Type: "system.Metrics"}}},
 		}},
-		{"Python's True, an integral double", typed, typedIn, with(typedFiles(), "/kfup/outputs/b/data", "True\n", "/kfup/outputs/i/data", "7.0"), &Result{
+		{"Python's True, an integral double", typed, typedIn, with(typedFiles(), "/kfup-pod/outputs/b/data", "True\n", "/kfup-pod/outputs/i/data", "7.0"), &Result{
 			Parameters: map[string]any{"s": "hello\n", "i": 7.0, "d": 0.25, "b": true, "l": []any{1.0, "a"}, "m": map[string]any{"k": map[string]any{"v": nil}}},
 			Artifacts:  map[string][]plan.Artifact{"metrics": {{URI: metricsURI, Type: "system.Metrics"}}},
 		}},
 		{"the executor output wins, merges artifact metadata", typed, typedIn, with(files{
-			"/kfup/outputs/s/data": "from the file", "/kfup/outputs/i/data": "not even a number",
+			"/kfup-pod/outputs/s/data": "from the file", "/kfup-pod/outputs/i/data": "not even a number",
 		}, OutputMetadataFile, `{"parameterValues": {"s": "from the executor output", "i": 1, "d": 2.5, "b": false, "l": [], "m": {}, "undeclared": 1},
 			"artifacts": {"metrics": {"artifacts": [{"name": "metrics", "uri": "`+metricsURI+`", "metadata": {"accuracy": 0.9}}]}}}`), &Result{
 			Parameters: map[string]any{"s": "from the executor output", "i": 1.0, "d": 2.5, "b": false, "l": []any{}, "m": map[string]any{}},
@@ -120,7 +120,7 @@ func TestCollect(t *testing.T) {
 		{"a Python NamedTuple", named, namedIn, files{OutputMetadataFile: `{"parameterValues": {"val1": "core", "val2": "mantle"}}`}, &Result{
 			Parameters: map[string]any{"val1": "core", "val2": "mantle"},
 		}},
-		{"an empty executor output file", named, namedIn, files{OutputMetadataFile: "", "/kfup/outputs/val1/data": "a", "/kfup/outputs/val2/data": ""}, &Result{
+		{"an empty executor output file", named, namedIn, files{OutputMetadataFile: "", "/kfup-pod/outputs/val1/data": "a", "/kfup-pod/outputs/val2/data": ""}, &Result{
 			Parameters: map[string]any{"val1": "a", "val2": ""},
 		}},
 	}
@@ -146,13 +146,13 @@ func TestCollectErrors(t *testing.T) {
 		want  string
 		files func(files)
 	}{
-		{"integer", "/kfup/outputs/i/data", "4.5", `output parameter "i": /kfup/outputs/i/data: "4.5" is not a NUMBER_INTEGER`, nil},
-		{"double", "/kfup/outputs/d/data", "fast", `output parameter "d": /kfup/outputs/d/data: "fast" is not a NUMBER_DOUBLE`, nil},
-		{"boolean", "/kfup/outputs/b/data", "yes", `output parameter "b": /kfup/outputs/b/data: "yes" is not a BOOLEAN`, nil},
-		{"list", "/kfup/outputs/l/data", `{"a": 1}`, `output parameter "l": /kfup/outputs/l/data: "{\"a\": 1}" is not a LIST`, nil},
-		{"struct", "/kfup/outputs/m/data", `[1]`, `output parameter "m": /kfup/outputs/m/data: "[1]" is not a STRUCT`, nil},
-		{"missing", "/kfup/outputs/s/data", "-", `output parameter "s": the component wrote neither /kfup/outputs/s/data nor a value in the executor output file /kfup/outputs/output_metadata.json`, nil},
-		{"bad executor output", OutputMetadataFile, `{"parameterValues": [1]}`, "the executor output file /kfup/outputs/output_metadata.json is not an ExecutorOutput", nil},
+		{"integer", "/kfup-pod/outputs/i/data", "4.5", `output parameter "i": /kfup-pod/outputs/i/data: "4.5" is not a NUMBER_INTEGER`, nil},
+		{"double", "/kfup-pod/outputs/d/data", "fast", `output parameter "d": /kfup-pod/outputs/d/data: "fast" is not a NUMBER_DOUBLE`, nil},
+		{"boolean", "/kfup-pod/outputs/b/data", "yes", `output parameter "b": /kfup-pod/outputs/b/data: "yes" is not a BOOLEAN`, nil},
+		{"list", "/kfup-pod/outputs/l/data", `{"a": 1}`, `output parameter "l": /kfup-pod/outputs/l/data: "{\"a\": 1}" is not a LIST`, nil},
+		{"struct", "/kfup-pod/outputs/m/data", `[1]`, `output parameter "m": /kfup-pod/outputs/m/data: "[1]" is not a STRUCT`, nil},
+		{"missing", "/kfup-pod/outputs/s/data", "-", `output parameter "s": the component wrote neither /kfup-pod/outputs/s/data nor a value in the executor output file /kfup-pod/outputs/output_metadata.json`, nil},
+		{"bad executor output", OutputMetadataFile, `{"parameterValues": [1]}`, "the executor output file /kfup-pod/outputs/output_metadata.json is not an ExecutorOutput", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,7 +7,7 @@
 // the outcome in the container's termination message, which the run controller reads.
 //
 // The pod's contract is its environment (the Env* names below, and the store's
-// KFUP_ARTIFACT_STORE) and the layout of package executor (an emptyDir at /kfup, where
+// KFUP_ARTIFACT_STORE) and the layout of package executor (an emptyDir at /kfup-pod, where
 // an init container put kfup at BinPath with `kfup agent copy-self`).
 package launch
 
@@ -46,7 +46,7 @@ const (
 )
 
 // BinPath is where the init container copies kfup in the task pod.
-const BinPath = "/kfup/bin/kfup"
+const BinPath = "/kfup-pod/bin/kfup"
 
 // ResultFile is the last segment of the default result key.
 const ResultFile = ".kfup-result.json"
@@ -72,7 +72,7 @@ type Options struct {
 	// Store is the artifact store (store.FromEnv of Environ when nil).
 	Store store.Store
 	// Root is put in front of every path of the container the launcher reads or writes
-	// (/kfup/outputs/..., /minio/...), so tests run under a temporary directory; the
+	// (/kfup-pod/outputs/..., /minio/...), so tests run under a temporary directory; the
 	// command is given the paths as they are.
 	Root string
 	// TerminationLog is where the report goes (nowhere when empty).

@@ -385,7 +385,7 @@ func TestRunFails(t *testing.T) {
 		{"unknown placeholder", func(o *Options) { o.Args = append(o.Args, "{{$.nope}}") }, noOp, "resolve the command's placeholders: unknown placeholder {{$.nope}}"},
 		{"no command", func(o *Options) { o.Args = nil }, noOp, "no command"},
 		{"empty command", func(o *Options) { o.Args = []string{`{"IfPresent": {"InputName": "data", "Then": "x"}}`} }, noOp, "is empty once resolved"},
-		{"output parameter not written", nil, noOp, `output parameter "n": the component wrote neither /kfup/outputs/n/data`},
+		{"output parameter not written", nil, noOp, `output parameter "n": the component wrote neither /kfup-pod/outputs/n/data`},
 		{"no store", func(o *Options) { o.Store = nil }, noOp, "open the artifact store: KFUP_ARTIFACT_STORE is not set"},
 	}
 	for _, tc := range cases {
@@ -469,7 +469,7 @@ func TestCommonParent(t *testing.T) {
 
 func TestCommand(t *testing.T) {
 	got := Command([]string{"sh", "-c", "{{$}}"})
-	if d := cmp.Diff([]string{"/kfup/bin/kfup", "agent", "launch", "--", "sh", "-c", "{{$}}"}, got); d != "" {
+	if d := cmp.Diff([]string{"/kfup-pod/bin/kfup", "agent", "launch", "--", "sh", "-c", "{{$}}"}, got); d != "" {
 		t.Error(d)
 	}
 }
