@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/kfup/kfup/apis"
 	"github.com/kfup/kfup/components"
@@ -130,5 +133,49 @@ func TestInstallOrderFollowsRequires(t *testing.T) {
 		if !slices.Contains(names, n) && !slices.Contains(registry.Planned, n) {
 			t.Errorf("profile component %s is neither installable nor planned", n)
 		}
+	}
+}
+
+// Every admission webhook a slice's host side configures is served by its in-cluster
+// side on the same path, and the other way round, for resources of the slice's own CRDs.
+func TestWebhooksAgree(t *testing.T) {
+	scheme, err := apihost.NewScheme(apis.InCluster()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := ctrl.NewManager(&rest.Config{Host: "https://127.0.0.1:1"}, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inCluster := map[string][]string{}
+	for _, a := range apis.InCluster() {
+		hooks, err := apihost.WebhooksOf(mgr, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hooks {
+			inCluster[a.Name()] = append(inCluster[a.Name()], h.Path)
+		}
+	}
+	host := map[string][]string{}
+	for _, a := range registry.APIs {
+		w, ok := a.(components.ManagerWebhooker)
+		if !ok {
+			continue
+		}
+		for _, h := range w.ManagerWebhooks(&components.Env{}) {
+			host[a.Name()] = append(host[a.Name()], h.Path)
+			for _, r := range h.Resources {
+				if !slices.Contains(a.CRDs(), r+"."+h.Group) {
+					t.Errorf("%s: webhook %s checks %s.%s, not a CRD of the slice (%v)", a.Name(), h.Name, r, h.Group, a.CRDs())
+				}
+			}
+		}
+	}
+	if len(host["pipelines"]) == 0 {
+		t.Error("the pipelines slice configures no webhooks: its IR is checked at admission")
+	}
+	if diff := cmp.Diff(host, inCluster); diff != "" {
+		t.Errorf("webhook paths, host vs in-cluster (-host +in-cluster):\n%s", diff)
 	}
 }

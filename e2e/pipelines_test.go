@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kfup/kfup/components/pipelines"
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 )
 
@@ -114,6 +115,19 @@ func TestPipelineOnKind(t *testing.T) {
 	logf("cached run took %s", time.Since(t0).Round(100*time.Millisecond))
 
 	mustKfup(t, "pipeline", "delete", "e2e-a", "e2e-b", "--name", clusterName, "-n", ns)
+
+	// admission: the manager's webhook refuses a bad pipeline at submit, whoever sends it,
+	// and nothing is created
+	bad := pipelines.SmokeRun(ns, "kfup-offline/busybox:1", "x")
+	bad.GenerateName, bad.Name = "", "e2e-bad"
+	bad.Spec.PipelineSpec.Raw = []byte(strings.Replace(string(bad.Spec.PipelineSpec.Raw), `"producerTask":"first"`, `"producerTask":"nobody"`, 1))
+	err := k8sClient.Create(ctx, bad)
+	if err == nil || !strings.Contains(err.Error(), "denied the request") || !strings.Contains(err.Error(), "nobody") {
+		t.Errorf("a run reading a task that does not exist: got %v, want refused by the webhook naming it", err)
+	}
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(bad), &pipelinesv1alpha1.PipelineRun{}); err == nil {
+		t.Error("the refused run exists")
+	}
 }
 
 func getRun(t *testing.T, ns, name string) *pipelinesv1alpha1.PipelineRun {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/manager"
+	"github.com/kfup/kfup/components/pipelines"
 	"github.com/kfup/kfup/components/training"
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/builders"
@@ -145,7 +147,16 @@ func TestInstallReapplyAndUninstall(t *testing.T) {
 // the hardened pod spec), twice, and uninstall removes them.
 func TestManagerObjectsApply(t *testing.T) {
 	ctx := context.Background()
-	objs, err := manager.Objects(manager.ImageRepo+":0123456789abcdef", manager.DefaultSettings())
+	// with an API's admission webhook (pipelines'), whose configuration the API server
+	// must accept; nothing here serves it, and no object of its kind exists
+	s := manager.DefaultSettings()
+	cert, err := manager.NewWebhookCert(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Webhooks = pipelines.Component{}.ManagerWebhooks(cenv())
+	s.WebhookCA = cert.CA
+	objs, err := manager.Objects(manager.ImageRepo+":0123456789abcdef", s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,8 +176,15 @@ func TestManagerObjectsApply(t *testing.T) {
 	if d.Labels[components.LabelComponent] != manager.Name {
 		t.Fatalf("missing component label: %v", d.Labels)
 	}
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: manager.WebhookConfiguration}, vwc); err != nil || len(vwc.Webhooks) != len(s.Webhooks) {
+		t.Fatalf("webhook configuration: %d webhooks (%v)", len(vwc.Webhooks), err)
+	}
 	if err := components.Delete(ctx, env.Client, objs); err != nil {
 		t.Fatalf("delete: %v", err)
+	}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: manager.WebhookConfiguration}, vwc); !apierrors.IsNotFound(err) {
+		t.Fatalf("webhook configuration not deleted: %v", err)
 	}
 	err = env.Client.Get(ctx, client.ObjectKey{Namespace: manager.Namespace, Name: manager.AppName}, &appsv1.Deployment{})
 	if !apierrors.IsNotFound(err) {

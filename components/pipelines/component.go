@@ -8,7 +8,6 @@ package pipelines
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -35,9 +34,10 @@ const labelComponent = "kfup.dev/component"
 type Component struct{}
 
 var (
-	_ components.API            = Component{}
-	_ components.ManagerServer  = Component{}
-	_ components.ManagerVolumer = Component{}
+	_ components.API              = Component{}
+	_ components.ManagerServer    = Component{}
+	_ components.ManagerVolumer   = Component{}
+	_ components.ManagerWebhooker = Component{}
 )
 
 // Name returns "pipelines".
@@ -92,6 +92,19 @@ func (Component) ManagerVolumes(env *components.Env) []components.ManagerVolume 
 		return nil
 	}
 	return []components.ManagerVolume{{Name: "artifacts", Claim: pipelinesv1alpha1.ArtifactClaim, MountPath: pipelinesv1alpha1.ArtifactRoot}}
+}
+
+// ManagerWebhooks are the admission checks of runs, schedules and versions: their IR
+// parsed, validated and planned at submit, so a bad pipeline is never created.
+func (Component) ManagerWebhooks(*components.Env) []components.ManagerWebhook {
+	return []components.ManagerWebhook{
+		{Name: "validate.pipelineruns.pipelines.kfup.dev", Path: pipelinesv1alpha1.WebhookPathRun,
+			Group: pipelinesv1alpha1.GroupVersion.Group, Version: pipelinesv1alpha1.GroupVersion.Version, Resources: []string{"pipelineruns"}},
+		{Name: "validate.recurringruns.pipelines.kfup.dev", Path: pipelinesv1alpha1.WebhookPathRecurringRun,
+			Group: pipelinesv1alpha1.GroupVersion.Group, Version: pipelinesv1alpha1.GroupVersion.Version, Resources: []string{"recurringruns"}},
+		{Name: "validate.pipelineversions.pipelines.kubeflow.org", Path: pipelinesv1alpha1.WebhookPathVersion,
+			Group: pipelinesv2beta1.GroupVersion.Group, Version: pipelinesv2beta1.GroupVersion.Version, Resources: []string{"pipelineversions"}},
+	}
 }
 
 // Namespaces returns components.pipelines.namespaces.
@@ -167,39 +180,4 @@ func (c Component) Ready(ctx context.Context, env *components.Env) error {
 // cluster, or delete it by hand.
 func (c Component) Uninstall(ctx context.Context, env *components.Env) error {
 	return components.CRDs(c.CRDs()).Uninstall(ctx, env)
-}
-
-// Smoke creates (server-side dry run) a valid PipelineRun, which must be accepted, and one
-// naming both a version and an embedded pipeline, which the schema must refuse.
-func (Component) Smoke(ctx context.Context, env *components.Env) error {
-	if err := env.Client.Create(ctx, SmokeRun(false), client.DryRunAll); err != nil {
-		return fmt.Errorf("a valid PipelineRun was refused: %w", err)
-	}
-	err := env.Client.Create(ctx, SmokeRun(true), client.DryRunAll)
-	if err == nil || !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "exactly one") {
-		return fmt.Errorf("a PipelineRun naming both a version and an embedded pipeline was not rejected by the schema (got %v)", err)
-	}
-	return nil
-}
-
-// SmokeRun is the smoke test's run: one echo task; bad also names a version.
-func SmokeRun(bad bool) *pipelinesv1alpha1.PipelineRun {
-	spec := map[string]any{
-		"pipelineInfo":  map[string]any{"name": "kfup-smoke"},
-		"schemaVersion": "2.1.0",
-		"root":          map[string]any{"dag": map[string]any{"tasks": map[string]any{"echo": map[string]any{"taskInfo": map[string]any{"name": "echo"}, "componentRef": map[string]any{"name": "comp-echo"}}}}},
-		"components":    map[string]any{"comp-echo": map[string]any{"executorLabel": "exec-echo"}},
-		"deploymentSpec": map[string]any{"executors": map[string]any{"exec-echo": map[string]any{"container": map[string]any{
-			"image": "kfup-offline/busybox:1", "command": []any{"echo", "kfup"},
-		}}}},
-	}
-	raw, _ := json.Marshal(spec) // a literal: cannot fail
-	run := &pipelinesv1alpha1.PipelineRun{
-		ObjectMeta: metav1.ObjectMeta{Name: "kfup-smoke", Namespace: "default"},
-		Spec:       pipelinesv1alpha1.PipelineRunSpec{PipelineSpec: &runtime.RawExtension{Raw: raw}},
-	}
-	if bad {
-		run.Spec.PipelineVersionRef = &pipelinesv1alpha1.PipelineVersionRef{Name: "v1"}
-	}
-	return run
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
@@ -159,4 +160,11 @@ func (a *API) Controllers(p apihost.Process) ([]apihost.Controller, error) {
 		cs = append(cs, &ArtifactServer{addr: cfg.ArtifactAddress, store: store.NewFS(cfg.ArtifactRoot)})
 	}
 	return cs, nil
+}
+
+var _ apihost.Webhooker = (*API)(nil)
+
+// Webhooks returns the admission checks of runs, schedules and versions (Webhooks).
+func (a *API) Webhooks(mgr manager.Manager) ([]apihost.Webhook, error) {
+	return Webhooks(mgr.GetScheme(), mgr.GetAPIReader()), nil
 }

@@ -32,3 +32,11 @@ const (
 	// MainContainer is the task pod's container running the component.
 	MainContainer = "main"
 )
+
+// The admission webhooks' paths on the manager, shared by the install component (which
+// configures the API server to call them) and the controllers (which serve them).
+const (
+	WebhookPathRun          = "/validate-pipelines-pipelinerun"
+	WebhookPathRecurringRun = "/validate-pipelines-recurringrun"
+	WebhookPathVersion      = "/validate-pipelines-pipelineversion"
+)

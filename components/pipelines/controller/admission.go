@@ -1,0 +1,134 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
+	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
+	"github.com/kfup/kfup/components/pipelines/controller/policy"
+	"github.com/kfup/kfup/components/pipelines/ir"
+	"github.com/kfup/kfup/components/pipelines/plan"
+	"github.com/kfup/kfup/internal/apihost"
+)
+
+// Webhooks are the admission checks the CRD schema cannot make: a run's, a schedule's or
+// a version's pipeline must parse, validate and plan with the run's parameters, the
+// version a run names must exist, and a schedule must be a cron expression in a known
+// zone. A refused object is not created, and the message names every problem with its
+// task and field. reader reads PipelineVersions (uncached: admission is rare).
+func Webhooks(scheme *runtime.Scheme, reader client.Reader) []apihost.Webhook {
+	return []apihost.Webhook{
+		{Path: pipelinesv1alpha1.WebhookPathRun, Handler: admission.WithValidator[*pipelinesv1alpha1.PipelineRun](scheme, runValidator{reader})},
+		{Path: pipelinesv1alpha1.WebhookPathRecurringRun, Handler: admission.WithValidator[*pipelinesv1alpha1.RecurringRun](scheme, recurringValidator{reader})},
+		{Path: pipelinesv1alpha1.WebhookPathVersion, Handler: admission.WithValidator[*pipelinesv2beta1.PipelineVersion](scheme, versionValidator{})},
+	}
+}
+
+// CheckRunSpec checks a run's spec (a PipelineRun's, or a RecurringRun's template) in
+// namespace ns as the run controller would start it: its pipeline, embedded or the named
+// PipelineVersion's, parsed and validated, and planned once with its parameters. field
+// prefixes the problems ("spec", "spec.runSpec").
+func CheckRunSpec(ctx context.Context, reader client.Reader, ns, field string, spec *pipelinesv1alpha1.PipelineRunSpec) error {
+	var p *ir.Pipeline
+	var err error
+	switch {
+	case spec.PipelineSpec != nil:
+		p, err = ParseSpec(field+".pipelineSpec", *spec.PipelineSpec, spec.PlatformSpec)
+	case spec.PipelineVersionRef != nil:
+		name := spec.PipelineVersionRef.Name
+		v := &pipelinesv2beta1.PipelineVersion{}
+		if err := reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, v); err != nil {
+			if apierrors.IsNotFound(err) {
+				return fmt.Errorf("%s.pipelineVersionRef.name: PipelineVersion %s/%s does not exist: create it first (kfup pipeline upload), or fix the name", field, ns, name)
+			}
+			return fmt.Errorf("read PipelineVersion %s/%s: %w", ns, name, err)
+		}
+		p, err = ParseSpec("PipelineVersion "+name, v.Spec.PipelineSpec, v.Spec.PlatformSpec)
+	default:
+		return fmt.Errorf("%s: set pipelineVersionRef or pipelineSpec", field)
+	}
+	if err != nil {
+		return err
+	}
+	params, err := parameters(&pipelinesv1alpha1.PipelineRun{Spec: *spec})
+	if err != nil {
+		return fmt.Errorf("%s.%w", field, err)
+	}
+	if _, err := plan.Compute(plan.Input{Pipeline: p, Parameters: params}); err != nil {
+		return fmt.Errorf("%s.parameters: %w", field, err)
+	}
+	return nil
+}
+
+// runValidator checks PipelineRuns on create; their spec is immutable, so updates
+// (labels, finalizers, the controller's own writes) pass unchecked.
+type runValidator struct{ reader client.Reader }
+
+func (v runValidator) ValidateCreate(ctx context.Context, run *pipelinesv1alpha1.PipelineRun) (admission.Warnings, error) {
+	return nil, CheckRunSpec(ctx, v.reader, run.Namespace, "spec", &run.Spec)
+}
+
+func (runValidator) ValidateUpdate(context.Context, *pipelinesv1alpha1.PipelineRun, *pipelinesv1alpha1.PipelineRun) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func (runValidator) ValidateDelete(context.Context, *pipelinesv1alpha1.PipelineRun) (admission.Warnings, error) {
+	return nil, nil
+}
+
+// recurringValidator checks RecurringRuns on create and when their spec changes.
+type recurringValidator struct{ reader client.Reader }
+
+func (v recurringValidator) check(ctx context.Context, rr *pipelinesv1alpha1.RecurringRun) error {
+	if _, err := policy.Schedule(rr.Spec.Schedule, rr.Spec.TimeZone); err != nil {
+		return fmt.Errorf("spec.schedule: %w", err)
+	}
+	return CheckRunSpec(ctx, v.reader, rr.Namespace, "spec.runSpec", &rr.Spec.RunSpec)
+}
+
+func (v recurringValidator) ValidateCreate(ctx context.Context, rr *pipelinesv1alpha1.RecurringRun) (admission.Warnings, error) {
+	return nil, v.check(ctx, rr)
+}
+
+func (v recurringValidator) ValidateUpdate(ctx context.Context, old, rr *pipelinesv1alpha1.RecurringRun) (admission.Warnings, error) {
+	if equality.Semantic.DeepEqual(old.Spec, rr.Spec) {
+		return nil, nil
+	}
+	return nil, v.check(ctx, rr)
+}
+
+func (recurringValidator) ValidateDelete(context.Context, *pipelinesv1alpha1.RecurringRun) (admission.Warnings, error) {
+	return nil, nil
+}
+
+// versionValidator checks PipelineVersions on create and when their spec changes. A
+// missing Pipeline is not refused: the version's Ready condition says so, and creating
+// the Pipeline afterwards mends it.
+type versionValidator struct{}
+
+func (versionValidator) check(v *pipelinesv2beta1.PipelineVersion) error {
+	_, err := ParseSpec("PipelineVersion "+v.Name, v.Spec.PipelineSpec, v.Spec.PlatformSpec)
+	return err
+}
+
+func (x versionValidator) ValidateCreate(_ context.Context, v *pipelinesv2beta1.PipelineVersion) (admission.Warnings, error) {
+	return nil, x.check(v)
+}
+
+func (x versionValidator) ValidateUpdate(_ context.Context, old, v *pipelinesv2beta1.PipelineVersion) (admission.Warnings, error) {
+	if equality.Semantic.DeepEqual(old.Spec, v.Spec) {
+		return nil, nil
+	}
+	return nil, x.check(v)
+}
+
+func (versionValidator) ValidateDelete(context.Context, *pipelinesv2beta1.PipelineVersion) (admission.Warnings, error) {
+	return nil, nil
+}
