@@ -121,8 +121,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options, apis ...API) error {
 		return err
 	}
 	if o.WebhookPort > 0 && len(hooks) > 0 {
+		// through the manager: that is what adds the server to what it starts
 		for _, h := range hooks {
-			server.Register(h.Path, h.Handler)
+			mgr.GetWebhookServer().Register(h.Path, h.Handler)
 		}
 		// Ready only once the webhooks answer: the API server calls them on every
 		// create of the kinds they check, and the Service routes to ready pods only.
