@@ -87,7 +87,7 @@ func TestMinimalSettings(t *testing.T) {
 			Training:  TrainingConfig{Enabled: true},
 			Tuning:    TuningConfig{Enabled: true},
 			Serving:   ServingConfig{Enabled: true},
-			Pipelines: PipelinesConfig{Enabled: true, ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi"},
+			Pipelines: PipelinesConfig{Enabled: true, ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi", Launcher: "auto"},
 			Istio:     IstioConfig{IngressGateway: true},
 			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
 			NVIDIA:    NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},

@@ -256,6 +256,11 @@ type PipelinesConfig struct {
 	// ArtifactStorageClass is the storage class of the pvc store's volume; empty: the
 	// cluster's default.
 	ArtifactStorageClass string `json:"artifactStorageClass,omitempty"`
+	// Launcher is how task pods get kfup's launcher: "auto" (the default: "imageVolume"
+	// on Kubernetes 1.35 and later), "imageVolume" (kfup's image mounted read-only: no
+	// init container; the nodes' runtime must support image volumes: containerd 2.1 or
+	// CRI-O 1.31) or "initContainer" (an init container copies kfup in: any cluster).
+	Launcher string `json:"launcher"`
 }
 
 // NamespaceList returns the namespaces of Namespaces, in order; none when it is empty
@@ -326,7 +331,7 @@ func defaults() Profile {
 					MemoryLimit:   "256Mi",
 				},
 			},
-			Pipelines: PipelinesConfig{ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi"},
+			Pipelines: PipelinesConfig{ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi", Launcher: "auto"},
 			Istio:     IstioConfig{IngressGateway: true},
 			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
 			NVIDIA:    NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},

@@ -112,6 +112,15 @@ func (p *Profile) fieldProblems() problems {
 	if q, err := resource.ParseQuantity(c.Pipelines.ArtifactVolumeSize); c.Pipelines.Enabled && (err != nil || q.Sign() <= 0) {
 		ps.add("components.pipelines.artifactVolumeSize", "a size such as 10Gi", "%q is not a positive size", c.Pipelines.ArtifactVolumeSize)
 	}
+	switch c.Pipelines.Launcher {
+	case "auto", "imageVolume", "initContainer":
+	case "":
+		if c.Pipelines.Enabled {
+			ps.add("components.pipelines.launcher", "use auto, imageVolume or initContainer", "is empty")
+		}
+	default:
+		ps.add("components.pipelines.launcher", "use auto, imageVolume or initContainer", "%q is not auto, imageVolume or initContainer", c.Pipelines.Launcher)
+	}
 	if sc := c.Pipelines.ArtifactStorageClass; sc != "" && len(validation.IsDNS1123Subdomain(sc)) > 0 {
 		ps.add("components.pipelines.artifactStorageClass", "the name of a StorageClass (kubectl get storageclass)", "%q is not a storage class name", sc)
 	}

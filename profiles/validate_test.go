@@ -41,10 +41,12 @@ func TestValidate(t *testing.T) {
 				p.Components.Pipelines.ArtifactStore = "minio"
 				p.Components.Pipelines.ArtifactVolumeSize = "-1Gi"
 				p.Components.Pipelines.ArtifactStorageClass = "Fast SSD"
+				p.Components.Pipelines.Launcher = "sidecar"
 			},
 			wantErrs: []string{`components.pipelines.namespaces: "Team_B" is not a namespace name`,
 				`components.pipelines.artifactStore: "minio" is not pvc or s3`,
 				`components.pipelines.artifactVolumeSize: "-1Gi" is not a positive size`,
+				`components.pipelines.launcher: "sidecar" is not auto, imageVolume or initContainer`,
 				`components.pipelines.artifactStorageClass: "Fast SSD" is not a storage class name`}},
 		{name: "gang scheduler that is no scheduler name",
 			edit:     func(p *Profile) { p.Components.Training.GangScheduler = "Volcano Scheduler" },

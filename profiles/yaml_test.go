@@ -74,6 +74,7 @@ components:
     enabled: true
     artifactStore: pvc
     artifactVolumeSize: 10Gi
+    launcher: auto
   istio:
     enabled: true
     ingressGateway: true

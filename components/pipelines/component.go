@@ -72,8 +72,15 @@ func (c Component) ManagerArgs(env *components.Env) []string {
 	if ns := c.Namespaces(env); len(ns) > 0 {
 		args = append(args, "--pipelines-namespace="+strings.Join(ns, ","))
 	}
-	if env.Config().Components.Pipelines.ArtifactStore == "s3" {
+	cfg := env.Config().Components.Pipelines
+	if cfg.ArtifactStore == "s3" {
 		args = append(args, "--pipelines-artifact-store=s3")
+	}
+	switch cfg.Launcher {
+	case "imageVolume":
+		args = append(args, "--pipelines-launcher=image-volume")
+	case "initContainer":
+		args = append(args, "--pipelines-launcher=init-container")
 	}
 	return args
 }

@@ -34,12 +34,27 @@ const (
 	ArtifactRoot    = pipelinesv1alpha1.ArtifactRoot
 )
 
+// The launcher modes (Config.Launcher, --pipelines-launcher).
+const (
+	LauncherAuto          = "auto"
+	LauncherImageVolume   = "image-volume"
+	LauncherInitContainer = "init-container"
+)
+
+// imageVolumeSince is the first Kubernetes minor release with image volumes on by
+// default (beta in 1.35, GA in 1.36).
+const imageVolumeSince = 35
+
 // Config configures the pipelines controllers.
 type Config struct {
 	// Workers is how many runs (and, apart, versions and schedules) are reconciled at once.
 	Workers int
-	// Image is kfup's image: the launcher's init container copies kfup from it.
+	// Image is kfup's image: task pods run kfup's launcher from it.
 	Image string
+	// Launcher is how task pods get kfup's launcher: LauncherImageVolume (kfup's image
+	// mounted as a volume), LauncherInitContainer (an init container copies kfup in), or
+	// LauncherAuto (an image volume where the API server is 1.35 or later).
+	Launcher string
 	// ArtifactStore is "fs" (the manager serves ArtifactRoot over HTTP) or "s3" (task pods
 	// and the manager use the bucket named by the KFUP_ARTIFACT_S3_* environment).
 	ArtifactStore string
@@ -63,7 +78,7 @@ type Config struct {
 // DefaultConfig is the configuration the manager starts with.
 func DefaultConfig() Config {
 	return Config{
-		Workers: 4, ArtifactStore: "fs", ArtifactRoot: ArtifactRoot,
+		Workers: 4, ArtifactStore: "fs", ArtifactRoot: ArtifactRoot, Launcher: LauncherAuto,
 		ArtifactAddress: fmt.Sprintf(":%d", ArtifactPort),
 	}
 }
@@ -112,6 +127,7 @@ func (a *API) AddFlags(fl *pflag.FlagSet) {
 	c := &a.Config
 	fl.IntVar(&c.Workers, "pipelines-workers", c.Workers, "pipeline runs reconciled at once")
 	fl.StringSliceVar(&a.Namespace, "pipelines-namespace", a.Namespace, "reconcile only pipelines and runs in these namespaces (repeatable or comma-separated; default: all)")
+	fl.StringVar(&c.Launcher, "pipelines-launcher", c.Launcher, "how task pods get kfup's launcher: image-volume (kfup's image mounted read-only; Kubernetes 1.35+ with containerd 2.1+ or CRI-O 1.31+), init-container (copied in by an init container: any cluster, one container start more per task), or auto (image-volume on Kubernetes 1.35+)")
 	fl.StringVar(&c.ArtifactStore, "pipelines-artifact-store", c.ArtifactStore, "where artifacts live: fs (the manager serves --pipelines-artifact-root to task pods) or s3 (the bucket of KFUP_ARTIFACT_S3_BUCKET, with the AWS_* environment)")
 	fl.StringVar(&c.ArtifactRoot, "pipelines-artifact-root", c.ArtifactRoot, "directory of the fs artifact store (the manager's artifacts volume)")
 	fl.StringVar(&c.ArtifactAddress, "pipelines-artifact-bind-address", c.ArtifactAddress, "address the fs artifact store is served on; 0 turns it off")
@@ -122,6 +138,11 @@ func (a *API) AddFlags(fl *pflag.FlagSet) {
 func (a *API) Validate() error {
 	if a.Config.Workers < 1 {
 		return errs.Usage("pass --pipelines-workers 1 or more", "--pipelines-workers must be at least 1")
+	}
+	switch a.Config.Launcher {
+	case LauncherAuto, LauncherImageVolume, LauncherInitContainer:
+	default:
+		return errs.Usage("pass --pipelines-launcher auto, image-volume or init-container", "--pipelines-launcher %q is not auto, image-volume or init-container", a.Config.Launcher)
 	}
 	switch a.Config.ArtifactStore {
 	case "fs", "s3":

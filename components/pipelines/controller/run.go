@@ -16,6 +16,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -58,8 +60,10 @@ type RunReconciler struct {
 	cfg      Config
 	store    store.Store
 	storeEnv []corev1.EnvVar
-	client   client.Client
-	recorder events.EventRecorder
+	// imageVolume: task pods mount kfup's image rather than copy kfup in (Config.Launcher)
+	imageVolume bool
+	client      client.Client
+	recorder    events.EventRecorder
 }
 
 // Name is "pipelinerun-controller".
@@ -74,6 +78,9 @@ func (r *RunReconciler) SetupWithManager(mgr manager.Manager) error {
 		return err
 	}
 	r.store, r.storeEnv = st, env
+	if r.imageVolume, err = useImageVolume(r.cfg.Launcher, mgr.GetConfig()); err != nil {
+		return err
+	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pipelinesv1alpha1.PipelineRun{}, cacheKeyIndex, func(o client.Object) []string {
 		var keys []string
 		for _, t := range o.(*pipelinesv1alpha1.PipelineRun).Status.Tasks {
@@ -580,7 +587,7 @@ func (r *RunReconciler) createPod(ctx context.Context, run *pipelinesv1alpha1.Pi
 	name := policy.PodName(run.Name, s.Task, s.ID, s.Attempt)
 	env := append([]corev1.EnvVar(nil), r.storeEnv...)
 	pod, err := engine.TaskPod(engine.PodInput{
-		Pipeline: p, Step: s, Run: run, PodName: name, Image: r.cfg.Image,
+		Pipeline: p, Step: s, Run: run, PodName: name, Image: r.cfg.Image, ImageVolume: r.imageVolume,
 		ExecutorInput: inJSON, RunInfo: infoJSON, ResultKey: key + "/.kfup-result.json", StoreEnv: env,
 		Labels: map[string]string{
 			apihost.LabelAPI: APIName, LabelRun: run.Name, LabelTask: policy.LabelValue(s.Task), LabelAttempt: strconv.Itoa(s.Attempt),
@@ -656,4 +663,32 @@ func withRunName(p *ir.Pipeline, s plan.Step, run string) plan.Step {
 	}
 	s.Parameters = params
 	return s
+}
+
+// useImageVolume resolves the launcher mode: auto means an image volume when the API
+// server is Kubernetes 1.35 or later (image volumes on by default; the nodes' runtime
+// must support them too, which --pipelines-launcher=init-container works around).
+func useImageVolume(mode string, cfg *rest.Config) (bool, error) {
+	switch mode {
+	case LauncherImageVolume:
+		return true, nil
+	case LauncherInitContainer:
+		return false, nil
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return false, err
+	}
+	v, err := dc.ServerVersion()
+	if err != nil {
+		return false, fmt.Errorf("read the API server's version (to choose the task pods' launcher; --pipelines-launcher picks one): %w", err)
+	}
+	return supportsImageVolume(v.Major, v.Minor), nil
+}
+
+// supportsImageVolume says whether Kubernetes major.minor ("1", "35+") has image volumes
+// on by default.
+func supportsImageVolume(major, minor string) bool {
+	mi, err := strconv.Atoi(strings.TrimRight(minor, "+"))
+	return major == "1" && err == nil && mi >= imageVolumeSince
 }

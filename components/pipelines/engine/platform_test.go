@@ -406,6 +406,7 @@ func TestPlatformErrors(t *testing.T) {
 		{`{"pvcMount": [{"pvcNameParameter": {"componentInputParameter": "opt"}, "mountPath": "/d"}]}`, nil, "pvcMount[0].pvcNameParameter: input parameter opt has no value"},
 		{`{"pvcMount": [{"constant": "d", "mountPath": "d"}]}`, nil, `pvcMount[0].mountPath: mountPath "d" is not an absolute path`},
 		{`{"pvcMount": [{"constant": "d", "mountPath": "/kfup-pod/outputs"}]}`, nil, "pvcMount[0].mountPath: mountPath /kfup-pod/outputs: kfup's launcher uses /kfup-pod and what is under it"},
+		{`{"pvcMount": [{"constant": "d", "mountPath": "/kfup-image"}]}`, nil, "pvcMount[0].mountPath: mountPath /kfup-image: kfup's launcher uses /kfup-image and what is under it"},
 		{`{"pvcMount": [{"constant": "d", "mountPath": "/minio"}]}`, nil, "mountPath /minio is already taken by kfup's kfup-minio volume"},
 		{`{"pvcMount": [{"constant": "d", "mountPath": "/d"}, {"constant": "e", "mountPath": "/d/"}]}`, nil, "pvcMount[1].mountPath: mountPath /d is already taken by " + at[len("task train: "):] + "pvcMount[0].mountPath"},
 		{`{"pvcMount": [{"constant": "d", "mountPath": "/d", "subPath": "../x"}]}`, nil, `subPath "../x" must be a relative path`},

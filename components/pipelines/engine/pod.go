@@ -52,6 +52,10 @@ const (
 	launcherPath = BinMountPath + "/bin/kfup"
 	// copyMountPath is where the init container mounts BinVolume.
 	copyMountPath = BinMountPath
+	// ImageVolume is kfup's image mounted read-only as a volume (PodInput.ImageVolume),
+	// at ImageMountPath in the main container: kfup is then at ImageMountPath/kfup.
+	ImageVolume    = "kfup-image"
+	ImageMountPath = "/kfup-image"
 	// kfupBinary is kfup in its own image.
 	kfupBinary = "/kfup"
 	// WorkspaceVolume is the run's workspace PVC, at WorkspaceMountPath (KFP's names).
@@ -89,6 +93,11 @@ type PodInput struct {
 	// Image is kfup's image; ImagePullPolicy its pull policy (IfNotPresent when empty).
 	Image           string
 	ImagePullPolicy corev1.PullPolicy
+	// ImageVolume mounts Image into the main container as an image volume (Kubernetes
+	// 1.35 and later, with a runtime that supports them: containerd 2.1, CRI-O 1.31) and
+	// runs kfup from there; otherwise an init container copies kfup in from Image, which
+	// costs the pod a container start.
+	ImageVolume bool
 	// ExecutorInput and RunInfo are JSON for the launcher (KFUP_EXECUTOR_INPUT and
 	// KFUP_RUN_INFO); ResultKey is KFUP_RESULT_KEY.
 	ExecutorInput, RunInfo []byte
@@ -140,6 +149,7 @@ type builder struct {
 	kfupEnv  []corev1.EnvVar
 	env      []corev1.EnvVar // the user's: the IR's and the platform spec's
 	envField map[string]string
+	launcher string // where the main container finds kfup
 }
 
 // errf is an error about field of the task's IR.
@@ -226,18 +236,6 @@ func (b *builder) basePod(comp *ir.ComponentSpec) error {
 			RestartPolicy:      corev1.RestartPolicyNever,
 			EnableServiceLinks: ptr.To(false),
 			ServiceAccountName: run.Spec.ServiceAccountName,
-			InitContainers: []corev1.Container{{
-				Name:            LauncherContainer,
-				Image:           in.Image,
-				ImagePullPolicy: pull,
-				Command:         []string{kfupBinary, "agent", "copy-self", copyMountPath + "/bin/kfup"},
-				VolumeMounts:    []corev1.VolumeMount{{Name: BinVolume, MountPath: copyMountPath}},
-				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-					corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi"),
-				}},
-				SecurityContext:          agent.SecurityContext(),
-				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-			}},
 		},
 	}
 	b.vols.init()
@@ -245,6 +243,25 @@ func (b *builder) basePod(comp *ir.ComponentSpec) error {
 	b.envField = map[string]string{}
 	b.vols.add(corev1.Volume{Name: BinVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}, "kfup")
 	mounts := []corev1.VolumeMount{{Name: BinVolume, MountPath: BinMountPath}}
+	b.launcher = launcherPath
+	if in.ImageVolume {
+		b.vols.add(corev1.Volume{Name: ImageVolume, VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: in.Image, PullPolicy: pull}}}, "kfup")
+		mounts = append(mounts, corev1.VolumeMount{Name: ImageVolume, MountPath: ImageMountPath, ReadOnly: true})
+		b.launcher = ImageMountPath + kfupBinary
+	} else {
+		b.pod.Spec.InitContainers = []corev1.Container{{
+			Name:            LauncherContainer,
+			Image:           in.Image,
+			ImagePullPolicy: pull,
+			Command:         []string{kfupBinary, "agent", "copy-self", copyMountPath + "/bin/kfup"},
+			VolumeMounts:    []corev1.VolumeMount{{Name: BinVolume, MountPath: copyMountPath}},
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi"),
+			}},
+			SecurityContext:          agent.SecurityContext(),
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		}}
+	}
 	for _, d := range artifactDirs {
 		b.vols.add(corev1.Volume{Name: d.volume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}, "kfup")
 		mounts = append(mounts, corev1.VolumeMount{Name: d.volume, MountPath: d.path})
@@ -265,7 +282,7 @@ func (b *builder) basePod(comp *ir.ComponentSpec) error {
 	if len(b.exec.Command)+len(b.exec.Args) == 0 {
 		return b.errf(b.execField(""), "no command and no args: kfup runs the component's command behind its launcher, not the image's entrypoint")
 	}
-	cmd := append([]string{launcherPath, "agent", "launch", "--"}, b.exec.Command...)
+	cmd := append([]string{b.launcher, "agent", "launch", "--"}, b.exec.Command...)
 	b.main = &corev1.Container{
 		Name:                     MainContainer,
 		Image:                    image,
@@ -352,8 +369,10 @@ func (b *builder) mount(field string, m corev1.VolumeMount) error {
 		return b.errf(field, "mountPath %q is not an absolute path", m.MountPath)
 	}
 	p := path.Clean(m.MountPath)
-	if p == BinMountPath || strings.HasPrefix(p, BinMountPath+"/") {
-		return b.errf(field, "mountPath %s: kfup's launcher uses %s and what is under it", p, BinMountPath)
+	for _, own := range []string{BinMountPath, ImageMountPath} {
+		if p == own || strings.HasPrefix(p, own+"/") {
+			return b.errf(field, "mountPath %s: kfup's launcher uses %s and what is under it", p, own)
+		}
 	}
 	if p == "/dev/termination-log" {
 		return b.errf(field, "mountPath %s: the launcher reports the task's result there", p)

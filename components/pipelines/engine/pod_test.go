@@ -205,6 +205,30 @@ func TestTaskPod(t *testing.T) {
 	}
 }
 
+// With ImageVolume, kfup's image is mounted into the main container, read-only, and run
+// from there: no init container, nothing copied.
+func TestTaskPodImageVolume(t *testing.T) {
+	p := loadFile(t, "pipeline_with_env.yaml")
+	s := readySteps(t, p, nil, nil)["print-env"]
+	in := input(p, s, testRun(nil, nil))
+	in.ImageVolume = true
+	got, err := TaskPod(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wantPod(t, p, s, in)
+	want.Spec.InitContainers = nil
+	want.Spec.Volumes = append([]corev1.Volume{want.Spec.Volumes[0], {Name: "kfup-image", VolumeSource: corev1.VolumeSource{
+		Image: &corev1.ImageVolumeSource{Reference: testImage, PullPolicy: corev1.PullIfNotPresent},
+	}}}, want.Spec.Volumes[1:]...)
+	main := &want.Spec.Containers[0]
+	main.VolumeMounts = append([]corev1.VolumeMount{main.VolumeMounts[0], {Name: "kfup-image", MountPath: "/kfup-image", ReadOnly: true}}, main.VolumeMounts[1:]...)
+	main.Command[0] = "/kfup-image/kfup"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pod (-want +got):\n%s", diff)
+	}
+}
+
 // TestTaskPodInputs checks what PodInput adds beyond the IR.
 func TestTaskPodInputs(t *testing.T) {
 	p := loadFile(t, "pipeline_with_env.yaml")

@@ -28,7 +28,7 @@ type volumes struct {
 func (v *volumes) init() {
 	v.taken = map[string]string{}
 	v.kfpNames = map[string]string{}
-	for _, name := range []string{BinVolume, WorkspaceVolume} {
+	for _, name := range []string{BinVolume, ImageVolume, WorkspaceVolume} {
 		v.taken[name] = "kfup"
 	}
 	for _, d := range artifactDirs {
