@@ -130,15 +130,28 @@ func waitPod(t *testing.T, ns, run, id string, attempt int) *corev1.Pod {
 // launcher's report as its termination message.
 func finishPod(t *testing.T, pod *corev1.Pod, code int32, res *executor.Result) {
 	t.Helper()
+	phase := corev1.PodSucceeded
+	if code != 0 {
+		phase = corev1.PodFailed
+	}
+	setMainEnded(t, pod, phase, code, res)
+}
+
+// endMain plays the kubelet's first report: the main container has ended, the pod is
+// still Running (the kubelet sets the terminal phase once it has torn the pod down).
+func endMain(t *testing.T, pod *corev1.Pod, code int32, res *executor.Result) {
+	t.Helper()
+	setMainEnded(t, pod, corev1.PodRunning, code, res)
+}
+
+func setMainEnded(t *testing.T, pod *corev1.Pod, phase corev1.PodPhase, code int32, res *executor.Result) {
+	t.Helper()
 	msg, err := json.Marshal(res)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := metav1.Now()
-	pod.Status.Phase = corev1.PodSucceeded
-	if code != 0 {
-		pod.Status.Phase = corev1.PodFailed
-	}
+	pod.Status.Phase = phase
 	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
 		Name: "main", Image: pod.Spec.Containers[0].Image,
 		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Message: string(msg), StartedAt: now, FinishedAt: now}},

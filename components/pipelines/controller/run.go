@@ -172,7 +172,7 @@ func (r *RunReconciler) pods(ctx context.Context, run *pipelinesv1alpha1.Pipelin
 // failure elsewhere); finished pods stay for their logs.
 func (r *RunReconciler) stopPods(ctx context.Context, run *pipelinesv1alpha1.PipelineRun, pods map[string]*corev1.Pod) error {
 	for _, p := range pods {
-		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || !p.DeletionTimestamp.IsZero() {
+		if ph := taskPodPhase(p); ph == corev1.PodSucceeded || ph == corev1.PodFailed || !p.DeletionTimestamp.IsZero() {
 			continue
 		}
 		if err := r.client.Delete(ctx, p, client.Preconditions{UID: &p.UID}); client.IgnoreNotFound(err) != nil {
@@ -290,7 +290,7 @@ func (r *RunReconciler) observe(ctx context.Context, run *pipelinesv1alpha1.Pipe
 		t.Phase, t.Message, t.CompletionTime = pipelinesv1alpha1.PhaseFailed, fmt.Sprintf("task pod %s was deleted", t.PodName), &now
 		return nil
 	}
-	switch pod.Status.Phase {
+	switch taskPodPhase(pod) {
 	case corev1.PodSucceeded:
 		res, err := r.result(ctx, pod)
 		if err != nil {
@@ -345,6 +345,21 @@ func (r *RunReconciler) result(ctx context.Context, pod *corev1.Pod) (*executor.
 		return nil, errors.New(res.Error)
 	}
 	return res, nil
+}
+
+// taskPodPhase is the pod's phase, or already Succeeded or Failed once its main container
+// has ended: task pods never restart it (restartPolicy Never), and the kubelet reports
+// the pod's terminal phase only after it has torn the pod down, about a second later,
+// which every step of a pipeline would wait for.
+func taskPodPhase(pod *corev1.Pod) corev1.PodPhase {
+	switch t := mainTermination(pod); {
+	case pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed || t == nil:
+		return pod.Status.Phase
+	case t.ExitCode == 0:
+		return corev1.PodSucceeded
+	default:
+		return corev1.PodFailed
+	}
 }
 
 func mainTermination(pod *corev1.Pod) *corev1.ContainerStateTerminated {

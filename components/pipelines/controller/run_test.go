@@ -43,7 +43,7 @@ func TestRunLifecycleAndCache(t *testing.T) {
 	if got := executorInput(t, cons).Inputs.ParameterValues["input_value"]; got != "hi, this is an output parameter" {
 		t.Errorf("consumer's input_value = %v, want the producer's output", got)
 	}
-	finishPod(t, cons, 0, &executor.Result{})
+	endMain(t, cons, 0, &executor.Result{}) // the run need not wait for the pod's phase
 	done := waitRun(t, key, "the run to end", final)
 	if done.Status.Phase != pipelinesv1alpha1.PhaseSucceeded || done.Status.CompletionTime == nil || done.Status.Pipeline != "producer-consumer-param-pipeline" {
 		t.Fatalf("run ended %s (%s), pipeline %q", done.Status.Phase, done.Status.Error, done.Status.Pipeline)
@@ -124,7 +124,7 @@ func TestRetry(t *testing.T) {
 	r := waitRun(t, key, "a task", func(r *pipelinesv1alpha1.PipelineRun) bool { return len(r.Status.Tasks) > 0 })
 	id := r.Status.Tasks[0].ID
 	first := waitPod(t, ns, "retry", id, 1)
-	finishPod(t, first, 1, &executor.Result{Error: "command exited with code 1"})
+	endMain(t, first, 1, &executor.Result{Error: "command exited with code 1"})
 	second := waitPod(t, ns, "retry", id, 2)
 	if second.Name == first.Name {
 		t.Fatalf("the retry reused pod %s", first.Name)
