@@ -27,6 +27,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/apis"
@@ -123,6 +124,16 @@ func run(kfupBin, nodeImage string, steps int, keep bool) error {
 		ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: "default"},
 		Spec:       pipelinesv1alpha1.PipelineRunSpec{PipelineSpec: &runtime.RawExtension{Raw: raw}, DisableCache: true},
 	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	seen, err := watchPods(wctx, cs, "default", "pipelines.kfup.dev/run=bench")
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	if err := c.Create(ctx, r); err != nil {
 		return err
@@ -175,10 +186,115 @@ func run(kfupBin, nodeImage string, steps int, keep bool) error {
 	fmt.Printf("  per-step overhead, median:  %5.2fs   (target <= %.1fs: %s)\n", median(over), target, verdict(median(over) <= target))
 	fmt.Printf("    dependency done -> next container started, median: %5.2fs\n", median(gaps))
 	fmt.Printf("    launcher (container start -> exit; command is true), median: %5.2fs\n", median(launcher))
+	stopWatch()
+	ms := <-seen
+	var segs [5][]float64
+	for i := 2; i <= steps; i++ {
+		prev, cur := ms[fmt.Sprintf("step-%02d", i-1)], ms[fmt.Sprintf("step-%02d", i)]
+		if prev == nil || cur == nil {
+			continue
+		}
+		for j, d := range []time.Duration{
+			prev[seenSucceeded].Sub(prev[seenMainDone]), cur[seenCreated].Sub(prev[seenSucceeded]),
+			cur[seenScheduled].Sub(cur[seenCreated]), cur[seenMainStarted].Sub(cur[seenScheduled]),
+		} {
+			segs[j] = append(segs[j], d.Seconds())
+		}
+		if !cur[seenInitStarted].IsZero() {
+			segs[4] = append(segs[4], cur[seenInitDone].Sub(cur[seenInitStarted]).Seconds())
+		}
+	}
+	fmt.Printf("    where the gap goes, as a watch on the pods saw it (medians):\n")
+	for j, what := range []string{
+		"previous main container ended -> its pod Succeeded",
+		"previous pod Succeeded -> next pod created (the controller)",
+		"next pod created -> bound to the node (the scheduler)",
+		"bound -> main container started (the kubelet)",
+		"  of which the launcher's init container ran",
+	} {
+		if len(segs[j]) == 0 {
+			fmt.Printf("      %-62s  none (the launcher is an image volume)\n", what)
+			continue
+		}
+		fmt.Printf("      %-62s %5.2fs\n", what, median(segs[j]))
+	}
 	fmt.Printf("  per-step overhead, worst:   %5.2fs\n", maxOf(over))
 	fmt.Printf("  whole run, wall time:       %5.1fs (%.2fs per step)\n", wall.Seconds(), wall.Seconds()/float64(steps))
 	fmt.Printf("  anchor: upstream KFP v2 runs a driver pod and an executor pod per step on Argo Workflows; kfup's target is %.1fs per step\n", target)
 	return nil
+}
+
+// The milestones of a task pod, as first seen by a watch.
+const (
+	seenCreated = iota
+	seenScheduled
+	seenInitStarted
+	seenInitDone
+	seenMainStarted
+	seenMainDone
+	seenSucceeded
+	seenCount
+)
+
+// watchPods records, per task ID, when a watch on the pods matching selector first saw
+// each milestone; the map arrives on the channel once ctx ends. Status timestamps are
+// whole seconds, the watch's are not.
+func watchPods(ctx context.Context, cs kubernetes.Interface, ns, selector string) (<-chan map[string]*[seenCount]time.Time, error) {
+	w, err := cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan map[string]*[seenCount]time.Time, 1)
+	go func() {
+		defer w.Stop()
+		m := map[string]*[seenCount]time.Time{}
+		mark := func(ts *[seenCount]time.Time, i int, now time.Time) {
+			if ts[i].IsZero() {
+				ts[i] = now
+			}
+		}
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			id := p.Annotations["pipelines.kfup.dev/task-id"]
+			ts := m[id]
+			if ts == nil {
+				ts = &[seenCount]time.Time{}
+				m[id] = ts
+			}
+			mark(ts, seenCreated, now)
+			if p.Spec.NodeName != "" {
+				mark(ts, seenScheduled, now)
+			}
+			for _, c := range p.Status.InitContainerStatuses {
+				if c.State.Running != nil || c.State.Terminated != nil {
+					mark(ts, seenInitStarted, now)
+				}
+				if c.State.Terminated != nil {
+					mark(ts, seenInitDone, now)
+				}
+			}
+			for _, c := range p.Status.ContainerStatuses {
+				if c.Name != "main" {
+					continue
+				}
+				if c.State.Running != nil || c.State.Terminated != nil {
+					mark(ts, seenMainStarted, now)
+				}
+				if c.State.Terminated != nil {
+					mark(ts, seenMainDone, now)
+				}
+			}
+			if p.Status.Phase == corev1.PodSucceeded {
+				mark(ts, seenSucceeded, now)
+			}
+		}
+		out <- m
+	}()
+	return out, nil
 }
 
 func median(v []float64) float64 {
