@@ -41,7 +41,9 @@ func startClocked(t *testing.T, clock *fakeClock) {
 // own requeue waits for the real one).
 func touch(t *testing.T, rr *pipelinesv1alpha1.RecurringRun, n int) {
 	t.Helper()
-	update(t, rr, func(got *pipelinesv1alpha1.RecurringRun) { got.Annotations = map[string]string{"test/touch": strconv.Itoa(n)} })
+	update(t, rr, func(got *pipelinesv1alpha1.RecurringRun) {
+		got.Annotations = map[string]string{"test/touch": strconv.Itoa(n)}
+	})
 }
 
 // update changes rr with edit, retrying conflicts with the controller's status writes.
