@@ -169,6 +169,10 @@ type ManagerWebhook struct {
 	// Namespaces scope it to the slice's namespaces (set by the manager component from
 	// API.Namespaces); none: every namespace.
 	Namespaces []string
+	// Probe returns an object in namespace that the webhook accepts: the manager's Ready
+	// dry-runs its create until the API server reaches the webhook (a Service's endpoints
+	// and the node's proxy rules follow the pod's readiness by a moment). Optional.
+	Probe func(namespace string) client.Object
 }
 
 // ManagerWebhooker is implemented by an API slice that checks objects at admission; the

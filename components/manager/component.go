@@ -518,7 +518,10 @@ func deployment(image string, s Settings, labels map[string]string) (*appsv1.Dep
 // Ready waits for the Deployment to be rolled out and available. A pod that cannot start
 // (image missing, crash loop) ends the wait at once with the pod's reason.
 func (c *Component) Ready(ctx context.Context, env *components.Env) error {
-	return components.WaitDeployments(ctx, env.Client, Namespace, AppName)
+	if err := components.WaitDeployments(ctx, env.Client, Namespace, AppName); err != nil {
+		return err
+	}
+	return waitWebhooks(ctx, env.Client, c.settings(env).Webhooks)
 }
 
 // Smoke checks that a manager pod is Ready (its /readyz passed) and holds the leader lease.

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -20,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -239,4 +241,45 @@ func pruneWebhooks(ctx context.Context, c client.Client) error {
 		}
 	}
 	return errors.Join(problems...)
+}
+
+// webhookUnreachable says whether err is the API server failing to call a webhook (as
+// opposed to the webhook answering).
+func webhookUnreachable(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "failed calling webhook")
+}
+
+// waitWebhooks dry-runs each webhook's probe object until the API server reaches the
+// webhook through its Service: the manager's readiness comes a moment before the
+// Service's endpoints and the node's proxy rules, and a user's first create must not
+// meet "connection refused". A probe the webhook refuses is an error at once.
+func waitWebhooks(ctx context.Context, c client.Client, hooks []components.ManagerWebhook) error {
+	for _, w := range hooks {
+		if w.Probe == nil {
+			continue
+		}
+		ns := "default"
+		if len(w.Namespaces) > 0 {
+			ns = w.Namespaces[0]
+		}
+		var last error
+		err := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			last = c.Create(ctx, w.Probe(ns), client.DryRunAll)
+			switch {
+			case last == nil:
+				return true, nil
+			case webhookUnreachable(last):
+				return false, nil
+			default:
+				return false, fmt.Errorf("admission webhook %s refused its probe: %w", w.Name, last)
+			}
+		})
+		if err != nil {
+			if last != nil && webhookUnreachable(last) {
+				return fmt.Errorf("admission webhook %s not reachable through Service %s/%s: %w", w.Name, Namespace, WebhookService, last)
+			}
+			return err
+		}
+	}
+	return nil
 }

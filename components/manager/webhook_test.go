@@ -3,6 +3,7 @@ package manager
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/kfup/kfup/components"
 )
@@ -193,5 +195,52 @@ func TestPruneWebhooks(t *testing.T) {
 	}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(theirs), theirs); err != nil {
 		t.Errorf("a Service kfup did not make was deleted: %v", err)
+	}
+}
+
+// Ready waits until the API server reaches the webhook, and stops at once when the
+// webhook refuses its probe.
+func TestWaitWebhooks(t *testing.T) {
+	scheme, err := components.NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		answers []error
+		want    string
+	}{
+		{"reachable after a moment", []error{
+			errors.New(`Internal error occurred: failed calling webhook "x": failed to call webhook: dial tcp 10.96.0.9:443: connect: connection refused`),
+			errors.New(`Internal error occurred: failed calling webhook "x": no endpoints available for service "kfup-manager-webhook"`), nil}, ""},
+		{"probe refused", []error{errors.New(`admission webhook "x" denied the request: bad`)}, "refused its probe"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			c := fake.NewClientBuilder().WithScheme(scheme).WithInterceptorFuncs(interceptor.Funcs{
+				Create: func(_ context.Context, _ client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+					if ns := obj.GetNamespace(); ns != "team-a" {
+						t.Errorf("probe in %q, want the slice's first namespace", ns)
+					}
+					err := tc.answers[min(calls, len(tc.answers)-1)]
+					calls++
+					return err
+				},
+			}).Build()
+			hook := runsHook
+			hook.Namespaces = []string{"team-a", "team-b"}
+			hook.Probe = func(ns string) client.Object {
+				return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns}}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := waitWebhooks(ctx, c, []components.ManagerWebhook{hook, runsHook})
+			switch {
+			case tc.want == "" && (err != nil || calls != len(tc.answers)):
+				t.Fatalf("got %v after %d probes", err, calls)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || calls != 1):
+				t.Fatalf("got %v after %d probes, want %q at once", err, calls, tc.want)
+			}
+		})
 	}
 }

@@ -106,7 +106,8 @@ func (Component) ManagerVolumes(env *components.Env) []components.ManagerVolume 
 func (Component) ManagerWebhooks(*components.Env) []components.ManagerWebhook {
 	return []components.ManagerWebhook{
 		{Name: "validate.pipelineruns.pipelines.kfup.dev", Path: pipelinesv1alpha1.WebhookPathRun,
-			Group: pipelinesv1alpha1.GroupVersion.Group, Version: pipelinesv1alpha1.GroupVersion.Version, Resources: []string{"pipelineruns"}},
+			Group: pipelinesv1alpha1.GroupVersion.Group, Version: pipelinesv1alpha1.GroupVersion.Version, Resources: []string{"pipelineruns"},
+			Probe: func(ns string) client.Object { return SmokeRun(ns, "kfup.local/kfup-probe:1", "probe") }},
 		{Name: "validate.recurringruns.pipelines.kfup.dev", Path: pipelinesv1alpha1.WebhookPathRecurringRun,
 			Group: pipelinesv1alpha1.GroupVersion.Group, Version: pipelinesv1alpha1.GroupVersion.Version, Resources: []string{"recurringruns"}},
 		{Name: "validate.pipelineversions.pipelines.kubeflow.org", Path: pipelinesv1alpha1.WebhookPathVersion,
