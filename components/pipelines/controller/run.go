@@ -63,6 +63,7 @@ type RunReconciler struct {
 	// imageVolume: task pods mount kfup's image rather than copy kfup in (Config.Launcher)
 	imageVolume bool
 	client      client.Client
+	reader      client.Reader // uncached: claims, which the manager's cache does not hold
 	recorder    events.EventRecorder
 }
 
@@ -78,6 +79,7 @@ func (r *RunReconciler) SetupWithManager(mgr manager.Manager) error {
 		return err
 	}
 	r.store, r.storeEnv = st, env
+	r.reader = mgr.GetAPIReader()
 	if r.imageVolume, err = useImageVolume(r.cfg.Launcher, mgr.GetConfig()); err != nil {
 		return err
 	}
@@ -466,14 +468,16 @@ func (r *RunReconciler) start(ctx context.Context, run *pipelinesv1alpha1.Pipeli
 			continue
 		}
 		exec := p.Spec.DeploymentSpec.Executors[s.ExecutorLabel]
+		// importers and CreatePVC/DeletePVC run in the controller: no pod, no cache
+		inController := exec.Importer != nil || claimTask(exec)
 		var hit *cacheHit
-		if exec.Importer == nil && s.CacheKey != "" && s.Attempt == 1 {
+		if !inController && s.CacheKey != "" && s.Attempt == 1 {
 			var err error
 			if hit, err = r.cached(ctx, run, s.CacheKey); err != nil {
 				return 0, err
 			}
 		}
-		if exec.Importer == nil && hit == nil && running >= limit {
+		if !inController && hit == nil && running >= limit {
 			continue // a pod's end frees a slot and requeues the run
 		}
 		if t == nil {
@@ -492,6 +496,11 @@ func (r *RunReconciler) start(ctx context.Context, run *pipelinesv1alpha1.Pipeli
 		switch {
 		case exec.Importer != nil:
 			r.importArtifact(t, s, exec.Importer, now)
+			continue
+		case claimTask(exec):
+			if err := r.runClaimTask(ctx, run, t, s, exec.Container.Image, now); err != nil {
+				return 0, err
+			}
 			continue
 		case hit != nil:
 			t.Phase, t.Attempts, t.CompletionTime = pipelinesv1alpha1.PhaseSucceeded, 0, &now
@@ -595,6 +604,13 @@ func (r *RunReconciler) createPod(ctx context.Context, run *pipelinesv1alpha1.Pi
 	if at, err := time.Parse(time.RFC3339, run.Annotations[AnnotationScheduledAt]); err == nil {
 		info.ScheduleTime = at
 	}
+	workspace, err := r.workspaceClaim(ctx, run, p)
+	if err != nil {
+		return "", err
+	}
+	if workspace != "" {
+		info.WorkspacePath = engine.WorkspaceMountPath
+	}
 	infoJSON, err := json.Marshal(info)
 	if err != nil {
 		return "", err
@@ -603,7 +619,7 @@ func (r *RunReconciler) createPod(ctx context.Context, run *pipelinesv1alpha1.Pi
 	env := append([]corev1.EnvVar(nil), r.storeEnv...)
 	pod, err := engine.TaskPod(engine.PodInput{
 		Pipeline: p, Step: s, Run: run, PodName: name, Image: r.cfg.Image, ImageVolume: r.imageVolume,
-		ExecutorInput: inJSON, RunInfo: infoJSON, ResultKey: key + "/.kfup-result.json", StoreEnv: env,
+		ExecutorInput: inJSON, RunInfo: infoJSON, ResultKey: key + "/.kfup-result.json", StoreEnv: env, WorkspaceClaim: workspace,
 		Labels: map[string]string{
 			apihost.LabelAPI: APIName, LabelRun: run.Name, LabelTask: policy.LabelValue(s.Task), LabelAttempt: strconv.Itoa(s.Attempt),
 		},
