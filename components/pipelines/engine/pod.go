@@ -273,7 +273,7 @@ func (b *builder) basePod(comp *ir.ComponentSpec) error {
 		b.mounts[m.MountPath] = "kfup's " + m.Name + " volume"
 	}
 	if strings.HasPrefix(b.exec.Image, "argostub/") {
-		return b.errf(b.execField(".image"), "%s is kfp-kubernetes' CreatePVC or DeletePVC, which kfup does not run yet: create the claim beforehand and mount it with kubernetes.mount_pvc", b.exec.Image)
+		return b.errf(b.execField(".image"), "%s is kfp-kubernetes' CreatePVC or DeletePVC, which the run controller carries out itself: it has no pod", b.exec.Image)
 	}
 	image, err := b.expand(b.execField(".image"), b.exec.Image)
 	if err != nil {
