@@ -21,7 +21,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 # Where make generate writes (and so where make verify looks for drift).
 GENERATED := components manifests internal
 
-.PHONY: help build test unit fuzz integration e2e check lint generate verify envtest envtest-path \
+.PHONY: help build test unit fuzz integration e2e check lint generate proto verify envtest envtest-path \
         node-image workload-images istiod-image bench bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines serving-fixtures clean
 
 help: ## list targets
@@ -40,6 +40,20 @@ generate: ## regenerate deepcopy code, CRDs and RBAC (controller-gen) and the ve
 	$(GO) tool controller-gen crd:generateEmbeddedObjectMeta=true,maxDescLen=0 paths=./components/serving/api/... output:crd:dir=manifests/crds
 	$(GO) run ./hack/serving-crd manifests/crds/serving.kserve.io_inferenceservices.yaml
 	$(GO) tool controller-gen rbac:roleName=kfup-manager paths=./internal/apihost/... paths=./components/... output:rbac:dir=manifests/rbac
+	@$(MAKE) --no-print-directory proto
+
+PROTO_DIR := components/serving/modelserver/inferencepb
+
+proto: ## generate the Go code of kfup's .proto files (protoc from Debian's protobuf-compiler; the plugins are go.mod tools)
+	@if ! command -v protoc >/dev/null; then \
+	  echo "protoc not found: the committed $(PROTO_DIR)/*.pb.go stay as they are (apt-get install protobuf-compiler to regenerate)"; \
+	else \
+	  mkdir -p $(BIN) && $(GO) build -o $(BIN)/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go && \
+	  $(GO) build -o $(BIN)/protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc && \
+	  protoc --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc \
+	    -I $(PROTO_DIR) --go_out=$(PROTO_DIR) --go_opt=paths=source_relative \
+	    --go-grpc_out=$(PROTO_DIR) --go-grpc_opt=paths=source_relative $(PROTO_DIR)/*.proto; \
+	fi
 
 lint: ## go vet (all build tags) + gofmt check
 	$(GO) vet ./...

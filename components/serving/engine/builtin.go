@@ -33,13 +33,14 @@ const ContainerName = "kserve-container"
 func BuiltinRuntimes(image string) []servingv1alpha1.ClusterServingRuntime {
 	var out []servingv1alpha1.ClusterServingRuntime
 	if image != "" {
-		out = append(out, runtime(KfupRuntime, "kfup-modelserver", []string{"v1", "v2"},
+		out = append(out, runtime(KfupRuntime, "kfup-modelserver", []string{"v1", "v2", "grpc-v2"},
 			[]servingv1alpha1.SupportedModelFormat{format(FormatXGBoost, "", 2)},
 			corev1.Container{
 				Image:   image,
 				Command: []string{"/kfup", "modelserver"},
-				Args:    []string{"--model-name={{.Name}}", "--model-dir=" + ModelMountPath, "--http-port=8080"},
-				Ports:   []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
+				Args:    []string{"--model-name={{.Name}}", "--model-dir=" + ModelMountPath, "--http-port=8080", "--grpc-port=8081"},
+				// REST first (the Service's port 80), then the OIP v2 gRPC API on its own port
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}, {Name: "grpc", ContainerPort: 8081, Protocol: corev1.ProtocolTCP}},
 				// Ready (and the InferenceService with it) once the model is loaded and
 				// served, not when the process starts
 				ReadinessProbe: &corev1.Probe{

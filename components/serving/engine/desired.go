@@ -380,9 +380,15 @@ func component(isvc *servingv1beta1.InferenceService, comp servingv1beta1.Compon
 	maxR := max(ext.MaxReplicas, minR)
 
 	port := intstr.FromInt32(HTTPPort)
+	var more []corev1.ContainerPort // the serving container's other named ports (gRPC)
 	for _, c := range pod.Containers {
 		if len(c.Ports) > 0 {
 			port = intstr.FromInt32(c.Ports[0].ContainerPort)
+			for _, p := range c.Ports[1:] {
+				if p.Name != "" && p.Name != "http" && (p.Protocol == "" || p.Protocol == corev1.ProtocolTCP) {
+					more = append(more, p)
+				}
+			}
 			break
 		}
 	}
@@ -411,6 +417,13 @@ func component(isvc *servingv1beta1.InferenceService, comp servingv1beta1.Compon
 			Selector: selector,
 			Ports:    []corev1.ServicePort{{Name: "http", Port: ServicePort, TargetPort: port, Protocol: corev1.ProtocolTCP}},
 		},
+	}
+	for _, p := range more {
+		sp := corev1.ServicePort{Name: p.Name, Port: p.ContainerPort, TargetPort: intstr.FromInt32(p.ContainerPort), Protocol: corev1.ProtocolTCP}
+		if p.Name == "grpc" || p.Name == "h2c" {
+			sp.AppProtocol = ptr.To("kubernetes.io/h2c") // gRPC is HTTP/2 without TLS
+		}
+		svc.Spec.Ports = append(svc.Spec.Ports, sp)
 	}
 	out := Children{Component: comp, Deployment: d, Service: svc}
 	if maxR == minR {

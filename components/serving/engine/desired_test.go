@@ -66,7 +66,9 @@ func TestDesiredKfupRuntimeWithPVC(t *testing.T) {
 	if l["serving.kserve.io/inferenceservice"] != "iris" || l["component"] != "predictor" || l["team"] != "a" {
 		t.Errorf("pod labels %v", l)
 	}
-	if p := svc.Spec.Ports; len(p) != 1 || p[0].Port != 80 || p[0].TargetPort.IntValue() != 8080 {
+	// REST on port 80; kfup's server's gRPC API on its own port, as HTTP/2 cleartext
+	if p := svc.Spec.Ports; len(p) != 2 || p[0].Port != 80 || p[0].TargetPort.IntValue() != 8080 ||
+		p[1].Name != "grpc" || p[1].Port != 8081 || p[1].TargetPort.IntValue() != 8081 || p[1].AppProtocol == nil || *p[1].AppProtocol != "kubernetes.io/h2c" {
 		t.Errorf("service ports %+v", p)
 	}
 	pod := d.Spec.Template.Spec
@@ -77,7 +79,7 @@ func TestDesiredKfupRuntimeWithPVC(t *testing.T) {
 	if diff := cmp.Diff([]string{"/kfup", "modelserver"}, c.Command); diff != "" {
 		t.Errorf("command (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"--model-name=iris", "--model-dir=/mnt/models", "--http-port=8080"}, c.Args); diff != "" {
+	if diff := cmp.Diff([]string{"--model-name=iris", "--model-dir=/mnt/models", "--http-port=8080", "--grpc-port=8081"}, c.Args); diff != "" {
 		t.Errorf("args (-want +got):\n%s", diff)
 	}
 	if m := c.Resources.Limits[corev1.ResourceMemory]; m.String() != "1Gi" {

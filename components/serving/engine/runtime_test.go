@@ -83,6 +83,8 @@ func TestSelectRuntime(t *testing.T) {
 			rts: Runtimes{Cluster: builtins}, want: KfupRuntime},
 		{name: "xgboost v2 protocol still kfup's", model: model("xgboost", "", "v2", ""),
 			rts: Runtimes{Cluster: builtins}, want: KfupRuntime},
+		{name: "xgboost over gRPC: kfup's server speaks grpc-v2", model: model("xgboost", "", "grpc-v2", ""),
+			rts: Runtimes{Cluster: builtins}, want: KfupRuntime},
 		{name: "xgboost version 2 only upstream lists it", model: model("xgboost", "2", "", ""),
 			rts: Runtimes{Cluster: builtins}, want: "kserve-xgbserver"},
 		{name: "sklearn upstream", model: model("sklearn", "", "", ""),

@@ -22,6 +22,7 @@ type Options struct {
 	ModelName       string
 	ModelDir        string
 	HTTPPort        int
+	GRPCPort        int
 	MaxRequestBytes int64
 	// Out receives the server's log lines.
 	Out io.Writer
@@ -36,12 +37,14 @@ func NewCmd(run func(context.Context, *Options) error) *cobra.Command {
 	o := &Options{}
 	cmd := &cobra.Command{
 		Use:   "modelserver",
-		Short: "Serve an XGBoost model over the Open Inference Protocol v2 and KServe v1 REST APIs",
+		Short: "Serve an XGBoost model over the Open Inference Protocol v2 (REST and gRPC) and KServe v1",
 		Long: `kfup modelserver serves one XGBoost model (JSON or UBJ, as booster.save_model
 writes it) found in --model-dir, evaluated in Go: Open Inference Protocol v2 REST
 (/v2/health/*, /v2/models/NAME[/versions/V][/ready|/infer]), KServe v1
-(/v1/models/NAME:predict) and Prometheus metrics (/metrics). It is ready once the model
-has loaded and shuts down gracefully on SIGTERM.`,
+(/v1/models/NAME:predict) and Prometheus metrics (/metrics) on --http-port, and the
+Open Inference Protocol v2 over gRPC (inference.GRPCInferenceService) with gRPC health
+checking on --grpc-port. It is ready once the model has loaded and shuts down gracefully
+on SIGTERM.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return errs.Usage("see 'kfup modelserver --help'", "modelserver takes no arguments, got %q", strings.Join(args, " "))
@@ -60,6 +63,7 @@ has loaded and shuts down gracefully on SIGTERM.`,
 	f.StringVar(&o.ModelName, "model-name", "", "the name clients call the model by (/v2/models/NAME); required")
 	f.StringVar(&o.ModelDir, "model-dir", "/mnt/models", "the model file, or a directory holding one (.json or .ubj)")
 	f.IntVar(&o.HTTPPort, "http-port", 8080, "the port of the REST APIs and /metrics")
+	f.IntVar(&o.GRPCPort, "grpc-port", 8081, "the port of the gRPC API (inference.GRPCInferenceService, grpc.health.v1); 0 turns it off")
 	f.Int64Var(&o.MaxRequestBytes, "max-request-bytes", DefaultMaxRequestBytes, "the largest request body accepted (413 beyond)")
 	return cmd
 }
@@ -75,6 +79,10 @@ func (o *Options) Validate() error {
 		return errs.Usage("pass --model-dir, where the model file is", "--model-dir is empty")
 	case o.HTTPPort < 1 || o.HTTPPort > 65535:
 		return errs.Usage("pass a port from 1 to 65535", "--http-port %d is not a port", o.HTTPPort)
+	case o.GRPCPort < 0 || o.GRPCPort > 65535:
+		return errs.Usage("pass a port from 1 to 65535, or 0 for no gRPC", "--grpc-port %d is not a port", o.GRPCPort)
+	case o.GRPCPort == o.HTTPPort:
+		return errs.Usage("give gRPC a port of its own, such as --grpc-port 8081", "--grpc-port and --http-port are both %d", o.HTTPPort)
 	case o.MaxRequestBytes < 1024:
 		return errs.Usage("pass at least 1024", "--max-request-bytes %d is too small", o.MaxRequestBytes)
 	}
@@ -138,6 +146,25 @@ func Run(ctx context.Context, o *Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := NewServer(o.ModelName, WithMaxRequestBytes(o.MaxRequestBytes))
+	grpcDone := make(chan error, 1)
+	if o.GRPCPort > 0 {
+		gln, err := net.Listen("tcp", ":"+strconv.Itoa(o.GRPCPort))
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for gRPC: %w", err)
+		}
+		g := s.GRPC()
+		fmt.Fprintf(o.Out, "modelserver: gRPC listening on %s\n", gln.Addr())
+		go func() {
+			err := ServeGRPC(ctx, gln, g, 30*time.Second)
+			if err != nil {
+				cancel() // one API down takes the server down: the kubelet restarts it
+			}
+			grpcDone <- err
+		}()
+	} else {
+		grpcDone <- nil
+	}
 	loadFailed := make(chan error, 1)
 	go func() {
 		start := time.Now()
@@ -152,6 +179,10 @@ func Run(ctx context.Context, o *Options) error {
 	}()
 	fmt.Fprintf(o.Out, "modelserver: listening on %s\n", ln.Addr())
 	err = Serve(ctx, ln, s, 30*time.Second)
+	cancel()
+	if gerr := <-grpcDone; err == nil {
+		err = gerr
+	}
 	select {
 	case lerr := <-loadFailed:
 		return lerr

@@ -17,6 +17,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // DefaultMaxRequestBytes is the largest request body the server reads unless told.
@@ -35,6 +37,8 @@ type Server struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	bufs     sync.Pool
+	health   *health.Server // gRPC health (GRPC), SERVING once the model is set
+	healthMu sync.Mutex
 }
 
 // Option configures a Server.
@@ -87,7 +91,14 @@ func NewServer(name string, opts ...Option) *Server {
 }
 
 // SetModel makes the server ready, serving m.
-func (s *Server) SetModel(m *Model) { s.model.Store(m) }
+func (s *Server) SetModel(m *Model) {
+	s.model.Store(m)
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	if s.health != nil {
+		s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	}
+}
 
 // ServeHTTP routes a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -222,6 +233,81 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	out, shape := predictRows(m, rows, n)
+	writeJSON(w, http.StatusOK, inferResponse{
+		ModelName: s.name, ModelVersion: r.PathValue("version"), ID: req.ID,
+		Outputs: []inferOutput{{Name: outputName, Shape: shape, Datatype: "FP32", Data: out}},
+	})
+}
+
+// tensor is one decoded input: its values as float32, row-major along shape.
+type tensor struct {
+	name  string
+	shape []int64
+	data  []float32
+}
+
+// requestRows decodes the REST request's inputs and turns them into rows (modelRows).
+func requestRows(m *Model, req *inferRequest) ([]float32, int, error) {
+	ins := make([]tensor, len(req.Inputs))
+	for i, in := range req.Inputs {
+		if len(in.Data) == 0 {
+			return nil, 0, fmt.Errorf("input %q: data is missing", in.Name)
+		}
+		data, err := decodeTensor(in.Data, in.Shape, in.Datatype)
+		if err != nil {
+			return nil, 0, fmt.Errorf("input %q: %w", in.Name, err)
+		}
+		ins[i] = tensor{in.Name, in.Shape, data}
+	}
+	return modelRows(m, ins)
+}
+
+// modelRows turns decoded inputs into rows of the model's features: one input of shape
+// [n, features] (or [features] for one row), or one input per feature, each of shape [n]
+// or [n, 1], in feature order. It returns the rows, flat, and their number.
+func modelRows(m *Model, ins []tensor) ([]float32, int, error) {
+	f := int64(m.NumFeatures())
+	if len(ins) == 0 {
+		return nil, 0, fmt.Errorf("inputs: the request has none; send one FP32 tensor of shape [n, %d]", f)
+	}
+	var n int64 = -1
+	for _, in := range ins {
+		sh := in.shape
+		if len(ins) == 1 {
+			switch {
+			case len(sh) == 2 && sh[1] == f:
+				return in.data, int(sh[0]), nil
+			case len(sh) == 1 && sh[0] == f:
+				return in.data, 1, nil
+			case len(sh) == 2:
+				return nil, 0, fmt.Errorf("input %q: shape %v: the model takes %d features per row, got %d", in.name, sh, f, sh[1])
+			default:
+				return nil, 0, fmt.Errorf("input %q: shape %v: want [n, %d] (rows of %d features)", in.name, sh, f, f)
+			}
+		}
+		if len(sh) > 2 || len(sh) == 2 && sh[1] != 1 {
+			return nil, 0, fmt.Errorf("input %q: shape %v: with one input per feature, each must be [n] or [n, 1]", in.name, sh)
+		}
+		if n >= 0 && sh[0] != n {
+			return nil, 0, fmt.Errorf("input %q: shape %v has %d rows, input %q has %d", in.name, sh, sh[0], ins[0].name, n)
+		}
+		n = sh[0]
+	}
+	if int64(len(ins)) != f {
+		return nil, 0, fmt.Errorf("inputs: %d inputs, one per feature, but the model takes %d features", len(ins), f)
+	}
+	rows := make([]float32, 0, n*f)
+	for r := range n {
+		for _, t := range ins {
+			rows = append(rows, t.data[r])
+		}
+	}
+	return rows, int(n), nil
+}
+
+// predictRows runs the model on n rows and returns the outputs, flat, and their shape.
+func predictRows(m *Model, rows []float32, n int) ([]float32, []int) {
 	width := m.OutputWidth()
 	out := make([]float32, 0, n*width)
 	f := m.NumFeatures()
@@ -232,62 +318,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 	if width > 1 {
 		shape = append(shape, width)
 	}
-	writeJSON(w, http.StatusOK, inferResponse{
-		ModelName: s.name, ModelVersion: r.PathValue("version"), ID: req.ID,
-		Outputs: []inferOutput{{Name: outputName, Shape: shape, Datatype: "FP32", Data: out}},
-	})
-}
-
-// requestRows turns the request's inputs into rows of the model's features: one input
-// of shape [n, features] (or [features] for one row), or one input per feature, each of
-// shape [n] or [n, 1], in feature order.
-func requestRows(m *Model, req *inferRequest) ([]float32, int, error) {
-	f := int64(m.NumFeatures())
-	if len(req.Inputs) == 0 {
-		return nil, 0, fmt.Errorf("inputs: the request has none; send one FP32 tensor of shape [n, %d]", f)
-	}
-	tensors := make([][]float32, len(req.Inputs))
-	var n int64 = -1
-	for i, in := range req.Inputs {
-		if len(in.Data) == 0 {
-			return nil, 0, fmt.Errorf("input %q: data is missing", in.Name)
-		}
-		data, err := decodeTensor(in.Data, in.Shape, in.Datatype)
-		if err != nil {
-			return nil, 0, fmt.Errorf("input %q: %w", in.Name, err)
-		}
-		tensors[i] = data
-		sh := in.Shape
-		if len(req.Inputs) == 1 {
-			switch {
-			case len(sh) == 2 && sh[1] == f:
-				return data, int(sh[0]), nil
-			case len(sh) == 1 && sh[0] == f:
-				return data, 1, nil
-			case len(sh) == 2:
-				return nil, 0, fmt.Errorf("input %q: shape %v: the model takes %d features per row, got %d", in.Name, sh, f, sh[1])
-			default:
-				return nil, 0, fmt.Errorf("input %q: shape %v: want [n, %d] (rows of %d features)", in.Name, sh, f, f)
-			}
-		}
-		if len(sh) > 2 || len(sh) == 2 && sh[1] != 1 {
-			return nil, 0, fmt.Errorf("input %q: shape %v: with one input per feature, each must be [n] or [n, 1]", in.Name, sh)
-		}
-		if n >= 0 && sh[0] != n {
-			return nil, 0, fmt.Errorf("input %q: shape %v has %d rows, input %q has %d", in.Name, sh, sh[0], req.Inputs[0].Name, n)
-		}
-		n = sh[0]
-	}
-	if int64(len(req.Inputs)) != f {
-		return nil, 0, fmt.Errorf("inputs: %d inputs, one per feature, but the model takes %d features", len(req.Inputs), f)
-	}
-	rows := make([]float32, 0, n*f)
-	for r := range n {
-		for _, t := range tensors {
-			rows = append(rows, t[r])
-		}
-	}
-	return rows, int(n), nil
+	return out, shape
 }
 
 func (s *Server) v1Name(w http.ResponseWriter, r *http.Request, verb string) (string, bool) {

@@ -31,21 +31,9 @@ func decodeTensor(data []byte, shape []int64, datatype string) ([]float32, error
 	if datatype == "BYTES" {
 		return nil, fmt.Errorf("datatype BYTES holds strings; this model takes numeric features (FP32, FP64, INT*, UINT*, BOOL)")
 	}
-	if len(shape) == 0 {
-		return nil, fmt.Errorf("shape is missing")
-	}
-	if len(shape) > maxRank {
-		return nil, fmt.Errorf("shape %v has %d dimensions, at most %d are read", shape, len(shape), maxRank)
-	}
-	total := int64(1)
-	for _, d := range shape {
-		if d < 0 {
-			return nil, fmt.Errorf("shape %v has a negative dimension", shape)
-		}
-		if d > 0 && total > math.MaxInt32/d {
-			return nil, fmt.Errorf("shape %v is too large", shape)
-		}
-		total *= d
+	total, err := shapeSize(shape)
+	if err != nil {
+		return nil, err
 	}
 	s := &tensorScanner{b: data, datatype: datatype, rng: rng, shape: shape}
 	s.ws()
@@ -71,6 +59,27 @@ func decodeTensor(data []byte, shape []int64, datatype string) ([]float32, error
 		return nil, fmt.Errorf("shape %v holds %d values, data has %d", shape, total, len(s.out))
 	}
 	return s.out, nil
+}
+
+// shapeSize checks a tensor's shape and returns how many values it holds.
+func shapeSize(shape []int64) (int64, error) {
+	if len(shape) == 0 {
+		return 0, fmt.Errorf("shape is missing")
+	}
+	if len(shape) > maxRank {
+		return 0, fmt.Errorf("shape %v has %d dimensions, at most %d are read", shape, len(shape), maxRank)
+	}
+	total := int64(1)
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("shape %v has a negative dimension", shape)
+		}
+		if d > 0 && total > math.MaxInt32/d {
+			return 0, fmt.Errorf("shape %v is too large", shape)
+		}
+		total *= d
+	}
+	return total, nil
 }
 
 type tensorScanner struct {
