@@ -128,8 +128,13 @@ func (r *ExperimentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		if err := r.reconcileTrials(ctx, exp, sug, trials, tmpl); err != nil {
 			return ctrl.Result{}, err
 		}
-	} else if err := r.finish(ctx, exp, sug, trials, now); err != nil {
-		return ctrl.Result{}, err
+	} else {
+		if err := r.finish(ctx, exp, sug, trials, now); err != nil {
+			return ctrl.Result{}, err
+		}
+		// the trials finish just killed count as killed in the status written now: an
+		// ended experiment never reports trials still running
+		summarize(exp, trials)
 	}
 	return ctrl.Result{}, r.writeStatus(ctx, exp, before)
 }
