@@ -286,29 +286,44 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1b
 // (the one of a child's name may be unlabelled, so not cached) and says whether it
 // exists and is isvc's (isvc is its controller).
 func (r *InferenceServiceReconciler) ownedBy(ctx context.Context, isvc *servingv1beta1.InferenceService, obj client.Object) (owned, exists bool, err error) {
-	gvk, err := r.client.GroupVersionKindFor(obj)
-	if err != nil {
+	m, err := r.metadataOf(ctx, obj)
+	if err != nil || m == nil {
 		return false, false, err
-	}
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(gvk)
-	if err := r.reader.Get(ctx, client.ObjectKeyFromObject(obj), m); err != nil {
-		if apierrors.IsNotFound(err) {
-			return false, false, nil
-		}
-		return false, false, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
 	}
 	ref := metav1.GetControllerOf(m)
 	return ref != nil && ref.UID == isvc.UID, true, nil
 }
 
-// deleteOwned deletes the object of obj's kind and name if it is isvc's.
+// metadataOf reads the metadata of the object of obj's kind and name from the API
+// server; nil when there is none.
+func (r *InferenceServiceReconciler) metadataOf(ctx context.Context, obj client.Object) (*metav1.PartialObjectMetadata, error) {
+	gvk, err := r.client.GroupVersionKindFor(obj)
+	if err != nil {
+		return nil, err
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(gvk)
+	if err := r.reader.Get(ctx, client.ObjectKeyFromObject(obj), m); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	return m, nil
+}
+
+// deleteOwned deletes the object of obj's kind and name if it is isvc's — that very
+// object: the delete names its UID, so one put in its place meanwhile is left alone.
 func (r *InferenceServiceReconciler) deleteOwned(ctx context.Context, isvc *servingv1beta1.InferenceService, obj client.Object) error {
-	owned, _, err := r.ownedBy(ctx, isvc, obj)
-	if err != nil || !owned {
+	m, err := r.metadataOf(ctx, obj)
+	if err != nil || m == nil {
 		return err
 	}
-	if err := r.client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+	if ref := metav1.GetControllerOf(m); ref == nil || ref.UID != isvc.UID {
+		return nil
+	}
+	uid := m.GetUID()
+	if err := r.client.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("delete %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
 	return nil
