@@ -227,6 +227,10 @@ type ServingConfig struct {
 	// in those namespaces (the manager's --serving-namespace) and binds the manager's RBAC
 	// only there; kfup creates the namespaces missing. Empty: every namespace.
 	Namespaces string `json:"namespaces,omitempty"`
+	// BundleRuntimes, comma-separated, names KServe's upstream runtimes (such as
+	// kserve-sklearnserver) whose images `kfup images save` puts into the bundle, for
+	// clusters that cannot pull them; kfup's own runtime needs none. Empty: none.
+	BundleRuntimes string `json:"bundleRuntimes,omitempty"`
 }
 
 // NamespaceList returns the namespaces of Namespaces, in order; none when it is empty
@@ -236,6 +240,14 @@ func (c ServingConfig) NamespaceList() []string {
 		return nil
 	}
 	return strings.Split(c.Namespaces, ",")
+}
+
+// BundleRuntimeList returns the runtimes of BundleRuntimes, in order; none when empty.
+func (c ServingConfig) BundleRuntimeList() []string {
+	if c.BundleRuntimes == "" {
+		return nil
+	}
+	return strings.Split(c.BundleRuntimes, ",")
 }
 
 // PipelinesConfig configures Kubeflow Pipelines v2 (pipelines.kubeflow.org Pipeline and

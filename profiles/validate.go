@@ -98,6 +98,12 @@ func (p *Profile) fieldProblems() problems {
 				"%q is not a namespace name", ns)
 		}
 	}
+	for _, rt := range c.Serving.BundleRuntimeList() {
+		if len(validation.IsDNS1123Subdomain(rt)) > 0 {
+			ps.add("components.serving.bundleRuntimes", "a comma-separated list of runtime names, such as kserve-sklearnserver,kserve-xgbserver",
+				"%q is not a runtime name", rt)
+		}
+	}
 	for _, ns := range c.Pipelines.NamespaceList() {
 		if len(validation.IsDNS1123Label(ns)) > 0 {
 			ps.add("components.pipelines.namespaces", "a comma-separated list of namespace names, such as team-a,team-b",

@@ -35,6 +35,9 @@ func TestValidate(t *testing.T) {
 		{name: "serving namespace that is no namespace name",
 			edit:     func(p *Profile) { p.Components.Serving.Namespaces = "team-a,Team_B" },
 			wantErrs: []string{`components.serving.namespaces: "Team_B" is not a namespace name`}},
+		{name: "bundled runtime that is no runtime name",
+			edit:     func(p *Profile) { p.Components.Serving.BundleRuntimes = "kserve-xgbserver,XGB Server" },
+			wantErrs: []string{`components.serving.bundleRuntimes: "XGB Server" is not a runtime name`}},
 		{name: "pipelines settings",
 			edit: func(p *Profile) {
 				p.Components.Pipelines.Namespaces = "Team_B"

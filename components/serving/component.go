@@ -9,6 +9,7 @@ package serving
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/kfup/kfup/components"
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
+	"github.com/kfup/kfup/components/serving/runtimeimages"
 )
 
 // Name is the component name (the in-cluster side's too; package apis tests that the two
@@ -37,9 +39,22 @@ func (Component) Name() string { return Name }
 // DependsOn returns nothing: CRDs need nothing else.
 func (Component) DependsOn() []string { return nil }
 
-// Images returns none: the controller runs in the manager image, which also runs kfup's
-// model server. (KServe's upstream runtimes pull their own images when used.)
-func (Component) Images(*components.Env) ([]string, error) { return nil, nil }
+// Images returns the images of the upstream runtimes components.serving.bundleRuntimes
+// names, for bundles; the controller and kfup's model server run in the manager image,
+// and KServe's runtimes otherwise pull their own images when used.
+func (Component) Images(env *components.Env) ([]string, error) {
+	var out []string
+	for _, rt := range env.Config().Components.Serving.BundleRuntimeList() {
+		img := runtimeimages.Image(rt)
+		if img == "" {
+			return nil, fmt.Errorf("components.serving.bundleRuntimes: %q is not one of kfup's upstream runtimes (%s); kfup's own runtime needs no image of its own", rt, strings.Join(runtimeimages.Names(), ", "))
+		}
+		if !slices.Contains(out, img) {
+			out = append(out, img)
+		}
+	}
+	return out, nil
+}
 
 // CRDs names the three serving.kserve.io CRDs kfup serves.
 func (Component) CRDs() []string {

@@ -8,6 +8,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
+	"github.com/kfup/kfup/components/serving/runtimeimages"
 	"github.com/kfup/kfup/internal/agent"
 )
 
@@ -17,7 +18,7 @@ const KfupRuntime = "kfup-modelserver"
 
 // KServeVersion is the KServe release whose runtime images the built-in upstream
 // ClusterServingRuntimes run.
-const KServeVersion = "v0.16.0"
+const KServeVersion = runtimeimages.KServeVersion
 
 // ModelMountPath is where a predictor's model is mounted (KServe's /mnt/models).
 const ModelMountPath = "/mnt/models"
@@ -57,30 +58,30 @@ func BuiltinRuntimes(image string) []servingv1alpha1.ClusterServingRuntime {
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 			}))
 	}
-	kserve := func(name string) string { return "kserve/" + name + ":" + KServeVersion }
+	img := runtimeimages.Image
 	v1v2 := []string{"v1", "v2"}
 	modelArgs := []string{"--model_name={{.Name}}", "--model_dir=" + ModelMountPath, "--http_port=8080"}
 	out = append(out,
 		runtime("kserve-sklearnserver", "sklearnserver", v1v2,
 			[]servingv1alpha1.SupportedModelFormat{format(FormatSKLearn, "1", 1)},
-			upstream(kserve("sklearnserver"), nil, modelArgs, nil)),
+			upstream(img("kserve-sklearnserver"), nil, modelArgs, nil)),
 		runtime("kserve-xgbserver", "xgbserver", v1v2,
 			[]servingv1alpha1.SupportedModelFormat{format(FormatXGBoost, "2", 1)},
-			upstream(kserve("xgbserver"), nil, append(modelArgs, "--nthread=1"), nil)),
+			upstream(img("kserve-xgbserver"), nil, append(modelArgs, "--nthread=1"), nil)),
 		runtime("kserve-lgbserver", "lgbserver", v1v2,
 			[]servingv1alpha1.SupportedModelFormat{format(FormatLightGBM, "4", 1)},
-			upstream(kserve("lgbserver"), nil, append(modelArgs, "--nthread=1"), nil)),
+			upstream(img("kserve-lgbserver"), nil, append(modelArgs, "--nthread=1"), nil)),
 		runtime("kserve-pmmlserver", "pmmlserver", v1v2,
 			[]servingv1alpha1.SupportedModelFormat{format(FormatPMML, "3", 1), format(FormatPMML, "4", 1)},
-			upstream(kserve("pmmlserver"), nil, modelArgs, nil)),
+			upstream(img("kserve-pmmlserver"), nil, modelArgs, nil)),
 		runtime("kserve-tensorflow-serving", "tensorflow-serving", []string{"v1", "grpc-v1"},
 			[]servingv1alpha1.SupportedModelFormat{format(FormatTensorflow, "1", 2), format(FormatTensorflow, "2", 2)},
-			upstream("tensorflow/serving:2.6.2", []string{"/usr/bin/tensorflow_model_server"},
+			upstream(img("kserve-tensorflow-serving"), []string{"/usr/bin/tensorflow_model_server"},
 				[]string{"--model_name={{.Name}}", "--port=9000", "--rest_api_port=8080", "--model_base_path=" + ModelMountPath, "--rest_api_timeout_in_ms=60000"},
 				ptr.To[int64](1000))),
 		runtime("kserve-torchserve", "torchserve", []string{"v1", "v2", "grpc-v2"},
 			[]servingv1alpha1.SupportedModelFormat{format(FormatPyTorch, "1", 2)},
-			withEnv(upstream("pytorch/torchserve-kfs:0.9.0", nil,
+			withEnv(upstream(img("kserve-torchserve"), nil,
 				[]string{"torchserve", "--start", "--model-store=" + ModelMountPath + "/model-store", "--ts-config=" + ModelMountPath + "/config/config.properties"},
 				ptr.To[int64](1000)), corev1.EnvVar{Name: "TS_SERVICE_ENVELOPE", Value: "{{.Labels.serviceEnvelope}}"})),
 		runtime("kserve-tritonserver", "tritonserver", []string{"v2", "grpc-v2"},
@@ -88,10 +89,10 @@ func BuiltinRuntimes(image string) []servingv1alpha1.ClusterServingRuntime {
 				format("tensorrt", "8", 1), format(FormatTensorflow, "1", 1), format(FormatTensorflow, "2", 1),
 				format(FormatONNX, "1", 1), {Name: FormatPyTorch, Version: ptr.To("1")}, format(FormatTriton, "2", 1),
 			},
-			upstream("nvcr.io/nvidia/tritonserver:23.05-py3", nil,
+			upstream(img("kserve-tritonserver"), nil,
 				[]string{"tritonserver", "--model-store=" + ModelMountPath, "--grpc-port=9000", "--http-port=8080", "--allow-grpc=true", "--allow-http=true"},
 				ptr.To[int64](1000))),
-		huggingface(kserve("huggingfaceserver")),
+		huggingface(img("kserve-huggingfaceserver")),
 	)
 	return out
 }

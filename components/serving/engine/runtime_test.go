@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
+	"github.com/kfup/kfup/components/serving/runtimeimages"
 )
 
 func sr(name string, protocols []string, formats ...servingv1alpha1.SupportedModelFormat) servingv1alpha1.ServingRuntime {
@@ -238,5 +240,24 @@ func TestSelectExplicitRuntimeWithoutProtocol(t *testing.T) {
 	got, err := SelectRuntime(model("tensorflow", "", "", "kserve-tritonserver"), Runtimes{Cluster: BuiltinRuntimes("")})
 	if err != nil || got.Name != "kserve-tritonserver" || got.Annotations[ServerTypeAnnotation] != "tritonserver" {
 		t.Fatalf("got %+v, %v", got.Name, err)
+	}
+}
+
+// The upstream built-in runtimes run exactly the images runtimeimages names (what
+// bundles carry), one for each.
+func TestBuiltinImagesAreBundleable(t *testing.T) {
+	var upstream []string
+	for _, r := range BuiltinRuntimes("kfup:dev") {
+		if r.Name == KfupRuntime {
+			continue
+		}
+		upstream = append(upstream, r.Name)
+		if got, want := r.Spec.Containers[0].Image, runtimeimages.Image(r.Name); got != want || want == "" {
+			t.Errorf("%s runs %q, runtimeimages names %q", r.Name, got, want)
+		}
+	}
+	sort.Strings(upstream)
+	if d := cmp.Diff(runtimeimages.Names(), upstream); d != "" {
+		t.Errorf("runtimeimages vs the built-in runtimes (-images +runtimes):\n%s", d)
 	}
 }
