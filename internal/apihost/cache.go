@@ -5,6 +5,7 @@ import (
 	"maps"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -59,6 +60,7 @@ func CacheOptions(apis ...API) cache.Options {
 	byObject[&corev1.Pod{}] = cache.ByObject{Label: sel, Transform: trimPod, Namespaces: childNamespaces}
 	byObject[&corev1.Service{}] = cache.ByObject{Label: sel, Transform: trimService, Namespaces: childNamespaces}
 	byObject[&appsv1.Deployment{}] = cache.ByObject{Label: sel, Transform: trimDeployment, Namespaces: childNamespaces}
+	byObject[&autoscalingv2.HorizontalPodAutoscaler{}] = cache.ByObject{Label: sel, Namespaces: childNamespaces}
 	return cache.Options{
 		DefaultTransform:            cache.TransformStripManagedFields(),
 		ByObject:                    byObject,

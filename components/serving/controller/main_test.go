@@ -36,8 +36,14 @@ func start(t *testing.T) {
 // eventually polls cond every 100ms for up to 20s and fails t with its last word.
 func eventually(t *testing.T, what string, cond func(context.Context) (bool, string)) {
 	t.Helper()
+	eventuallyWithin(t, 20*time.Second, what, cond)
+}
+
+// eventuallyWithin is eventually for up to d.
+func eventuallyWithin(t *testing.T, d time.Duration, what string, cond func(context.Context) (bool, string)) {
+	t.Helper()
 	var last string
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, d, true, func(ctx context.Context) (bool, error) {
 		ok, msg := cond(ctx)
 		last = msg
 		return ok, nil

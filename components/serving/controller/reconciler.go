@@ -2,9 +2,13 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -45,6 +49,23 @@ type InferenceServiceReconciler struct {
 	cfg    Config
 	client client.Client
 	reader client.Reader
+	// applied remembers, per child (appliedKey), what this process last applied and the
+	// object that came back (appliedRecord): a child found unchanged since is not applied
+	// again, so a steady InferenceService costs no write per reconcile.
+	applied sync.Map
+}
+
+// appliedKey names one child.
+type appliedKey struct {
+	kind, namespace, name string
+}
+
+// appliedRecord is the hash of what was applied to a child and the child's UID and
+// generation right after.
+type appliedRecord struct {
+	hash       string
+	uid        types.UID
+	generation int64
 }
 
 // Name returns "inferenceservice-controller".
@@ -57,6 +78,8 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr manager.Manager) error
 		Named(r.Name()).
 		For(&servingv1beta1.InferenceService{}).
 		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		// a model server that fails to load its model exits: its pod's status says why
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			name := o.GetLabels()[engine.LabelInferenceService]
@@ -74,6 +97,9 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr manager.Manager) error
 func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	isvc := &servingv1beta1.InferenceService{}
 	if err := r.client.Get(ctx, req.NamespacedName, isvc); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !isvc.DeletionTimestamp.IsZero() {
@@ -256,12 +282,30 @@ func (e *takenError) Error() string {
 // and only when no object of its name exists or the one there is isvc's.
 func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1beta1.InferenceService, obj client.Object) error {
 	kind := obj.GetObjectKind().GroupVersionKind().Kind
-	owned, exists, err := r.ownedBy(ctx, isvc, obj)
-	if err != nil {
+	key := appliedKey{kind, obj.GetNamespace(), obj.GetName()}
+	// the cache holds the children kfup labelled; one of this name that it lacks may be
+	// someone else's, unlabelled: only then is the API server asked
+	cached := obj.DeepCopyObject().(client.Object)
+	var current metav1.Object
+	switch err := r.client.Get(ctx, client.ObjectKeyFromObject(obj), cached); {
+	case err == nil:
+		if !metav1.IsControlledBy(cached, isvc) {
+			return &takenError{kind: kind, name: obj.GetNamespace() + "/" + obj.GetName()}
+		}
+		current = cached
+	case apierrors.IsNotFound(err):
+		m, err := r.metadataOf(ctx, obj)
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			if !metav1.IsControlledBy(m, isvc) {
+				return &takenError{kind: kind, name: obj.GetNamespace() + "/" + obj.GetName()}
+			}
+			current = m
+		}
+	default:
 		return err
-	}
-	if exists && !owned {
-		return &takenError{kind: kind, name: obj.GetNamespace() + "/" + obj.GetName()}
 	}
 	apihost.MarkChild(obj, APIName)
 	if d, ok := obj.(*appsv1.Deployment); ok {
@@ -276,22 +320,40 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1b
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
 	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
 	unstructured.RemoveNestedField(u.Object, "status")
+	raw, err := json.Marshal(u.Object)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:])
+	if current != nil {
+		// the same desired state, applied to this very object, which nobody changed since
+		// (a spec edit bumps its generation): nothing to do
+		if rec, ok := r.applied.Load(key); ok {
+			if rec := rec.(appliedRecord); rec.hash == hash && rec.uid == current.GetUID() && rec.generation == current.GetGeneration() {
+				return nil
+			}
+		}
+	}
 	if err := r.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		r.applied.Delete(key)
 		return fmt.Errorf("apply %s %s/%s: %w", kind, u.GetNamespace(), u.GetName(), err)
 	}
+	r.applied.Store(key, appliedRecord{hash: hash, uid: u.GetUID(), generation: u.GetGeneration()})
 	return nil
 }
 
-// ownedBy reads the metadata of the object of obj's kind and name from the API server
-// (the one of a child's name may be unlabelled, so not cached) and says whether it
-// exists and is isvc's (isvc is its controller).
-func (r *InferenceServiceReconciler) ownedBy(ctx context.Context, isvc *servingv1beta1.InferenceService, obj client.Object) (owned, exists bool, err error) {
-	m, err := r.metadataOf(ctx, obj)
-	if err != nil || m == nil {
-		return false, false, err
-	}
-	ref := metav1.GetControllerOf(m)
-	return ref != nil && ref.UID == isvc.UID, true, nil
+// forget drops what apply remembers of the children of the InferenceService ns/name.
+func (r *InferenceServiceReconciler) forget(ns, name string) {
+	r.applied.Range(func(k, _ any) bool {
+		key := k.(appliedKey)
+		for _, comp := range []servingv1beta1.ComponentType{servingv1beta1.PredictorComponent, servingv1beta1.TransformerComponent, servingv1beta1.ExplainerComponent} {
+			if key.namespace == ns && key.name == engine.ComponentName(name, comp) {
+				r.applied.Delete(k)
+			}
+		}
+		return true
+	})
 }
 
 // metadataOf reads the metadata of the object of obj's kind and name from the API
@@ -315,14 +377,20 @@ func (r *InferenceServiceReconciler) metadataOf(ctx context.Context, obj client.
 // deleteOwned deletes the object of obj's kind and name if it is isvc's — that very
 // object: the delete names its UID, so one put in its place meanwhile is left alone.
 func (r *InferenceServiceReconciler) deleteOwned(ctx context.Context, isvc *servingv1beta1.InferenceService, obj client.Object) error {
-	m, err := r.metadataOf(ctx, obj)
-	if err != nil || m == nil {
+	// what kfup made is labelled, so cached: an object of the name the cache lacks is
+	// not isvc's
+	kind, err := r.client.GroupVersionKindFor(obj)
+	if err != nil {
 		return err
 	}
-	if ref := metav1.GetControllerOf(m); ref == nil || ref.UID != isvc.UID {
+	r.applied.Delete(appliedKey{kind.Kind, obj.GetNamespace(), obj.GetName()})
+	if err := r.client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(obj, isvc) {
 		return nil
 	}
-	uid := m.GetUID()
+	uid := obj.GetUID()
 	if err := r.client.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("delete %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
