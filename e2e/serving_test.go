@@ -131,6 +131,8 @@ func TestServeXGBoostFromPVC(t *testing.T) {
 		return proxyPost(t, ns, svcName, "/v2/models/"+isvcName+"/infer", body)
 	}
 	checkInfer(t, ns, svcName, isvcName, want)
+	checkGRPCInfer(t, ns, isvcName, want)
+	checkTransformer(t, ns, claim, want)
 
 	// KServe v1, same model, same rows
 	v1, _ := json.Marshal(map[string]any{"instances": want.Rows})
