@@ -13,7 +13,6 @@ import (
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	"github.com/kfup/kfup/components/pipelines/controller"
 	"github.com/kfup/kfup/components/pipelines/executor"
-	"github.com/kfup/kfup/components/pipelines/store"
 	"github.com/kfup/kfup/internal/testenv"
 )
 
@@ -40,12 +39,7 @@ type runOutcome struct {
 // would, with the controllers behind inj (nil: no faults), and returns how it ended.
 func pipelineScenario(t *testing.T, inj *testenv.Injector) runOutcome {
 	t.Helper()
-	cfg := controller.DefaultConfig()
-	cfg.SkipNameValidation = true
-	cfg.Image = testImage
-	cfg.Store = store.NewFS(t.TempDir())
-	cfg.ArtifactURL = "http://artifacts.test:8890"
-	cfg.ArtifactAddress = "0"
+	cfg := testConfig(t)
 	if inj == nil {
 		env.StartManager(t, &controller.API{Config: cfg})
 	} else {

@@ -39,15 +39,22 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env, controller.NewAPI())
 // directory (no artifact server: envtest runs no pods to call it).
 func start(t *testing.T) store.Store {
 	t.Helper()
-	st := store.NewFS(t.TempDir())
+	cfg := testConfig(t)
+	env.StartManager(t, &controller.API{Config: cfg})
+	return cfg.Store
+}
+
+// testConfig is the controllers' configuration in tests: kfup's image stood for by
+// testImage, an fs store under a temporary directory, no artifact server.
+func testConfig(t *testing.T) controller.Config {
+	t.Helper()
 	cfg := controller.DefaultConfig()
 	cfg.SkipNameValidation = true
 	cfg.Image = testImage
-	cfg.Store = st
+	cfg.Store = store.NewFS(t.TempDir())
 	cfg.ArtifactURL = "http://artifacts.test:8890"
 	cfg.ArtifactAddress = "0"
-	env.StartManager(t, &controller.API{Config: cfg})
-	return st
+	return cfg
 }
 
 // irRun is a run of the conformance pipeline file (its documents embedded).

@@ -14,7 +14,6 @@ import (
 
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	"github.com/kfup/kfup/components/pipelines/controller"
-	"github.com/kfup/kfup/components/pipelines/store"
 )
 
 // fakeClock is the controllers' clock, moved by the test.
@@ -27,12 +26,7 @@ func (c *fakeClock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 // startClocked runs the pipelines controllers on clock.
 func startClocked(t *testing.T, clock *fakeClock) {
 	t.Helper()
-	cfg := controller.DefaultConfig()
-	cfg.SkipNameValidation = true
-	cfg.Image = testImage
-	cfg.Store = store.NewFS(t.TempDir())
-	cfg.ArtifactURL = "http://artifacts.test:8890"
-	cfg.ArtifactAddress = "0"
+	cfg := testConfig(t)
 	cfg.Now = clock.Now
 	env.StartManager(t, &controller.API{Config: cfg})
 }

@@ -69,16 +69,7 @@ spec:
 	for _, name := range []string{"iris-predictor", "iris-transformer"} {
 		d := &appsv1.Deployment{}
 		get(t, d, ns, name)
-		// the controller may write the Deployment meanwhile: retry on conflicts
-		eventuallyWithin(t, time.Minute, "mark "+name+" available", func(ctx context.Context) (bool, string) {
-			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
-				return false, err.Error()
-			}
-			d.Status.Replicas, d.Status.AvailableReplicas, d.Status.ReadyReplicas = 1, 1, 1
-			d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"}}
-			err := env.Client.Status().Update(ctx, d)
-			return err == nil, fmt.Sprint(err)
-		})
+		markAvailable(t, d)
 	}
 	isvc := &servingv1beta1.InferenceService{}
 	// under faults a reconcile fails now and then and is retried with backoff: wait longer

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -47,14 +48,19 @@ func get(t *testing.T, obj client.Object, ns, name string) {
 	})
 }
 
-// markAvailable plays the Deployment controller (envtest runs none).
+// markAvailable plays the Deployment controller (envtest runs none), retrying when the
+// serving controller wrote the Deployment meanwhile.
 func markAvailable(t *testing.T, d *appsv1.Deployment) {
 	t.Helper()
-	d.Status.Replicas, d.Status.AvailableReplicas, d.Status.ReadyReplicas = 1, 1, 1
-	d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"}}
-	if err := env.Client.Status().Update(context.Background(), d); err != nil {
-		t.Fatal(err)
-	}
+	eventuallyWithin(t, time.Minute, "mark "+d.Name+" available", func(ctx context.Context) (bool, string) {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
+			return false, err.Error()
+		}
+		d.Status.Replicas, d.Status.AvailableReplicas, d.Status.ReadyReplicas = 1, 1, 1
+		d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"}}
+		err := env.Client.Status().Update(ctx, d)
+		return err == nil, fmt.Sprint(err)
+	})
 }
 
 // An XGBoost model on a PVC in Standard mode: kfup's model server from kfup's image,
