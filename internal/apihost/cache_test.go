@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -137,7 +138,7 @@ func byType(o cache.Options, obj client.Object) (cache.ByObject, bool) {
 
 func TestCacheOptionsKeepOnlyLabelledChildren(t *testing.T) {
 	o := CacheOptions(fakeAPI{name: "a", obj: &corev1.ConfigMap{}})
-	for _, obj := range []client.Object{&corev1.Pod{}, &corev1.Service{}, &appsv1.Deployment{}} {
+	for _, obj := range []client.Object{&corev1.Pod{}, &corev1.Service{}, &appsv1.Deployment{}, &autoscalingv2.HorizontalPodAutoscaler{}} {
 		by, ok := byType(o, obj)
 		if !ok {
 			t.Fatalf("%T: no cache rule", obj)
@@ -146,11 +147,12 @@ func TestCacheOptionsKeepOnlyLabelledChildren(t *testing.T) {
 			by.Label.Matches(labels.Set{"app": "istiod"}) || by.Label.Matches(labels.Set{"training.kubeflow.org/job-name": "x"}) {
 			t.Errorf("%T: selector %q should match the children of every API, and nothing else", obj, by.Label)
 		}
-		if by.Transform == nil {
+		// HPAs are small: the default transform (managed fields stripped) is enough
+		if _, hpa := obj.(*autoscalingv2.HorizontalPodAutoscaler); by.Transform == nil && !hpa {
 			t.Errorf("%T: no transform", obj)
 		}
 	}
-	if len(o.ByObject) != 4 || o.DefaultTransform == nil || !o.ReaderFailOnMissingInformer || o.DefaultNamespaces != nil {
+	if len(o.ByObject) != 5 || o.DefaultTransform == nil || !o.ReaderFailOnMissingInformer || o.DefaultNamespaces != nil {
 		t.Fatalf("cache options: %+v", o)
 	}
 }
