@@ -59,6 +59,8 @@ func checkTransformer(t *testing.T, ns, claim string, want trained) {
 			"transformer": map[string]any{"containers": []any{map[string]any{
 				"name": "kserve-container", "image": pythonML, "command": []any{"python3", "-c", transformerPy},
 				"resources": map[string]any{"requests": map[string]any{"cpu": "50m", "memory": "64Mi"}, "limits": map[string]any{"memory": "256Mi"}},
+				// Ready (and the InferenceService with it) once Python answers, not when it starts
+				"readinessProbe": map[string]any{"httpGet": map[string]any{"path": "/", "port": int64(8080)}, "periodSeconds": int64(1)},
 			}}},
 		},
 	}}
