@@ -6,8 +6,8 @@ package controller
 // collector reads metrics; config maps hold trial templates; persistent volume claims are
 // the pbt experiments' checkpoint volumes.
 
-// +kubebuilder:rbac:groups=kubeflow.org,resources=experiments;suggestions;trials,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=kubeflow.org,resources=experiments/status;suggestions/status;trials/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kubeflow.org,resources=experiments;suggestions;trials,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=kubeflow.org,resources=experiments/status;suggestions/status;trials/status,verbs=update
 // +kubebuilder:rbac:groups=kubeflow.org,resources=experiments/finalizers;suggestions/finalizers;trials/finalizers,verbs=update
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;create;patch;delete
 // +kubebuilder:rbac:groups=kubeflow.org,resources=tfjobs;pytorchjobs;mpijobs;xgboostjobs;jaxjobs;paddlejobs,verbs=get;create;patch;delete
