@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -13,7 +12,6 @@ import (
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
 	"github.com/kfup/kfup/components/pipelines/controller/policy"
-	"github.com/kfup/kfup/components/pipelines/ir"
 	"github.com/kfup/kfup/components/pipelines/plan"
 	"github.com/kfup/kfup/internal/apihost"
 )
@@ -36,28 +34,11 @@ func Webhooks(scheme *runtime.Scheme, reader client.Reader) []apihost.Webhook {
 // PipelineVersion's, parsed and validated, and planned once with its parameters. field
 // prefixes the problems ("spec", "spec.runSpec").
 func CheckRunSpec(ctx context.Context, reader client.Reader, ns, field string, spec *pipelinesv1alpha1.PipelineRunSpec) error {
-	var p *ir.Pipeline
-	var err error
-	switch {
-	case spec.PipelineSpec != nil:
-		p, err = ParseSpec(field+".pipelineSpec", *spec.PipelineSpec, spec.PlatformSpec)
-	case spec.PipelineVersionRef != nil:
-		name := spec.PipelineVersionRef.Name
-		v := &pipelinesv2beta1.PipelineVersion{}
-		if err := reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, v); err != nil {
-			if apierrors.IsNotFound(err) {
-				return fmt.Errorf("%s.pipelineVersionRef.name: PipelineVersion %s/%s does not exist: create it first (kfup pipeline upload), or fix the name", field, ns, name)
-			}
-			return fmt.Errorf("read PipelineVersion %s/%s: %w", ns, name, err)
-		}
-		p, err = ParseSpec("PipelineVersion "+name, v.Spec.PipelineSpec, v.Spec.PlatformSpec)
-	default:
-		return fmt.Errorf("%s: set pipelineVersionRef or pipelineSpec", field)
-	}
+	p, err := loadPipeline(ctx, reader, ns, field, spec)
 	if err != nil {
 		return err
 	}
-	params, err := parameters(&pipelinesv1alpha1.PipelineRun{Spec: *spec})
+	params, err := parameters(spec.Parameters)
 	if err != nil {
 		return fmt.Errorf("%s.%w", field, err)
 	}

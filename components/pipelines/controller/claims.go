@@ -266,12 +266,12 @@ func CreatePVCClaim(run *pipelinesv1alpha1.PipelineRun, params map[string]any) (
 		}
 	}
 	if ds, ok := params["data_source"].(map[string]any); ok && len(ds) > 0 {
+		if ds["kind"] == nil || ds["name"] == nil {
+			return nil, badInput{fmt.Errorf("input data_source needs kind and name (and apiGroup for a VolumeSnapshot)")}
+		}
 		ref := &corev1.TypedLocalObjectReference{Kind: fmt.Sprint(ds["kind"]), Name: fmt.Sprint(ds["name"])}
 		if g, ok := ds["apiGroup"].(string); ok && g != "" {
 			ref.APIGroup = ptr.To(g)
-		}
-		if ds["kind"] == nil || ds["name"] == nil {
-			return nil, badInput{fmt.Errorf("input data_source needs kind and name (and apiGroup for a VolumeSnapshot)")}
 		}
 		pvc.Spec.DataSource = ref
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,25 +39,28 @@ func ParseSpec(name string, spec runtime.RawExtension, platform *runtime.RawExte
 	return p, nil
 }
 
-// load returns the run's pipeline: embedded, or its PipelineVersion's.
-func (r *RunReconciler) load(ctx context.Context, run *pipelinesv1alpha1.PipelineRun) (*ir.Pipeline, error) {
-	if run.Spec.PipelineSpec != nil {
-		p, err := ParseSpec("spec.pipelineSpec", *run.Spec.PipelineSpec, run.Spec.PlatformSpec)
+// loadPipeline returns the pipeline of a run's spec in namespace ns: embedded, or its
+// PipelineVersion's, read through reader; field prefixes the problems ("spec",
+// "spec.runSpec"). What no retry mends (a bad pipeline, a missing version) is permanent;
+// a failed read is not.
+func loadPipeline(ctx context.Context, reader client.Reader, ns, field string, spec *pipelinesv1alpha1.PipelineRunSpec) (*ir.Pipeline, error) {
+	if spec.PipelineSpec != nil {
+		p, err := ParseSpec(field+".pipelineSpec", *spec.PipelineSpec, spec.PlatformSpec)
 		if err != nil {
 			return nil, permanent{err}
 		}
 		return p, nil
 	}
-	if run.Spec.PipelineVersionRef == nil {
-		return nil, permanent{fmt.Errorf("the run names no pipeline: set spec.pipelineVersionRef or spec.pipelineSpec")}
+	if spec.PipelineVersionRef == nil {
+		return nil, permanent{fmt.Errorf("%s names no pipeline: set pipelineVersionRef or pipelineSpec", field)}
 	}
 	v := &pipelinesv2beta1.PipelineVersion{}
-	name := run.Spec.PipelineVersionRef.Name
-	if err := r.client.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: name}, v); err != nil {
+	name := spec.PipelineVersionRef.Name
+	if err := reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, v); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, permanent{fmt.Errorf("PipelineVersion %s/%s does not exist: create it (kfup pipeline upload) or fix spec.pipelineVersionRef.name", run.Namespace, name)}
+			return nil, permanent{fmt.Errorf("%s.pipelineVersionRef.name: PipelineVersion %s/%s does not exist: create it (kfup pipeline upload), or fix the name", field, ns, name)}
 		}
-		return nil, err
+		return nil, fmt.Errorf("read PipelineVersion %s/%s: %w", ns, name, err)
 	}
 	p, err := ParseSpec("PipelineVersion "+name, v.Spec.PipelineSpec, v.Spec.PlatformSpec)
 	if err != nil {
@@ -65,13 +69,13 @@ func (r *RunReconciler) load(ctx context.Context, run *pipelinesv1alpha1.Pipelin
 	return p, nil
 }
 
-// parameters decodes the run's runtime parameters.
-func parameters(run *pipelinesv1alpha1.PipelineRun) (map[string]any, error) {
-	out := make(map[string]any, len(run.Spec.Parameters))
-	for k, v := range run.Spec.Parameters {
+// parameters decodes a run's runtime parameters; an error names parameters.<name>.
+func parameters(given map[string]apiextensionsv1.JSON) (map[string]any, error) {
+	out := make(map[string]any, len(given))
+	for k, v := range given {
 		var x any
 		if err := json.Unmarshal(v.Raw, &x); err != nil {
-			return nil, fmt.Errorf("spec.parameters.%s: %w", k, err)
+			return nil, fmt.Errorf("parameters.%s: %w", k, err)
 		}
 		out[k] = x
 	}

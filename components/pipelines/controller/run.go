@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -209,14 +210,14 @@ func (r *RunReconciler) step(ctx context.Context, run *pipelinesv1alpha1.Pipelin
 		r.finish(run, pipelinesv1alpha1.PhaseFailed, fmt.Sprintf("the run passed its deadline of %ds (spec.activeDeadlineSeconds)", *d), now)
 		return 0, nil
 	}
-	p, err := r.load(ctx, run)
+	p, err := loadPipeline(ctx, r.client, run.Namespace, "spec", &run.Spec)
 	if err != nil {
 		return 0, err
 	}
 	st.Pipeline = p.Spec.PipelineInfo.Name
-	params, err := parameters(run)
+	params, err := parameters(run.Spec.Parameters)
 	if err != nil {
-		return 0, permanent{err}
+		return 0, permanent{fmt.Errorf("spec.%w", err)}
 	}
 	for i := range st.Tasks {
 		if err := r.observe(ctx, run, &st.Tasks[i], pods, now); err != nil {
@@ -449,6 +450,8 @@ func (r *RunReconciler) start(ctx context.Context, run *pipelinesv1alpha1.Pipeli
 		}
 	}
 	limit := int(ptr.Deref(run.Spec.Parallelism, pipelinesv1alpha1.DefaultParallelism))
+	// the run's workspace claim is ensured once, when the first pod of this pass needs it
+	workspace := sync.OnceValues(func() (string, error) { return r.workspaceClaim(ctx, run, p) })
 	var requeue time.Duration
 	for _, s := range ready {
 		t := st.Task(s.ID)
@@ -507,7 +510,7 @@ func (r *RunReconciler) start(ctx context.Context, run *pipelinesv1alpha1.Pipeli
 			t.Parameters, t.Artifacts, t.CachedFrom = hit.params, hit.artifacts, hit.from
 			continue
 		}
-		name, err := r.createPod(ctx, run, p, s)
+		name, err := r.createPod(ctx, run, p, s, workspace)
 		if err != nil {
 			if permanentErr := (permanent{}); errors.As(err, &permanentErr) {
 				t.Phase, t.Attempts, t.Message, t.CompletionTime = pipelinesv1alpha1.PhaseFailed, int32(s.Attempt), err.Error(), &now
@@ -583,8 +586,9 @@ func (r *RunReconciler) cached(ctx context.Context, run *pipelinesv1alpha1.Pipel
 }
 
 // createPod creates the pod of step s (idempotent: its name is fixed by the task and
-// attempt) and returns its name.
-func (r *RunReconciler) createPod(ctx context.Context, run *pipelinesv1alpha1.PipelineRun, p *ir.Pipeline, s plan.Step) (string, error) {
+// attempt) and returns its name; workspaceClaim names the run's workspace claim ("" for
+// none).
+func (r *RunReconciler) createPod(ctx context.Context, run *pipelinesv1alpha1.PipelineRun, p *ir.Pipeline, s plan.Step, workspaceClaim func() (string, error)) (string, error) {
 	key := taskKey(run, s.ID)
 	s = withRunName(p, s, run.Name)
 	in, err := executor.Build(p, s, func(output string) string { return r.store.URI(key + "/" + output) })
@@ -604,7 +608,7 @@ func (r *RunReconciler) createPod(ctx context.Context, run *pipelinesv1alpha1.Pi
 	if at, err := time.Parse(time.RFC3339, run.Annotations[AnnotationScheduledAt]); err == nil {
 		info.ScheduleTime = at
 	}
-	workspace, err := r.workspaceClaim(ctx, run, p)
+	workspace, err := workspaceClaim()
 	if err != nil {
 		return "", err
 	}
