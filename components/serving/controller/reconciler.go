@@ -289,9 +289,6 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1b
 	var current metav1.Object
 	switch err := r.client.Get(ctx, client.ObjectKeyFromObject(obj), cached); {
 	case err == nil:
-		if !metav1.IsControlledBy(cached, isvc) {
-			return &takenError{kind: kind, name: obj.GetNamespace() + "/" + obj.GetName()}
-		}
 		current = cached
 	case apierrors.IsNotFound(err):
 		m, err := r.metadataOf(ctx, obj)
@@ -299,13 +296,13 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1b
 			return err
 		}
 		if m != nil {
-			if !metav1.IsControlledBy(m, isvc) {
-				return &takenError{kind: kind, name: obj.GetNamespace() + "/" + obj.GetName()}
-			}
 			current = m
 		}
 	default:
 		return err
+	}
+	if current != nil && !metav1.IsControlledBy(current, isvc) {
+		return &takenError{kind: kind, name: obj.GetNamespace() + "/" + obj.GetName()}
 	}
 	apihost.MarkChild(obj, APIName)
 	if d, ok := obj.(*appsv1.Deployment); ok {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -46,13 +47,7 @@ func (s *Server) GRPC() *grpc.Server {
 func (s *Server) observeGRPC(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	start := time.Now()
 	resp, err := h(ctx, req)
-	name := info.FullMethod
-	for i := len(name) - 1; i >= 0; i-- {
-		if name[i] == '/' {
-			name = name[i+1:]
-			break
-		}
-	}
+	name := info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]
 	s.latency.WithLabelValues("grpc_" + name).Observe(time.Since(start).Seconds())
 	s.requests.WithLabelValues("grpc_"+name, status.Code(err).String()).Inc()
 	return resp, err
@@ -236,28 +231,35 @@ func rawValues(b []byte, datatype string, total int64) ([]float32, error) {
 	return out, nil
 }
 
+// contentsField is the InferTensorContents field each datatype's values travel in (FP16
+// and BYTES have none this server reads).
+var contentsField = map[string]string{
+	"BOOL": "bool_contents", "INT8": "int_contents", "INT16": "int_contents", "INT32": "int_contents", "INT64": "int64_contents",
+	"UINT8": "uint_contents", "UINT16": "uint_contents", "UINT32": "uint_contents", "UINT64": "uint64_contents",
+	"FP32": "fp32_contents", "FP64": "fp64_contents",
+}
+
 // typedValues reads the contents field of datatype, refusing values in another field
 // and integers outside the datatype's range.
 func typedValues(c *pb.InferTensorContents, datatype string, lo, hi float64) ([]float32, error) {
 	if c == nil {
 		return nil, errors.New("contents are missing (and the request has no raw_input_contents)")
 	}
-	fields := map[string]int{
-		"bool_contents": len(c.BoolContents), "int_contents": len(c.IntContents), "int64_contents": len(c.Int64Contents),
-		"uint_contents": len(c.UintContents), "uint64_contents": len(c.Uint64Contents), "fp32_contents": len(c.Fp32Contents),
-		"fp64_contents": len(c.Fp64Contents), "bytes_contents": len(c.BytesContents),
-	}
-	want := map[string]string{
-		"BOOL": "bool_contents", "INT8": "int_contents", "INT16": "int_contents", "INT32": "int_contents", "INT64": "int64_contents",
-		"UINT8": "uint_contents", "UINT16": "uint_contents", "UINT32": "uint_contents", "UINT64": "uint64_contents",
-		"FP32": "fp32_contents", "FP64": "fp64_contents",
-	}[datatype]
+	want := contentsField[datatype]
 	if want == "" {
 		return nil, fmt.Errorf("datatype %s has no contents field: send it in raw_input_contents", datatype)
 	}
-	for f, n := range fields {
-		if n > 0 && f != want {
-			return nil, fmt.Errorf("datatype %s takes its values in %s, not %s", datatype, want, f)
+	// in the proto's field order, so the message is always the same
+	for _, f := range [...]struct {
+		name string
+		n    int
+	}{
+		{"bool_contents", len(c.BoolContents)}, {"int_contents", len(c.IntContents)}, {"int64_contents", len(c.Int64Contents)},
+		{"uint_contents", len(c.UintContents)}, {"uint64_contents", len(c.Uint64Contents)}, {"fp32_contents", len(c.Fp32Contents)},
+		{"fp64_contents", len(c.Fp64Contents)}, {"bytes_contents", len(c.BytesContents)},
+	} {
+		if f.n > 0 && f.name != want {
+			return nil, fmt.Errorf("datatype %s takes its values in %s, not %s", datatype, want, f.name)
 		}
 	}
 	var out []float32
