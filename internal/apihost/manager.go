@@ -116,19 +116,21 @@ func Run(ctx context.Context, cfg *rest.Config, o Options, apis ...API) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	hooks, err := WebhooksOf(mgr, apis...)
-	if err != nil {
-		return err
-	}
-	if o.WebhookPort > 0 && len(hooks) > 0 {
+	if o.WebhookPort > 0 {
+		hooks, err := WebhooksOf(mgr, apis...)
+		if err != nil {
+			return err
+		}
 		// through the manager: that is what adds the server to what it starts
 		for _, h := range hooks {
 			mgr.GetWebhookServer().Register(h.Path, h.Handler)
 		}
 		// Ready only once the webhooks answer: the API server calls them on every
 		// create of the kinds they check, and the Service routes to ready pods only.
-		if err := mgr.AddReadyzCheck("webhooks", server.StartedChecker()); err != nil {
-			return err
+		if len(hooks) > 0 {
+			if err := mgr.AddReadyzCheck("webhooks", server.StartedChecker()); err != nil {
+				return err
+			}
 		}
 	}
 	// Ready once the informer caches have synced: before that, reconciles would act on
