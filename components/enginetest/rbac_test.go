@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -71,7 +72,15 @@ func TestManagerRBACFollowsNamespaces(t *testing.T) {
 	check := func(step string, grants ...grant) {
 		t.Helper()
 		for _, g := range grants {
-			if got := can(t, g.verb, g.group, g.resource, g.ns); got != g.want {
+			// the API server's RBAC authorizer learns of new bindings through its own
+			// informers, a moment after they are applied (longer on a loaded machine)
+			deadline := time.Now().Add(10 * time.Second)
+			got := can(t, g.verb, g.group, g.resource, g.ns)
+			for got != g.want && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+				got = can(t, g.verb, g.group, g.resource, g.ns)
+			}
+			if got != g.want {
 				t.Errorf("%s: %s %s.%s in %q allowed=%t, want %t", step, g.verb, g.resource, g.group, g.ns, got, g.want)
 			}
 		}
