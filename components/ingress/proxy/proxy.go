@@ -1,0 +1,210 @@
+// Package proxy is the data plane of kfup's ingress: an HTTP reverse proxy (the standard
+// library's httputil.ReverseProxy) that serves a route.Table. It speaks HTTP/1.1 and h2c
+// on both sides, passes websocket upgrades through, streams bodies as they come (gRPC,
+// server-sent events), never retries and sets no timeout of its own — what Knative's
+// KIngress conformance asks of an ingress. The table is swapped atomically: a request in
+// flight finishes on the table it started with.
+package proxy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/kfup/kfup/components/ingress/route"
+)
+
+// Header names the proxy sets on what it forwards and answers.
+const (
+	// RouteHeader, on answers the proxy makes itself (404, 502, 503), says why.
+	RouteHeader = "X-Kfup-Ingress"
+)
+
+// Proxy serves the current route table.
+type Proxy struct {
+	cur   atomic.Pointer[loaded]
+	log   *slog.Logger
+	h1    *http.Transport
+	h2c   *http.Transport
+	draw  func() int
+	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
+	count atomic.Int64
+}
+
+type loaded struct {
+	tab  *route.Table
+	hash string
+}
+
+// Option configures a Proxy.
+type Option interface{ apply(*Proxy) }
+
+type optionFunc func(*Proxy)
+
+func (f optionFunc) apply(p *Proxy) { f(p) }
+
+// WithLogger logs the proxy's errors to l.
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(p *Proxy) { p.log = l }) }
+
+// WithDraw replaces the random draw in [0, 100) that picks a split (for tests).
+func WithDraw(f func() int) Option { return optionFunc(func(p *Proxy) { p.draw = f }) }
+
+// WithDialer replaces how backends are dialled (for tests).
+func WithDialer(f func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return optionFunc(func(p *Proxy) { p.dial = f })
+}
+
+// New returns a proxy serving an empty table (every request 404) until Load.
+func New(opts ...Option) *Proxy {
+	p := &Proxy{log: slog.Default(), draw: func() int { return rand.IntN(100) }}
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	p.dial = d.DialContext
+	for _, o := range opts {
+		o.apply(p)
+	}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) { return p.dial(ctx, network, addr) }
+	p.h1 = &http.Transport{
+		DialContext:         dial,
+		MaxIdleConns:        1000,
+		MaxIdleConnsPerHost: 100,
+		IdleConnTimeout:     90 * time.Second,
+		// Compression is the client's and the backend's business: pass it through.
+		DisableCompression: true,
+	}
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true)
+	p.h2c = &http.Transport{
+		DialContext:        dial,
+		Protocols:          &h2c,
+		IdleConnTimeout:    90 * time.Second,
+		DisableCompression: true,
+	}
+	p.Load(route.NewTable())
+	return p
+}
+
+// Load makes t the table served from now on.
+func (p *Proxy) Load(t *route.Table) string {
+	b, _ := json.Marshal(t)
+	h := Hash(b)
+	p.cur.Store(&loaded{tab: t, hash: h})
+	return h
+}
+
+// LoadJSON reads a table in its JSON form (as the controller publishes it) and serves it;
+// a table that does not read leaves the current one in place.
+func (p *Proxy) LoadJSON(b []byte) (string, error) {
+	var t route.Table
+	if err := json.Unmarshal(b, &t); err != nil {
+		return "", fmt.Errorf("read the route table: %w", err)
+	}
+	h := Hash(b)
+	p.cur.Store(&loaded{tab: &t, hash: h})
+	return h, nil
+}
+
+// Hash is the version of a table's JSON form: what the proxy reports it serves.
+func Hash(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:8])
+}
+
+// Serving is the hash of the table served now.
+func (p *Proxy) Serving() string { return p.cur.Load().hash }
+
+// Requests is how many requests the proxy has forwarded.
+func (p *Proxy) Requests() int64 { return p.count.Load() }
+
+// Handler serves the external listener (external true: only rules visible outside the
+// cluster) or the internal one (every rule).
+func (p *Proxy) Handler(external bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l := p.cur.Load()
+		rt := l.tab.Lookup(external, r.Host, r.URL.Path, r.Header)
+		if rt == nil {
+			refuse(w, http.StatusNotFound, fmt.Sprintf("no route for host %q path %q", r.Host, r.URL.Path))
+			return
+		}
+		s := rt.Pick(p.draw())
+		if s == nil {
+			refuse(w, http.StatusServiceUnavailable, "no backend has a share of "+rt.Source)
+			return
+		}
+		if s.Backend.Address == "" {
+			refuse(w, http.StatusServiceUnavailable, fmt.Sprintf("backend %s/%s:%s of %s is not there yet", s.Backend.Namespace, s.Backend.Name, s.Backend.Port, rt.Source))
+			return
+		}
+		p.count.Add(1)
+		p.forward(w, r, rt, s)
+	})
+}
+
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route.Route, s *route.Split) {
+	transport := p.h1
+	// A websocket (or any HTTP/1.1 upgrade) needs HTTP/1.1 to the backend, whatever it
+	// speaks otherwise.
+	if s.Backend.H2C && r.Header.Get("Upgrade") == "" {
+		transport = p.h2c
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(&url.URL{Scheme: "http", Host: s.Backend.Address})
+			pr.Out.Host = pr.In.Host
+			if rt.RewriteHost != "" {
+				pr.Out.Host = rt.RewriteHost
+			}
+			pr.SetXForwarded()
+			for k, v := range rt.AppendHeaders {
+				pr.Out.Header.Set(k, v)
+			}
+			for k, v := range s.AppendHeaders {
+				pr.Out.Header.Set(k, v)
+			}
+		},
+		Transport:     transport,
+		FlushInterval: -1, // stream: gRPC, server-sent events and slow bodies go out as they come
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) {
+				return // the client went away
+			}
+			p.log.Warn("backend failed", "route", rt.Source, "backend", s.Backend.Address, "err", err)
+			refuse(w, http.StatusBadGateway, fmt.Sprintf("backend %s/%s:%s: %v", s.Backend.Namespace, s.Backend.Name, s.Backend.Port, err))
+		},
+	}
+	rp.ServeHTTP(w, r)
+}
+
+// refuse answers a request the proxy cannot forward, saying why.
+func refuse(w http.ResponseWriter, code int, why string) {
+	w.Header().Set(RouteHeader, why)
+	http.Error(w, "kfup-ingress: "+why, code)
+}
+
+// Admin serves the proxy's own endpoints: /healthz and /routes-hash (the table it serves,
+// which the controller compares with what it published before it says a route is ready).
+func (p *Proxy) Admin() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /routes-hash", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(p.Serving())) })
+	return mux
+}
+
+// Server returns an http.Server for h that accepts HTTP/1.1 and h2c (prior knowledge and
+// upgrade-free, as gRPC clients speak it) on a plain listener.
+func Server(h http.Handler) *http.Server {
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetUnencryptedHTTP2(true)
+	return &http.Server{Handler: h, Protocols: &protos, ReadHeaderTimeout: 30 * time.Second}
+}

@@ -1,0 +1,363 @@
+package proxy_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	kingressv1alpha1 "github.com/kfup/kfup/components/ingress/api/v1alpha1"
+	"github.com/kfup/kfup/components/ingress/proxy"
+	"github.com/kfup/kfup/components/ingress/route"
+)
+
+// backends resolves a Service name to a test server's address.
+type backends map[string]route.Backend
+
+func (b backends) Resolve(ns, name string, port intstr.IntOrString) (route.Backend, error) {
+	if be, ok := b[name]; ok {
+		return be, nil
+	}
+	return route.Backend{Namespace: ns, Name: name, Port: port.String()}, route.ErrNoService
+}
+
+// echo answers with its name, the request's protocol, Host and the headers the test asks
+// about.
+func echo(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s host=%s rev=%s tag=%s xff=%s", name, r.Proto, r.Host,
+			r.Header.Get("Knative-Serving-Revision"), r.Header.Get("K-Route-Tag"), r.Header.Get("X-Forwarded-For"))
+	})
+}
+
+func h1Backend(t *testing.T, name string, h http.Handler) route.Backend {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return route.Backend{Namespace: "default", Name: name, Port: "80", Address: strings.TrimPrefix(s.URL, "http://")}
+}
+
+func h2cBackend(t *testing.T, name string, h http.Handler) route.Backend {
+	t.Helper()
+	s := httptest.NewUnstartedServer(h)
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	s.Config.Protocols = &p
+	s.Start()
+	t.Cleanup(s.Close)
+	return route.Backend{Namespace: "default", Name: name, Port: "81", Address: strings.TrimPrefix(s.URL, "http://"), H2C: true}
+}
+
+// serve starts the proxy's external and internal listeners.
+func serve(t *testing.T, p *proxy.Proxy) (external, internal string) {
+	t.Helper()
+	ext := httptest.NewUnstartedServer(nil)
+	ext.Config = proxy.Server(p.Handler(true))
+	ext.Start()
+	in := httptest.NewUnstartedServer(nil)
+	in.Config = proxy.Server(p.Handler(false))
+	in.Start()
+	t.Cleanup(ext.Close)
+	t.Cleanup(in.Close)
+	return ext.URL, in.URL
+}
+
+func load(t *testing.T, p *proxy.Proxy, be backends, ings ...*kingressv1alpha1.Ingress) {
+	t.Helper()
+	tab := route.NewTable()
+	for _, ing := range ings {
+		res := route.KIngress(ing, be)
+		if len(res.Invalid) > 0 || len(res.Waiting) > 0 {
+			t.Fatalf("invalid %v, waiting %v", res.Invalid, res.Waiting)
+		}
+		res.AddTo(tab)
+	}
+	b, err := json.Marshal(tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.LoadJSON(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func split(name string, percent int, rev string) kingressv1alpha1.IngressBackendSplit {
+	return kingressv1alpha1.IngressBackendSplit{
+		IngressBackend: kingressv1alpha1.IngressBackend{ServiceNamespace: "default", ServiceName: name, ServicePort: intstr.FromInt32(80)},
+		Percent:        percent,
+		AppendHeaders:  map[string]string{"Knative-Serving-Revision": rev},
+	}
+}
+
+func ingress(rules ...kingressv1alpha1.IngressRule) *kingressv1alpha1.Ingress {
+	ing := &kingressv1alpha1.Ingress{Spec: kingressv1alpha1.IngressSpec{Rules: rules}}
+	ing.Namespace, ing.Name = "default", "hello"
+	return ing
+}
+
+func rule(vis kingressv1alpha1.IngressVisibility, hosts []string, paths ...kingressv1alpha1.HTTPIngressPath) kingressv1alpha1.IngressRule {
+	return kingressv1alpha1.IngressRule{Hosts: hosts, Visibility: vis, HTTP: &kingressv1alpha1.HTTPIngressRuleValue{Paths: paths}}
+}
+
+func get(t *testing.T, url, host string, hdr http.Header) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// Hosts, tag headers, splits, appended headers, visibility and Host rewrites, end to end
+// through real listeners.
+func TestRouting(t *testing.T) {
+	draw := atomic.Int64{}
+	p := proxy.New(proxy.WithDraw(func() int { return int(draw.Load()) }))
+	be := backends{
+		"v1":    h1Backend(t, "v1", echo("v1")),
+		"v2":    h2cBackend(t, "v2", echo("v2")),
+		"local": h1Backend(t, "local", echo("local")),
+	}
+	load(t, p, be, ingress(
+		rule(kingressv1alpha1.IngressVisibilityExternalIP, []string{"hello.example.com"},
+			kingressv1alpha1.HTTPIngressPath{
+				Headers:       map[string]kingressv1alpha1.HeaderMatch{"Knative-Serving-Tag": {Exact: "canary"}},
+				AppendHeaders: map[string]string{"K-Route-Tag": "canary"},
+				Splits:        []kingressv1alpha1.IngressBackendSplit{split("v2", 100, "v2")},
+			},
+			kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("v1", 90, "v1"), split("v2", 10, "v2")}},
+		),
+		rule(kingressv1alpha1.IngressVisibilityClusterLocal, []string{"hello.default.svc.cluster.local"},
+			kingressv1alpha1.HTTPIngressPath{RewriteHost: "inner.default.svc.cluster.local", Splits: []kingressv1alpha1.IngressBackendSplit{split("local", 0, "local")}},
+		),
+	))
+	ext, in := serve(t, p)
+	tests := []struct {
+		name      string
+		url, host string
+		hdr       http.Header
+		draw      int64
+		code      int
+		body      string
+	}{
+		{"90 side over HTTP/1.1", ext, "hello.example.com", nil, 0, 200, "v1 HTTP/1.1 host=hello.example.com rev=v1 tag= xff=127.0.0.1"},
+		{"10 side over h2c", ext, "hello.example.com", nil, 95, 200, "v2 HTTP/2.0 host=hello.example.com rev=v2 tag="},
+		{"tag route", ext, "hello.example.com:80", http.Header{"Knative-Serving-Tag": {"canary"}}, 0, 200, "v2 HTTP/2.0 host=hello.example.com:80 rev=v2 tag=canary"},
+		{"cluster-local outside", ext, "hello.default.svc.cluster.local", nil, 0, 404, "kfup-ingress: no route for host"},
+		{"cluster-local inside, host rewritten", in, "hello.default.svc.cluster.local", nil, 0, 200, "local HTTP/1.1 host=inner.default.svc.cluster.local rev=local"},
+		{"unknown host", ext, "nobody.example.com", nil, 0, 404, "kfup-ingress: no route for host \"nobody.example.com\""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			draw.Store(tc.draw)
+			code, body, _ := get(t, tc.url, tc.host, tc.hdr)
+			if code != tc.code || !strings.HasPrefix(body, tc.body) {
+				t.Fatalf("%d %q, want %d %q…", code, body, tc.code, tc.body)
+			}
+		})
+	}
+}
+
+// A backend's failure is passed on as it is: no retry (Knative's conformance asks the
+// ingress not to retry); a backend that does not answer is a 502; a missing Service 503.
+func TestNoRetryAndErrors(t *testing.T) {
+	var calls atomic.Int64
+	flaky := h1Backend(t, "flaky", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	closed := h1Backend(t, "closed", echo("closed"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Address = ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	be := backends{"flaky": flaky, "closed": closed}
+	p := proxy.New()
+	tab := route.NewTable()
+	for _, name := range []string{"flaky", "closed", "missing"} {
+		res := route.KIngress(ingress(rule("", []string{name + ".example.com"},
+			kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split(name, 100, name)}})), be)
+		res.AddTo(tab)
+	}
+	p.Load(tab)
+	ext, _ := serve(t, p)
+	if code, _, _ := get(t, ext, "flaky.example.com", nil); code != 503 {
+		t.Errorf("first call: %d, want the backend's 503", code)
+	}
+	if code, body, _ := get(t, ext, "flaky.example.com", nil); code != 200 || body != "ok" {
+		t.Errorf("second call: %d %q", code, body)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("the backend saw %d calls, want 2 (no retry)", calls.Load())
+	}
+	if code, _, h := get(t, ext, "closed.example.com", nil); code != 502 || !strings.Contains(h.Get(proxy.RouteHeader), "default/closed:80") {
+		t.Errorf("closed backend: %d %q", code, h.Get(proxy.RouteHeader))
+	}
+	if code, _, h := get(t, ext, "missing.example.com", nil); code != 503 || !strings.Contains(h.Get(proxy.RouteHeader), "default/missing:80") {
+		t.Errorf("missing Service: %d %q", code, h.Get(proxy.RouteHeader))
+	}
+}
+
+// h2c from the client (gRPC's prior-knowledge HTTP/2) to an h2c backend.
+func TestH2CEndToEnd(t *testing.T) {
+	be := backends{"v2": h2cBackend(t, "v2", echo("v2"))}
+	p := proxy.New()
+	load(t, p, be, ingress(rule("", []string{"grpc.example.com"},
+		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("v2", 100, "v2")}})))
+	ext, _ := serve(t, p)
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	c := &http.Client{Transport: &http.Transport{Protocols: &protos}}
+	req, _ := http.NewRequest(http.MethodGet, ext, nil)
+	req.Host = "grpc.example.com"
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.Proto != "HTTP/2.0" || !strings.HasPrefix(string(b), "v2 HTTP/2.0") {
+		t.Errorf("client %s, backend said %q", resp.Proto, b)
+	}
+}
+
+// A body streams through as the backend writes it, and a response after a long wait is
+// not cut (the proxy sets no timeout).
+func TestStreaming(t *testing.T) {
+	release := make(chan struct{})
+	be := backends{"slow": h1Backend(t, "slow", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("first\n"))
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = w.Write([]byte("second\n"))
+	}))}
+	p := proxy.New()
+	load(t, p, be, ingress(rule("", []string{"slow.example.com"},
+		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("slow", 100, "slow")}})))
+	ext, _ := serve(t, p)
+	req, _ := http.NewRequest(http.MethodGet, ext, nil)
+	req.Host = "slow.example.com"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	line, err := r.ReadString('\n')
+	if err != nil || line != "first\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(release)
+	line, err = r.ReadString('\n')
+	if err != nil || line != "second\n" {
+		t.Fatalf("second line %q, %v", line, err)
+	}
+}
+
+// A websocket-style upgrade is passed through, also to a backend that otherwise speaks
+// h2c, and bytes flow both ways after it.
+func TestUpgradePassesThrough(t *testing.T) {
+	upgrade := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			http.Error(w, "want an upgrade", 400)
+			return
+		}
+		conn, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		_ = brw.Flush()
+		line, _ := brw.ReadString('\n')
+		_, _ = brw.WriteString("echo " + line)
+		_ = brw.Flush()
+	})
+	s := httptest.NewServer(upgrade)
+	t.Cleanup(s.Close)
+	be := backends{"ws": {Namespace: "default", Name: "ws", Port: "80", Address: strings.TrimPrefix(s.URL, "http://"), H2C: true}}
+	p := proxy.New()
+	load(t, p, be, ingress(rule("", []string{"ws.example.com"},
+		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("ws", 100, "ws")}})))
+	ext, _ := serve(t, p)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ext, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: ws.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	fmt.Fprintf(conn, "hello\n")
+	line, err := br.ReadString('\n')
+	if err != nil || line != "echo hello\n" {
+		t.Fatalf("after the upgrade: %q, %v", line, err)
+	}
+}
+
+// A new table applies to the next request, and the admin endpoint reports its hash.
+func TestReloadAndHash(t *testing.T) {
+	be := backends{"v1": h1Backend(t, "v1", echo("v1")), "v2": h1Backend(t, "v2", echo("v2"))}
+	p := proxy.New()
+	ext, _ := serve(t, p)
+	admin := httptest.NewServer(p.Admin())
+	t.Cleanup(admin.Close)
+	hash := func() string {
+		resp, err := http.Get(admin.URL + "/routes-hash")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	empty := hash()
+	for _, name := range []string{"v1", "v2"} {
+		load(t, p, be, ingress(rule("", []string{"hello.example.com"},
+			kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split(name, 100, name)}})))
+		if _, body, _ := get(t, ext, "hello.example.com", nil); !strings.HasPrefix(body, name+" ") {
+			t.Errorf("after loading %s: %q", name, body)
+		}
+		if h := hash(); h == empty || h != p.Serving() {
+			t.Errorf("hash %q (empty table %q, serving %q)", h, empty, p.Serving())
+		}
+	}
+	if _, err := p.LoadJSON([]byte("{not json")); err == nil {
+		t.Error("a broken table was loaded")
+	}
+	if _, body, _ := get(t, ext, "hello.example.com", nil); !strings.HasPrefix(body, "v2 ") {
+		t.Errorf("a broken table replaced the good one: %q", body)
+	}
+}
