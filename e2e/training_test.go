@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,6 +241,25 @@ func TestMPIJobMPI4PyAllReduce(t *testing.T) {
 	}
 	if strings.Count(logs, "MPI-OK") != 2 || !strings.Contains(logs, "sum 3") {
 		t.Fatalf("launcher logs:\n%s", logs)
+	}
+	// No cleanPodPolicy: kfup's MPIJob default (Running) stops the workers, which would
+	// otherwise keep waiting for the launcher's exec; the launcher's pod stays.
+	var left []string
+	err := wait.PollUntilContextTimeout(context.Background(), time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var pods corev1.PodList
+		if err := k8sClient.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+			return false, nil
+		}
+		left = nil
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil {
+				left = append(left, p.Name)
+			}
+		}
+		return slices.Equal(left, []string{"mpi-launcher"}), nil
+	})
+	if err != nil {
+		t.Fatalf("pods after success: %v, want only mpi-launcher (the workers deleted)", left)
 	}
 }
 

@@ -102,3 +102,43 @@ func waitKindCondition(t *testing.T, fw engine.Framework, ns string, typ trainin
 		return c != nil && c.Status == corev1.ConditionTrue && c.Reason == reason, conditions(fw.Status(j))
 	})
 }
+
+// An MPIJob's workers only serve its launcher: once the launcher succeeded, workers still
+// running are deleted unless the job asks for cleanPodPolicy None (kfup's default is
+// Running, upstream's None left them holding their resources until the job was deleted).
+func TestMPIWorkersStopWhenTheLauncherIsDone(t *testing.T) {
+	cfg := testConfig()
+	start(t, cfg)
+	fw, _ := frameworks.ForKind(cfg.Frameworks(), "MPIJob")
+	for _, tc := range []struct {
+		name, policy string
+		after        []string
+	}{
+		{"unset", "", []string{"k-launcher"}},
+		{"None", "\n  runPolicy: {cleanPodPolicy: None}", []string{"k-launcher", "k-worker-0", "k-worker-1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := env.Namespace(t)
+			job := fw.NewJob()
+			doc := fmt.Sprintf(`apiVersion: kubeflow.org/v1
+kind: MPIJob
+metadata: {name: k, namespace: %s}
+spec:%s
+  mpiReplicaSpecs:
+    Launcher: {replicas: 1, template: {spec: {containers: [{name: mpi, image: img, command: [mpirun]}]}}}
+    Worker: {replicas: 2, template: {spec: {containers: [{name: mpi, image: img, command: [sleep, infinity]}]}}}`, ns, tc.policy)
+			if err := yaml.UnmarshalStrict([]byte(doc), job); err != nil {
+				t.Fatal(err)
+			}
+			create(t, job.(client.Object))
+			waitPods(t, ns, "k", "k-launcher", "k-worker-0", "k-worker-1")
+			for _, p := range []string{"k-worker-0", "k-worker-1", "k-launcher"} {
+				run(t, ns, p, "mpi")
+			}
+			waitKindCondition(t, fw, ns, trainingv1.JobRunning, "MPIJobRunning")
+			succeed(t, ns, "k-launcher", "mpi")
+			waitKindCondition(t, fw, ns, trainingv1.JobSucceeded, "MPIJobSucceeded")
+			waitPods(t, ns, "k", tc.after...)
+		})
+	}
+}

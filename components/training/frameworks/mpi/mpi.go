@@ -75,6 +75,13 @@ const (
 
 	// ConfigSuffix ends the name of the job's ConfigMap: "<job>-config".
 	ConfigSuffix = "-config"
+	// DefaultCleanPodPolicy is kfup's cleanPodPolicy for an MPIJob that sets none:
+	// Running. Upstream's default is None, which leaves the workers running once the
+	// launcher is done: they only ever wait for the launcher's exec (their command is
+	// usually a sleep or an sshd), so they would hold their CPUs, memory and GPUs until the
+	// job is deleted. Under Running they are deleted when the job finishes; the launcher
+	// and any worker that ended keep their pods (and logs). An explicit None keeps them.
+	DefaultCleanPodPolicy = trainingv1.CleanPodPolicyRunning
 	// LauncherSuffix ends the name of the launcher pod and its RBAC: "<job>-launcher".
 	LauncherSuffix = "-launcher"
 
@@ -172,7 +179,7 @@ func (*Framework) Serviceless() {}
 
 func mpiJob(job engine.Job) *trainingv1.MPIJob { return job.(*trainingv1.MPIJob) }
 
-// SetDefaults applies upstream's MPIJob defaults: cleanPodPolicy None when neither
+// SetDefaults applies MPIJob's defaults: cleanPodPolicy DefaultCleanPodPolicy when neither
 // spec.cleanPodPolicy nor spec.runPolicy.cleanPodPolicy is set, else both set to the value
 // of runPolicy's if set, spec's otherwise (as upstream's reconciler merges them); launcher
 // replicas 1, worker replicas 0; restart policy Never.
@@ -183,7 +190,7 @@ func (*Framework) SetDefaults(job engine.Job) {
 		policy = j.Spec.RunPolicy.CleanPodPolicy
 	}
 	if policy == nil {
-		policy = ptr.To(trainingv1.CleanPodPolicyNone)
+		policy = ptr.To(DefaultCleanPodPolicy)
 	}
 	j.Spec.CleanPodPolicy = ptr.To(*policy)
 	j.Spec.RunPolicy.CleanPodPolicy = ptr.To(*policy)

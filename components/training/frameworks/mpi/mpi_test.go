@@ -368,9 +368,10 @@ spec:
 		spec, runSpec *trainingv1.CleanPodPolicy
 		want          trainingv1.CleanPodPolicy
 	}{
-		{"neither: None", nil, nil, trainingv1.CleanPodPolicyNone},
+		{"neither: Running (kfup's default)", nil, nil, trainingv1.CleanPodPolicyRunning},
 		{"deprecated spec.cleanPodPolicy", ptr.To(trainingv1.CleanPodPolicyAll), nil, trainingv1.CleanPodPolicyAll},
 		{"runPolicy wins", ptr.To(trainingv1.CleanPodPolicyAll), ptr.To(trainingv1.CleanPodPolicyRunning), trainingv1.CleanPodPolicyRunning},
+		{"an explicit None is kept", nil, ptr.To(trainingv1.CleanPodPolicyNone), trainingv1.CleanPodPolicyNone},
 	}
 	for _, tc := range cases {
 		j := j.DeepCopy()
