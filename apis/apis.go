@@ -7,6 +7,7 @@
 package apis
 
 import (
+	ingresscontroller "github.com/kfup/kfup/components/ingress/controller"
 	pipelinescontroller "github.com/kfup/kfup/components/pipelines/controller"
 	servingcontroller "github.com/kfup/kfup/components/serving/controller"
 	trainingcontroller "github.com/kfup/kfup/components/training/controller"
@@ -22,5 +23,6 @@ func InCluster() []apihost.API {
 		tuningcontroller.NewAPI(),
 		servingcontroller.NewAPI(),
 		pipelinescontroller.NewAPI(),
+		ingresscontroller.NewAPI(),
 	}
 }

@@ -34,6 +34,15 @@ type API interface {
 	Namespaces(env *Env) []string
 }
 
+// ImageUser is implemented by API slices whose host side runs something from the manager
+// image (kfup's ingress proxy): the composition root hands them the binary that image is
+// built from.
+type ImageUser interface {
+	// WithBinary returns the slice's host side building the manager image from binary
+	// (manager.ResolveBinary's choice when empty).
+	WithBinary(binary string) API
+}
+
 // Names returns the names of apis, in order.
 func Names(apis []API) []string {
 	out := make([]string, len(apis))

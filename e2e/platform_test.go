@@ -22,8 +22,8 @@ import (
 	"github.com/kfup/kfup/manifests"
 )
 
-// The cluster was created with the default profile (minimal: training, tuning and the
-// manager): the manager runs healthy,
+// The cluster was created with the default profile (minimal: training, tuning, serving,
+// pipelines, kfup's ingress and the manager): the manager runs healthy,
 // `kfup test` passes and `kfup status -o json` reports every component healthy.
 func TestMinimalProfile(t *testing.T) {
 	d, err := clientset.AppsV1().Deployments("kfup-system").Get(context.Background(), "kfup-manager", metav1.GetOptions{})
@@ -36,7 +36,7 @@ func TestMinimalProfile(t *testing.T) {
 	r := mustKfup(t, "test", "--name", clusterName)
 	if !strings.Contains(r.stdout, "✓ pass  training") || !strings.Contains(r.stdout, "✓ pass  tuning") ||
 		!strings.Contains(r.stdout, "✓ pass  serving") || !strings.Contains(r.stdout, "✓ pass  pipelines") ||
-		!strings.Contains(r.stdout, "✓ pass  manager") {
+		!strings.Contains(r.stdout, "✓ pass  ingress") || !strings.Contains(r.stdout, "✓ pass  manager") {
 		t.Fatalf("kfup test output:\n%s", r.stdout)
 	}
 	st := statusOf(t, clusterName)
@@ -44,8 +44,8 @@ func TestMinimalProfile(t *testing.T) {
 	for _, c := range st.Components {
 		names = append(names, c.Name)
 	}
-	if st.State != bootstrap.StateRunning || strings.Join(names, ",") != "training,tuning,serving,pipelines,manager" {
-		t.Fatalf("status: %+v: want running with training, tuning, serving, pipelines and the manager", st)
+	if st.State != bootstrap.StateRunning || strings.Join(names, ",") != "training,tuning,serving,pipelines,ingress,manager" {
+		t.Fatalf("status: %+v: want running with training, tuning, serving, pipelines, ingress and the manager", st)
 	}
 	for _, c := range st.Components {
 		if !c.Healthy {

@@ -29,8 +29,8 @@ func TestInstallOptionsForAppliedProfile(t *testing.T) {
 	if got.IngressGateway || got.Tag != manifests.IstioTag {
 		t.Fatalf("istio settings from the recorded profile: %+v", got)
 	}
-	if len(o.Enabled) != 6 || o.Enabled[0] != "manager" {
-		t.Errorf("enabled components %v, want manager, training, tuning, serving, pipelines, istio", o.Enabled)
+	if len(o.Enabled) != 7 || o.Enabled[0] != "manager" {
+		t.Errorf("enabled components %v, want manager, training, tuning, serving, pipelines, ingress, istio", o.Enabled)
 	}
 }
 

@@ -21,10 +21,10 @@ func TestBuiltinsLoadAndValidate(t *testing.T) {
 		base    string
 		enabled []string
 	}{
-		{"minimal", "", []string{Manager, Training, Tuning, Serving, Pipelines}},
+		{"minimal", "", []string{Manager, Training, Tuning, Serving, Pipelines, Ingress}},
 		{"standard", "minimal", []string{Manager, Training, Tuning, Serving, Pipelines, Istio, Knative}},
 		{"gpu", "standard", []string{Manager, Training, Tuning, Serving, Pipelines, Istio, Knative, NVIDIA}},
-		{"full", "", all},
+		{"full", "", withoutIngress(all)},
 	}
 	var names []string
 	for _, tt := range tests {
@@ -63,9 +63,10 @@ func TestBuiltinFiles(t *testing.T) {
 	}
 }
 
-// TestFullEnablesEverything keeps full "everything" as components are added.
+// TestFullEnablesEverything keeps full "everything" as components are added, but kfup's
+// ingress: the Istio ingress gateway full installs has the host's ingress ports.
 func TestFullEnablesEverything(t *testing.T) {
-	if diff := cmp.Diff(Names(), mustLoad(t, "full").Enabled()); diff != "" {
+	if diff := cmp.Diff(withoutIngress(Names()), mustLoad(t, "full").Enabled()); diff != "" {
 		t.Errorf("full enables (-all +got):\n%s", diff)
 	}
 }
@@ -88,6 +89,7 @@ func TestMinimalSettings(t *testing.T) {
 			Tuning:    TuningConfig{Enabled: true},
 			Serving:   ServingConfig{Enabled: true},
 			Pipelines: PipelinesConfig{Enabled: true, ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi", Launcher: "auto"},
+			Ingress:   IngressConfig{Enabled: true},
 			Istio:     IstioConfig{IngressGateway: true},
 			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
 			NVIDIA:    NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
@@ -175,9 +177,9 @@ components:
 `,
 		wantErrs: []string{
 			"p.yaml: components.knative.scaletozero: unknown key (known: enabled, scaleToZero, domain)",
-			"p.yaml: components.kserve: unknown component (known: manager, training, tuning, serving, pipelines, istio, knative, nvidia)",
+			"p.yaml: components.kserve: unknown component (known: manager, training, tuning, serving, pipelines, ingress, istio, knative, nvidia)",
 			"p.yaml: components.manager.resources.memroyLimit: unknown key (known: cpuRequest, cpuLimit, memoryRequest, memoryLimit)",
-			`p.yaml: components."nvidia.enabled\n": unknown component (known: manager, training, tuning, serving, pipelines, istio, knative, nvidia)`,
+			`p.yaml: components."nvidia.enabled\n": unknown component (known: manager, training, tuning, serving, pipelines, ingress, istio, knative, nvidia)`,
 			"p.yaml: labels: unknown key (known: apiVersion, kind, name, base, components)",
 		},
 	}, {
@@ -258,6 +260,10 @@ components:
 		name:     "knative without istio",
 		file:     header + "name: x\nbase: standard\ncomponents:\n  istio:\n    enabled: false\n",
 		wantErrs: []string{"p.yaml: components.knative.enabled: needs components.istio.enabled"},
+	}, {
+		name:     "kfup's ingress beside the Istio ingress gateway",
+		file:     header + "name: x\nbase: standard\ncomponents:\n  ingress:\n    enabled: true\n",
+		wantErrs: []string{"p.yaml: components.ingress.enabled: the Istio ingress gateway has the host's ingress ports (node ports 31080/31443): only one of them can serve them"},
 	}, {
 		name: "invalid values",
 		file: header + `name: My Lab
@@ -442,4 +448,10 @@ func TestTypesStayDecodable(t *testing.T) {
 	if !strings.Contains(keyNames(ct), "nvidia") {
 		t.Errorf("keyNames(Components) = %q", keyNames(ct))
 	}
+}
+
+// withoutIngress is names without kfup's ingress, which no profile with the Istio
+// ingress gateway can enable.
+func withoutIngress(names []string) []string {
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == Ingress })
 }

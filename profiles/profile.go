@@ -51,6 +51,10 @@ const (
 	// RecurringRun): its CRDs and controllers, which drive each run's DAG from the manager,
 	// and the artifact store the manager serves.
 	Pipelines = "pipelines"
+	// Ingress is kfup's own ingress: a Go reverse proxy on the host's ingress ports that
+	// serves Kubernetes Ingresses of class kfup (and Knative's KIngresses), programmed by
+	// a controller in the manager.
+	Ingress = "ingress"
 	// Istio is the Istio control plane and, optionally, its ingress gateway.
 	Istio = "istio"
 	// Knative is Knative Serving with the net-istio networking layer.
@@ -79,6 +83,7 @@ var requires = map[string][]string{
 	Tuning:    {Manager},
 	Serving:   {Manager},
 	Pipelines: {Manager},
+	Ingress:   {Manager}, // the proxy runs from the manager's image, its controller in the manager
 	Istio:     nil,
 	Knative:   {Istio},
 	NVIDIA:    {Manager}, // the device plugin runs from the manager's image in its namespace
@@ -135,6 +140,8 @@ type Components struct {
 	Serving ServingConfig `json:"serving"`
 	// Pipelines configures Kubeflow Pipelines.
 	Pipelines PipelinesConfig `json:"pipelines"`
+	// Ingress configures kfup's ingress.
+	Ingress IngressConfig `json:"ingress"`
 	// Istio configures the Istio control plane.
 	Istio IstioConfig `json:"istio"`
 	// Knative configures Knative Serving.
@@ -295,6 +302,13 @@ type IstioConfig struct {
 	Hub string `json:"hub"`
 	// Tag is the Istio image tag, such as 1.24.2; empty means the pinned release.
 	Tag string `json:"tag"`
+}
+
+// IngressConfig configures kfup's ingress (the kfup-ingress proxy and its controller).
+type IngressConfig struct {
+	// Enabled installs the proxy on the host's HTTP ingress port (node port 31080), the
+	// IngressClass kfup, and turns on its controller in the manager.
+	Enabled bool `json:"enabled"`
 }
 
 // KnativeConfig configures Knative Serving (with net-istio).

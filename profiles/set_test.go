@@ -33,7 +33,7 @@ func TestSet(t *testing.T) {
 			want: func(p *Profile) { p.Components.Manager.Enabled = false }},
 
 		{name: "unknown component", expr: "components.kserve.enabled=true",
-			wantErrs: []string{"components.kserve: unknown component (known: manager, training, tuning, serving, pipelines, istio, knative, nvidia)"}},
+			wantErrs: []string{"components.kserve: unknown component (known: manager, training, tuning, serving, pipelines, ingress, istio, knative, nvidia)"}},
 		{name: "unknown key", expr: "components.knative.scaletozero=false",
 			wantErrs: []string{"components.knative.scaletozero: unknown key (known: enabled, scaleToZero, domain)"}},
 		{name: "unknown nested key", expr: "components.manager.resources.gpuLimit=1",
@@ -45,7 +45,7 @@ func TestSet(t *testing.T) {
 			wantErrs: []string{`components.manager.replicas."a b": components.manager.replicas is an integer, it has no keys`}},
 		{name: "empty key",
 			expr:     "components..enabled=true",
-			wantErrs: []string{`components."": unknown component (known: manager, training, tuning, serving, pipelines, istio, knative, nvidia)`}},
+			wantErrs: []string{`components."": unknown component (known: manager, training, tuning, serving, pipelines, ingress, istio, knative, nvidia)`}},
 		{name: "group of settings", expr: "components.manager.resources=1Gi",
 			wantErrs: []string{"components.manager.resources: is a group of settings; set one of its keys (cpuRequest, cpuLimit, memoryRequest, memoryLimit)"}},
 		{name: "component without key", expr: "components.knative=false",
@@ -88,8 +88,8 @@ func TestSet(t *testing.T) {
 // TestSetOrder: --set flags that are only valid together work in either order.
 func TestSetOrder(t *testing.T) {
 	for _, sets := range [][]string{
-		{"components.knative.enabled=true", "components.istio.enabled=true"},
-		{"components.istio.enabled=true", "components.knative.enabled=true"},
+		{"components.knative.enabled=true", "components.istio.enabled=true", "components.ingress.enabled=false"},
+		{"components.ingress.enabled=false", "components.istio.enabled=true", "components.knative.enabled=true"},
 	} {
 		p := mustLoad(t, "minimal")
 		for _, s := range sets {

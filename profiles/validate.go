@@ -211,6 +211,10 @@ func (p *Profile) conflictProblems() problems {
 			}
 		}
 	}
+	if c.Ingress.Enabled && c.Istio.Enabled && c.Istio.IngressGateway {
+		ps.add("components.ingress.enabled", "set components.ingress.enabled=false, or components.istio.ingressGateway=false",
+			"the Istio ingress gateway has the host's ingress ports (node ports 31080/31443): only one of them can serve them")
+	}
 	if c.Knative.Enabled && c.Istio.Enabled && !c.Istio.IngressGateway {
 		ps.add("components.knative.enabled", "set components.istio.ingressGateway=true",
 			"needs components.istio.ingressGateway=true (net-istio routes through the Istio ingress gateway)")

@@ -75,6 +75,8 @@ components:
     artifactStore: pvc
     artifactVolumeSize: 10Gi
     launcher: auto
+  ingress:
+    enabled: false
   istio:
     enabled: true
     ingressGateway: true

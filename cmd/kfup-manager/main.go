@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/kfup/kfup/apis"
+	ingressagent "github.com/kfup/kfup/components/ingress/agent"
 	"github.com/kfup/kfup/components/pipelines/launch"
 	"github.com/kfup/kfup/components/serving/modelserver"
 	"github.com/kfup/kfup/internal/incluster"
@@ -26,5 +27,5 @@ func main() {
 	if filepath.Base(os.Args[0]) == "kubectl" {
 		os.Exit(incluster.KubectlMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(incluster.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, apis.InCluster(), modelserver.NewCmd(nil), incluster.AgentHelper(launch.NewCmd())))
+	os.Exit(incluster.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, apis.InCluster(), modelserver.NewCmd(nil), incluster.AgentHelper(launch.NewCmd()), incluster.AgentHelper(ingressagent.NewCmd())))
 }

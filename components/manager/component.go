@@ -173,26 +173,38 @@ func (c *Component) Images(*components.Env) ([]string, error) {
 	return []string{tag}, nil
 }
 
+// EnsureImage builds the manager image from binary (ResolveBinary's choice when empty)
+// and makes it available to env's nodes: loaded into them, or pushed to
+// components.manager.registry. It returns the reference to run. Components that run
+// kfup's helpers from that image and may install before the manager (kfup's ingress)
+// call it too; loading an image the nodes have is a no-op.
+func EnsureImage(ctx context.Context, env *components.Env, binary string) (string, error) {
+	c := &Component{Binary: binary}
+	img, tag, err := c.Build()
+	if err != nil {
+		return "", err
+	}
+	registry := c.settings(env).Registry
+	switch {
+	case registry != "":
+		return Push(ctx, img, tag, registry)
+	case env.Images == nil:
+		return "", errs.Usage("set components.manager.registry to a repository the nodes can pull from (kfup pushes the image there), e.g. --set components.manager.registry=registry.example.com/kfup/manager",
+			"this cluster's nodes cannot be loaded with images by kfup, and the manager image %s is in no registry", tag)
+	}
+	if err := env.Images.LoadImage(ctx, tag, img); err != nil {
+		return "", fmt.Errorf("load manager image %s: %w", tag, err)
+	}
+	return tag, nil
+}
+
 // Install builds and loads the image, then applies the namespace, RBAC and Deployment.
 func (c *Component) Install(ctx context.Context, env *components.Env) error {
-	img, tag, err := c.Build()
+	tag, err := EnsureImage(ctx, env, c.Binary)
 	if err != nil {
 		return err
 	}
 	s := c.settings(env)
-	switch {
-	case s.Registry != "":
-		if tag, err = Push(ctx, img, tag, s.Registry); err != nil {
-			return err
-		}
-	case env.Images == nil:
-		return errs.Usage("set components.manager.registry to a repository the nodes can pull from (kfup pushes the image there), e.g. --set components.manager.registry=registry.example.com/kfup/manager",
-			"this cluster's nodes cannot be loaded with images by kfup, and the manager image %s is in no registry", tag)
-	default:
-		if err := env.Images.LoadImage(ctx, tag, img); err != nil {
-			return fmt.Errorf("load manager image %s: %w", tag, err)
-		}
-	}
 	if err := EnsureNamespaces(ctx, env.Client, s.Namespaces); err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kfup/kfup/components"
+
 	"github.com/kfup/kfup/internal/binimage"
 	"github.com/kfup/kfup/internal/errs"
 )
@@ -110,4 +112,19 @@ func BuildImage(binaryPath string) (v1.Image, string, error) {
 		return nil, "", err
 	}
 	return img, tag, nil
+}
+
+// RunningImage is the manager image as the manager component runs it in env's cluster
+// (loaded into the nodes, or pushed to components.manager.registry): the image the
+// components that run kfup's helpers from it (the device plugin, the ingress proxy) use.
+// binary is the kfup binary it is built from (ResolveBinary when empty).
+func RunningImage(env *components.Env, binary string) (string, error) {
+	_, tag, err := (&Component{Binary: binary}).Build()
+	if err != nil {
+		return "", err
+	}
+	if r := env.Config().Components.Manager.Registry; r != "" {
+		return PushedRef(tag, r)
+	}
+	return tag, nil
 }

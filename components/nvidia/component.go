@@ -91,17 +91,9 @@ func (Component) Name() string { return Name }
 // and namespace the plugin uses.
 func (Component) DependsOn() []string { return profiles.Requires()[profiles.NVIDIA] }
 
-// image is the manager image as the manager component runs it (loaded, or pushed to
-// components.manager.registry).
+// image is the manager image as the manager component runs it.
 func (c Component) image(env *components.Env) (string, error) {
-	_, tag, err := (&manager.Component{Binary: c.Binary}).Build()
-	if err != nil {
-		return "", err
-	}
-	if r := env.Config().Components.Manager.Registry; r != "" {
-		return manager.PushedRef(tag, r)
-	}
-	return tag, nil
+	return manager.RunningImage(env, c.Binary)
 }
 
 // Images returns the manager image, which the plugin runs.

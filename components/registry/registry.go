@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kfup/kfup/components"
+	"github.com/kfup/kfup/components/ingress"
 	"github.com/kfup/kfup/components/istio"
 	"github.com/kfup/kfup/components/knative"
 	"github.com/kfup/kfup/components/manager"
@@ -27,6 +28,7 @@ var APIs = []components.API{
 	tuning.Component{},
 	serving.Component{},
 	pipelines.Component{},
+	ingress.Component{},
 }
 
 // Planned are components that profiles name but this build cannot install yet.
@@ -39,6 +41,9 @@ func All(managerBinary string, enabled []string) []components.Component {
 	var hosted []components.API
 	out := []components.Component{}
 	for _, a := range APIs {
+		if b, ok := a.(components.ImageUser); ok {
+			a = b.WithBinary(managerBinary)
+		}
 		out = append(out, a)
 		if slices.Contains(enabled, a.Name()) {
 			hosted = append(hosted, a)

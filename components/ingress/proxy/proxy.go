@@ -25,6 +25,20 @@ import (
 	"github.com/kfup/kfup/components/ingress/route"
 )
 
+// Names the proxy, its controller (in the manager) and its installer share.
+const (
+	// DefaultNamespace is where the proxy runs and its routes are published.
+	DefaultNamespace = "kfup-system"
+	// DefaultRoutesConfigMap names the ConfigMap holding the route table.
+	DefaultRoutesConfigMap = "kfup-ingress-routes"
+	// RoutesKey is the ConfigMap key of the table's JSON form.
+	RoutesKey = "routes.json"
+	// HashKey is the ConfigMap key of the table's hash (Hash of RoutesKey's value).
+	HashKey = "hash"
+	// IngressClass is the IngressClass whose Ingresses kfup's ingress serves.
+	IngressClass = "kfup"
+)
+
 // Header names the proxy sets on what it forwards and answers.
 const (
 	// RouteHeader, on answers the proxy makes itself (404, 502, 503), says why.
@@ -191,10 +205,16 @@ func refuse(w http.ResponseWriter, code int, why string) {
 	http.Error(w, "kfup-ingress: "+why, code)
 }
 
-// Admin serves the proxy's own endpoints: /healthz and /routes-hash (the table it serves,
-// which the controller compares with what it published before it says a route is ready).
+// SmokePath is answered "ok" by the admin handler: kfup test routes it through the proxy
+// to the admin port, end to end.
+const SmokePath = "/kfup-ingress-smoke"
+
+// Admin serves the proxy's own endpoints: /healthz, SmokePath and /routes-hash (the table
+// it serves, which the controller compares with what it published before it says a
+// route is ready).
 func (p *Proxy) Admin() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+SmokePath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /routes-hash", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(p.Serving())) })
 	return mux

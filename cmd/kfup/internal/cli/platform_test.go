@@ -22,10 +22,10 @@ func TestCreateProfileOptions(t *testing.T) {
 		wantEnabled []string
 		wantProfile bool
 	}{
-		{name: "default profile is minimal", args: []string{"create"}, wantEnabled: []string{"manager", "training", "tuning", "serving", "pipelines"}, wantProfile: true},
+		{name: "default profile is minimal", args: []string{"create"}, wantEnabled: []string{"manager", "training", "tuning", "serving", "pipelines", "ingress"}, wantProfile: true},
 		{name: "none is the cluster only", args: []string{"create", "--profile", "none"}, wantProfile: false},
 		{name: "set disables a component", args: []string{"create", "--profile", "standard", "--set", "components.knative.enabled=false", "--set", "components.istio.enabled=false"},
-			wantEnabled: []string{"manager", "training", "tuning", "serving", "pipelines"}, wantProfile: true},
+			wantEnabled: []string{"manager", "training", "tuning", "serving", "pipelines", "ingress"}, wantProfile: true},
 		{name: "unknown profile", args: []string{"create", "--profile", "nope"}, wantErr: errs.KindUsage},
 		{name: "unknown key", args: []string{"create", "--set", "components.manager.replica=2"}, wantErr: errs.KindUsage},
 		{name: "set with none", args: []string{"create", "--profile", "none", "--set", "components.manager.replicas=2"}, wantErr: errs.KindUsage},
@@ -75,12 +75,12 @@ func TestCreateKeepsRecordedProfile(t *testing.T) {
 		wantProfile string
 		wantEnabled []string // nil: no profile (none)
 	}{
-		{"new cluster", []string{"create"}, nil, "minimal", []string{"manager", "training", "tuning", "serving", "pipelines"}},
-		{"recorded profile kept", []string{"create"}, ready("minimal", istio), "minimal", []string{"manager", "training", "tuning", "serving", "pipelines", "istio"}},
+		{"new cluster", []string{"create"}, nil, "minimal", []string{"manager", "training", "tuning", "serving", "pipelines", "ingress"}},
+		{"recorded profile kept", []string{"create"}, ready("minimal", istio), "minimal", []string{"manager", "training", "tuning", "serving", "pipelines", "ingress", "istio"}},
 		{"recorded none kept", []string{"create"}, ready("none", nil), "none", nil},
-		{"--profile decides", []string{"create", "--profile", "minimal"}, ready("minimal", istio), "minimal", []string{"manager", "training", "tuning", "serving", "pipelines"}},
-		{"--set decides", []string{"create", "--set", "components.manager.replicas=2"}, ready("minimal", istio), "minimal", []string{"manager", "training", "tuning", "serving", "pipelines"}},
-		{"unfinished cluster", []string{"create"}, &bootstrap.Record{Phase: bootstrap.PhaseCreating, Applied: istio}, "minimal", []string{"manager", "training", "tuning", "serving", "pipelines"}},
+		{"--profile decides", []string{"create", "--profile", "minimal"}, ready("minimal", istio), "minimal", []string{"manager", "training", "tuning", "serving", "pipelines", "ingress"}},
+		{"--set decides", []string{"create", "--set", "components.manager.replicas=2"}, ready("minimal", istio), "minimal", []string{"manager", "training", "tuning", "serving", "pipelines", "ingress"}},
+		{"unfinished cluster", []string{"create"}, &bootstrap.Record{Phase: bootstrap.PhaseCreating, Applied: istio}, "minimal", []string{"manager", "training", "tuning", "serving", "pipelines", "ingress"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, _, _ := testFactory(t)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kfup/kfup/apis"
 	"github.com/kfup/kfup/bootstrap"
+	ingressagent "github.com/kfup/kfup/components/ingress/agent"
 	"github.com/kfup/kfup/components/pipelines/launch"
 	"github.com/kfup/kfup/components/serving/modelserver"
 	"github.com/kfup/kfup/gpu"
@@ -88,7 +89,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdImages(f, nil),
 		NewCmdGPU(f, nil),
 		NewCmdPipeline(f),
-		incluster.NewCmdAgent(f.IO.Out, launch.NewCmd()),
+		incluster.NewCmdAgent(f.IO.Out, launch.NewCmd(), ingressagent.NewCmd()),
 		modelserver.NewCmd(nil),
 	)
 	return root

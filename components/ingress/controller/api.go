@@ -1,0 +1,120 @@
+// Package controller is the in-cluster side of kfup's ingress: the controller, hosted in
+// kfup's manager, that compiles every Kubernetes Ingress of class kfup and (with Knative)
+// every KIngress of kfup's class into one route table, publishes it in a ConfigMap the
+// proxy (kfup agent ingress, components/ingress/proxy) watches, and writes each object's
+// status once the proxy reports that it serves that table.
+package controller
+
+import (
+	"github.com/spf13/pflag"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kingressv1alpha1 "github.com/kfup/kfup/components/ingress/api/v1alpha1"
+	"github.com/kfup/kfup/components/ingress/proxy"
+	"github.com/kfup/kfup/internal/apihost"
+	"github.com/kfup/kfup/internal/errs"
+)
+
+// APIName is the slice's name: its profile component and its children's apihost.LabelAPI
+// value.
+const APIName = "ingress"
+
+// Config configures the ingress controller.
+type Config struct {
+	// Namespace and RoutesConfigMap name the ConfigMap the table is published in.
+	Namespace       string
+	RoutesConfigMap string
+	// IngressClass is the class of the Kubernetes Ingresses served.
+	IngressClass string
+	// Knative serves KIngresses too (the KIngress CRD must exist).
+	Knative bool
+	// ProxyAdmin is the proxy's admin URL, asked which table it serves before a route
+	// is reported ready; empty: not asked.
+	ProxyAdmin string
+	// PublicDomain and PrivateDomain are the KIngress load balancers' addresses: the
+	// external and the cluster-local Service of the proxy.
+	PublicDomain, PrivateDomain string
+	// StatusAddress is the address written into served Ingresses' status (the host's
+	// ingress address); empty: none.
+	StatusAddress string
+	// SkipNameValidation lets tests start several managers in one process.
+	SkipNameValidation bool
+}
+
+// DefaultConfig is the configuration the manager starts with.
+func DefaultConfig() Config {
+	return Config{
+		Namespace:       proxy.DefaultNamespace,
+		RoutesConfigMap: proxy.DefaultRoutesConfigMap,
+		IngressClass:    proxy.IngressClass,
+		ProxyAdmin:      "http://kfup-ingress-admin." + proxy.DefaultNamespace + ".svc:8082",
+		PublicDomain:    "kfup-ingress." + proxy.DefaultNamespace + ".svc.cluster.local",
+		PrivateDomain:   "kfup-ingress-internal." + proxy.DefaultNamespace + ".svc.cluster.local",
+		StatusAddress:   "127.0.0.1",
+	}
+}
+
+// API is the ingress slice's in-cluster side (apihost.API).
+type API struct {
+	// Config configures the controller; the flags write into it.
+	Config Config
+}
+
+var _ apihost.API = (*API)(nil)
+
+// NewAPI returns the ingress slice with kfup's defaults.
+func NewAPI() *API { return &API{Config: DefaultConfig()} }
+
+// Name returns "ingress".
+func (a *API) Name() string { return APIName }
+
+// AddToScheme registers Knative's networking.internal.knative.dev v1alpha1 (KIngress).
+func (a *API) AddToScheme(s *runtime.Scheme) error { return kingressv1alpha1.AddToScheme(s) }
+
+// AddFlags registers the --ingress-* flags.
+func (a *API) AddFlags(fl *pflag.FlagSet) {
+	c := &a.Config
+	fl.StringVar(&c.Namespace, "ingress-namespace", c.Namespace, "namespace of the proxy and of its routes ConfigMap")
+	fl.StringVar(&c.RoutesConfigMap, "ingress-routes-configmap", c.RoutesConfigMap, "ConfigMap the route table is published in")
+	fl.StringVar(&c.IngressClass, "ingress-class", c.IngressClass, "class of the Kubernetes Ingresses served (spec.ingressClassName)")
+	fl.BoolVar(&c.Knative, "ingress-knative", c.Knative, "serve Knative's KIngresses of class "+kingressv1alpha1.Class+" too (needs Knative Serving's CRDs)")
+	fl.StringVar(&c.ProxyAdmin, "ingress-proxy-admin", c.ProxyAdmin, "admin URL of the proxy, asked which routes it serves (empty: not asked)")
+	fl.StringVar(&c.PublicDomain, "ingress-public-domain", c.PublicDomain, "KIngress public load balancer address")
+	fl.StringVar(&c.PrivateDomain, "ingress-private-domain", c.PrivateDomain, "KIngress cluster-local load balancer address")
+	fl.StringVar(&c.StatusAddress, "ingress-status-address", c.StatusAddress, "IP written into served Ingresses' status (empty: none)")
+}
+
+// Validate checks the flag values.
+func (a *API) Validate() error {
+	c := a.Config
+	if len(validation.IsDNS1123Label(c.Namespace)) > 0 {
+		return errs.Usage("pass a namespace name such as --ingress-namespace kfup-system", "--ingress-namespace %q is not a namespace name", c.Namespace)
+	}
+	if len(validation.IsDNS1123Subdomain(c.RoutesConfigMap)) > 0 {
+		return errs.Usage("pass a ConfigMap name such as --ingress-routes-configmap kfup-ingress-routes", "--ingress-routes-configmap %q is not an object name", c.RoutesConfigMap)
+	}
+	if len(validation.IsDNS1123Subdomain(c.IngressClass)) > 0 {
+		return errs.Usage("pass an IngressClass name such as --ingress-class kfup", "--ingress-class %q is not an object name", c.IngressClass)
+	}
+	return nil
+}
+
+// Namespaces returns none: Ingresses of every namespace are served.
+func (a *API) Namespaces() []string { return nil }
+
+// Objects returns an Ingress and, with Knative, a KIngress: the kinds cached.
+func (a *API) Objects() []client.Object {
+	out := []client.Object{&networkingv1.Ingress{}}
+	if a.Config.Knative {
+		out = append(out, &kingressv1alpha1.Ingress{})
+	}
+	return out
+}
+
+// Controllers returns the ingress controller.
+func (a *API) Controllers(apihost.Process) ([]apihost.Controller, error) {
+	return []apihost.Controller{&Reconciler{cfg: a.Config}}, nil
+}

@@ -1,0 +1,390 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	kingressv1alpha1 "github.com/kfup/kfup/components/ingress/api/v1alpha1"
+	"github.com/kfup/kfup/components/ingress/proxy"
+	"github.com/kfup/kfup/components/ingress/route"
+	"github.com/kfup/kfup/internal/apihost"
+)
+
+// waitRetry is how soon objects waiting for a backend Service or for the proxy are looked
+// at again (backend Services are not watched: the manager caches only kfup's children).
+const waitRetry = 2 * time.Second
+
+// Reconciler turns every Ingress of class kfup and every KIngress of kfup's class into one
+// route table, publishes it for the proxy, and writes each object's status once the proxy
+// serves it. One key stands for all objects: any change recompiles the whole table, which
+// keeps the table consistent across objects (a local cluster has tens of routes, not
+// thousands).
+type Reconciler struct {
+	cfg      Config
+	client   client.Client
+	reader   client.Reader
+	recorder record.EventRecorder
+	http     *http.Client
+}
+
+// key is the one reconcile key: the routes ConfigMap.
+func (r *Reconciler) key() reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: r.cfg.Namespace, Name: r.cfg.RoutesConfigMap}}
+}
+
+// Name returns "ingress".
+func (r *Reconciler) Name() string { return "ingress" }
+
+// SetupWithManager watches Ingresses and, with Knative, KIngresses.
+func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
+	r.client, r.reader = mgr.GetClient(), mgr.GetAPIReader()
+	r.recorder = mgr.GetEventRecorderFor("kfup-ingress")
+	if r.http == nil {
+		r.http = &http.Client{Timeout: 2 * time.Second}
+	}
+	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{r.key()}
+	})
+	b := ctrl.NewControllerManagedBy(mgr).Named("ingress").
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: &r.cfg.SkipNameValidation}).
+		Watches(&networkingv1.Ingress{}, all)
+	if r.cfg.Knative {
+		b = b.Watches(&kingressv1alpha1.Ingress{}, all)
+	}
+	return b.Complete(r)
+}
+
+// compiled is one object's part of the table.
+type compiled struct {
+	kingress *kingressv1alpha1.Ingress
+	ingress  *networkingv1.Ingress
+	res      *route.Result
+}
+
+func (c compiled) name() string {
+	if c.kingress != nil {
+		return "kingress " + c.kingress.Namespace + "/" + c.kingress.Name
+	}
+	return "ingress " + c.ingress.Namespace + "/" + c.ingress.Name
+}
+
+// Reconcile compiles, publishes, probes and writes statuses.
+func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	objs, err := r.compileAll(ctx)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	tab := route.NewTable()
+	for _, c := range objs {
+		c.res.AddTo(tab)
+	}
+	data, err := json.Marshal(tab)
+	if err != nil {
+		return reconcile.Result{}, fmt.Errorf("encode the route table: %w", err)
+	}
+	hash := proxy.Hash(data)
+	if err := r.publish(ctx, data, hash); err != nil {
+		return reconcile.Result{}, err
+	}
+	served, why := r.probe(ctx, hash)
+	if !served {
+		log.V(1).Info("the proxy does not serve the new table yet", "hash", hash, "why", why)
+	}
+	retry := !served
+	for _, c := range objs {
+		if len(c.res.Waiting) > 0 {
+			retry = true
+		}
+		if err := r.writeStatus(ctx, c, served, why); err != nil {
+			if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+				retry = true
+				continue
+			}
+			return reconcile.Result{}, err
+		}
+	}
+	if retry {
+		return reconcile.Result{RequeueAfter: waitRetry}, nil
+	}
+	return reconcile.Result{}, nil
+}
+
+// compileAll compiles every object kfup's ingress serves, in a stable order (KIngresses,
+// then Ingresses, each by namespace and name).
+func (r *Reconciler) compileAll(ctx context.Context) ([]compiled, error) {
+	res := &resolver{ctx: ctx, reader: r.reader, seen: map[string]*corev1.Service{}}
+	var out []compiled
+	if r.cfg.Knative {
+		var list kingressv1alpha1.IngressList
+		if err := r.client.List(ctx, &list); err != nil {
+			return nil, fmt.Errorf("list KIngresses: %w", err)
+		}
+		items := list.Items
+		slices.SortFunc(items, func(a, b kingressv1alpha1.Ingress) int {
+			return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		})
+		for i := range items {
+			k := &items[i]
+			if k.DeletionTimestamp != nil || !IsKfupKIngress(k) {
+				continue
+			}
+			out = append(out, compiled{kingress: k, res: route.KIngress(k, res)})
+		}
+	}
+	var list networkingv1.IngressList
+	if err := r.client.List(ctx, &list); err != nil {
+		return nil, fmt.Errorf("list Ingresses: %w", err)
+	}
+	items := list.Items
+	slices.SortFunc(items, func(a, b networkingv1.Ingress) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	for i := range items {
+		ing := &items[i]
+		if ing.DeletionTimestamp != nil || !r.isKfupIngress(ing) {
+			continue
+		}
+		out = append(out, compiled{ingress: ing, res: route.K8sIngress(ing, res)})
+	}
+	if err := res.err; err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// IsKfupKIngress says whether a KIngress names kfup's class (Knative copies
+// config-network's ingress-class into this annotation).
+func IsKfupKIngress(k *kingressv1alpha1.Ingress) bool {
+	a := k.GetAnnotations()
+	c, ok := a[kingressv1alpha1.ClassAnnotation]
+	if !ok {
+		c = a[kingressv1alpha1.ClassAnnotationAlt]
+	}
+	return c == kingressv1alpha1.Class
+}
+
+// isKfupIngress says whether an Ingress is of class kfup: spec.ingressClassName, or the
+// older kubernetes.io/ingress.class annotation.
+func (r *Reconciler) isKfupIngress(ing *networkingv1.Ingress) bool {
+	if ing.Spec.IngressClassName != nil {
+		return *ing.Spec.IngressClassName == r.cfg.IngressClass
+	}
+	return ing.Annotations["kubernetes.io/ingress.class"] == r.cfg.IngressClass
+}
+
+// resolver resolves backends from the API server, once per Service per reconcile.
+type resolver struct {
+	ctx    context.Context
+	reader client.Reader
+	seen   map[string]*corev1.Service
+	err    error
+}
+
+func (s *resolver) Resolve(ns, name string, port intstr.IntOrString) (route.Backend, error) {
+	key := ns + "/" + name
+	svc, ok := s.seen[key]
+	if !ok {
+		var got corev1.Service
+		switch err := s.reader.Get(s.ctx, types.NamespacedName{Namespace: ns, Name: name}, &got); {
+		case err == nil:
+			svc = &got
+		case apierrors.IsNotFound(err):
+		default:
+			if s.err == nil {
+				s.err = fmt.Errorf("read Service %s: %w", key, err)
+			}
+		}
+		s.seen[key] = svc
+	}
+	if svc == nil {
+		return route.Backend{Namespace: ns, Name: name, Port: port.String()}, route.ErrNoService
+	}
+	return route.NewServices(svc).Resolve(ns, name, port)
+}
+
+// publish writes the table into the routes ConfigMap, creating it, or updating it when it
+// is kfup's (labelled for the ingress slice) and changed; another object of that name is
+// never touched.
+func (r *Reconciler) publish(ctx context.Context, data []byte, hash string) error {
+	key := r.key().NamespacedName
+	var cm corev1.ConfigMap
+	err := r.reader.Get(ctx, key, &cm)
+	switch {
+	case apierrors.IsNotFound(err):
+		cm = corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+		apihost.MarkChild(&cm, APIName)
+		// Owned by the IngressClass: uninstalling kfup's ingress deletes the class, and
+		// the garbage collector the table with it.
+		var class networkingv1.IngressClass
+		switch err := r.reader.Get(ctx, types.NamespacedName{Name: r.cfg.IngressClass}, &class); {
+		case err == nil:
+			cm.OwnerReferences = []metav1.OwnerReference{{APIVersion: "networking.k8s.io/v1", Kind: "IngressClass", Name: class.Name, UID: class.UID}}
+		case !apierrors.IsNotFound(err):
+			return fmt.Errorf("read IngressClass %s: %w", r.cfg.IngressClass, err)
+		}
+		cm.Data = map[string]string{proxy.RoutesKey: string(data), proxy.HashKey: hash}
+		if err := r.client.Create(ctx, &cm); err != nil {
+			return fmt.Errorf("create ConfigMap %s: %w", key, err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("read ConfigMap %s: %w", key, err)
+	}
+	if cm.Labels[apihost.LabelAPI] != APIName {
+		return fmt.Errorf("ConfigMap %s exists and is not kfup's (no %s=%s label): delete or rename it, kfup's ingress publishes its routes there", key, apihost.LabelAPI, APIName)
+	}
+	if cm.Data[proxy.HashKey] == hash && cm.Data[proxy.RoutesKey] == string(data) {
+		return nil
+	}
+	cm.Data = map[string]string{proxy.RoutesKey: string(data), proxy.HashKey: hash}
+	if err := r.client.Update(ctx, &cm); err != nil {
+		return fmt.Errorf("update ConfigMap %s: %w", key, err)
+	}
+	return nil
+}
+
+// probe asks the proxy which table it serves; served says it is hash.
+func (r *Reconciler) probe(ctx context.Context, hash string) (served bool, why string) {
+	if r.cfg.ProxyAdmin == "" {
+		return true, "" // no proxy to ask (tests of the translation alone)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(r.cfg.ProxyAdmin, "/")+"/routes-hash", nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return false, "the proxy does not answer: " + err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	if got := strings.TrimSpace(string(b)); got != hash {
+		return false, fmt.Sprintf("the proxy serves routes %s, not yet %s", got, hash)
+	}
+	return true, ""
+}
+
+// writeStatus writes what became of one object.
+func (r *Reconciler) writeStatus(ctx context.Context, c compiled, served bool, why string) error {
+	if c.kingress != nil {
+		return r.writeKIngressStatus(ctx, c.kingress, c.res, served, why)
+	}
+	return r.writeIngressStatus(ctx, c.ingress, c.res, served)
+}
+
+func (r *Reconciler) writeKIngressStatus(ctx context.Context, k *kingressv1alpha1.Ingress, res *route.Result, served bool, why string) error {
+	now := metav1.Now()
+	st := k.Status.DeepCopy()
+	st.ObservedGeneration = k.Generation
+	network, lb := cond(kingressv1alpha1.ConditionNetworkConfigured, "True", "", ""), cond(kingressv1alpha1.ConditionLoadBalancerReady, "True", "", "")
+	switch {
+	case len(res.Invalid) > 0:
+		network = cond(kingressv1alpha1.ConditionNetworkConfigured, "False", "Unsupported", "kfup's ingress cannot serve this: "+res.Invalid.ToAggregate().Error())
+		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "False", "Unsupported", "not routed")
+	case len(res.Waiting) > 0:
+		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "Unknown", "WaitingForBackends", strings.Join(res.Waiting, "; "))
+	case !served:
+		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "Unknown", "Uninitialized", why)
+	}
+	ready := cond(kingressv1alpha1.ConditionReady, "True", "", "")
+	switch {
+	case network.Status == "False":
+		ready = cond(kingressv1alpha1.ConditionReady, "False", network.Reason, network.Message)
+	case lb.Status != "True":
+		ready = cond(kingressv1alpha1.ConditionReady, "Unknown", lb.Reason, lb.Message)
+	}
+	for _, c := range []kingressv1alpha1.Condition{lb, network, ready} {
+		st.Conditions = setCondition(st.Conditions, c, now)
+	}
+	if lb.Status == "True" {
+		st.PublicLoadBalancer = &kingressv1alpha1.LoadBalancerStatus{Ingress: []kingressv1alpha1.LoadBalancerIngressStatus{{DomainInternal: r.cfg.PublicDomain}}}
+		st.PrivateLoadBalancer = &kingressv1alpha1.LoadBalancerStatus{Ingress: []kingressv1alpha1.LoadBalancerIngressStatus{{DomainInternal: r.cfg.PrivateDomain}}}
+	} else {
+		st.PublicLoadBalancer, st.PrivateLoadBalancer = nil, nil
+	}
+	if equalStatus(&k.Status, st) {
+		return nil
+	}
+	k.Status = *st
+	return r.client.Status().Update(ctx, k)
+}
+
+// equalStatus compares statuses, ignoring transition times.
+func equalStatus(a, b *kingressv1alpha1.IngressStatus) bool {
+	strip := func(s *kingressv1alpha1.IngressStatus) []byte {
+		c := s.DeepCopy()
+		for i := range c.Conditions {
+			c.Conditions[i].LastTransitionTime = metav1.Time{}
+		}
+		bs, _ := json.Marshal(c)
+		return bs
+	}
+	return string(strip(a)) == string(strip(b))
+}
+
+func cond(typ, status, reason, msg string) kingressv1alpha1.Condition {
+	return kingressv1alpha1.Condition{Type: typ, Status: status, Reason: reason, Message: msg}
+}
+
+// setCondition sets c in conds, keeping its transition time while its status holds, and
+// the conditions sorted by type as Knative keeps them.
+func setCondition(conds []kingressv1alpha1.Condition, c kingressv1alpha1.Condition, now metav1.Time) []kingressv1alpha1.Condition {
+	i := slices.IndexFunc(conds, func(o kingressv1alpha1.Condition) bool { return o.Type == c.Type })
+	if i >= 0 {
+		if conds[i].Status == c.Status {
+			c.LastTransitionTime = conds[i].LastTransitionTime
+		} else {
+			c.LastTransitionTime = now
+		}
+		conds[i] = c
+	} else {
+		c.LastTransitionTime = now
+		conds = append(conds, c)
+	}
+	slices.SortFunc(conds, func(a, b kingressv1alpha1.Condition) int { return strings.Compare(a.Type, b.Type) })
+	return conds
+}
+
+// writeIngressStatus sets an Ingress's load balancer address once the proxy serves it, and
+// says with a Warning event what it cannot serve (the Ingress API has no conditions).
+func (r *Reconciler) writeIngressStatus(ctx context.Context, ing *networkingv1.Ingress, res *route.Result, served bool) error {
+	if len(res.Invalid) > 0 {
+		r.recorder.Event(ing, corev1.EventTypeWarning, "Unsupported", "kfup's ingress does not route this Ingress: "+res.Invalid.ToAggregate().Error())
+	}
+	want := networkingv1.IngressLoadBalancerStatus{}
+	if served && len(res.Invalid) == 0 && r.cfg.StatusAddress != "" {
+		want.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: r.cfg.StatusAddress}}
+	}
+	if equalLB(ing.Status.LoadBalancer, want) {
+		return nil
+	}
+	ing.Status.LoadBalancer = want
+	return r.client.Status().Update(ctx, ing)
+}
+
+func equalLB(a, b networkingv1.IngressLoadBalancerStatus) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}

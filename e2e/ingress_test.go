@@ -1,0 +1,113 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// An Ingress of class kfup answers on the host's HTTP ingress port (kind maps it to the
+// node port of kfup's proxy): a busybox httpd behind a Service, routed by host and path
+// prefix; another host gets the proxy's 404.
+func TestIngressOnHostPort(t *testing.T) {
+	ns := testNamespace(t)
+	ctx := context.Background()
+	labels := map[string]string{"app": "web"}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "httpd", Image: busyboxImage, ImagePullPolicy: corev1.PullNever,
+					Command: []string{"sh", "-c", "mkdir -p /tmp/www/api && echo hello from $(hostname) > /tmp/www/api/index.html && exec httpd -f -p 8080 -h /tmp/www"},
+					Ports:   []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+					ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+						HTTPGet: &corev1.HTTPGetAction{Path: "/api/", Port: intstr.FromString("http")}}, PeriodSeconds: 1},
+				}}},
+			},
+		},
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}, Spec: corev1.ServiceSpec{
+		Selector: labels, Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}}}}
+	prefix := networkingv1.PathTypePrefix
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}, Spec: networkingv1.IngressSpec{
+		IngressClassName: ptr.To("kfup"),
+		Rules: []networkingv1.IngressRule{{Host: "web.kfup.localhost", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+			Paths: []networkingv1.HTTPIngressPath{{Path: "/api", PathType: &prefix, Backend: networkingv1.IngressBackend{
+				Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Name: "http"}}}}},
+		}}}},
+	}}
+	for _, o := range []client.Object{dep, svc, ing} {
+		if err := k8sClient.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port := statusOf(t, clusterName).IngressHTTPPort
+	if port == 0 {
+		t.Fatal("kfup status reports no ingress HTTP port")
+	}
+	get := func(host, path string) (int, string, string, error) {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
+		req.Host = host
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			return 0, "", "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header.Get("X-Kfup-Ingress"), nil
+	}
+	start := time.Now()
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+		code, body, why, err := get("web.kfup.localhost", "/api/")
+		last = fmt.Sprintf("%d %q %q %v", code, body, why, err)
+		return code == 200 && strings.HasPrefix(body, "hello from web-"), nil
+	})
+	if err != nil {
+		t.Fatalf("GET http://web.kfup.localhost:%d/api/ never answered from the pod: last %s", port, last)
+	}
+	t.Logf("routed through the host port %d in %s", port, time.Since(start).Round(time.Millisecond))
+	var got networkingv1.Ingress
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ing), &got); err != nil {
+		t.Fatal(err)
+	}
+	if lb := got.Status.LoadBalancer.Ingress; len(lb) != 1 || lb[0].IP != "127.0.0.1" {
+		t.Errorf("Ingress status %+v, want the host's address", got.Status.LoadBalancer)
+	}
+	if code, _, why, err := get("web.kfup.localhost", "/apis"); err != nil || code != 404 || !strings.Contains(why, "no route") {
+		t.Errorf("/apis (not under the /api prefix): %d %q %v", code, why, err)
+	}
+	if code, _, why, err := get("other.kfup.localhost", "/api/"); err != nil || code != 404 || !strings.Contains(why, "no route") {
+		t.Errorf("another host: %d %q %v", code, why, err)
+	}
+	// Deleting the Ingress removes the route.
+	if err := k8sClient.Delete(ctx, ing); err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		code, _, why, err := get("web.kfup.localhost", "/api/")
+		last = fmt.Sprintf("%d %q %v", code, why, err)
+		return code == 404 && strings.Contains(why, "no route"), nil
+	})
+	if err != nil {
+		t.Fatalf("the route outlived its Ingress: %s", last)
+	}
+}
