@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -126,6 +127,7 @@ func TestServeXGBoostFromPVC(t *testing.T) {
 	}
 	t.Logf("status.url %s", got.Status.URL)
 	svcName := checkPredictorChildren(t, got)
+	checkIngressInfer(t, got, want)
 
 	infer := func(body string) (int, []byte) {
 		return proxyPost(t, ns, svcName, "/v2/models/"+isvcName+"/infer", body)
@@ -525,4 +527,42 @@ func TestServeXGBoostOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatalf("xgb-missing never reported ModelLoadFailed with the 404: %+v", last.Status)
 	}
+}
+
+// checkIngressInfer calls the model from the host, as a user does: status.url is
+// http://<name>-<namespace>.kfup.localhost, routed by kfup's ingress on the host's HTTP
+// port (kind's port mapping), and its predictions are the Python ones.
+func checkIngressInfer(t *testing.T, isvc *servingv1beta1.InferenceService, want trained) {
+	t.Helper()
+	host := isvc.Name + "-" + isvc.Namespace + ".kfup.localhost"
+	if isvc.Status.URL != "http://"+host {
+		t.Errorf("status.url %q, want http://%s (kfup's ingress)", isvc.Status.URL, host)
+		return
+	}
+	port := statusOf(t, clusterName).IngressHTTPPort
+	var data []float64
+	for _, r := range want.Rows {
+		data = append(data, r...)
+	}
+	body, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{
+		"name": "input-0", "datatype": "FP32", "shape": []int{len(want.Rows), len(want.Rows[0])}, "data": data}}})
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/v2/models/%s/infer", port, isvc.Name), bytes.NewReader(body))
+	req.Host = host
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("POST %s through the host port %d: %v", isvc.Status.URL, port, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Outputs []struct {
+			Data []float64 `json:"data"`
+		} `json:"outputs"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil || len(out.Outputs) == 0 {
+		t.Fatalf("POST %s/v2/models/%s/infer through the host port: %d %s (%s)", isvc.Status.URL, isvc.Name, resp.StatusCode, b, resp.Header.Get("X-Kfup-Ingress"))
+	}
+	comparePredictions(t, "through kfup's ingress", out.Outputs[0].Data, want.Predictions)
+	t.Logf("POST %s/v2/models/%s/infer through the host port %d: %d predictions", isvc.Status.URL, isvc.Name, port, len(out.Outputs[0].Data))
 }

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/components"
+	"github.com/kfup/kfup/components/ingress/proxy"
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	"github.com/kfup/kfup/components/serving/runtimeimages"
@@ -73,12 +74,19 @@ func (Component) AddToScheme(s *runtime.Scheme) error {
 	return servingv1alpha1.AddToScheme(s)
 }
 
-// ManagerArgs is --serving-namespace for components.serving.namespaces.
+// ManagerArgs is --serving-namespace for components.serving.namespaces, and
+// --serving-ingress-class for kfup's ingress when components.ingress is on (an Ingress
+// per InferenceService, its host <name>-<namespace>.kfup.localhost on the host's HTTP
+// port).
 func (c Component) ManagerArgs(env *components.Env) []string {
+	var args []string
 	if ns := c.Namespaces(env); len(ns) > 0 {
-		return []string{"--serving-namespace=" + strings.Join(ns, ",")}
+		args = append(args, "--serving-namespace="+strings.Join(ns, ","))
 	}
-	return nil
+	if env.Config().Components.Ingress.Enabled {
+		args = append(args, "--serving-ingress-class="+proxy.IngressClass)
+	}
+	return args
 }
 
 // Namespaces returns components.serving.namespaces.

@@ -8,6 +8,7 @@ import (
 
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
+	"github.com/kfup/kfup/components/serving/engine"
 	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/errs"
 )
@@ -24,12 +25,23 @@ type Config struct {
 	// ClusterServingRuntime); empty outside a cluster, where that runtime is not
 	// installed.
 	Image string
+	// Ingress says how InferenceServices are routed from outside the cluster: an Ingress
+	// of class Ingress.Class per InferenceService (none when empty), hosts under
+	// Ingress.Domain. A class needs the ingress slice hosted too (its cache holds the
+	// Ingresses).
+	Ingress engine.IngressSettings
 	// SkipNameValidation lets tests start several managers in one process.
 	SkipNameValidation bool
 }
 
+// DefaultDomain is the default domain of InferenceServices' hosts: names under localhost
+// resolve to the host itself, where kind maps the ingress port.
+const DefaultDomain = "kfup.localhost"
+
 // DefaultConfig is the configuration the manager starts with.
-func DefaultConfig() Config { return Config{Workers: 4} }
+func DefaultConfig() Config {
+	return Config{Workers: 4, Ingress: engine.IngressSettings{Domain: DefaultDomain}}
+}
 
 // API is the serving slice's in-cluster side (apihost.API).
 type API struct {
@@ -59,6 +71,8 @@ func (a *API) AddToScheme(s *runtime.Scheme) error {
 // AddFlags registers the --serving-* flags.
 func (a *API) AddFlags(fl *pflag.FlagSet) {
 	fl.IntVar(&a.Config.Workers, "serving-workers", a.Config.Workers, "InferenceServices reconciled at once")
+	fl.StringVar(&a.Config.Ingress.Class, "serving-ingress-class", a.Config.Ingress.Class, "IngressClass of the Ingress made for each InferenceService (kfup: kfup's ingress; empty: none, served inside the cluster only)")
+	fl.StringVar(&a.Config.Ingress.Domain, "serving-ingress-domain", a.Config.Ingress.Domain, "DNS suffix of InferenceServices' hosts: <name>-<namespace>.<domain>")
 	fl.StringSliceVar(&a.Namespace, "serving-namespace", a.Namespace, "reconcile only InferenceServices in these namespaces (repeatable or comma-separated; default: all)")
 }
 
@@ -66,6 +80,12 @@ func (a *API) AddFlags(fl *pflag.FlagSet) {
 func (a *API) Validate() error {
 	if a.Config.Workers < 1 {
 		return errs.Usage("pass --serving-workers 1 or more", "--serving-workers must be at least 1")
+	}
+	if c := a.Config.Ingress.Class; c != "" && len(validation.IsDNS1123Subdomain(c)) > 0 {
+		return errs.Usage("pass an IngressClass name such as --serving-ingress-class kfup", "--serving-ingress-class %q is not an object name", c)
+	}
+	if d := a.Config.Ingress.Domain; a.Config.Ingress.Class != "" && len(validation.IsDNS1123Subdomain(d)) > 0 {
+		return errs.Usage("pass a DNS name such as --serving-ingress-domain kfup.localhost", "--serving-ingress-domain %q is not a DNS name", d)
 	}
 	for _, ns := range a.Namespace {
 		if len(validation.IsDNS1123Label(ns)) > 0 {

@@ -6,7 +6,8 @@ package controller
 // server, and the built-in ClusterServingRuntimes created (and kept) by kfup. For an
 // s3:// or hf:// model the predictor's service account and the metadata of the secrets
 // it lists are read (get only, by name), to reference their keys from the storage
-// initializer as KServe does (docs/security.md).
+// initializer as KServe does (docs/security.md). With --serving-ingress-class, each
+// InferenceService's Ingress is applied like the other children.
 
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices/status,verbs=get;update
@@ -19,3 +20,4 @@ package controller
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete

@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -74,12 +76,17 @@ func (r *InferenceServiceReconciler) Name() string { return "inferenceservice-co
 // SetupWithManager watches InferenceServices and the Deployments they own.
 func (r *InferenceServiceReconciler) SetupWithManager(mgr manager.Manager) error {
 	r.client, r.reader = mgr.GetClient(), mgr.GetAPIReader()
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(r.Name()).
 		For(&servingv1beta1.InferenceService{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
-		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{})
+	if r.cfg.Ingress.Class != "" {
+		// the ingress slice caches every Ingress; its status says when a route is served
+		b = b.Owns(&networkingv1.Ingress{})
+	}
+	return b.
 		// a model server that fails to load its model exits: its pod's status says why
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			name := o.GetLabels()[engine.LabelInferenceService]
@@ -194,6 +201,28 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 			o.PredictorPods = pods.Items
 		}
 	}
+	// the Ingress of the InferenceService's hosts, when routed from outside
+	if ing := engine.Ingress(isvc, children, r.cfg.Ingress); ing != nil {
+		if err := r.apply(ctx, isvc, ing); err != nil {
+			var taken *takenError
+			if errors.As(err, &taken) {
+				o.Err, o.ErrReason, o.Children = err, engine.ReasonResourceExists, nil
+				return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
+			}
+			return o, ctrl.Result{}, err
+		}
+		got := &networkingv1.Ingress{}
+		err := r.client.Get(ctx, client.ObjectKeyFromObject(ing), got)
+		if isNotCached(err) {
+			err = r.reader.Get(ctx, client.ObjectKeyFromObject(ing), got)
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			return o, ctrl.Result{}, err
+		}
+		o.Ingress = &engine.RoutedIngress{URL: "http://" + r.cfg.Ingress.Host(isvc, ""), Served: len(got.Status.LoadBalancer.Ingress) > 0}
+	} else if err := r.deleteOwned(ctx, isvc, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: isvc.Name, Namespace: isvc.Namespace}}); err != nil {
+		return o, ctrl.Result{}, err
+	}
 	// a component removed from the spec takes its children with it
 	for _, comp := range []servingv1beta1.ComponentType{servingv1beta1.TransformerComponent, servingv1beta1.ExplainerComponent} {
 		if hasComponent(children, comp) {
@@ -290,7 +319,7 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1b
 	switch err := r.client.Get(ctx, client.ObjectKeyFromObject(obj), cached); {
 	case err == nil:
 		current = cached
-	case apierrors.IsNotFound(err):
+	case apierrors.IsNotFound(err), isNotCached(err):
 		m, err := r.metadataOf(ctx, obj)
 		if err != nil {
 			return err
@@ -340,10 +369,20 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1b
 	return nil
 }
 
+// isNotCached says the manager's cache holds no informer for the object's kind (an
+// Ingress when the ingress slice is not hosted): the API server is asked instead.
+func isNotCached(err error) bool {
+	var nc *cache.ErrResourceNotCached
+	return errors.As(err, &nc)
+}
+
 // forget drops what apply remembers of the children of the InferenceService ns/name.
 func (r *InferenceServiceReconciler) forget(ns, name string) {
 	r.applied.Range(func(k, _ any) bool {
 		key := k.(appliedKey)
+		if key.kind == "Ingress" && key.namespace == ns && key.name == name {
+			r.applied.Delete(k)
+		}
 		for _, comp := range []servingv1beta1.ComponentType{servingv1beta1.PredictorComponent, servingv1beta1.TransformerComponent, servingv1beta1.ExplainerComponent} {
 			if key.namespace == ns && key.name == engine.ComponentName(name, comp) {
 				r.applied.Delete(k)
@@ -382,7 +421,12 @@ func (r *InferenceServiceReconciler) deleteOwned(ctx context.Context, isvc *serv
 	}
 	r.applied.Delete(appliedKey{kind.Kind, obj.GetNamespace(), obj.GetName()})
 	if err := r.client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-		return client.IgnoreNotFound(err)
+		if isNotCached(err) { // Ingresses, when the ingress slice is not hosted
+			err = r.reader.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		}
+		if err != nil {
+			return client.IgnoreNotFound(err)
+		}
 	}
 	if !metav1.IsControlledBy(obj, isvc) {
 		return nil

@@ -25,6 +25,9 @@ const (
 	ReasonDeploymentUnavailable = "MinimumReplicasUnavailable"
 	// ReasonComponentNotReady: Ready is false because a component is not.
 	ReasonComponentNotReady = "ComponentNotReady"
+	// ReasonIngressNotServed: the InferenceService's Ingress has no address from the
+	// ingress yet.
+	ReasonIngressNotServed = "IngressNotServed"
 )
 
 // Observed is what the controller found and did for an InferenceService.
@@ -45,6 +48,9 @@ type Observed struct {
 	Err error
 	// ErrReason is Err's reason when it is none of those types.
 	ErrReason string
+	// Ingress is the InferenceService's Ingress, nil when it has none (no ingress class
+	// configured, or cluster-local): then it is served inside the cluster only.
+	Ingress *RoutedIngress
 }
 
 // Status returns isvc's status for what was observed; old is the current status, whose
@@ -124,8 +130,19 @@ func Status(isvc *servingv1beta1.InferenceService, o Observed, now metav1.Time) 
 		st.URL = cs.URL
 		st.Address = &servingv1beta1.Addressable{URL: cs.URL}
 	}
-	set(servingv1beta1.IngressReady, corev1.ConditionTrue, "",
-		"served inside the cluster at "+st.URL+" (Standard mode; kfup's ingress does not route it yet)")
+	switch in := o.Ingress; {
+	case in == nil:
+		set(servingv1beta1.IngressReady, corev1.ConditionTrue, "", "served inside the cluster at "+st.URL)
+	case in.Served:
+		st.URL = in.URL
+		set(servingv1beta1.IngressReady, corev1.ConditionTrue, "", "routed by the ingress at "+in.URL)
+	default:
+		st.URL = in.URL
+		ready = false
+		notReady = append(notReady, "ingress")
+		set(servingv1beta1.IngressReady, corev1.ConditionFalse, ReasonIngressNotServed,
+			"the Ingress "+isvc.Name+" is not served by the ingress yet (kubectl -n kfup-system get deploy kfup-ingress)")
+	}
 	if ready {
 		set(servingv1beta1.Ready, corev1.ConditionTrue, "", "")
 		st.ModelStatus = servingv1beta1.ModelStatus{
