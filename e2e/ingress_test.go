@@ -85,11 +85,17 @@ func TestIngressOnHostPort(t *testing.T) {
 		t.Fatalf("GET http://web.kfup.localhost:%d/api/ never answered from the pod: last %s", port, last)
 	}
 	t.Logf("routed through the host port %d in %s", port, time.Since(start).Round(time.Millisecond))
+	// the controller writes the status once the proxy reports the table served, which
+	// may be just after the first request got through
 	var got networkingv1.Ingress
-	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ing), &got); err != nil {
-		t.Fatal(err)
-	}
-	if lb := got.Status.LoadBalancer.Ingress; len(lb) != 1 || lb[0].IP != "127.0.0.1" {
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ing), &got); err != nil {
+			return false, nil
+		}
+		lb := got.Status.LoadBalancer.Ingress
+		return len(lb) == 1 && lb[0].IP == "127.0.0.1", nil
+	})
+	if err != nil {
 		t.Errorf("Ingress status %+v, want the host's address", got.Status.LoadBalancer)
 	}
 	if code, _, why, err := get("web.kfup.localhost", "/apis"); err != nil || code != 404 || !strings.Contains(why, "no route") {
