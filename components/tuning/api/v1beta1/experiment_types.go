@@ -361,10 +361,11 @@ type NasConfig struct {
 	// +optional
 	GraphConfig GraphConfig `json:"graphConfig,omitempty"`
 
-	// Operations are the operations a layer may be, each with its parameters; at most 16
+	// Operations are the operations a layer may be, each with its parameters; 1 to 16
 	// (MaxNasOperations).
 	// +listType=map
 	// +listMapKey=operationType
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Operations []Operation `json:"operations,omitempty"`
@@ -378,15 +379,18 @@ type GraphConfig struct {
 	// +optional
 	NumLayers *int32 `json:"numLayers,omitempty"`
 
-	// InputSizes are the sizes of the network's input.
-	// +listType=set
+	// InputSizes are the sizes of the network's input, each ≥ 1 (a list, not a set: an
+	// image is 32, 32, 3).
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:Minimum=1
 	// +optional
 	InputSizes []int32 `json:"inputSizes,omitempty"`
 
-	// OutputSizes are the sizes of the network's output.
-	// +listType=set
+	// OutputSizes are the sizes of the network's output, each ≥ 1.
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:Minimum=1
 	// +optional
 	OutputSizes []int32 `json:"outputSizes,omitempty"`
 }
