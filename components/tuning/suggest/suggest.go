@@ -152,6 +152,9 @@ func Names() []string {
 // Lookup returns the named algorithm; for an unknown name the error names the ones kfup has.
 func Lookup(name string) (Algorithm, error) {
 	f, ok := algorithms[name]
+	if !ok && IsNAS(name) {
+		return nil, fmt.Errorf("%s is a neural architecture search algorithm: give its search space in spec.nasConfig, not spec.parameters", name)
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w %q: kfup has %s", ErrUnknown, name, strings.Join(Names(), ", "))
 	}
@@ -159,7 +162,7 @@ func Lookup(name string) (Algorithm, error) {
 }
 
 // ValidateSettings refuses settings keys the algorithm does not accept, naming those it does.
-func ValidateSettings(a Algorithm, settings map[string]string) error {
+func ValidateSettings(a interface{ Settings() []Setting }, settings map[string]string) error {
 	var valid []string
 	for _, s := range a.Settings() {
 		valid = append(valid, s.Name)
