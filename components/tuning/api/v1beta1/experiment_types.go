@@ -50,7 +50,7 @@ func init() {
 // +kubebuilder:validation:XValidation:rule="has(self.parameters) || has(self.nasConfig)",message="set spec.parameters (the search space), or spec.nasConfig for neural architecture search"
 // +kubebuilder:validation:XValidation:rule="!has(self.maxFailedTrialCount) || !has(self.maxTrialCount) || self.maxFailedTrialCount <= self.maxTrialCount",message="maxFailedTrialCount must not exceed maxTrialCount"
 // +kubebuilder:validation:XValidation:rule="!has(self.parallelTrialCount) || !has(self.maxTrialCount) || self.parallelTrialCount <= self.maxTrialCount",message="parallelTrialCount (default 3) must not exceed maxTrialCount: lower parallelTrialCount or raise maxTrialCount"
-// +kubebuilder:validation:XValidation:rule="!has(self.trialTemplate) || !has(self.trialTemplate.trialParameters) || self.trialTemplate.trialParameters.all(tp, tp.reference.startsWith('${trialSpec.') || (has(self.parameters) && self.parameters.exists(p, p.name == tp.reference)))",message="every trialTemplate.trialParameters[*].reference must name a parameter of spec.parameters or trial metadata (${trialSpec.Name}, ${trialSpec.Namespace}, ${trialSpec.Kind}, ${trialSpec.APIVersion}, ${trialSpec.Labels[key]}, ${trialSpec.Annotations[key]})"
+// +kubebuilder:validation:XValidation:rule="!has(self.trialTemplate) || !has(self.trialTemplate.trialParameters) || self.trialTemplate.trialParameters.all(tp, tp.reference.startsWith('${trialSpec.') || has(self.nasConfig) || (has(self.parameters) && self.parameters.exists(p, p.name == tp.reference)))",message="every trialTemplate.trialParameters[*].reference must name a parameter of spec.parameters or trial metadata (${trialSpec.Name}, ${trialSpec.Namespace}, ${trialSpec.Kind}, ${trialSpec.APIVersion}, ${trialSpec.Labels[key]}, ${trialSpec.Annotations[key]}); with nasConfig, the controller checks them against the algorithm's assignments"
 type ExperimentSpec struct {
 	// Parameters is the search space: 1 to 100 parameters (MaxParameters). Required
 	// unless nasConfig is set.
@@ -356,6 +356,7 @@ type TrialParameterSpec struct {
 }
 
 // NasConfig is the search space of a neural architecture search.
+// +kubebuilder:validation:XValidation:rule="has(self.operations) && size(self.operations) > 0",message="operations must list at least one operation a layer may be"
 type NasConfig struct {
 	// GraphConfig is the shape of the network.
 	// +optional

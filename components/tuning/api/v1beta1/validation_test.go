@@ -170,7 +170,7 @@ func TestExperimentAdmission(t *testing.T) {
 		}), wantInMsg: []string{"spec.nasConfig.graphConfig.numLayers", "greater than or equal to 1"}},
 		{name: "NAS no operations", exp: nasExperiment("nas-no-ops", ns, func(n *tuningv1beta1.NasConfig) {
 			n.Operations = []tuningv1beta1.Operation{}
-		}), wantInMsg: []string{"spec.nasConfig.operations", "at least 1 items"}},
+		}), wantInMsg: []string{"spec.nasConfig", "operations must list at least one operation"}},
 		{name: "NAS operation parameter checked as in HPO", exp: nasExperiment("nas-op-param", ns, func(n *tuningv1beta1.NasConfig) {
 			n.Operations[0].Parameters[0].FeasibleSpace.List = nil
 		}), wantInMsg: []string{"spec.nasConfig.operations[0].parameters[0]"}},
