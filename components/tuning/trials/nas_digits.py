@@ -6,8 +6,10 @@ Katib's name=value format.
 It takes Katib's ENAS trial flags, so an upstream enas Experiment runs it with only the
 image and command changed:
 
-    python3 nas_digits.py --architecture="${trialParameters.neuralNetworkArchitecture}" \
-        --nn_config="${trialParameters.neuralNetworkConfig}" --num_epochs=3
+    python3 nas_digits.py --architecture=<the architecture assignment> \
+        --nn_config=<the nn_config assignment> --num_epochs=3
+
+(as upstream's template writes them, in double quotes, or without).
 
 The architecture is Katib's: per layer [operation id, skip bit to each earlier layer];
 nn_config's embedding says what each id is (convolution, separable_convolution,
