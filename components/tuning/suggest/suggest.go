@@ -2,7 +2,10 @@
 // the manager (no suggestion Deployment, no database). An algorithm is a function of the
 // search space, its algorithmSettings and the trials so far (in creation order): it keeps
 // no state of its own between calls, so the manager can restart, an Experiment can resume,
-// and the same history and random_state always give the same suggestions.
+// and the same history and random_state always give the same suggestions. The neural
+// architecture search algorithms (NASAlgorithm: enas, darts) take the nasConfig instead
+// of a parameter space; enas's controller is returned to the caller as NASResult.State
+// and handed back in the next request, which the manager keeps in the Suggestion.
 //
 // Names and algorithmSettings keys are upstream Katib's (v0.19).
 package suggest
