@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
 	"github.com/kfup/kfup/components/tuning/engine"
@@ -14,8 +15,16 @@ import (
 
 // spaceOf is the experiment's search space in the algorithms' terms.
 func spaceOf(spec *tuningv1beta1.ExperimentSpec) (suggest.Space, error) {
+	out, err := paramsOf(spec.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	return out, out.Validate()
+}
+
+func paramsOf(params []tuningv1beta1.ParameterSpec) (suggest.Space, error) {
 	var out suggest.Space
-	for _, p := range spec.Parameters {
+	for _, p := range params {
 		fs := p.FeasibleSpace
 		sp := suggest.Param{Name: p.Name, Kind: suggest.Kind(p.ParameterType), List: fs.List,
 			Distribution: suggest.Distribution(fs.Distribution)}
@@ -38,7 +47,27 @@ func spaceOf(spec *tuningv1beta1.ExperimentSpec) (suggest.Space, error) {
 		}
 		out = append(out, sp)
 	}
-	return out, out.Validate()
+	return out, nil
+}
+
+// nasOf is the experiment's neural architecture search space in the algorithms' terms.
+func nasOf(nc *tuningv1beta1.NasConfig) (suggest.NAS, error) {
+	g := nc.GraphConfig
+	out := suggest.NAS{NumLayers: int(ptr.Deref(g.NumLayers, 0))}
+	for _, s := range g.InputSizes {
+		out.InputSizes = append(out.InputSizes, int(s))
+	}
+	for _, s := range g.OutputSizes {
+		out.OutputSizes = append(out.OutputSizes, int(s))
+	}
+	for i, op := range nc.Operations {
+		params, err := paramsOf(op.Parameters)
+		if err != nil {
+			return out, fmt.Errorf("nasConfig.operations[%d] (%s): %w", i, op.OperationType, err)
+		}
+		out.Operations = append(out.Operations, suggest.Operation{Type: op.OperationType, Params: params})
+	}
+	return out, nil
 }
 
 func number(param, field, s string) (float64, error) {

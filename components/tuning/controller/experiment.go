@@ -144,22 +144,43 @@ func (r *ExperimentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 // kfup does not serve. It returns the trial template.
 func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Experiment) ([]byte, error) {
 	spec := &exp.Spec
-	if spec.NasConfig != nil && len(spec.Parameters) == 0 {
-		return nil, errors.New("neural architecture search (spec.nasConfig) is not served by kfup yet: use spec.parameters")
-	}
 	if spec.Algorithm == nil || spec.Objective == nil || spec.TrialTemplate == nil {
 		return nil, errors.New("spec.algorithm, spec.objective and spec.trialTemplate are required")
-	}
-	space, err := spaceOf(spec)
-	if err != nil {
-		return nil, err
 	}
 	settings, err := algorithmSettings(spec.Algorithm.AlgorithmSettings)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := suggest.Check(spec.Algorithm.AlgorithmName, space, settings); err != nil {
-		return nil, fmt.Errorf("algorithm %s: %w", spec.Algorithm.AlgorithmName, err)
+	var names []string // what the template's trialParameters may reference
+	var sample map[string]string
+	if spec.NasConfig != nil {
+		if len(spec.Parameters) > 0 {
+			return nil, errors.New("spec.parameters and spec.nasConfig are both set: a neural architecture search takes its space from nasConfig alone; remove spec.parameters")
+		}
+		nas, err := nasOf(spec.NasConfig)
+		if err != nil {
+			return nil, err
+		}
+		alg, err := suggest.CheckNAS(spec.Algorithm.AlgorithmName, nas, settings)
+		if err != nil {
+			return nil, fmt.Errorf("algorithm %s: %w", spec.Algorithm.AlgorithmName, err)
+		}
+		names, sample = alg.Assignments(), map[string]string{}
+		for _, n := range names {
+			sample[n] = "[[0]]"
+		}
+	} else {
+		space, err := spaceOf(spec)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := suggest.Check(spec.Algorithm.AlgorithmName, space, settings); err != nil {
+			return nil, fmt.Errorf("algorithm %s: %w", spec.Algorithm.AlgorithmName, err)
+		}
+		for _, p := range space {
+			names = append(names, p.Name)
+		}
+		sample = sampleAssignments(space)
 	}
 	if es := spec.EarlyStopping; es != nil && es.AlgorithmName != "" {
 		if es.AlgorithmName != MedianStop {
@@ -188,14 +209,10 @@ func (r *ExperimentReconciler) check(ctx context.Context, exp *tuningv1beta1.Exp
 		return nil, err
 	}
 	params := trialParams(spec.TrialTemplate)
-	var names []string
-	for _, p := range space {
-		names = append(names, p.Name)
-	}
 	if err := engine.CheckTemplate(tmpl, params, names); err != nil {
 		return nil, fmt.Errorf("trialTemplate: %w", err)
 	}
-	obj, err := engine.Render(tmpl, params, sampleAssignments(space), engine.TrialMeta{Name: exp.Name, Namespace: exp.Namespace})
+	obj, err := engine.Render(tmpl, params, sample, engine.TrialMeta{Name: exp.Name, Namespace: exp.Namespace})
 	if err != nil {
 		return nil, fmt.Errorf("trialTemplate: %w", err)
 	}

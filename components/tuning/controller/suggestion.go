@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -88,15 +89,7 @@ func (r *SuggestionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 // suggest appends up to n suggestions; an exhausted algorithm ends the Suggestion.
 func (r *SuggestionReconciler) suggest(ctx context.Context, exp *tuningv1beta1.Experiment, sug *tuningv1beta1.Suggestion, n int, now metav1.Time) error {
-	space, err := spaceOf(&exp.Spec)
-	if err != nil {
-		return err
-	}
 	settings, err := algorithmSettings(sug.Spec.Algorithm.AlgorithmSettings)
-	if err != nil {
-		return err
-	}
-	alg, err := suggest.Check(sug.Spec.Algorithm.AlgorithmName, space, settings)
 	if err != nil {
 		return err
 	}
@@ -108,10 +101,30 @@ func (r *SuggestionReconciler) suggest(ctx context.Context, exp *tuningv1beta1.E
 	for i := range list.Items {
 		trials[list.Items[i].Name] = &list.Items[i]
 	}
-	out, err := alg.Suggest(suggest.Request{Space: space, Goal: goalOf(exp.Spec.Objective), Settings: settings, Trials: historyOf(sug, trials), Count: n})
-	exhausted := errors.Is(err, suggest.ErrExhausted)
-	if err != nil && !exhausted {
-		return fmt.Errorf("%s: %w", sug.Spec.Algorithm.AlgorithmName, err)
+	var out []suggest.Suggestion
+	var order []string // the assignments' names, in the experiment's order
+	exhausted := false
+	if exp.Spec.NasConfig != nil {
+		if out, order, err = r.suggestNAS(ctx, exp, sug, settings, trials, n); err != nil {
+			return err
+		}
+	} else {
+		space, err := spaceOf(&exp.Spec)
+		if err != nil {
+			return err
+		}
+		alg, err := suggest.Check(sug.Spec.Algorithm.AlgorithmName, space, settings)
+		if err != nil {
+			return err
+		}
+		out, err = alg.Suggest(suggest.Request{Space: space, Goal: goalOf(exp.Spec.Objective), Settings: settings, Trials: historyOf(sug, trials), Count: n})
+		exhausted = errors.Is(err, suggest.ErrExhausted)
+		if err != nil && !exhausted {
+			return fmt.Errorf("%s: %w", sug.Spec.Algorithm.AlgorithmName, err)
+		}
+		for _, p := range space {
+			order = append(order, p.Name)
+		}
 	}
 	rules, err := medianRules(exp, trials)
 	if err != nil {
@@ -119,9 +132,9 @@ func (r *SuggestionReconciler) suggest(ctx context.Context, exp *tuningv1beta1.E
 	}
 	for _, s := range out {
 		a := tuningv1beta1.TrialAssignment{Name: trialName(exp, len(sug.Status.Suggestions)), Labels: s.Labels, EarlyStoppingRules: rules}
-		for _, p := range space { // in the experiment's parameter order
-			if v, ok := s.Assignments[p.Name]; ok {
-				a.ParameterAssignments = append(a.ParameterAssignments, tuningv1beta1.ParameterAssignment{Name: p.Name, Value: v})
+		for _, name := range order {
+			if v, ok := s.Assignments[name]; ok {
+				a.ParameterAssignments = append(a.ParameterAssignments, tuningv1beta1.ParameterAssignment{Name: name, Value: v})
 			}
 		}
 		sug.Status.Suggestions = append(sug.Status.Suggestions, a)
@@ -148,4 +161,45 @@ func trialName(exp *tuningv1beta1.Experiment, i int) string {
 		v /= uint64(len(alphabet))
 	}
 	return exp.Name + "-" + string(b)
+}
+
+// suggestNAS asks a neural architecture search algorithm for n suggestions, handing it
+// the state it left in the Suggestion (status.algorithmState) and keeping the new one
+// there, written with the suggestions in one status update: a manager that restarts
+// before the update asks again from the same state and history.
+func (r *SuggestionReconciler) suggestNAS(ctx context.Context, exp *tuningv1beta1.Experiment, sug *tuningv1beta1.Suggestion, settings map[string]string, trials map[string]*tuningv1beta1.Trial, n int) ([]suggest.Suggestion, []string, error) {
+	name := sug.Spec.Algorithm.AlgorithmName
+	nas, err := nasOf(exp.Spec.NasConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	alg, err := suggest.CheckNAS(name, nas, settings)
+	if err != nil {
+		return nil, nil, err
+	}
+	var state []byte
+	if s := sug.Status.AlgorithmState; s != "" {
+		if state, err = base64.StdEncoding.DecodeString(s); err != nil {
+			return nil, nil, fmt.Errorf("%s: status.algorithmState is not base64: %w", name, err)
+		}
+	}
+	seed := fnv.New64a()
+	fmt.Fprintf(seed, "%s/%s", exp.UID, name)
+	res, err := alg.Suggest(suggest.NASRequest{NAS: nas, Goal: goalOf(exp.Spec.Objective), Settings: settings,
+		Trials: historyOf(sug, trials), Count: n, Seed: seed.Sum64(), State: state})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if res.State != nil {
+		enc := base64.StdEncoding.EncodeToString(res.State)
+		if len(enc) > tuningv1beta1.MaxAlgorithmStateLength {
+			return nil, nil, fmt.Errorf("%s: its state is %d bytes, over the Suggestion's %d", name, len(enc), tuningv1beta1.MaxAlgorithmStateLength)
+		}
+		sug.Status.AlgorithmState = enc
+	}
+	log := ctrl.LoggerFrom(ctx)
+	for _, line := range res.Log {
+		log.Info(line, "algorithm", name)
+	}
+	return res.Suggestions, alg.Assignments(), nil
 }

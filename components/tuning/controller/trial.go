@@ -207,7 +207,7 @@ func (r *TrialReconciler) step(ctx context.Context, t *tuningv1beta1.Trial, run 
 	if err := r.recordStartStepMean(ctx, t, raw); err != nil {
 		return false, err
 	}
-	if _, ok := objectiveValue(t); !ok {
+	if _, ok := objectiveValue(t); !ok && !objectiveReported(t) {
 		setTrialCond(t, tuningv1beta1.TrialMetricsUnavailable, tuningv1beta1.TrialMetricsUnavailableReason,
 			unavailableMessage(t, kind), now)
 		clearTrialCond(t, tuningv1beta1.TrialRunning, now)
@@ -350,4 +350,21 @@ func hasContainer(p *corev1.Pod, name string) bool {
 		}
 	}
 	return strings.TrimSpace(name) == ""
+}
+
+// objectiveReported says the objective metric was reported, numeric or not: Katib's
+// trial controller judges a trial by its latest report, so a darts trial whose objective
+// is its best genotype (Best-Genotype=Genotype(...)) succeeds. Only numeric values
+// compete for currentOptimalTrial and the goal.
+func objectiveReported(t *tuningv1beta1.Trial) bool {
+	o := t.Spec.Objective
+	if o == nil || t.Status.Observation == nil {
+		return false
+	}
+	for _, m := range t.Status.Observation.Metrics {
+		if m.Name == o.ObjectiveMetricName && m.Latest != "" && m.Latest != engine.UnavailableValue {
+			return true
+		}
+	}
+	return false
 }

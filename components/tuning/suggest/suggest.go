@@ -2,7 +2,10 @@
 // the manager (no suggestion Deployment, no database). An algorithm is a function of the
 // search space, its algorithmSettings and the trials so far (in creation order): it keeps
 // no state of its own between calls, so the manager can restart, an Experiment can resume,
-// and the same history and random_state always give the same suggestions.
+// and the same history and random_state always give the same suggestions. The neural
+// architecture search algorithms (NASAlgorithm: enas, darts) take the nasConfig instead
+// of a parameter space; enas's controller is returned to the caller as NASResult.State
+// and handed back in the next request, which the manager keeps in the Suggestion.
 //
 // Names and algorithmSettings keys are upstream Katib's (v0.19).
 package suggest
@@ -152,6 +155,9 @@ func Names() []string {
 // Lookup returns the named algorithm; for an unknown name the error names the ones kfup has.
 func Lookup(name string) (Algorithm, error) {
 	f, ok := algorithms[name]
+	if !ok && IsNAS(name) {
+		return nil, fmt.Errorf("%s is a neural architecture search algorithm: give its search space in spec.nasConfig, not spec.parameters", name)
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w %q: kfup has %s", ErrUnknown, name, strings.Join(Names(), ", "))
 	}
@@ -159,7 +165,7 @@ func Lookup(name string) (Algorithm, error) {
 }
 
 // ValidateSettings refuses settings keys the algorithm does not accept, naming those it does.
-func ValidateSettings(a Algorithm, settings map[string]string) error {
+func ValidateSettings(a interface{ Settings() []Setting }, settings map[string]string) error {
 	var valid []string
 	for _, s := range a.Settings() {
 		valid = append(valid, s.Name)

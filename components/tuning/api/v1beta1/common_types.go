@@ -174,8 +174,10 @@ type ParameterAssignment struct {
 	// +required
 	Name string `json:"name"`
 
-	// Value is the parameter's value, as a string.
-	// +kubebuilder:validation:MaxLength=256
+	// Value is the parameter's value, as a string; at most 65536 characters
+	// (MaxAssignmentValueLength: a neural architecture search's architecture and its
+	// description are long).
+	// +kubebuilder:validation:MaxLength=65536
 	// +optional
 	Value string `json:"value,omitempty"`
 }

@@ -50,7 +50,7 @@ func init() {
 // +kubebuilder:validation:XValidation:rule="has(self.parameters) || has(self.nasConfig)",message="set spec.parameters (the search space), or spec.nasConfig for neural architecture search"
 // +kubebuilder:validation:XValidation:rule="!has(self.maxFailedTrialCount) || !has(self.maxTrialCount) || self.maxFailedTrialCount <= self.maxTrialCount",message="maxFailedTrialCount must not exceed maxTrialCount"
 // +kubebuilder:validation:XValidation:rule="!has(self.parallelTrialCount) || !has(self.maxTrialCount) || self.parallelTrialCount <= self.maxTrialCount",message="parallelTrialCount (default 3) must not exceed maxTrialCount: lower parallelTrialCount or raise maxTrialCount"
-// +kubebuilder:validation:XValidation:rule="!has(self.trialTemplate) || !has(self.trialTemplate.trialParameters) || self.trialTemplate.trialParameters.all(tp, tp.reference.startsWith('${trialSpec.') || (has(self.parameters) && self.parameters.exists(p, p.name == tp.reference)))",message="every trialTemplate.trialParameters[*].reference must name a parameter of spec.parameters or trial metadata (${trialSpec.Name}, ${trialSpec.Namespace}, ${trialSpec.Kind}, ${trialSpec.APIVersion}, ${trialSpec.Labels[key]}, ${trialSpec.Annotations[key]})"
+// +kubebuilder:validation:XValidation:rule="!has(self.trialTemplate) || !has(self.trialTemplate.trialParameters) || self.trialTemplate.trialParameters.all(tp, tp.reference.startsWith('${trialSpec.') || has(self.nasConfig) || (has(self.parameters) && self.parameters.exists(p, p.name == tp.reference)))",message="every trialTemplate.trialParameters[*].reference must name a parameter of spec.parameters or trial metadata (${trialSpec.Name}, ${trialSpec.Namespace}, ${trialSpec.Kind}, ${trialSpec.APIVersion}, ${trialSpec.Labels[key]}, ${trialSpec.Annotations[key]}); with nasConfig, the controller checks them against the algorithm's assignments"
 type ExperimentSpec struct {
 	// Parameters is the search space: 1 to 100 parameters (MaxParameters). Required
 	// unless nasConfig is set.
@@ -356,15 +356,17 @@ type TrialParameterSpec struct {
 }
 
 // NasConfig is the search space of a neural architecture search.
+// +kubebuilder:validation:XValidation:rule="has(self.operations) && size(self.operations) > 0",message="operations must list at least one operation a layer may be"
 type NasConfig struct {
 	// GraphConfig is the shape of the network.
 	// +optional
 	GraphConfig GraphConfig `json:"graphConfig,omitempty"`
 
-	// Operations are the operations a layer may be, each with its parameters; at most 16
+	// Operations are the operations a layer may be, each with its parameters; 1 to 16
 	// (MaxNasOperations).
 	// +listType=map
 	// +listMapKey=operationType
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Operations []Operation `json:"operations,omitempty"`
@@ -378,15 +380,18 @@ type GraphConfig struct {
 	// +optional
 	NumLayers *int32 `json:"numLayers,omitempty"`
 
-	// InputSizes are the sizes of the network's input.
-	// +listType=set
+	// InputSizes are the sizes of the network's input, each ≥ 1 (a list, not a set: an
+	// image is 32, 32, 3).
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:Minimum=1
 	// +optional
 	InputSizes []int32 `json:"inputSizes,omitempty"`
 
-	// OutputSizes are the sizes of the network's output.
-	// +listType=set
+	// OutputSizes are the sizes of the network's output, each ≥ 1.
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:Minimum=1
 	// +optional
 	OutputSizes []int32 `json:"outputSizes,omitempty"`
 }

@@ -73,6 +73,14 @@ const (
 	// MaxValueLength bounds string values: feasible-space bounds, steps and list values,
 	// setting values, parameter assignments and metric values.
 	MaxValueLength = 256
+
+	// MaxAssignmentValueLength bounds a parameter assignment's value (a NAS
+	// architecture's nn_config lists every operation it uses).
+	MaxAssignmentValueLength = 65536
+
+	// MaxAlgorithmStateLength bounds a Suggestion's status.algorithmState: enas's
+	// controller, at most 65536 weights of 8 bytes, in base64.
+	MaxAlgorithmStateLength = 786432
 )
 
 // Defaults the API server sets (CRD defaults), as Katib's admission webhook does.

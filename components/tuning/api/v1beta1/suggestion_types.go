@@ -78,6 +78,13 @@ type SuggestionStatus struct {
 	// +optional
 	AlgorithmSettings []AlgorithmSetting `json:"algorithmSettings,omitempty"`
 
+	// AlgorithmState is kfup's: the state an algorithm keeps between requests (enas's
+	// controller: its weights, optimizer and random generator), base64; at most 786432
+	// characters (MaxAlgorithmStateLength). Katib keeps it in its suggestion pod's memory.
+	// +kubebuilder:validation:MaxLength=786432
+	// +optional
+	AlgorithmState string `json:"algorithmState,omitempty"`
+
 	// SuggestionCount is the number of assignments made.
 	// +optional
 	SuggestionCount int32 `json:"suggestionCount,omitempty"`

@@ -156,6 +156,24 @@ func TestExperimentAdmission(t *testing.T) {
 				}}},
 			}
 		})},
+		{name: "NAS input sizes repeat (an image)", exp: nasExperiment("nas-image", ns, func(n *tuningv1beta1.NasConfig) {
+			n.GraphConfig.InputSizes = []int32{32, 32, 3}
+		})},
+		{name: "NAS input size zero", exp: nasExperiment("nas-in-zero", ns, func(n *tuningv1beta1.NasConfig) {
+			n.GraphConfig.InputSizes = []int32{32, 0, 3}
+		}), wantInMsg: []string{"spec.nasConfig.graphConfig.inputSizes[1]", "greater than or equal to 1"}},
+		{name: "NAS output size negative", exp: nasExperiment("nas-out-neg", ns, func(n *tuningv1beta1.NasConfig) {
+			n.GraphConfig.OutputSizes = []int32{-10}
+		}), wantInMsg: []string{"spec.nasConfig.graphConfig.outputSizes[0]", "greater than or equal to 1"}},
+		{name: "NAS zero layers", exp: nasExperiment("nas-layers", ns, func(n *tuningv1beta1.NasConfig) {
+			n.GraphConfig.NumLayers = ptr.To[int32](0)
+		}), wantInMsg: []string{"spec.nasConfig.graphConfig.numLayers", "greater than or equal to 1"}},
+		{name: "NAS no operations", exp: nasExperiment("nas-no-ops", ns, func(n *tuningv1beta1.NasConfig) {
+			n.Operations = []tuningv1beta1.Operation{}
+		}), wantInMsg: []string{"spec.nasConfig", "operations must list at least one operation"}},
+		{name: "NAS operation parameter checked as in HPO", exp: nasExperiment("nas-op-param", ns, func(n *tuningv1beta1.NasConfig) {
+			n.Operations[0].Parameters[0].FeasibleSpace.List = nil
+		}), wantInMsg: []string{"spec.nasConfig.operations[0].parameters[0]"}},
 		{name: "parameter name with a brace", exp: experiment("param-brace", ns, func(e *tuningv1beta1.Experiment) {
 			e.Spec.Parameters[3].Name = "${opt}"
 		}), wantInMsg: []string{"spec.parameters[3].name", "should match"}},
@@ -487,4 +505,20 @@ func ensureNamespace(t *testing.T, nsName string) {
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+}
+
+// nasExperiment is a valid enas experiment changed by edit.
+func nasExperiment(name, ns string, edit func(*tuningv1beta1.NasConfig)) *tuningv1beta1.Experiment {
+	return experiment(name, ns, func(e *tuningv1beta1.Experiment) {
+		e.Spec.Parameters = nil
+		e.Spec.TrialTemplate.TrialParameters = nil
+		e.Spec.Algorithm.AlgorithmName = "enas"
+		e.Spec.NasConfig = &tuningv1beta1.NasConfig{
+			GraphConfig: tuningv1beta1.GraphConfig{NumLayers: ptr.To[int32](2), InputSizes: []int32{8, 8, 1}, OutputSizes: []int32{10}},
+			Operations: []tuningv1beta1.Operation{{OperationType: "convolution", Parameters: []tuningv1beta1.ParameterSpec{
+				{Name: "filter_size", ParameterType: tuningv1beta1.ParameterTypeCategorical, FeasibleSpace: tuningv1beta1.FeasibleSpace{List: []string{"3", "5"}}},
+			}}},
+		}
+		edit(e.Spec.NasConfig)
+	})
 }
