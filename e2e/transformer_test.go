@@ -79,7 +79,16 @@ func checkTransformer(t *testing.T, ns, claim string, want trained) {
 		t.Errorf("status.address %+v: want the transformer's", got.Status.Address)
 	}
 	body, _ := json.Marshal(map[string]any{"instances": want.Rows})
-	code, out := proxyPost(t, ns, name+"-transformer", "/v1/models/"+name+":predict", string(body))
+	// Ready says the pods are; the Services' endpoints reach kube-proxy a moment later
+	// (the transformer's call to the predictor is then refused): retry that window only
+	var code int
+	var out []byte
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		code, out = proxyPost(t, ns, name+"-transformer", "/v1/models/"+name+":predict", string(body))
+		if code < 500 || time.Now().After(deadline) {
+			break
+		}
+	}
 	var resp struct {
 		Predictions []float64 `json:"predictions"`
 		Via         string    `json:"via"`
