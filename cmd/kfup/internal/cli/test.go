@@ -110,7 +110,7 @@ func runTest(ctx context.Context, f *Factory, opts *TestOptions) error {
 	if opts.GPU && opts.GPUImagePyTorch != "" {
 		// before any smoke test: a PyTorch image the driver cannot run fails in the pod
 		// only after its (large) pull, with CUDA's own error
-		row, err := checkPyTorchCUDA(ctx, f, env.Store, rec.Name, opts.GPUImagePyTorch)
+		row, err := checkPyTorchCUDA(ctx, f, env.Store, rec, opts.GPUImagePyTorch)
 		if err != nil {
 			return errs.Wrap(errs.KindPreflight, errs.HintOf(err), fmt.Errorf("--gpu-image-pytorch: %w", err))
 		}
@@ -199,19 +199,25 @@ func gpuRows(res []nvidia.GPUSmokeResult) []bootstrap.ComponentHealth {
 }
 
 // checkPyTorchCUDA compares the CUDA version the PyTorch image needs (its environment in
-// the local Docker when it is there, else its tag) with the one the host's driver
-// supports: discovery now, as the kind node uses the host's driver, else the inventory
-// kfup create --gpu recorded in the cluster's directory. A driver of an older CUDA major
-// is an error with the fix (nvidia.CheckImageCUDA); otherwise a row that says what was
-// compared.
-func checkPyTorchCUDA(ctx context.Context, f *Factory, store bootstrap.Store, name, image string) (bootstrap.ComponentHealth, error) {
+// the local Docker when it is there, else its tag) with the one the GPU node's driver
+// supports. For a kind cluster that is the host's driver: discovery now, else the
+// inventory kfup create --gpu recorded in the cluster's directory. For another provider
+// this host's GPUs say nothing about the nodes', so only a recorded inventory counts. A
+// driver of an older CUDA major is an error with the fix (nvidia.CheckImageCUDA);
+// otherwise a row that says what was compared.
+func checkPyTorchCUDA(ctx context.Context, f *Factory, store bootstrap.Store, rec *bootstrap.Record, image string) (bootstrap.ComponentHealth, error) {
 	driverCUDA := ""
-	if inv, err := f.GPUs(ctx); err == nil {
-		driverCUDA = inv.CUDAVersion
-	} else if b, rerr := os.ReadFile(filepath.Join(store.ClusterDir(name), "gpu", "inventory.json")); rerr == nil {
-		var rec gpu.Inventory
-		if json.Unmarshal(b, &rec) == nil {
-			driverCUDA = rec.CUDAVersion
+	if rec.Provider == bootstrap.ProviderKind {
+		if inv, err := f.GPUs(ctx); err == nil {
+			driverCUDA = inv.CUDAVersion
+		}
+	}
+	if driverCUDA == "" {
+		if b, err := os.ReadFile(filepath.Join(store.ClusterDir(rec.Name), "gpu", "inventory.json")); err == nil {
+			var recorded gpu.Inventory
+			if json.Unmarshal(b, &recorded) == nil {
+				driverCUDA = recorded.CUDAVersion
+			}
 		}
 	}
 	var env []string

@@ -93,6 +93,7 @@ func TestCheckPyTorchCUDA(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
+		provider string // kind when empty
 		gpus     func(context.Context) (*gpu.Inventory, error)
 		recorded string // the inventory kfup create --gpu wrote, "" for none
 		env      []string
@@ -107,6 +108,8 @@ func TestCheckPyTorchCUDA(t *testing.T) {
 		{name: "no driver now: the recorded inventory", gpus: noGPU, recorded: `{"cudaVersion":"11.4","gpus":[{"index":0}]}`, image: nvidia.ExamplePyTorchImage, fails: true},
 		{name: "nothing known about the driver", gpus: noGPU, image: nvidia.ExamplePyTorchImage, note: "driver's CUDA version is unknown: not checked"},
 		{name: "nothing known about the image", gpus: driver("11.4"), image: "example.com/torch:v1", note: "CUDA version unknown"},
+		// this host's GPUs are not an existing cluster's
+		{name: "existing cluster: host not asked", provider: bootstrap.ProviderExisting, gpus: driver("11.4"), image: nvidia.ExamplePyTorchImage, note: "driver's CUDA version is unknown: not checked"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,7 +131,11 @@ func TestCheckPyTorchCUDA(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			row, err := checkPyTorchCUDA(context.Background(), f, store, name, tc.image)
+			rec := &bootstrap.Record{Name: name, Provider: bootstrap.ProviderKind}
+			if tc.provider != "" {
+				rec.Provider = tc.provider
+			}
+			row, err := checkPyTorchCUDA(context.Background(), f, store, rec, tc.image)
 			if tc.fails {
 				if errs.KindOf(err) != errs.KindPreflight {
 					t.Fatalf("row %+v, err %v; want a preflight error", row, err)
