@@ -26,6 +26,7 @@ import (
 
 	"github.com/kfup/kfup/components/nvidia"
 	"github.com/kfup/kfup/components/training/builders"
+	"github.com/kfup/kfup/gpu"
 )
 
 // nvmlmockImage is the test build of kfup's in-cluster image, whose device plugin knows
@@ -76,9 +77,7 @@ func TestGPUMockDevicePluginOnKind(t *testing.T) {
 	t.Cleanup(func() { labelNode(t, node, nvidia.LabelGPUPresent, nil) })
 
 	ds := mockDaemonSet(ns, 1)
-	if _, err := clientset.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create the device plugin DaemonSet: %v", err)
-	}
+	runDaemonSet(t, ds)
 	t0 = time.Now()
 	waitAllocatable(t, node, ns, mockGPUs)
 	t.Logf("node %s advertises %d %s after %s", node, mockGPUs, gpuRes, time.Since(t0).Round(time.Second))
@@ -135,6 +134,84 @@ func TestGPUMockDevicePluginOnKind(t *testing.T) {
 	shared := gpuPod(ns, "shared-gpu", 1)
 	got = runPod(t, shared, 3*time.Minute)
 	checkAllocation(t, node, ns, shared.Name, ids, true, got)
+}
+
+// TestGPUInventoryDevicePluginOnKind runs the nvidia component's DaemonSet exactly as
+// kfup installs it, from kfup's shipped (static, mock-free) manager image, on a node
+// prepared as kfup create --gpu prepares one, or as docs/gpu.md tells the owner of an
+// existing cluster to: labelled nvidia.com/gpu.present=true, with an inventory at
+// /etc/kfup/gpu/inventory.json and a CDI spec whose devices are named by UUID. The
+// plugin serves the inventory without NVML, the node advertises its two GPUs, and a pod
+// requesting one is allocated its CDI device, which containerd applies.
+func TestGPUInventoryDevicePluginOnKind(t *testing.T) {
+	node := clusterName + "-control-plane"
+	ns := testNamespace(t)
+	inv := gpu.Inventory{Source: gpu.SourceNVIDIASMI, DriverVersion: "550.54.15", CUDAVersion: "12.4"}
+	var ids []string
+	for i := range 2 {
+		d := gpu.Device{Index: i, Minor: i, Name: "Tesla T4", UUID: fmt.Sprintf("GPU-e2e-inventory-%012d", i), MemoryMiB: 15360}
+		inv.GPUs = append(inv.GPUs, d)
+		ids = append(ids, d.UUID)
+	}
+	b, err := json.Marshal(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeWrite(t, node, nvidia.InventoryFile, b)
+	t.Cleanup(func() { _, _ = docker("exec", node, "rm", "-rf", nvidia.InventoryDir) })
+	labelNode(t, node, nvidia.LabelGPUPresent, ptrTo("true"))
+	t.Cleanup(func() { labelNode(t, node, nvidia.LabelGPUPresent, nil) })
+	writeMockCDISpec(t, node, ids)
+
+	image := kfupImage(t)
+	ds := nvidia.DaemonSet(image, nvidia.Settings{DevicePlugin: true, MIGStrategy: "none", PullPolicy: corev1.PullNever})
+	ds.Namespace = ns
+	runDaemonSet(t, ds)
+	t0 := time.Now()
+	waitAllocatable(t, node, ns, int64(len(ids)))
+	t.Logf("node %s advertises %d %s from the inventory after %s (image %s)", node, len(ids), gpuRes, time.Since(t0).Round(time.Second), image)
+	logs := pluginLogs(t, ns)
+	for _, want := range []string{"serving the GPUs kfup found on the host (" + nvidia.InventoryFile + ")", "no NVML in this build (static)", "nvidia.com/gpu: registered 2 devices"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("device plugin log lacks %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "mock") {
+		t.Errorf("the shipped image's plugin mentions a mock:\n%s", logs)
+	}
+	pod := gpuPod(ns, "inventory-gpu", 1)
+	got := runPod(t, pod, 3*time.Minute)
+	checkAllocation(t, node, ns, pod.Name, ids, false, got)
+}
+
+// runDaemonSet creates ds; when the test ends it deletes it and waits until its pods are
+// gone, so that the next test's plugin is the only one on the node.
+func runDaemonSet(t *testing.T, ds *appsv1.DaemonSet) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := clientset.AppsV1().DaemonSets(ds.Namespace).Create(ctx, ds, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create the device plugin DaemonSet: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = clientset.AppsV1().DaemonSets(ds.Namespace).Delete(ctx, ds.Name, metav1.DeleteOptions{PropagationPolicy: ptrTo(metav1.DeletePropagationForeground)})
+		sel := metav1.FormatLabelSelector(ds.Spec.Selector)
+		if err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+			pods, err := clientset.CoreV1().Pods(ds.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+			return err == nil && len(pods.Items) == 0, nil
+		}); err != nil {
+			t.Errorf("device plugin pods of %s/%s still there: %v", ds.Namespace, ds.Name, err)
+		}
+	})
+}
+
+// nodeWrite writes b to path in the node container (parents made).
+func nodeWrite(t *testing.T, node, path string, b []byte) {
+	t.Helper()
+	cmd := exec.Command("docker", "exec", "-i", node, "sh", "-c", `mkdir -p "$(dirname "$0")" && cat > "$0"`, path)
+	cmd.Stdin = bytes.NewReader(b)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("write %s into %s: %v: %s", path, node, err, out)
+	}
 }
 
 // mockDaemonSet is the nvidia component's DaemonSet, in ns, running the test image with
@@ -263,11 +340,7 @@ func writeMockCDISpec(t *testing.T, node string, uuids []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("docker", "exec", "-i", node, "sh", "-c", "mkdir -p /etc/cdi && cat > "+mockSpecPath)
-	cmd.Stdin = bytes.NewReader(b)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("write %s into %s: %v: %s", mockSpecPath, node, err, out)
-	}
+	nodeWrite(t, node, mockSpecPath, b)
 	t.Cleanup(func() { _, _ = docker("exec", node, "rm", "-f", mockSpecPath) })
 }
 
