@@ -22,7 +22,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 GENERATED := components manifests internal
 
 .PHONY: help build test unit fuzz integration e2e check lint generate proto verify envtest envtest-path \
-        node-image workload-images istiod-image bench bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines serving-fixtures clean
+        node-image workload-images istiod-image nvmlmock-image bench bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines serving-fixtures clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -137,10 +137,24 @@ istiod-image: ## build istiod (pilot-discovery) from the pinned istio.io/istio m
 	  docker load -i $(BIN)/istiod-image.tar && rm -f $(BIN)/istiod-image.tar; \
 	fi
 
-e2e: build node-image workload-images istiod-image ## e2e tier: kfup creates a kind cluster, tests run on it, it is deleted
+# The GPU e2e test's image (e2e/gpu_test.go): kfup's in-cluster binary with the test-only
+# --mock-nvml switch, which needs cgo (go-nvml's mocks) and the nvmlmock tag; linked
+# statically against glibc, so that the image, like the manager's, needs no libc. It is
+# never the manager image: make build stays CGO_ENABLED=0 without the tag, the image has
+# its own repository, and hack/nvmlmock-image refuses a binary without the switch. The
+# linker's warning about dlopen in a static binary is expected: the mock never loads
+# libnvidia-ml (a real node would, and the static build then falls back to nvidia-smi).
+NVMLMOCK_IMAGE ?= kfup.local/kfup-nvmlmock:e2e
+
+nvmlmock-image: ## test-only image: kfup-manager with --mock-nvml (CGO_ENABLED=1 -tags nvmlmock, static glibc) for the GPU e2e test
+	CGO_ENABLED=1 $(GO) build -tags nvmlmock,netgo,osusergo -ldflags "$(LDFLAGS) -linkmode external -extldflags -static" -o $(BIN)/kfup-nvmlmock ./cmd/kfup-manager
+	$(GO) run ./hack/nvmlmock-image --binary $(BIN)/kfup-nvmlmock --tag $(NVMLMOCK_IMAGE) -o $(BIN)/nvmlmock-image.tar
+	docker load -i $(BIN)/nvmlmock-image.tar && rm -f $(BIN)/nvmlmock-image.tar
+
+e2e: build node-image workload-images istiod-image nvmlmock-image ## e2e tier: kfup creates a kind cluster, tests run on it, it is deleted
 	@mkdir -p $(ARTIFACTS)
 	@rm -rf $(E2E_HOME)
-	@export KFUP_BIN=$(BIN)/kfup ARTIFACTS=$(ARTIFACTS) KFUP_NODE_IMAGE="$(KFUP_NODE_IMAGE)" KFUP_E2E_HOME=$(E2E_HOME); \
+	@export KFUP_BIN=$(BIN)/kfup ARTIFACTS=$(ARTIFACTS) KFUP_NODE_IMAGE="$(KFUP_NODE_IMAGE)" KFUP_E2E_HOME=$(E2E_HOME) KFUP_E2E_NVMLMOCK_IMAGE=$(NVMLMOCK_IMAGE); \
 	  rc=0; $(TIER) e2e $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v -run '$(E2E_RUN)' ./e2e/ || rc=$$?; \
 	  if [ "$${KFUP_E2E_KEEP:-0}" != 1 ]; then \
 	    KFUP_HOME=$(E2E_HOME)/state KUBECONFIG=$(E2E_HOME)/kubeconfig $(BIN)/kfup delete --all -q || rc=1; fi; \

@@ -5,11 +5,16 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kfup/kfup/bootstrap"
 )
@@ -151,22 +156,68 @@ func TestInterruptedCreateThenCreateAndDelete(t *testing.T) {
 	}
 }
 
-// On this host without GPUs, `kfup create --gpu` stops before anything is created: a
-// non-zero exit with the reason and its fix, and no node container, network endpoint,
-// kubeconfig context or record left behind; `--gpu=auto` would go on without GPUs
-// (unit-tested: it creates a whole cluster).
+// On this host without GPUs, `kfup create --gpu` stops before anything is created: exit
+// 3 (a preflight error, docs/cli.md) at the `Finding GPUs` step with the reason and its
+// fix, and no node container, network endpoint, kubeconfig context or record left
+// behind. The binary is the static release build, so discovery goes through nvidia-smi,
+// which this host lacks: that is gpu.ErrNoDriver.
 func TestCreateGPUWithoutGPUFailsCleanly(t *testing.T) {
 	name := clusterName + "-gpu"
 	t.Cleanup(func() { kfup(context.Background(), "delete", "--name", name) })
 	r := kfup(context.Background(), "create", "--name", name, "--profile", "none", "--gpu")
-	t.Logf("create --gpu exited %d in %s:\n%s", r.code, r.elapsed, r.stderr)
-	if r.code == 0 {
-		t.Fatalf("create --gpu succeeded on a host without GPUs:\n%s", r.stdout)
+	t.Logf("create --gpu exited %d in %s:\n%s", r.code, r.elapsed.Round(100*time.Millisecond), r.stderr)
+	if r.code != 3 {
+		t.Fatalf("create --gpu on a host without GPUs: exit %d, want 3 (preflight)\nstdout:\n%s", r.code, r.stdout)
 	}
-	if !strings.Contains(r.stderr, "ERROR:") || !strings.Contains(strings.ToLower(r.stderr), "gpu") {
-		t.Errorf("create --gpu said nothing about the GPUs:\n%s", r.stderr)
+	for _, want := range []string{"Finding GPUs", "ERROR: ", "no NVIDIA driver found", "install the NVIDIA driver"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("create --gpu stderr lacks %q", want)
+		}
+	}
+	if strings.Contains(r.stderr, "Creating cluster") {
+		t.Errorf("create --gpu went past the GPU step")
 	}
 	if left := traces(name); len(left) > 0 {
 		t.Errorf("create --gpu left %v behind", left)
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("KFUP_HOME"), "clusters", name)); err == nil {
+		t.Errorf("create --gpu left the cluster's directory")
+	}
+}
+
+// `kfup create --gpu=auto` on this host warns and creates the cluster without GPUs: no
+// GPU wiring in the node (no CDI spec, no GPU label), no nvidia component in the record.
+func TestCreateGPUAutoWithoutGPU(t *testing.T) {
+	name := clusterName + "-gpuauto"
+	t.Cleanup(func() { kfup(context.Background(), "delete", "--name", name) })
+	r := mustKfup(t, "create", "--name", name, "--profile", "none", "--gpu=auto")
+	t.Logf("create --gpu=auto took %s:\n%s", r.elapsed.Round(100*time.Millisecond), r.stderr)
+	if !strings.Contains(r.stderr, "WARNING: --gpu=auto: no NVIDIA driver found") || !strings.Contains(r.stderr, "creating the cluster without GPUs") {
+		t.Errorf("create --gpu=auto did not warn:\n%s", r.stderr)
+	}
+	node := name + "-control-plane"
+	if out, err := docker("exec", node, "sh", "-c", "ls /etc/cdi /etc/kfup/gpu 2>/dev/null; true"); err != nil || out != "" {
+		t.Errorf("node %s has GPU files: %q (%v)", node, out, err)
+	}
+	cfg, err := bootstrap.RESTConfig(bootstrap.ContextName(name), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range n.Labels {
+		if strings.HasPrefix(k, "nvidia.com/") {
+			t.Errorf("node %s has the GPU label %s", node, k)
+		}
+	}
+	rec := filepath.Join(os.Getenv("KFUP_HOME"), "clusters", name, "cluster.json")
+	if b, err := os.ReadFile(rec); err != nil || strings.Contains(string(b), "nvidia") || strings.Contains(string(b), `"gpus"`) {
+		t.Errorf("record %s: %v\n%s\nwant no nvidia component and no GPUs", rec, err, b)
+	}
+	mustKfup(t, "delete", "--name", name)
+	if left := traces(name); len(left) > 0 {
+		t.Errorf("delete left %v behind", left)
 	}
 }

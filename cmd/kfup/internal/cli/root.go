@@ -5,9 +5,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 
 	"github.com/spf13/cobra"
 
@@ -51,6 +53,9 @@ type Factory struct {
 	Env func() (*bootstrap.Env, error)
 	// GPUs finds this host's NVIDIA GPUs.
 	GPUs func(context.Context) (*gpu.Inventory, error)
+	// ImageEnv returns the environment (KEY=value) of an image in the local Docker, nil
+	// when it is not there or Docker does not answer.
+	ImageEnv func(ctx context.Context, image string) []string
 
 	printer *ui.Printer
 }
@@ -72,6 +77,7 @@ func NewFactory(io IOStreams) *Factory {
 		return env, err
 	}
 	f.GPUs = func(ctx context.Context) (*gpu.Inventory, error) { return gpu.Discover(ctx) }
+	f.ImageEnv = dockerImageEnv
 	return f
 }
 
@@ -168,4 +174,18 @@ func flagChanged(cmd *cobra.Command, name string) bool {
 		fl = cmd.InheritedFlags().Lookup(name)
 	}
 	return fl != nil && fl.Changed
+}
+
+// dockerImageEnv is the environment of a local Docker image (docker image inspect), nil
+// when Docker lacks the image or does not answer.
+func dockerImageEnv(ctx context.Context, image string) []string {
+	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{json .Config.Env}}", image).Output()
+	if err != nil {
+		return nil
+	}
+	var env []string
+	if json.Unmarshal(out, &env) != nil {
+		return nil
+	}
+	return env
 }

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/components/nvidia"
+	"github.com/kfup/kfup/gpu"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/platform"
 )
@@ -102,6 +106,16 @@ func runTest(ctx context.Context, f *Factory, opts *TestOptions) error {
 	if len(rec.Components) == 0 {
 		return errs.New(errs.KindNotFound, fmt.Sprintf("install some with 'kfup create --name %s --profile minimal'", opts.Name), "cluster %q has no components installed", opts.Name)
 	}
+	var cudaRow *bootstrap.ComponentHealth
+	if opts.GPU && opts.GPUImagePyTorch != "" {
+		// before any smoke test: a PyTorch image the driver cannot run fails in the pod
+		// only after its (large) pull, with CUDA's own error
+		row, err := checkPyTorchCUDA(ctx, f, env.Store, rec, opts.GPUImagePyTorch)
+		if err != nil {
+			return errs.Wrap(errs.KindPreflight, errs.HintOf(err), fmt.Errorf("--gpu-image-pytorch: %w", err))
+		}
+		cudaRow = &row
+	}
 	st := f.Printer().Step("Running smoke tests")
 	results, err := platform.CheckComponents(ctx, env, rec, opts.Components, true, opts.Timeout)
 	if err != nil {
@@ -119,6 +133,9 @@ func runTest(ctx context.Context, f *Factory, opts *TestOptions) error {
 	if opts.GPU {
 		var rows []bootstrap.ComponentHealth
 		rows, gpuErr = runGPUSmoke(ctx, f, env, rec, opts)
+		if cudaRow != nil {
+			rows = append([]bootstrap.ComponentHealth{*cudaRow}, rows...)
+		}
 		results = append(results, rows...)
 		for _, r := range rows {
 			if !r.Healthy {
@@ -179,4 +196,38 @@ func gpuRows(res []nvidia.GPUSmokeResult) []bootstrap.ComponentHealth {
 		rows = append(rows, bootstrap.ComponentHealth{Name: "gpu: " + r.Name, Healthy: r.Healthy, Message: r.Message})
 	}
 	return rows
+}
+
+// checkPyTorchCUDA compares the CUDA version the PyTorch image needs (its environment in
+// the local Docker when it is there, else its tag) with the one the GPU node's driver
+// supports. For a kind cluster that is the host's driver: discovery now, else the
+// inventory kfup create --gpu recorded in the cluster's directory. For another provider
+// this host's GPUs say nothing about the nodes', so only a recorded inventory counts. A
+// driver of an older CUDA major is an error with the fix (nvidia.CheckImageCUDA);
+// otherwise a row that says what was compared.
+func checkPyTorchCUDA(ctx context.Context, f *Factory, store bootstrap.Store, rec *bootstrap.Record, image string) (bootstrap.ComponentHealth, error) {
+	driverCUDA := ""
+	if rec.Provider == bootstrap.ProviderKind {
+		if inv, err := f.GPUs(ctx); err == nil {
+			driverCUDA = inv.CUDAVersion
+		}
+	}
+	if driverCUDA == "" {
+		if b, err := os.ReadFile(filepath.Join(store.ClusterDir(rec.Name), "gpu", "inventory.json")); err == nil {
+			var recorded gpu.Inventory
+			if json.Unmarshal(b, &recorded) == nil {
+				driverCUDA = recorded.CUDAVersion
+			}
+		}
+	}
+	var env []string
+	if f.ImageEnv != nil {
+		env = f.ImageEnv(ctx, image)
+	}
+	need, source := nvidia.ImageCUDA(image, env)
+	note, err := nvidia.CheckImageCUDA(image, need, source, driverCUDA)
+	if err != nil {
+		return bootstrap.ComponentHealth{}, err
+	}
+	return bootstrap.ComponentHealth{Name: "gpu: cuda version", Healthy: true, Message: note}, nil
 }
