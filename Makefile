@@ -151,6 +151,29 @@ nvmlmock-image: ## test-only image: kfup-manager with --mock-nvml (CGO_ENABLED=1
 	$(GO) run ./hack/nvmlmock-image --binary $(BIN)/kfup-nvmlmock --tag $(NVMLMOCK_IMAGE) -o $(BIN)/nvmlmock-image.tar
 	docker load -i $(BIN)/nvmlmock-image.tar && rm -f $(BIN)/nvmlmock-image.tar
 
+# Knative Serving's binaries, built from the knative.dev/serving module whose release
+# manifests kfup vendors (hack/knative pins it; Knative needs Kubernetes libraries 0.29,
+# hence a module of its own), as kfup.local/knative-serving/<binary>:<version>, the
+# images components.knative.images=kfup runs; cached in Docker by their label.
+KNATIVE_MODULE := $(shell awk '$$1 == "require" && $$2 == "knative.dev/serving" {print $$3} $$1 == "knative.dev/serving" {print $$2}' hack/knative/go.mod)
+KNATIVE_VERSION := $(shell sed -n 's/^[[:space:]]*KnativeServingVersion *= *"\(.*\)"/\1/p' manifests/versions.go)
+KNATIVE_BINARIES := activator autoscaler autoscaler-hpa controller queue webhook
+
+knative-images: ## build Knative Serving's images from the pinned knative.dev/serving module into local Docker (cached)
+	@[ -n "$(KNATIVE_MODULE)" ] && [ -n "$(KNATIVE_VERSION)" ] || { echo "cannot read the knative.dev/serving pin from hack/knative/go.mod or KnativeServingVersion from manifests/versions.go" >&2; exit 1; }
+	@cached=1; for b in $(KNATIVE_BINARIES); do \
+	  [ "$$(docker image inspect -f '{{index .Config.Labels "kfup.dev/knative-module"}}' kfup.local/knative-serving/$$b:$(KNATIVE_VERSION) 2>/dev/null)" = "$(KNATIVE_MODULE)" ] || cached=0; \
+	done; \
+	if [ $$cached = 1 ]; then \
+	  echo "kfup.local/knative-serving/*:$(KNATIVE_VERSION): built from knative.dev/serving $(KNATIVE_MODULE) (cached)"; \
+	else \
+	  echo "building Knative Serving $(KNATIVE_VERSION) from knative.dev/serving $(KNATIVE_MODULE) (a few minutes the first time)"; \
+	  mkdir -p $(BIN)/knative && \
+	  (cd hack/knative && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/knative/ $(addprefix knative.dev/serving/cmd/,$(KNATIVE_BINARIES))) && \
+	  $(GO) run ./hack/knative-images --binaries $(BIN)/knative --knative-module $(KNATIVE_MODULE) -o $(BIN)/knative-images.tar && \
+	  docker load -i $(BIN)/knative-images.tar && rm -f $(BIN)/knative-images.tar; \
+	fi
+
 e2e: build node-image workload-images istiod-image nvmlmock-image ## e2e tier: kfup creates a kind cluster, tests run on it, it is deleted
 	@mkdir -p $(ARTIFACTS)
 	@rm -rf $(E2E_HOME)

@@ -221,3 +221,39 @@ func ContainerImages(objs []*unstructured.Unstructured) []string {
 	}
 	return out
 }
+
+// MapContainerImages replaces the image of every container and init container of o (a
+// Deployment, DaemonSet, StatefulSet or Job; other kinds are left alone) for which f
+// answers a replacement.
+func MapContainerImages(o *unstructured.Unstructured, f func(image string) (string, bool)) error {
+	switch o.GetKind() {
+	case "Deployment", "DaemonSet", "StatefulSet", "Job":
+	default:
+		return nil
+	}
+	for _, field := range []string{"initContainers", "containers"} {
+		cs, found, err := unstructured.NestedSlice(o.Object, "spec", "template", "spec", field)
+		if err != nil || !found {
+			continue
+		}
+		changed := false
+		for _, c := range cs {
+			m, ok := c.(map[string]any)
+			if !ok {
+				continue
+			}
+			if img, ok := m["image"].(string); ok {
+				if to, ok := f(img); ok {
+					m["image"] = to
+					changed = true
+				}
+			}
+		}
+		if changed {
+			if err := unstructured.SetNestedSlice(o.Object, cs, "spec", "template", "spec", field); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -91,7 +91,7 @@ func TestMinimalSettings(t *testing.T) {
 			Pipelines: PipelinesConfig{Enabled: true, ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi", Launcher: "auto"},
 			Ingress:   IngressConfig{Enabled: true},
 			Istio:     IstioConfig{IngressGateway: true},
-			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
+			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost", Images: KnativeImagesUpstream},
 			NVIDIA:    NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
 		},
 	}
@@ -176,7 +176,7 @@ components:
   "nvidia.enabled\n": true
 `,
 		wantErrs: []string{
-			"p.yaml: components.knative.scaletozero: unknown key (known: enabled, scaleToZero, domain)",
+			"p.yaml: components.knative.scaletozero: unknown key (known: enabled, scaleToZero, domain, images)",
 			"p.yaml: components.kserve: unknown component (known: manager, training, tuning, serving, pipelines, ingress, istio, knative, nvidia)",
 			"p.yaml: components.manager.resources.memroyLimit: unknown key (known: cpuRequest, cpuLimit, memoryRequest, memoryLimit)",
 			`p.yaml: components."nvidia.enabled\n": unknown component (known: manager, training, tuning, serving, pipelines, ingress, istio, knative, nvidia)`,
@@ -199,7 +199,7 @@ components:
 `,
 		wantErrs: []string{
 			"p.yaml: components.istio.tag: expected a string, got number 1.24 (quote it)",
-			"p.yaml: components.knative: expected a mapping (keys: enabled, scaleToZero, domain), got a list",
+			"p.yaml: components.knative: expected a mapping (keys: enabled, scaleToZero, domain, images), got a list",
 			`p.yaml: components.manager.leaderElect: expected a boolean (true or false), got string "true"`,
 			"p.yaml: components.manager.logLevel: expected a string, got number 3 (quote it)",
 			`p.yaml: components.manager.replicas: expected an integer, got string "two"`,

@@ -319,7 +319,17 @@ type KnativeConfig struct {
 	ScaleToZero bool `json:"scaleToZero"`
 	// Domain is the DNS subdomain under which services get their URLs.
 	Domain string `json:"domain"`
+	// Images is where Knative's images come from: upstream (the release's references,
+	// pulled by the nodes) or kfup (built by `make knative-images` from the pinned
+	// knative.dev/serving module, loaded into the nodes: offline).
+	Images string `json:"images"`
 }
+
+// The values of components.knative.images.
+const (
+	KnativeImagesUpstream = "upstream"
+	KnativeImagesKfup     = "kfup"
+)
 
 // NVIDIAConfig configures GPU support.
 type NVIDIAConfig struct {
@@ -359,7 +369,7 @@ func defaults() Profile {
 			},
 			Pipelines: PipelinesConfig{ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi", Launcher: "auto"},
 			Istio:     IstioConfig{IngressGateway: true},
-			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost"},
+			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost", Images: KnativeImagesUpstream},
 			NVIDIA:    NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
 		},
 	}

@@ -118,6 +118,12 @@ func (p *Profile) fieldProblems() problems {
 	if q, err := resource.ParseQuantity(c.Pipelines.ArtifactVolumeSize); c.Pipelines.Enabled && (err != nil || q.Sign() <= 0) {
 		ps.add("components.pipelines.artifactVolumeSize", "a size such as 10Gi", "%q is not a positive size", c.Pipelines.ArtifactVolumeSize)
 	}
+	switch c.Knative.Images {
+	case "", KnativeImagesUpstream, KnativeImagesKfup: // empty: upstream
+	default:
+		ps.add("components.knative.images", "use upstream (the release's images) or kfup (built by make knative-images)",
+			"%q is not upstream or kfup", c.Knative.Images)
+	}
 	switch c.Pipelines.Launcher {
 	case "auto", "imageVolume", "initContainer":
 	case "":

@@ -86,6 +86,7 @@ components:
     enabled: true
     scaleToZero: true
     domain: kfup.localhost
+    images: upstream
   nvidia:
     enabled: true
     devicePlugin: true

@@ -6,6 +6,7 @@ package knative
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,11 +30,75 @@ type Settings struct {
 	ScaleToZero bool
 	// Domain is the DNS suffix of service URLs (config-domain).
 	Domain string
+	// Images is where Knative's images come from: profiles.KnativeImagesUpstream (the
+	// release's digest references) or profiles.KnativeImagesKfup (LocalImage: built by
+	// `make knative-images` from the pinned module, loaded into the nodes).
+	Images string
 }
 
 // SettingsFor returns the settings of profile p's components.knative.
 func SettingsFor(p *profiles.Profile) Settings {
-	return Settings{ScaleToZero: p.Components.Knative.ScaleToZero, Domain: p.Components.Knative.Domain}
+	k := p.Components.Knative
+	return Settings{ScaleToZero: k.ScaleToZero, Domain: k.Domain, Images: k.Images}
+}
+
+// Binaries are Knative Serving's binaries, each the image of the same name in the
+// release (knative.dev/serving/cmd/<binary>).
+var Binaries = []string{"activator", "autoscaler", "autoscaler-hpa", "controller", "queue", "webhook"}
+
+// upstreamPrefix starts the release manifests' image references:
+// <upstreamPrefix><binary>@sha256:<digest>.
+const upstreamPrefix = "gcr.io/knative-releases/knative.dev/serving/cmd/"
+
+// LocalImage is the reference of the image kfup builds for binary.
+func LocalImage(binary string) string {
+	return "kfup.local/knative-serving/" + binary + ":" + manifests.KnativeServingVersion
+}
+
+// localImageOf maps a release image reference to kfup's own image of that binary; ok is
+// false for a reference that is not one of Knative Serving's binaries.
+func localImageOf(ref string) (string, bool) {
+	rest, ok := strings.CutPrefix(ref, upstreamPrefix)
+	if !ok {
+		return "", false
+	}
+	bin, _, _ := strings.Cut(rest, "@")
+	bin, _, _ = strings.Cut(bin, ":")
+	if !slices.Contains(Binaries, bin) {
+		return "", false
+	}
+	return LocalImage(bin), true
+}
+
+// useLocalImages rewrites every reference to a Knative Serving image in objs —
+// containers, the queue-proxy's caching Image and config-deployment's
+// queue-sidecar-image — to kfup's own images: the release names digests, which an image
+// built here cannot have, so the references change instead of the YAML.
+func useLocalImages(objs []*unstructured.Unstructured) error {
+	for _, o := range objs {
+		switch {
+		case o.GetKind() == "Image":
+			if img, ok, _ := unstructured.NestedString(o.Object, "spec", "image"); ok {
+				if local, ok := localImageOf(img); ok {
+					if err := unstructured.SetNestedField(o.Object, local, "spec", "image"); err != nil {
+						return err
+					}
+				}
+			}
+		case o.GetKind() == "ConfigMap" && o.GetName() == "config-deployment":
+			if img, ok, _ := unstructured.NestedString(o.Object, "data", "queue-sidecar-image"); ok {
+				if local, ok := localImageOf(img); ok {
+					if err := unstructured.SetNestedField(o.Object, local, "data", "queue-sidecar-image"); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if err := components.MapContainerImages(o, localImageOf); err != nil {
+			return fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	return nil
 }
 
 // DefaultSettings are the settings of the default profile (profiles.Defaults).
@@ -65,6 +130,11 @@ func ServingObjects(s Settings) ([]*unstructured.Unstructured, error) {
 			return nil, err
 		}
 		out = append(out, objs...)
+	}
+	if s.Images == profiles.KnativeImagesKfup {
+		if err := useLocalImages(out); err != nil {
+			return nil, err
+		}
 	}
 	for _, o := range out {
 		if o.GetKind() != "ConfigMap" || o.GetNamespace() != Namespace {

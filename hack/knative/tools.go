@@ -1,0 +1,17 @@
+//go:build tools
+
+// Package knative pins Knative Serving's module (the release whose manifests kfup
+// vendors) so that `make knative-images` builds its binaries — controller, webhook,
+// activator, autoscaler, autoscaler-hpa and queue-proxy — at exactly that version. It is
+// a module of its own: Knative 1.15 needs Kubernetes libraries 0.29, kfup's main module
+// 0.37.
+package knative
+
+import (
+	_ "knative.dev/serving/cmd/activator"
+	_ "knative.dev/serving/cmd/autoscaler"
+	_ "knative.dev/serving/cmd/autoscaler-hpa"
+	_ "knative.dev/serving/cmd/controller"
+	_ "knative.dev/serving/cmd/queue"
+	_ "knative.dev/serving/cmd/webhook"
+)
