@@ -95,7 +95,7 @@ func jobPod(job client.Object, rtype string, index int, code int32, reason strin
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: fmt.Sprintf("%s-%s-%d", job.GetName(), rtype, index), Namespace: job.GetNamespace(), UID: types.UID(fmt.Sprintf("uid-%s-%d", rtype, index)),
-			Labels: map[string]string{trainingv1.JobNameLabel: job.GetName(), trainingv1.ReplicaTypeLabel: rtype, trainingv1.ReplicaIndexLabel: fmt.Sprint(index)},
+			Labels:          map[string]string{trainingv1.JobNameLabel: job.GetName(), trainingv1.ReplicaTypeLabel: rtype, trainingv1.ReplicaIndexLabel: fmt.Sprint(index)},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "kubeflow.org/v1", Kind: KindName(job), Name: job.GetName(), UID: job.GetUID(), Controller: ptr.To(true)}},
 		},
 		Status: corev1.PodStatus{

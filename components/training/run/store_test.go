@@ -68,7 +68,6 @@ func TestEnsureArchiveSendsOnce(t *testing.T) {
 	}
 }
 
-
 // TestEnsureArchiveLeavesForeignConfigMaps: a ConfigMap of a chunk's name that kfup run
 // did not make stops the upload and is not changed.
 func TestEnsureArchiveLeavesForeignConfigMaps(t *testing.T) {
