@@ -126,6 +126,9 @@ type Spec struct {
 	// Digest and Chunks name the archive (its ConfigMaps: ChunkName(digest, i)).
 	Digest string
 	Chunks int
+	// Baked says the archive's files are in Image already, at /workspace (--bake): no
+	// chunks are mounted and nothing is unpacked.
+	Baked bool
 	// Requirements is a requirements file inside the workspace to pip-install before the
 	// command ("": none); RequirementsHash its sha256, the key of the cache.
 	Requirements, RequirementsHash string
@@ -331,6 +334,10 @@ func podTemplate(s *Spec, container string, command []string) corev1.PodTemplate
 			Resources:       small,
 			SecurityContext: agent.SecurityContext(),
 		},
+	}
+	if s.Baked {
+		// the image holds the files at /workspace: no chunks, no unpacking
+		inits, volumes, main.VolumeMounts = inits[1:], volumes[2:], main.VolumeMounts[1:]
 	}
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{RunLabel: s.Name, ManagedByLabel: ManagedBy}},

@@ -123,7 +123,7 @@ func AddOwner(ctx context.Context, c client.Client, ns string, names []string, j
 				return err
 			}
 			for _, o := range cm.OwnerReferences {
-				if o.UID == ref.UID {
+				if o.UID == ref.UID && o.Kind == ref.Kind && o.Name == ref.Name {
 					return nil
 				}
 			}

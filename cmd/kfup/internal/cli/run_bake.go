@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/components/training/run"
+	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/internal/workspace"
+)
+
+// bakeImage is --bake, Fairing's append builder without a registry: the archive's files
+// become one more layer (under /workspace) on top of base, read from the local Docker, and
+// the image is loaded into the cluster's nodes. Its tag is derived from base's image ID
+// and the archive's digest, so an unchanged tree on an unchanged base is neither built nor
+// loaded again.
+func bakeImage(ctx context.Context, f *Factory, base string, a *workspace.Archive) (string, error) {
+	env, err := f.Env()
+	if err != nil {
+		return "", err
+	}
+	rec, err := env.Store.Load(f.Global.Name)
+	if err != nil || rec == nil {
+		return "", errs.New(errs.KindNotFound, "", "no kfup cluster named %q", f.Global.Name)
+	}
+	kind, ok := env.Providers[rec.Provider].(*bootstrap.KindClusters)
+	if !ok {
+		return "", errs.Usage("run without --bake: the archive is unpacked at start, which needs no image loading", "--bake loads images into kind nodes; cluster %q is a %s cluster", f.Global.Name, rec.Provider)
+	}
+	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", base).Output()
+	if err != nil {
+		return "", errs.Usage("pull or build the image first (docker images lists what is there), or run without --bake", "--bake: image %s is not in the local Docker image store", base)
+	}
+	id := strings.TrimSpace(string(out))
+	sum := sha256.Sum256([]byte(id + " " + a.Digest))
+	ref := "kfup.local/run-" + bakeRepo(base) + ":" + hex.EncodeToString(sum[:])[:16]
+	if have, err := kind.HasImage(ctx, rec.Name, ref); err == nil && have {
+		return ref, nil
+	}
+	dir, err := os.MkdirTemp("", "kfup-bake-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	saved := filepath.Join(dir, "base.tar")
+	if out, err := exec.CommandContext(ctx, "docker", "save", "-o", saved, base).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("docker save %s: %w: %s", base, err, strings.TrimSpace(string(out)))
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return "", err
+	}
+	baseTag, err := name.NewTag(base)
+	if err != nil {
+		return "", errs.Usage("name the image with a tag (my/image:1)", "--bake: %q: %v", base, err)
+	}
+	img, err := tarball.ImageFromPath(saved, &baseTag)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", base, err)
+	}
+	layerTar, err := workspaceLayer(a.Data)
+	if err != nil {
+		return "", err
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil })
+	if err != nil {
+		return "", err
+	}
+	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: historyOf(a)})
+	if err != nil {
+		return "", fmt.Errorf("append the workspace layer: %w", err)
+	}
+	if err := kind.LoadImage(ctx, rec.Name, tag.String(), img); err != nil {
+		return "", fmt.Errorf("load %s into the nodes: %w", ref, err)
+	}
+	return ref, nil
+}
+
+// bakeRepo is base's repository as a name component: "kfup-offline/python-ml:bookworm"
+// → "python-ml".
+func bakeRepo(base string) string {
+	r := base
+	if i := strings.LastIndex(r, "@"); i >= 0 {
+		r = r[:i]
+	}
+	if i := strings.LastIndex(r, ":"); i > strings.LastIndex(r, "/") {
+		r = r[:i]
+	}
+	r = path.Base(r)
+	r = strings.Trim(nonName.ReplaceAllString(strings.ToLower(r), "-"), "-")
+	if r == "" {
+		r = "image"
+	}
+	return r
+}
+
+// workspaceLayer turns the archive into an uncompressed layer tar with its files under
+// workspace/, directories mode 0777 (the image's user may be anyone), deterministic as
+// the archive is.
+func workspaceLayer(archive []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(zr)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	epoch := time.Unix(0, 0).UTC()
+	dirs := map[string]bool{}
+	mkdir := func(d string) error {
+		var todo []string
+		for ; d != "." && d != "/" && !dirs[d]; d = path.Dir(d) {
+			todo = append(todo, d)
+		}
+		for i := len(todo) - 1; i >= 0; i-- {
+			dirs[todo[i]] = true
+			if err := tw.WriteHeader(&tar.Header{Name: todo[i] + "/", Typeflag: tar.TypeDir, Mode: 0o777, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := mkdir(strings.TrimPrefix(run.WorkspaceDir, "/")); err != nil {
+		return nil, err
+	}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		h.Name = path.Join(strings.TrimPrefix(run.WorkspaceDir, "/"), h.Name)
+		if err := mkdir(path.Dir(h.Name)); err != nil {
+			return nil, err
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// historyOf is the image history entry of the workspace layer.
+func historyOf(a *workspace.Archive) v1.History {
+	return v1.History{CreatedBy: "kfup run --bake: /workspace from archive " + a.Digest, Created: v1.Time{Time: time.Unix(0, 0).UTC()}}
+}
