@@ -260,6 +260,8 @@ func (f *Follower) pod(ctx context.Context, pod *corev1.Pod, kind, main string, 
 			defer wg.Done()
 			n, err := f.fetch(ctx, pod, dest)
 			switch {
+			case err != nil && f.sidecarEnded(ctx, pod):
+				// it held nothing: with no outputs the sidecar ends at once
 			case err != nil:
 				f.Status.Line(t.replica, "outputs not fetched: %v", err)
 			case n > 0:
@@ -283,6 +285,20 @@ func primary(pod *corev1.Pod, kind string) bool {
 		return true
 	case kind == trainingv1.JAXJobKind || kind == trainingv1.PaddleJobKind:
 		return t == "worker" && i == "0"
+	}
+	return false
+}
+
+// sidecarEnded says whether pod's outputs sidecar has terminated (or the pod is gone).
+func (f *Follower) sidecarEnded(ctx context.Context, pod *corev1.Pod) bool {
+	p := &corev1.Pod{}
+	if err := f.C.Get(ctx, client.ObjectKeyFromObject(pod), p); err != nil {
+		return apierrors.IsNotFound(err)
+	}
+	for _, s := range p.Status.InitContainerStatuses {
+		if s.Name == OutputsContainer {
+			return s.State.Terminated != nil
+		}
 	}
 	return false
 }
