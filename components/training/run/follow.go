@@ -123,6 +123,7 @@ func (f *Follower) Follow(ctx context.Context, job client.Object) (*Result, erro
 	res := &Result{}
 	logCtx, stopLogs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLogs()
+	var finished time.Time
 	sleep := f.Sleep
 	if sleep == nil {
 		sleep = sleepCtx
@@ -164,8 +165,15 @@ func (f *Follower) Follow(ctx context.Context, job client.Object) (*Result, erro
 		f.events(ctx, job.GetNamespace(), names, since, seenEvents)
 		st, reason, msg := State(StatusOf(job))
 		if Finished(st) {
-			res.State, res.Reason, res.Message = st, reason, msg
-			break
+			if finished.IsZero() {
+				finished = time.Now()
+				res.State, res.Reason, res.Message = st, reason, msg
+			}
+			// replicas still ending when the job's state was decided (a worker after the
+			// master) get their terminations reported and outputs fetched too
+			if settled(pods.Items, job, main) || time.Since(finished) > drainOf(f) {
+				break
+			}
 		}
 		if err := sleep(ctx, f.Poll); err != nil {
 			return nil, err
@@ -174,10 +182,7 @@ func (f *Follower) Follow(ctx context.Context, job client.Object) (*Result, erro
 	// the job is done: wait for the last log lines and the outputs, boundedly
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	drain := f.Drain
-	if drain == 0 {
-		drain = DefaultOutputWait + 10*time.Second
-	}
+	drain := drainOf(f)
 	select {
 	case <-done:
 	case <-time.After(drain):
@@ -190,6 +195,35 @@ func (f *Follower) Follow(ctx context.Context, job client.Object) (*Result, erro
 	slices.SortFunc(res.Failures, func(a, b Failure) int { return strings.Compare(a.Replica, b.Replica) })
 	slices.SortFunc(res.Outputs, func(a, b Outputs) int { return strings.Compare(a.Replica, b.Replica) })
 	return res, nil
+}
+
+func drainOf(f *Follower) time.Duration {
+	if f.Drain == 0 {
+		return DefaultOutputWait + 10*time.Second
+	}
+	return f.Drain
+}
+
+// settled says whether no pod of job may still end on its own: each one's framework
+// container has terminated, or the pod is finished or being deleted (cleanPodPolicy
+// removes the pods that would run on, as MPI's idle workers).
+func settled(pods []corev1.Pod, job client.Object, main string) bool {
+	for i := range pods {
+		p := &pods[i]
+		if !metav1.IsControlledBy(p, job) || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		ended := false
+		for _, s := range p.Status.ContainerStatuses {
+			if s.Name == main && s.State.Terminated != nil {
+				ended = true
+			}
+		}
+		if !ended {
+			return false
+		}
+	}
+	return true
 }
 
 // pod reports what changed in one pod, starts its log stream and output fetch.

@@ -272,3 +272,29 @@ func TestStopDeletesTheJobAndItsPods(t *testing.T) {
 		t.Errorf("a pod the job does not control was deleted: %v", err)
 	}
 }
+
+// TestSettled: the follow goes on after the job's state is decided while a pod's
+// framework container still runs, unless that pod is finished or being deleted.
+func TestSettled(t *testing.T) {
+	job := &trainingv1.PyTorchJob{ObjectMeta: metav1.ObjectMeta{Name: "train", Namespace: "ml", UID: "job-uid"}}
+	done := jobPod(job, "master", 0, 0, "Completed")
+	running := jobPod(job, "worker", 0, 0, "")
+	running.Status.ContainerStatuses[0].State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	deleting := running.DeepCopy()
+	deleting.DeletionTimestamp = ptr.To(metav1.Now())
+	foreign := running.DeepCopy()
+	foreign.OwnerReferences = nil
+	for _, tt := range []struct {
+		pods []corev1.Pod
+		want bool
+	}{
+		{[]corev1.Pod{*done}, true},
+		{[]corev1.Pod{*done, *running}, false},
+		{[]corev1.Pod{*done, *deleting}, true},
+		{[]corev1.Pod{*done, *foreign}, true},
+	} {
+		if got := settled(tt.pods, job, "pytorch"); got != tt.want {
+			t.Errorf("%d pods: settled %v, want %v", len(tt.pods), got, tt.want)
+		}
+	}
+}
