@@ -228,13 +228,26 @@ func TestRunBadInput(t *testing.T) {
 	if cms := archiveConfigMaps(t, ns); len(cms) != 0 {
 		t.Errorf("bad input left ConfigMaps: %d", len(cms))
 	}
+	// busybox is in the local Docker: refused before anything is created
 	r := kfup(context.Background(), "run", "--name", clusterName, "-n", ns, "--image", "kfup-offline/busybox:1", "--dir", dir, "--run-name", "nopy", "train.py")
-	if r.code != 2 || !strings.Contains(r.stderr, "cannot start the command") {
+	if r.code != 2 || !strings.Contains(r.stderr, `image kfup-offline/busybox:1 cannot run python3: exec: "python3": executable file not found`) {
 		t.Errorf("busybox: exit %d, want 2\n%s", r.code, r.stderr)
 	}
 	t.Logf("image without python3: %s\n%s", r.elapsed.Round(100*time.Millisecond), r.stderr)
 	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "nopy"}, &trainingv1.PyTorchJob{}); !apierrors.IsNotFound(err) {
-		t.Errorf("the job of the image without python is still there (%v)", err)
+		t.Errorf("a job was created for the image without python (%v)", err)
+	}
+	// a program no image has is found when the container starts: the job is deleted
+	r = kfupRun(context.Background(), dir, ns, "--run-name", "noprog", "--", "no-such-program", "train.py")
+	if r.code != 2 || !strings.Contains(r.stderr, "cannot start the command") {
+		t.Errorf("no-such-program: exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	t.Logf("a program the image lacks, found at start: %s\n%s", r.elapsed.Round(100*time.Millisecond), r.stderr)
+	err := wait.PollUntilContextTimeout(context.Background(), time.Second, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "noprog"}, &trainingv1.PyTorchJob{})), nil
+	})
+	if err != nil {
+		t.Error("the job of the missing program is still there")
 	}
 }
 

@@ -84,6 +84,9 @@ type runAPI struct {
 	sleep   func(ctx context.Context, d time.Duration) error
 	// bake builds and loads --bake images; nil: the real one.
 	bake func(ctx context.Context, base string, a *workspace.Archive) (string, error)
+	// checkImage says whether an image can start a program, before anything is
+	// created; nil checks nothing.
+	checkImage func(ctx context.Context, image, program string) error
 }
 
 func newRunAPI(f *Factory) *runAPI {
@@ -100,9 +103,10 @@ func newRunAPI(f *Factory) *runAPI {
 			}
 			return c, cs, restExec(cfg), nil
 		},
-		now:   time.Now,
-		poll:  500 * time.Millisecond,
-		sleep: sleepCtx,
+		now:        time.Now,
+		poll:       500 * time.Millisecond,
+		sleep:      sleepCtx,
+		checkImage: checkLocalImage,
 	}
 }
 
@@ -441,6 +445,11 @@ func runRun(ctx context.Context, api *runAPI, opts *RunOptions) error {
 		}
 		fmt.Fprintf(out, "%d files, %s (%s compressed, %d ConfigMap(s)), %s\n", len(a.Files), workspace.HumanBytes(a.Size), workspace.HumanBytes(int64(len(a.Data))), s.Chunks, a.Digest)
 		return nil
+	}
+	if api.checkImage != nil && s.Requirements == "" && s.Kind != "mpi" {
+		if err := api.checkImage(ctx, s.Image, s.Command[0]); err != nil {
+			return err
+		}
 	}
 	c, cs, exec, err := api.connect(ctx)
 	if err != nil {

@@ -379,3 +379,10 @@ func TestRunListLogsRm(t *testing.T) {
 		}
 	}
 }
+
+func TestDockerReason(t *testing.T) {
+	out := "docker: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"python3\": executable file not found in $PATH: unknown\n\nRun 'docker run --help' for more information"
+	if got, want := dockerReason(out), `exec: "python3": executable file not found in $PATH`; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}
