@@ -56,14 +56,9 @@ func bakeImage(ctx context.Context, f *Factory, base string, a *workspace.Archiv
 	if have, err := kind.HasImage(ctx, rec.Name, ref); err == nil && have {
 		return ref, nil
 	}
-	dir, err := os.MkdirTemp("", "kfup-bake-")
+	saved, err := savedBase(ctx, base, id)
 	if err != nil {
 		return "", err
-	}
-	defer os.RemoveAll(dir)
-	saved := filepath.Join(dir, "base.tar")
-	if out, err := exec.CommandContext(ctx, "docker", "save", "-o", saved, base).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("docker save %s: %w: %s", base, err, strings.TrimSpace(string(out)))
 	}
 	tag, err := name.NewTag(ref)
 	if err != nil {
@@ -93,6 +88,37 @@ func bakeImage(ctx context.Context, f *Factory, base string, a *workspace.Archiv
 		return "", fmt.Errorf("load %s into the nodes: %w", ref, err)
 	}
 	return ref, nil
+}
+
+// savedBase returns a `docker save` of base (image ID id), kept under the user's cache
+// directory (~/.cache/kfup/bake/<id>.tar) so that the next bake on the same base skips
+// the export; the other bases' files there are removed.
+func savedBase(ctx context.Context, base, id string) (string, error) {
+	root, err := os.UserCacheDir()
+	if err != nil {
+		root = os.TempDir()
+	}
+	dir := filepath.Join(root, "kfup", "bake")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	short := strings.TrimPrefix(id, "sha256:")
+	short = short[:min(len(short), 24)]
+	saved := filepath.Join(dir, short+".tar")
+	if _, err := os.Stat(saved); err == nil {
+		return saved, nil
+	}
+	if old, _ := filepath.Glob(filepath.Join(dir, "*.tar")); len(old) > 0 {
+		for _, o := range old {
+			_ = os.Remove(o) // one base at a time: these files are as big as the image
+		}
+	}
+	tmp := saved + ".partial"
+	if out, err := exec.CommandContext(ctx, "docker", "save", "-o", tmp, base).CombinedOutput(); err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("docker save %s: %w: %s", base, err, strings.TrimSpace(string(out)))
+	}
+	return saved, os.Rename(tmp, saved)
 }
 
 // bakeRepo is base's repository as a name component: "kfup-offline/python-ml:bookworm"

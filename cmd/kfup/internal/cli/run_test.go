@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -28,6 +31,7 @@ import (
 	"github.com/kfup/kfup/components/training/run"
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/internal/incluster"
+	"github.com/kfup/kfup/internal/workspace"
 )
 
 // writeTree writes files (path → contents) under a new directory.
@@ -384,5 +388,45 @@ func TestDockerReason(t *testing.T) {
 	out := "docker: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"python3\": executable file not found in $PATH: unknown\n\nRun 'docker run --help' for more information"
 	if got, want := dockerReason(out), `exec: "python3": executable file not found in $PATH`; got != want {
 		t.Errorf("%q, want %q", got, want)
+	}
+}
+
+// TestWorkspaceLayer: --bake's layer holds the archive's files under workspace/, with
+// every directory (0777) before its files, the same bytes for the same tree.
+func TestWorkspaceLayer(t *testing.T) {
+	dir := writeTree(t, map[string]string{"train.py": "print(1)\n", "pkg/sub/m.py": "X = 1\n"})
+	a, err := workspace.Build(dir, workspace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := workspaceLayer(a.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := workspaceLayer(a.Data)
+	if !bytes.Equal(layer, again) {
+		t.Error("the same archive gave two layers")
+	}
+	tr := tar.NewReader(bytes.NewReader(layer))
+	var got []string
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		entry := h.Name
+		if h.Typeflag == tar.TypeDir {
+			entry += fmt.Sprintf(" %o", h.Mode)
+		}
+		got = append(got, entry)
+	}
+	want := []string{"workspace/ 777", "workspace/pkg/ 777", "workspace/pkg/sub/ 777", "workspace/pkg/sub/m.py", "workspace/train.py"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("layer (-want +got):\n%s", diff)
+	}
+	for in, want := range map[string]string{"kfup-offline/python-ml:bookworm": "python-ml", "localhost:5000/My_Image@sha256:ab": "my-image", "busybox": "busybox"} {
+		if got := bakeRepo(in); got != want {
+			t.Errorf("bakeRepo(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
