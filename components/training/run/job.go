@@ -228,6 +228,8 @@ func Job(s *Spec) (client.Object, error) {
 	case "mpi":
 		slots := max(s.ProcsPerWorker, 1)
 		add(trainingv1.MPIJobReplicaTypeLauncher, 1, MPILauncherCommand(s.Workers*slots, cmd))
+		// the launcher only runs mpirun: no GPUs (a GPU launcher would be in the hostfile)
+		replicas[trainingv1.MPIJobReplicaTypeLauncher].Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{}
 		add(trainingv1.MPIJobReplicaTypeWorker, s.Workers, nil) // the framework runs them idle; mpirun starts the processes
 		j := &trainingv1.MPIJob{ObjectMeta: meta, Spec: trainingv1.MPIJobSpec{RunPolicy: policy, MPIReplicaSpecs: replicas}}
 		if s.ProcsPerWorker > 0 {

@@ -256,3 +256,17 @@ func TestReplicaName(t *testing.T) {
 		}
 	}
 }
+
+func TestMPILauncherGetsNoGPUs(t *testing.T) {
+	obj, err := Job(spec("mpi", func(s *Spec) { s.Workers, s.GPUs = 2, 1 }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := obj.(*trainingv1.MPIJob).Spec.MPIReplicaSpecs
+	if l := specs["Launcher"].Template.Spec.Containers[0].Resources.Limits; len(l) != 0 {
+		t.Errorf("launcher limits %v", l)
+	}
+	if q := specs["Worker"].Template.Spec.Containers[0].Resources.Limits["nvidia.com/gpu"]; q.Value() != 1 {
+		t.Errorf("worker limits %v", specs["Worker"].Template.Spec.Containers[0].Resources.Limits)
+	}
+}
