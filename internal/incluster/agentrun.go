@@ -25,7 +25,7 @@ func newCmdAgentUnpack(out io.Writer) *cobra.Command {
 		Args:  NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if !filepath.IsAbs(from) || !filepath.IsAbs(to) || digest == "" {
-				return errs.Usage("kfup agent unpack --from /kfup/src --digest sha256:... --to /workspace", "--from and --to must be absolute and --digest set")
+				return errs.Usage("kfup agent unpack --from /kfup-run/src --digest sha256:... --to /workspace", "--from and --to must be absolute and --digest set")
 			}
 			return agent.Unpack(out, from, digest, to)
 		},
@@ -58,15 +58,15 @@ func newCmdAgentOutputs(out io.Writer) *cobra.Command {
 				return agent.ReleaseOutputs(state)
 			}
 			if !filepath.IsAbs(dir) || !filepath.IsAbs(state) {
-				return errs.Usage("kfup agent outputs --dir /kfup/outputs --state /kfup/state", "--dir and --state must be absolute")
+				return errs.Usage("kfup agent outputs --dir /kfup-run/outputs --state /kfup-run/state", "--dir and --state must be absolute")
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			return agent.HoldOutputs(ctx, out, dir, state, wait, 200*time.Millisecond)
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "/kfup/outputs", "the outputs directory ($KFUP_OUTPUT_DIR)")
-	cmd.Flags().StringVar(&state, "state", "/kfup/state", "the sidecar's own directory, where --release leaves its mark")
+	cmd.Flags().StringVar(&dir, "dir", "/kfup-run/outputs", "the outputs directory ($KFUP_OUTPUT_DIR)")
+	cmd.Flags().StringVar(&state, "state", "/kfup-run/state", "the sidecar's own directory, where --release leaves its mark")
 	cmd.Flags().DurationVar(&wait, "wait", time.Minute, "how long a finished pod waits for its outputs to be fetched")
 	cmd.Flags().BoolVar(&pack, "pack", false, "write the outputs as a gzipped tar to stdout (nothing when there are none)")
 	cmd.Flags().BoolVar(&release, "release", false, "mark the outputs fetched: the sidecar ends")

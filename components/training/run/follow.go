@@ -50,7 +50,9 @@ type Follower struct {
 
 // Failure is a replica whose framework container failed.
 type Failure struct {
-	Replica  string `json:"replica"`
+	Replica string `json:"replica"`
+	// Container is set when a helper failed (kfup-unpack), not the framework container.
+	Container string `json:"container,omitempty"`
 	ExitCode int32  `json:"exitCode"`
 	Reason   string `json:"reason,omitempty"`
 	Message  string `json:"message,omitempty"`
@@ -58,6 +60,9 @@ type Failure struct {
 
 func (f Failure) String() string {
 	s := fmt.Sprintf("replica %s exited with code %d", f.Replica, f.ExitCode)
+	if f.Container != "" {
+		s = fmt.Sprintf("replica %s: %s exited with code %d", f.Replica, f.Container, f.ExitCode)
+	}
 	if f.Reason != "" && f.Reason != "Error" {
 		s += " (" + f.Reason + ")"
 	}
@@ -251,6 +256,9 @@ func (f *Follower) pod(ctx context.Context, pod *corev1.Pod, kind, main string, 
 		if term := s.State.Terminated; term != nil && s.Name == UnpackContainer && term.ExitCode != 0 && t.waiting[s.Name] != "failed" {
 			t.waiting[s.Name] = "failed"
 			f.Status.Line(t.replica, "%s failed (exit code %d): %s", s.Name, term.ExitCode, strings.TrimSpace(term.Message))
+			mu.Lock()
+			res.Failures = append(res.Failures, Failure{Replica: t.replica, Container: s.Name, ExitCode: term.ExitCode, Reason: term.Reason, Message: strings.TrimSpace(term.Message)})
+			mu.Unlock()
 		}
 	}
 	if mainStatus == nil {

@@ -298,3 +298,26 @@ func TestSettled(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowNamesAFailedUnpack: a replica whose kfup-unpack failed is named with it.
+func TestFollowNamesAFailedUnpack(t *testing.T) {
+	job := &trainingv1.PyTorchJob{ObjectMeta: metav1.ObjectMeta{Name: "train", Namespace: "ml", UID: "job-uid"}}
+	job.Status.Conditions = []trainingv1.JobCondition{{Type: trainingv1.JobFailed, Status: "True", Message: "1 Master replica(s) failed"}}
+	pod := jobPod(job, "master", 0, 0, "")
+	pod.Status.InitContainerStatuses[0].State.Terminated = &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: "archive digest sha256:1, want sha256:2"}
+	pod.Status.ContainerStatuses = nil
+	pod.Status.Phase = corev1.PodFailed // restart policy Never: a failed init container fails the pod
+	c := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(job, pod).Build()
+	var logs, status testio.Buffer
+	f := &Follower{C: c, CS: kubefake.NewClientset(), Logs: NewMux(&logs), Status: NewMux(&status), Poll: time.Millisecond}
+	res, err := f.Follow(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failures) != 1 || res.Failures[0].String() != "replica master-0: kfup-unpack exited with code 1" {
+		t.Errorf("failures %+v", res.Failures)
+	}
+	if !strings.Contains(status.String(), "[master-0] kfup-unpack failed (exit code 1): archive digest") {
+		t.Errorf("status %q", status.String())
+	}
+}

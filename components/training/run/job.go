@@ -43,21 +43,21 @@ const (
 	CommandAnnotation = "kfup.dev/run-command"
 )
 
-// Paths inside a run's pods.
+// Paths inside a run's pods. Not under /kfup: that is the kfup binary in kfup's image.
 const (
 	// WorkspaceDir is where the archive is unpacked: the main container's workingDir.
 	WorkspaceDir = "/workspace"
 	// OutputDir is $KFUP_OUTPUT_DIR: what the job writes there comes back.
-	OutputDir = "/kfup/outputs"
+	OutputDir = "/kfup-run/outputs"
 	// OutputEnv names the variable holding OutputDir.
 	OutputEnv = "KFUP_OUTPUT_DIR"
 	// SourceDir holds the archive's chunks (a projected volume of its ConfigMaps).
-	SourceDir = "/kfup/src"
+	SourceDir = "/kfup-run/src"
 	// StateDir is the outputs sidecar's own: the CLI marks there that it has fetched the
 	// outputs.
-	StateDir = "/kfup/state"
+	StateDir = "/kfup-run/state"
 	// PipCacheDir holds the packages of requirements files, by the file's hash.
-	PipCacheDir = "/kfup/pip"
+	PipCacheDir = "/kfup-run/pip"
 )
 
 // Names of the containers kfup adds.
