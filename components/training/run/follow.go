@@ -53,9 +53,9 @@ type Failure struct {
 	Replica string `json:"replica"`
 	// Container is set when a helper failed (kfup-unpack), not the framework container.
 	Container string `json:"container,omitempty"`
-	ExitCode int32  `json:"exitCode"`
-	Reason   string `json:"reason,omitempty"`
-	Message  string `json:"message,omitempty"`
+	ExitCode  int32  `json:"exitCode"`
+	Reason    string `json:"reason,omitempty"`
+	Message   string `json:"message,omitempty"`
 }
 
 func (f Failure) String() string {
