@@ -162,10 +162,15 @@ func TestRunPyTorchJobWithLocalModule(t *testing.T) {
 // deletes the job.
 func TestRunFailingScriptNamesTheReplica(t *testing.T) {
 	ns := testNamespace(t)
-	dir := runTree(t, map[string]string{"fail.py": "import os, sys\nprint('rank', os.environ['RANK'], flush=True)\nsys.exit(3 if os.environ['RANK'] == '1' else 0)\n"})
+	// worker 0 (rank 1) fails at once; the master would run a minute longer
+	dir := runTree(t, map[string]string{"fail.py": "import os, sys, time\nprint('rank', os.environ['RANK'], flush=True)\nif os.environ['RANK'] == '1':\n    sys.exit(3)\ntime.sleep(60)\n"})
 	r := kfupRun(context.Background(), dir, ns, "--workers", "1", "--run-name", "fails", "--rm", "fail.py")
 	if r.code != 1 {
 		t.Fatalf("kfup run exited %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	t.Logf("failing run: %s\n%s", r.elapsed.Round(100*time.Millisecond), r.stderr)
+	if r.elapsed > 50*time.Second {
+		t.Errorf("the run waited for the master instead of failing with the worker")
 	}
 	if !strings.Contains(r.stderr, "ERROR: run fails failed") || !strings.Contains(r.stderr, "replica worker-0 exited with code 3") {
 		t.Errorf("stderr does not name the failing replica:\n%s", r.stderr)

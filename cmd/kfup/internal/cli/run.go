@@ -568,6 +568,10 @@ func runRun(ctx context.Context, api *runAPI, opts *RunOptions) error {
 		}
 	}
 	if res.State == trainingv1.JobSucceeded {
+		for _, fl := range res.Failures {
+			// the kind's success policy decided (a PyTorchJob succeeds with its master)
+			pr.Warnf("%s, although the job succeeded (its success policy looks at the %s)", fl, leaderOf(s.Kind))
+		}
 		where := ""
 		if len(res.Outputs) > 0 {
 			where = "; outputs in " + fw.OutputDir
@@ -584,6 +588,19 @@ func runRun(ctx context.Context, api *runAPI, opts *RunOptions) error {
 		why = strings.Join(parts, "; ")
 	}
 	return errs.New(errs.KindUnknown, fmt.Sprintf("its logs: kfup run logs %s%s", s.Name, nsFlag(s.Namespace)), "run %s failed after %s: %s", s.Name, took, why)
+}
+
+// leaderOf names the replica whose end decides a job of kind's success.
+func leaderOf(kind string) string {
+	switch kind {
+	case "pytorch", "xgboost":
+		return "master"
+	case "mpi":
+		return "launcher"
+	case "tfjob":
+		return "chief or worker 0"
+	}
+	return "workers"
 }
 
 func createdOf(up *run.Upload) []string {
