@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,13 +15,11 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/kfup/kfup/bootstrap"
 	"github.com/kfup/kfup/components/training/run"
@@ -60,31 +59,28 @@ func bakeImage(ctx context.Context, f *Factory, base string, a *workspace.Archiv
 	if err != nil {
 		return "", err
 	}
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		return "", err
-	}
-	baseTag, err := name.NewTag(base)
-	if err != nil {
-		return "", errs.Usage("name the image with a tag (my/image:1)", "--bake: %q: %v", base, err)
-	}
-	img, err := tarball.ImageFromPath(saved, &baseTag)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", base, err)
-	}
 	layerTar, err := workspaceLayer(a.Data)
 	if err != nil {
 		return "", err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil })
+	dir, err := os.MkdirTemp("", "kfup-bake-")
 	if err != nil {
 		return "", err
 	}
-	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: historyOf(a)})
+	defer os.RemoveAll(dir)
+	archive := filepath.Join(dir, "image.tar")
+	out2, err := os.Create(archive)
 	if err != nil {
-		return "", fmt.Errorf("append the workspace layer: %w", err)
+		return "", err
 	}
-	if err := kind.LoadImage(ctx, rec.Name, tag.String(), img); err != nil {
+	err = writeBakedArchive(out2, saved, layerTar, historyOf(a), ref)
+	if cerr := out2.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("write the baked image: %w", err)
+	}
+	if err := kind.ImportArchive(ctx, rec.Name, archive); err != nil {
 		return "", fmt.Errorf("load %s into the nodes: %w", ref, err)
 	}
 	return ref, nil
@@ -119,6 +115,123 @@ func savedBase(ctx context.Context, base, id string) (string, error) {
 		return "", fmt.Errorf("docker save %s: %w: %s", base, err, strings.TrimSpace(string(out)))
 	}
 	return saved, os.Rename(tmp, saved)
+}
+
+// dockerManifest is one image of a docker-archive's manifest.json (docker save/load).
+type dockerManifest struct {
+	Config   string
+	RepoTags []string
+	Layers   []string
+}
+
+// writeBakedArchive writes to w a docker-archive (what docker load and containerd import
+// read) of the image in the docker-archive at base with layer (an uncompressed tar)
+// appended and tagged ref: go-containerregistry's config types get the new layer's diff
+// ID and history; the base layers are copied as they are. Nothing is compressed (the
+// nodes' containerd would only decompress it again), which makes this the cheap part of
+// --bake.
+func writeBakedArchive(w io.Writer, base string, layer []byte, history v1.History, ref string) error {
+	var m []dockerManifest
+	var rawConfig []byte
+	if err := eachEntry(base, func(h *tar.Header, r io.Reader) error {
+		if h.Name == "manifest.json" {
+			return json.NewDecoder(r).Decode(&m)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if len(m) != 1 {
+		return fmt.Errorf("%s holds %d images, want 1", base, len(m))
+	}
+	if err := eachEntry(base, func(h *tar.Header, r io.Reader) error {
+		if h.Name == m[0].Config {
+			b, err := io.ReadAll(r)
+			rawConfig = b
+			return err
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
+	if err != nil {
+		return fmt.Errorf("read the base image's config: %w", err)
+	}
+	diffID, _, err := v1.SHA256(bytes.NewReader(layer))
+	if err != nil {
+		return err
+	}
+	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, diffID)
+	cfg.History = append(cfg.History, history)
+	newConfig, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	cfgHash, _, err := v1.SHA256(bytes.NewReader(newConfig))
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(w)
+	// the base's entries but its manifest, tags and OCI index (the new manifest names
+	// the layers by path, as docker save does)
+	skip := map[string]bool{"manifest.json": true, "repositories": true, "index.json": true, "oci-layout": true}
+	if err := eachEntry(base, func(h *tar.Header, r io.Reader) error {
+		if skip[h.Name] {
+			return nil
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		_, err := io.Copy(tw, r)
+		return err
+	}); err != nil {
+		return err
+	}
+	layerName := diffID.Hex + "/layer.tar"
+	manifest, err := json.Marshal([]dockerManifest{{Config: cfgHash.Hex + ".json", RepoTags: []string{ref}, Layers: append(slices.Clone(m[0].Layers), layerName)}})
+	if err != nil {
+		return err
+	}
+	epoch := time.Unix(0, 0).UTC()
+	for _, e := range []struct {
+		name string
+		data []byte
+	}{{diffID.Hex + "/", nil}, {layerName, layer}, {cfgHash.Hex + ".json", newConfig}, {"manifest.json", manifest}} {
+		h := &tar.Header{Name: e.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(e.data)), ModTime: epoch}
+		if strings.HasSuffix(e.name, "/") {
+			h.Typeflag, h.Mode = tar.TypeDir, 0o755
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := tw.Write(e.data); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// eachEntry calls fn with each entry of the tar file at path.
+func eachEntry(path string, fn func(*tar.Header, io.Reader) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		if err := fn(h, tr); err != nil {
+			return err
+		}
+	}
 }
 
 // bakeRepo is base's repository as a name component: "kfup-offline/python-ml:bookworm"
