@@ -99,6 +99,8 @@ type podTrack struct {
 	replica    string
 	waiting    map[string]string // container → last reason printed
 	logging    bool
+	stopLog    context.CancelFunc // ends the log stream
+	deleting   bool               // the pod was being deleted at the last look
 	terminated bool
 	fetching   bool
 }
@@ -163,6 +165,7 @@ func (f *Follower) Follow(ctx context.Context, job client.Object) (*Result, erro
 				tracks[pod.UID] = t
 			}
 			names[pod.Name] = t.replica
+			t.deleting = pod.DeletionTimestamp != nil
 			if err := f.pod(logCtx, pod, KindName(job), main, t, &wg, &mu, res); err != nil {
 				return nil, err
 			}
@@ -177,6 +180,14 @@ func (f *Follower) Follow(ctx context.Context, job client.Object) (*Result, erro
 			// replicas still ending when the job's state was decided (a worker after the
 			// master) get their terminations reported and outputs fetched too
 			if settled(pods.Items, job, main) || time.Since(finished) > drainOf(f) {
+				// a pod being deleted (cleanPodPolicy: a master that ran on after a
+				// worker failed) may take its grace period to stop: its log is not
+				// waited for
+				for _, t := range tracks {
+					if t.deleting && t.stopLog != nil {
+						t.stopLog()
+					}
+				}
 				break
 			}
 		}
@@ -269,10 +280,12 @@ func (f *Follower) pod(ctx context.Context, pod *corev1.Pod, kind, main string, 
 	}
 	if !t.logging && (mainStatus.State.Running != nil || mainStatus.State.Terminated != nil) {
 		t.logging = true
+		logCtx, stop := context.WithCancel(ctx)
+		t.stopLog = stop
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f.stream(ctx, pod.Namespace, pod.Name, main, t.replica)
+			f.stream(logCtx, pod.Namespace, pod.Name, main, t.replica)
 		}()
 	}
 	term := mainStatus.State.Terminated
@@ -302,7 +315,7 @@ func (f *Follower) pod(ctx context.Context, pod *corev1.Pod, kind, main string, 
 			defer wg.Done()
 			n, err := f.fetch(ctx, pod, dest)
 			switch {
-			case err != nil && f.sidecarEnded(ctx, pod):
+			case err != nil && (strings.Contains(err.Error(), "container not found") || f.sidecarEnded(ctx, pod)):
 				// it held nothing: with no outputs the sidecar ends at once
 			case err != nil:
 				f.Status.Line(t.replica, "outputs not fetched: %v", err)

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -428,5 +431,71 @@ func TestWorkspaceLayer(t *testing.T) {
 		if got := bakeRepo(in); got != want {
 			t.Errorf("bakeRepo(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestWriteBakedArchive: the baked docker-archive is the base image with the workspace
+// layer on top, as go-containerregistry reads it back: the base's layers unchanged, the
+// new one last, its diff ID and history in the config, the tag given.
+func TestWriteBakedArchive(t *testing.T) {
+	base, err := random.Image(512, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseTag, _ := name.NewTag("kfup-offline/python-ml:bookworm")
+	basePath := filepath.Join(t.TempDir(), "base.tar")
+	if err := tarball.WriteToFile(basePath, baseTag, base); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeTree(t, map[string]string{"train.py": "print(1)\n"})
+	a, err := workspace.Build(dir, workspace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := workspaceLayer(a.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "baked.tar")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeBakedArchive(f, basePath, layer, historyOf(a), "kfup.local/run-python-ml:0123456789abcdef"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	tag, _ := name.NewTag("kfup.local/run-python-ml:0123456789abcdef")
+	img, err := tarball.ImageFromPath(out, &tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 3 {
+		t.Fatalf("%d layers (%v)", len(layers), err)
+	}
+	baseLayers, _ := base.Layers()
+	for i := range baseLayers {
+		want, _ := baseLayers[i].DiffID()
+		got, _ := layers[i].DiffID()
+		if want != got {
+			t.Errorf("layer %d: diff ID %s, want the base's %s", i, got, want)
+		}
+	}
+	rc, err := layers[2].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	if !bytes.Equal(got, layer) {
+		t.Error("the top layer is not the workspace layer")
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _ := layers[2].DiffID()
+	if len(cfg.RootFS.DiffIDs) != 3 || cfg.RootFS.DiffIDs[2] != top || !strings.Contains(cfg.History[len(cfg.History)-1].CreatedBy, a.Digest) {
+		t.Errorf("config %+v", cfg)
 	}
 }
