@@ -245,7 +245,7 @@ job is deleted).`,
 	fl.StringVar(&opts.MaxSize, "max-size", DefaultRunMaxSize, "the most bytes of files to send (Ki, Mi, Gi suffixes)")
 	fl.BoolVar(&opts.ShowFiles, "show-files", false, "print the files that would be sent, their total and digest, and exit")
 	fl.BoolVar(&opts.Rm, "rm", false, "delete the job as soon as it finished and its outputs are back")
-	fl.DurationVar(&opts.TTL, "ttl", 24*time.Hour, "keep the finished job this long (ttlSecondsAfterFinished)")
+	fl.DurationVar(&opts.TTL, "ttl", 24*time.Hour, "keep the finished job this long (ttlSecondsAfterFinished; 0 keeps it until deleted)")
 	fl.StringVar(&opts.OutputDir, "output-dir", "kfup-runs", "where each run's outputs go, in a directory named after the run")
 	fl.DurationVar(&opts.OutputWait, "output-wait", run.DefaultOutputWait, "how long a finished pod waits for its outputs to be fetched")
 	fl.BoolVar(&opts.Bake, "bake", false, "append the files as a layer onto --image and load that image into the nodes, instead of unpacking them at start")
