@@ -278,3 +278,21 @@ func TestRunBake(t *testing.T) {
 		t.Errorf("--bake sent ConfigMaps: %d", len(cms))
 	}
 }
+
+// --requirements on a cluster without a package index (this CI machine is offline):
+// the replica says why it cannot install them, and the run fails naming it.
+func TestRunRequirementsOffline(t *testing.T) {
+	ns := testNamespace(t)
+	dir := runTree(t, map[string]string{"train.py": "print('never')\n", "requirements.txt": "kfup-no-such-package==1.0\n"})
+	r := kfupRun(context.Background(), dir, ns, "--run-name", "reqs", "--requirements", "requirements.txt", "train.py")
+	t.Logf("requirements offline: %s, exit %d\n%s%s", r.elapsed.Round(100*time.Millisecond), r.code, r.stdout, r.stderr)
+	if r.code != 1 || !strings.Contains(r.stderr, "replica master-0 exited with code 3") {
+		t.Errorf("exit %d, want 1 naming master-0 with code 3", r.code)
+	}
+	if !strings.Contains(r.stdout, "[master-0] kfup: pip could not install requirements.txt") && !strings.Contains(r.stdout, "[master-0] kfup: the image has no pip") {
+		t.Errorf("no clear message in the replica's log:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "never") {
+		t.Error("the command ran without its requirements")
+	}
+}
