@@ -22,7 +22,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 GENERATED := components manifests internal
 
 .PHONY: help build test unit fuzz integration e2e check lint generate proto verify envtest envtest-path \
-        node-image workload-images istiod-image nvmlmock-image bench bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines serving-fixtures clean
+        node-image workload-images istiod-image nvmlmock-image knative-images bench bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines bench-run serving-fixtures clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -190,7 +190,7 @@ check: ## everything CI runs: lint + generated-file check, fuzz, unit, integrati
 	@$(MAKE) --no-print-directory e2e
 	@$(TIER) --summary
 
-bench: bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines ## all benchmarks
+bench: bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines bench-run ## all benchmarks
 
 bench-create: build node-image ## wall time of 'kfup create' vs a plain kind create (same node image), and the ratio
 	$(GO) run ./hack/bench-create --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)"
@@ -210,6 +210,9 @@ bench-hpo: ## kfup's search algorithms vs Optuna 3.1 (TPE, random): best regret 
 
 bench-pipelines: build node-image ## a linear pipeline of STEPS (20) no-op steps on kind: median per-step overhead and wall time, vs the 1.5 s target
 	$(GO) run ./hack/bench-pipelines --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)" --steps $(or $(STEPS),20)
+
+bench-run: build node-image workload-images ## kfup run's edit-and-rerun latency on kind (edit -> first log line), archive vs --bake, ROUNDS (3) each, vs the 5 s target
+	$(GO) run ./hack/bench-run --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)" --rounds $(or $(ROUNDS),3)
 
 bench-serve: ## OIP v2 infer throughput and p50/p99 of kfup modelserver (small XGBoost model) vs a bare net/http handler, same load, same run
 	$(GO) run ./hack/bench-serve $(BENCH_SERVE_FLAGS)

@@ -201,3 +201,17 @@ func parseCRISnapshotter(config string) (string, error) {
 	}
 	return "", errors.New("cannot find the CRI image snapshotter in the node's containerd config")
 }
+
+// HasImage reports whether every node of kind cluster name has an image ref.
+func (k *KindClusters) HasImage(_ context.Context, cluster, ref string) (bool, error) {
+	ns, err := k.clusterNodes(cluster)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range ns {
+		if id, err := nodeutils.ImageID(n, ref); err != nil || id == "" {
+			return false, nil
+		}
+	}
+	return true, nil
+}

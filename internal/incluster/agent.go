@@ -92,7 +92,7 @@ func NewCmdAgent(out io.Writer, helpers ...*cobra.Command) *cobra.Command {
 	}
 	delivery.Flags().StringVar(&hostfile, "hostfile", "/etc/mpi/hostfile", "the MPIJob's hostfile (its hosts are the worker pods)")
 	delivery.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "how long to wait for the workers")
-	cmd.AddCommand(wait, quit, delivery, newCmdAgentMetrics(out), newCmdAgentCheckpoint(out), newCmdAgentPush(out), newCmdAgentDevicePlugin(out), newCmdAgentStorageInitializer(out), newCmdAgentCopySelf(out), newCmdAgentOwnDir(out), newCmdAgentWriteFile(out))
+	cmd.AddCommand(wait, quit, delivery, newCmdAgentMetrics(out), newCmdAgentCheckpoint(out), newCmdAgentPush(out), newCmdAgentDevicePlugin(out), newCmdAgentStorageInitializer(out), newCmdAgentCopySelf(out), newCmdAgentOwnDir(out), newCmdAgentWriteFile(out), newCmdAgentUnpack(out), newCmdAgentOutputs(out))
 	cmd.AddCommand(helpers...)
 	return cmd
 }

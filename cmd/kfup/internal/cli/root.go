@@ -95,6 +95,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdImages(f, nil),
 		NewCmdGPU(f, nil),
 		NewCmdPipeline(f),
+		NewCmdRun(f, nil),
 		incluster.NewCmdAgent(f.IO.Out, launch.NewCmd(), ingressagent.NewCmd()),
 		modelserver.NewCmd(nil),
 	)
@@ -117,6 +118,7 @@ implementation of the Kubeflow APIs onto it: training jobs, tuning, pipelines an
   kfup images          list/save/load every image a profile needs (air-gapped installs)
   kfup gpu list        show this host's NVIDIA GPUs
   kfup pipeline run    run a compiled Kubeflow pipeline (also list, get, logs, validate)
+  kfup run train.py    run local code on the cluster as a training job (logs and outputs back)
   kfup delete          remove the cluster and everything kfup made`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
