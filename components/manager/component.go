@@ -301,7 +301,7 @@ func Objects(image string, s Settings) ([]*unstructured.Unstructured, error) {
 // ClusterRole (manifests/rbac/role.yaml). A RoleBinding grants nothing on them, so when the
 // ClusterRole is bound namespace by namespace their rules go into a ClusterRole of their
 // own (ClusterScopedRole), bound cluster-wide.
-var ClusterScoped = []schema.GroupResource{{Group: "scheduling.k8s.io", Resource: "priorityclasses"}}
+var ClusterScoped = []schema.GroupResource{{Group: "scheduling.k8s.io", Resource: "priorityclasses"}, {Group: "networking.k8s.io", Resource: "ingressclasses"}}
 
 // ClusterScopedRole names the ClusterRole with the rules on ClusterScoped resources.
 const ClusterScopedRole = AppName + "-cluster"
