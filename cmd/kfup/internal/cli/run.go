@@ -241,7 +241,7 @@ job is deleted).`,
 	fl.StringArrayVarP(&opts.Env, "env", "e", nil, "set a variable in every replica: `NAME=VALUE` (repeatable)")
 	namespaceFlag(cmd, &opts.Namespace, "the run's job")
 	fl.StringVar(&opts.RunName, "run-name", "", "name `RUN` of the run and its job (default: the script's name and a random suffix)")
-	fl.StringVar(&opts.Requirements, "requirements", "", "a requirements `FILE` in the directory, pip-installed before the command")
+	fl.StringVar(&opts.Requirements, "requirements", "", "a requirements `FILE` in the directory (relative to --dir), pip-installed before the command")
 	fl.StringVar(&opts.MaxSize, "max-size", DefaultRunMaxSize, "the most bytes of files to send (Ki, Mi, Gi suffixes)")
 	fl.BoolVar(&opts.ShowFiles, "show-files", false, "print the files that would be sent, their total and digest, and exit")
 	fl.BoolVar(&opts.Rm, "rm", false, "delete the job as soon as it finished and its outputs are back")
@@ -391,7 +391,13 @@ func prepareRun(opts *RunOptions, getenv func(string) string) (*prepared, error)
 		exclude = append(exclude, rel) // the outputs of earlier runs are not sent back
 	}
 	if opts.Requirements != "" {
-		rel, ok := inTree(opts.Dir, opts.Requirements)
+		// relative to the directory sent, as the script is; an absolute path must lie in it
+		rel, ok := filepath.ToSlash(filepath.Clean(opts.Requirements)), true
+		if filepath.IsAbs(opts.Requirements) {
+			rel, ok = inTree(opts.Dir, opts.Requirements)
+		} else if rel == ".." || strings.HasPrefix(rel, "../") {
+			ok = false
+		}
 		if !ok {
 			return nil, errs.Usage("put the requirements file in the directory sent (--dir)", "--requirements %s: outside %s", opts.Requirements, opts.Dir)
 		}

@@ -499,3 +499,21 @@ func TestWriteBakedArchive(t *testing.T) {
 		t.Errorf("config %+v", cfg)
 	}
 }
+
+// TestRunRequirementsRelativeToDir: a relative --requirements names a file of --dir.
+func TestRunRequirementsRelativeToDir(t *testing.T) {
+	dir := writeTree(t, map[string]string{"train.py": "print(1)\n", "requirements.txt": "numpy\n"})
+	o := RunOptions{Args: []string{"train.py"}, Dir: dir, Kind: "pytorch", Namespace: "default", MaxSize: DefaultRunMaxSize,
+		Requirements: "requirements.txt", OutputDir: t.TempDir(), OutputWait: time.Minute}
+	p, err := prepareRun(&o, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.spec.Requirements != "requirements.txt" || !strings.HasPrefix(p.spec.RequirementsHash, "sha256:") {
+		t.Errorf("requirements %q %q", p.spec.Requirements, p.spec.RequirementsHash)
+	}
+	o.Requirements = "../requirements.txt"
+	if _, err := prepareRun(&o, func(string) string { return "" }); errs.KindOf(err) != errs.KindUsage {
+		t.Errorf("../requirements.txt: %v", err)
+	}
+}
