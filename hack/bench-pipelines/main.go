@@ -21,8 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"time"
 
@@ -35,6 +33,7 @@ import (
 	"github.com/kfup/kfup/apis"
 	"github.com/kfup/kfup/bootstrap"
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
+	"github.com/kfup/kfup/hack/internal/benchcluster"
 	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/ui"
 )
@@ -83,28 +82,11 @@ func linear(n int) map[string]any {
 }
 
 func run(kfupBin, nodeImage string, steps int, keep bool) error {
-	tmp, err := os.MkdirTemp("", "kfup-bench-")
+	bc, err := benchcluster.Create(kfupBin, cluster, nodeImage, keep)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	os.Setenv("KFUP_HOME", filepath.Join(tmp, "state"))
-	os.Setenv("KUBECONFIG", filepath.Join(tmp, "kubeconfig"))
-	kfup := func(args ...string) error {
-		c := exec.Command(kfupBin, args...)
-		c.Stdout, c.Stderr = os.Stderr, os.Stderr
-		return c.Run()
-	}
-	args := []string{"create", "--name", cluster, "--profile", "minimal", "-q"}
-	if nodeImage != "" {
-		args = append(args, "--node-image", nodeImage)
-	}
-	if err := kfup(args...); err != nil {
-		return fmt.Errorf("kfup create: %w", err)
-	}
-	if !keep {
-		defer kfup("delete", "--name", cluster, "-q")
-	}
+	defer bc.Close()
 	ctx := context.Background()
 	if _, err := bootstrap.NewKindClusters(ui.Discard()).LoadImages(ctx, cluster, image); err != nil {
 		return fmt.Errorf("load %s (build it with shared/tools/offline-kind/build-workload-images.sh): %w", image, err)

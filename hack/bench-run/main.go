@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/hack/internal/benchcluster"
 	"github.com/kfup/kfup/internal/ui"
 )
 
@@ -52,32 +53,12 @@ func main() {
 type timing struct{ first, exit time.Duration }
 
 func run(kfupBin, nodeImage string, rounds int, keep bool) error {
-	kfupBin, err := filepath.Abs(kfupBin)
+	c, err := benchcluster.Create(kfupBin, cluster, nodeImage, keep)
 	if err != nil {
 		return err
 	}
-	home, err := os.MkdirTemp("", "kfup-bench-run-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(home)
-	os.Setenv("KFUP_HOME", filepath.Join(home, "state"))
-	os.Setenv("KUBECONFIG", filepath.Join(home, "kubeconfig"))
-	kfup := func(args ...string) error {
-		cmd := exec.Command(kfupBin, args...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		return cmd.Run()
-	}
-	args := []string{"create", "--name", cluster, "--profile", "minimal", "-q"}
-	if nodeImage != "" {
-		args = append(args, "--node-image", nodeImage)
-	}
-	if err := kfup(args...); err != nil {
-		return fmt.Errorf("kfup create: %w", err)
-	}
-	if !keep {
-		defer kfup("delete", "--name", cluster, "-q")
-	}
+	defer c.Close()
+	home, kfupBin := c.Dir, c.Bin()
 	if _, err := bootstrap.NewKindClusters(ui.Discard()).LoadImages(context.Background(), cluster, image); err != nil {
 		return fmt.Errorf("load %s: %w", image, err)
 	}
