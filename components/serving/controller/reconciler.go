@@ -212,11 +212,7 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 			return o, ctrl.Result{}, err
 		}
 		got := &networkingv1.Ingress{}
-		err := r.client.Get(ctx, client.ObjectKeyFromObject(ing), got)
-		if isNotCached(err) {
-			err = r.reader.Get(ctx, client.ObjectKeyFromObject(ing), got)
-		}
-		if err != nil && !apierrors.IsNotFound(err) {
+		if err := r.get(ctx, client.ObjectKeyFromObject(ing), got); err != nil && !apierrors.IsNotFound(err) {
 			return o, ctrl.Result{}, err
 		}
 		o.Ingress = &engine.RoutedIngress{URL: "http://" + r.cfg.Ingress.Host(isvc, ""), Served: len(got.Status.LoadBalancer.Ingress) > 0}
@@ -369,6 +365,16 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1b
 	return nil
 }
 
+// get reads a child from the cache, or from the API server when the cache has no
+// informer for its kind (Ingresses, when the ingress slice is not hosted).
+func (r *InferenceServiceReconciler) get(ctx context.Context, key client.ObjectKey, obj client.Object) error {
+	err := r.client.Get(ctx, key, obj)
+	if isNotCached(err) {
+		err = r.reader.Get(ctx, key, obj)
+	}
+	return err
+}
+
 // isNotCached says the manager's cache holds no informer for the object's kind (an
 // Ingress when the ingress slice is not hosted): the API server is asked instead.
 func isNotCached(err error) bool {
@@ -420,13 +426,8 @@ func (r *InferenceServiceReconciler) deleteOwned(ctx context.Context, isvc *serv
 		return err
 	}
 	r.applied.Delete(appliedKey{kind.Kind, obj.GetNamespace(), obj.GetName()})
-	if err := r.client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-		if isNotCached(err) { // Ingresses, when the ingress slice is not hosted
-			err = r.reader.Get(ctx, client.ObjectKeyFromObject(obj), obj)
-		}
-		if err != nil {
-			return client.IgnoreNotFound(err)
-		}
+	if err := r.get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return client.IgnoreNotFound(err)
 	}
 	if !metav1.IsControlledBy(obj, isvc) {
 		return nil
