@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -45,6 +47,8 @@ type Reconciler struct {
 	reader   client.Reader
 	recorder record.EventRecorder
 	http     *http.Client
+	// warned remembers, per Ingress UID, the Unsupported event last recorded for it.
+	warned sync.Map
 }
 
 // key is the one reconcile key: the routes ConfigMap.
@@ -112,6 +116,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		log.V(1).Info("the proxy does not serve the new table yet", "hash", hash, "why", why)
 	}
 	retry := !served
+	live := map[types.UID]bool{}
+	for _, c := range objs {
+		if c.ingress != nil {
+			live[c.ingress.UID] = true
+		}
+	}
+	r.warned.Range(func(uid, _ any) bool {
+		if !live[uid.(types.UID)] {
+			r.warned.Delete(uid) // the Ingress is gone (or no longer kfup's)
+		}
+		return true
+	})
 	for _, c := range objs {
 		if len(c.res.Waiting) > 0 {
 			retry = true
@@ -370,21 +386,22 @@ func setCondition(conds []kingressv1alpha1.Condition, c kingressv1alpha1.Conditi
 // says with a Warning event what it cannot serve (the Ingress API has no conditions).
 func (r *Reconciler) writeIngressStatus(ctx context.Context, ing *networkingv1.Ingress, res *route.Result, served bool) error {
 	if len(res.Invalid) > 0 {
-		r.recorder.Event(ing, corev1.EventTypeWarning, "Unsupported", "kfup's ingress does not route this Ingress: "+res.Invalid.ToAggregate().Error())
+		// once per generation and message: every object's change recompiles every Ingress
+		msg := "kfup's ingress does not route this Ingress: " + res.Invalid.ToAggregate().Error()
+		said := fmt.Sprintf("%d %s", ing.Generation, msg)
+		if old, ok := r.warned.Swap(ing.UID, said); !ok || old != said {
+			r.recorder.Event(ing, corev1.EventTypeWarning, "Unsupported", msg)
+		}
+	} else {
+		r.warned.Delete(ing.UID)
 	}
 	want := networkingv1.IngressLoadBalancerStatus{}
 	if served && len(res.Invalid) == 0 && r.cfg.StatusAddress != "" {
 		want.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: r.cfg.StatusAddress}}
 	}
-	if equalLB(ing.Status.LoadBalancer, want) {
+	if equality.Semantic.DeepEqual(ing.Status.LoadBalancer, want) {
 		return nil
 	}
 	ing.Status.LoadBalancer = want
 	return r.client.Status().Update(ctx, ing)
-}
-
-func equalLB(a, b networkingv1.IngressLoadBalancerStatus) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
 }
