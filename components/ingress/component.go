@@ -193,13 +193,6 @@ func Objects(image string, pull corev1.PullPolicy) ([]*unstructured.Unstructured
 	return components.ToUnstructured(scheme, objs...)
 }
 
-func pullPolicy(env *components.Env) corev1.PullPolicy {
-	if env.Config().Components.Manager.Registry != "" {
-		return corev1.PullIfNotPresent
-	}
-	return corev1.PullNever
-}
-
 // Install makes the manager image available to the nodes, then applies the proxy, its
 // Services and RBAC, and the IngressClass kfup.
 func (c Component) Install(ctx context.Context, env *components.Env) error {
@@ -210,7 +203,7 @@ func (c Component) Install(ctx context.Context, env *components.Env) error {
 	if err != nil {
 		return err
 	}
-	objs, err := Objects(img, pullPolicy(env))
+	objs, err := Objects(img, manager.PullPolicy(env.Config().Components.Manager.Registry))
 	if err != nil {
 		return err
 	}

@@ -417,12 +417,19 @@ func startupProbe(p *corev1.Probe) *corev1.Probe {
 	return p
 }
 
-func deployment(image string, s Settings, labels map[string]string) (*appsv1.Deployment, error) {
-	// loaded by kfup: there is no registry to pull from; pushed: the nodes pull it once
-	pullPolicy := corev1.PullNever
-	if s.Registry != "" {
-		pullPolicy = corev1.PullIfNotPresent
+// PullPolicy is the pull policy of the manager image, and of everything run from it:
+// Never when kfup loads it into the nodes (there is no registry to pull from),
+// IfNotPresent when it is pushed to registry (components.manager.registry): the nodes
+// pull it once.
+func PullPolicy(registry string) corev1.PullPolicy {
+	if registry != "" {
+		return corev1.PullIfNotPresent
 	}
+	return corev1.PullNever
+}
+
+func deployment(image string, s Settings, labels map[string]string) (*appsv1.Deployment, error) {
+	pullPolicy := PullPolicy(s.Registry)
 	res := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
 	for _, q := range []struct {
 		list corev1.ResourceList

@@ -68,12 +68,9 @@ type Settings struct {
 func SettingsFor(p *profiles.Profile) Settings {
 	n := p.Components.NVIDIA
 	s := Settings{DevicePlugin: n.DevicePlugin, Share: n.TimeSlicingReplicas, RenameByDefault: n.RenameByDefault,
-		MIGStrategy: n.MIGStrategy, PullPolicy: corev1.PullNever}
+		MIGStrategy: n.MIGStrategy, PullPolicy: manager.PullPolicy(p.Components.Manager.Registry)}
 	if s.MIGStrategy == "" {
 		s.MIGStrategy = profiles.MIGNone
-	}
-	if p.Components.Manager.Registry != "" {
-		s.PullPolicy = corev1.PullIfNotPresent
 	}
 	return s
 }
