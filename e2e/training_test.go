@@ -336,8 +336,8 @@ func TestUnpullableImageFailsJob(t *testing.T) {
 	}
 }
 
-// components.training.namespaces on kind (with components.tuning.namespaces and
-// components.serving.namespaces the same: the
+// components.training.namespaces on kind (with the tuning, serving, pipelines and
+// ingress namespaces the same: the
 // manager's RBAC is the union of its slices', cluster-wide as soon as one serves every
 // namespace): kfup creates the namespace, binds the manager's RBAC only there (no
 // cluster-wide binding) and restarts the manager with --namespace; a job there runs to
@@ -355,7 +355,7 @@ func TestTrainingRestrictedToNamespace(t *testing.T) {
 	})
 	r := mustKfup(t, "create", "--name", clusterName, "--wait", "5m", "--set", "components.training.namespaces="+team,
 		"--set", "components.tuning.namespaces="+team, "--set", "components.serving.namespaces="+team,
-		"--set", "components.pipelines.namespaces="+team)
+		"--set", "components.pipelines.namespaces="+team, "--set", "components.ingress.namespaces="+team)
 	t.Logf("kfup create with namespaces=%s (%s)", team, r.elapsed.Round(time.Second))
 
 	if _, err := clientset.RbacV1().RoleBindings(team).Get(ctx, "kfup-manager-jobs", metav1.GetOptions{}); err != nil {

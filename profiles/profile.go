@@ -309,6 +309,21 @@ type IngressConfig struct {
 	// Enabled installs the proxy on the host's HTTP ingress port (node port 31080), the
 	// IngressClass kfup, and turns on its controller in the manager.
 	Enabled bool `json:"enabled"`
+	// Namespaces, comma-separated, restricts the controller to Ingresses and KIngresses
+	// in those namespaces (the manager's --ingress-serve-namespace) and binds the
+	// manager's RBAC only there; kfup creates the namespaces missing. Empty: every
+	// namespace. Like every slice's, it takes part in the manager's RBAC: that is
+	// cluster-wide as soon as one enabled slice serves every namespace.
+	Namespaces string `json:"namespaces,omitempty"`
+}
+
+// NamespaceList returns the namespaces of Namespaces, in order; none when it is empty
+// (every namespace). Validate checks each one.
+func (c IngressConfig) NamespaceList() []string {
+	if c.Namespaces == "" {
+		return nil
+	}
+	return strings.Split(c.Namespaces, ",")
 }
 
 // KnativeConfig configures Knative Serving (with net-istio).

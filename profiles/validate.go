@@ -104,6 +104,12 @@ func (p *Profile) fieldProblems() problems {
 				"%q is not a runtime name", rt)
 		}
 	}
+	for _, ns := range c.Ingress.NamespaceList() {
+		if len(validation.IsDNS1123Label(ns)) > 0 {
+			ps.add("components.ingress.namespaces", "a comma-separated list of namespace names, such as team-a,team-b",
+				"%q is not a namespace name", ns)
+		}
+	}
 	for _, ns := range c.Pipelines.NamespaceList() {
 		if len(validation.IsDNS1123Label(ns)) > 0 {
 			ps.add("components.pipelines.namespaces", "a comma-separated list of namespace names, such as team-a,team-b",

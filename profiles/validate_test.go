@@ -38,6 +38,9 @@ func TestValidate(t *testing.T) {
 		{name: "bundled runtime that is no runtime name",
 			edit:     func(p *Profile) { p.Components.Serving.BundleRuntimes = "kserve-xgbserver,XGB Server" },
 			wantErrs: []string{`components.serving.bundleRuntimes: "XGB Server" is not a runtime name`}},
+		{name: "ingress namespaces with a bad one",
+			edit:     func(p *Profile) { p.Components.Ingress.Namespaces = "team-a,Team B" },
+			wantErrs: []string{`components.ingress.namespaces: "Team B" is not a namespace name`}},
 		{name: "pipelines settings",
 			edit: func(p *Profile) {
 				p.Components.Pipelines.Namespaces = "Team_B"

@@ -97,11 +97,20 @@ func (Component) CRDs() []string { return nil }
 // AddToScheme registers Knative's KIngress type.
 func (Component) AddToScheme(s *runtime.Scheme) error { return kingressv1alpha1.AddToScheme(s) }
 
-// ManagerArgs are none: the controller's defaults name this component's objects.
-func (Component) ManagerArgs(*components.Env) []string { return nil }
+// ManagerArgs is --ingress-serve-namespace for components.ingress.namespaces; otherwise
+// the controller's defaults name this component's objects.
+func (c Component) ManagerArgs(env *components.Env) []string {
+	if ns := c.Namespaces(env); len(ns) > 0 {
+		return []string{"--ingress-serve-namespace=" + strings.Join(ns, ",")}
+	}
+	return nil
+}
 
-// Namespaces returns none: Ingresses of every namespace are served.
-func (Component) Namespaces(*components.Env) []string { return nil }
+// Namespaces returns components.ingress.namespaces: those whose Ingresses (and
+// KIngresses) are served; none is every namespace.
+func (Component) Namespaces(env *components.Env) []string {
+	return env.Config().Components.Ingress.NamespaceList()
+}
 
 // Objects returns what the component applies, the proxy running image.
 func Objects(image string, pull corev1.PullPolicy) ([]*unstructured.Unstructured, error) {

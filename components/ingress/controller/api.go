@@ -61,6 +61,9 @@ func DefaultConfig() Config {
 type API struct {
 	// Config configures the controller; the flags write into it.
 	Config Config
+	// Namespace restricts the controller to Ingresses and KIngresses in these namespaces
+	// (--ingress-serve-namespace); empty: every namespace.
+	Namespace []string
 }
 
 var _ apihost.API = (*API)(nil)
@@ -85,6 +88,7 @@ func (a *API) AddFlags(fl *pflag.FlagSet) {
 	fl.StringVar(&c.PublicDomain, "ingress-public-domain", c.PublicDomain, "KIngress public load balancer address")
 	fl.StringVar(&c.PrivateDomain, "ingress-private-domain", c.PrivateDomain, "KIngress cluster-local load balancer address")
 	fl.StringVar(&c.StatusAddress, "ingress-status-address", c.StatusAddress, "IP written into served Ingresses' status (empty: none)")
+	fl.StringSliceVar(&a.Namespace, "ingress-serve-namespace", a.Namespace, "serve only Ingresses and KIngresses in these namespaces (repeatable or comma-separated; default: all)")
 }
 
 // Validate checks the flag values.
@@ -99,11 +103,16 @@ func (a *API) Validate() error {
 	if len(validation.IsDNS1123Subdomain(c.IngressClass)) > 0 {
 		return errs.Usage("pass an IngressClass name such as --ingress-class kfup", "--ingress-class %q is not an object name", c.IngressClass)
 	}
+	for _, ns := range a.Namespace {
+		if len(validation.IsDNS1123Label(ns)) > 0 {
+			return errs.Usage("pass namespace names such as --ingress-serve-namespace team-a", "--ingress-serve-namespace %q is not a namespace name", ns)
+		}
+	}
 	return nil
 }
 
-// Namespaces returns none: Ingresses of every namespace are served.
-func (a *API) Namespaces() []string { return nil }
+// Namespaces returns --ingress-serve-namespace.
+func (a *API) Namespaces() []string { return a.Namespace }
 
 // Objects returns an Ingress and, with Knative, a KIngress: the kinds cached.
 func (a *API) Objects() []client.Object {
