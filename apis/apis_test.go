@@ -95,8 +95,24 @@ func TestLeaseName(t *testing.T) {
 // One dependency table: the install order (Component.DependsOn) follows
 // profiles.Requires — a component installs after what it requires — except that an API
 // slice requires the manager but installs before it (its CRDs before the controllers
-// watching them), so the manager installs after the APIs it hosts.
+// watching them), so the manager installs after the APIs it hosts, and after Knative on
+// kfup's ingress (whose KIngress CRD the ingress slice watches). Knative on Istio installs
+// after Istio, and the manager does not wait for it.
 func TestInstallOrderFollowsRequires(t *testing.T) {
+	onIstio := profiles.Defaults()
+	onIstio.Components.Knative.Ingress = profiles.KnativeIngressIstio
+	for _, c := range registry.All("", profiles.Names(), onIstio) {
+		switch c.Name() {
+		case profiles.Knative:
+			if diff := cmp.Diff([]string{profiles.Istio}, c.DependsOn()); diff != "" {
+				t.Errorf("knative on Istio: DependsOn (-want +got):\n%s", diff)
+			}
+		case profiles.Manager:
+			if slices.Contains(c.DependsOn(), profiles.Knative) {
+				t.Errorf("manager with Knative on Istio waits for knative: %v", c.DependsOn())
+			}
+		}
+	}
 	req := profiles.Requires()
 	var apiNames []string
 	for _, a := range registry.APIs {
@@ -105,12 +121,12 @@ func TestInstallOrderFollowsRequires(t *testing.T) {
 			t.Errorf("profiles.Requires()[%s] = %v: an API slice requires the manager", a.Name(), req[a.Name()])
 		}
 	}
-	all := registry.All("", profiles.Names())
+	all := registry.All("", profiles.Names(), nil)
 	for _, c := range all {
 		want := []string{}
 		switch {
 		case c.Name() == profiles.Manager:
-			want = apiNames
+			want = append(slices.Clone(apiNames), profiles.Knative)
 		case slices.Contains(apiNames, c.Name()):
 			for _, d := range req[c.Name()] {
 				if d != profiles.Manager {

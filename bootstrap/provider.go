@@ -51,6 +51,9 @@ type Provider interface {
 type ImageLoader interface {
 	// LoadImage makes image available as ref on every node of cluster.
 	LoadImage(ctx context.Context, cluster, ref string, image v1.Image) error
+	// LoadImages copies local Docker images into every node of cluster that lacks them
+	// and returns those it loaded.
+	LoadImages(ctx context.Context, cluster string, images ...string) ([]string, error)
 	// ImportArchive imports the docker-archive at path into every node of cluster.
 	ImportArchive(ctx context.Context, cluster, path string) error
 	// ImportOCIArchive imports the tar of an OCI image layout at path into every node of

@@ -64,7 +64,7 @@ func ProfileImages(p *profiles.Profile, nodeImage, managerBinary string) ([]Imag
 		return out, nil
 	}
 	env := &components.Env{Profile: p}
-	for _, c := range registry.All(managerBinary, p.Enabled()) {
+	for _, c := range registry.All(managerBinary, p.Enabled(), p) {
 		if !p.IsEnabled(c.Name()) {
 			continue
 		}

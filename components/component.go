@@ -38,6 +38,9 @@ type Component interface {
 type ImageLoader interface {
 	// LoadImage makes image available as ref on every node.
 	LoadImage(ctx context.Context, ref string, image v1.Image) error
+	// LoadLocalImages copies images from the local Docker image store into every node
+	// that lacks them (an error names an image Docker does not have).
+	LoadLocalImages(ctx context.Context, images ...string) error
 }
 
 // Env is what components act with.

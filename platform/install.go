@@ -69,7 +69,7 @@ func Install(ctx context.Context, env *bootstrap.Env, rec *bootstrap.Record, o I
 				"components.%s: not available in this kfup build yet", n)
 		}
 	}
-	plan, err := components.NewPlan(registry.All(o.ManagerBinary, o.Enabled), o.Enabled)
+	plan, err := components.NewPlan(registry.All(o.ManagerBinary, o.Enabled, o.Profile), o.Enabled)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func CheckComponents(ctx context.Context, env *bootstrap.Env, rec *bootstrap.Rec
 		}
 	}
 	var out []bootstrap.ComponentHealth
-	for _, c := range registry.All("", rec.Components) {
+	for _, c := range registry.All("", rec.Components, rec.Applied) {
 		if !installed[c.Name()] || (len(want) > 0 && !want[c.Name()]) {
 			continue
 		}
@@ -134,6 +134,12 @@ type kindImageLoader struct {
 // LoadImage makes image available as ref on every node of the cluster.
 func (l kindImageLoader) LoadImage(ctx context.Context, ref string, image v1.Image) error {
 	return l.loader.LoadImage(ctx, l.cluster, ref, image)
+}
+
+// LoadLocalImages copies images from the local Docker image store into the nodes.
+func (l kindImageLoader) LoadLocalImages(ctx context.Context, images ...string) error {
+	_, err := l.loader.LoadImages(ctx, l.cluster, images...)
+	return err
 }
 
 // Health is CheckComponents as bootstrap.Status asks for it (readiness only), for

@@ -13,7 +13,7 @@ import (
 	"github.com/kfup/kfup/internal/errs"
 )
 
-var all = []string{Manager, Training, Tuning, Serving, Pipelines, Istio, Knative, NVIDIA}
+var all = []string{Manager, Training, Tuning, Serving, Pipelines, Ingress, Istio, Knative, NVIDIA}
 
 func TestBuiltinsLoadAndValidate(t *testing.T) {
 	tests := []struct {
@@ -22,9 +22,9 @@ func TestBuiltinsLoadAndValidate(t *testing.T) {
 		enabled []string
 	}{
 		{"minimal", "", []string{Manager, Training, Tuning, Serving, Pipelines, Ingress}},
-		{"standard", "minimal", []string{Manager, Training, Tuning, Serving, Pipelines, Istio, Knative}},
-		{"gpu", "standard", []string{Manager, Training, Tuning, Serving, Pipelines, Istio, Knative, NVIDIA}},
-		{"full", "", withoutIngress(all)},
+		{"standard", "minimal", []string{Manager, Training, Tuning, Serving, Pipelines, Ingress, Istio, Knative}},
+		{"gpu", "standard", []string{Manager, Training, Tuning, Serving, Pipelines, Ingress, Istio, Knative, NVIDIA}},
+		{"full", "", all},
 	}
 	var names []string
 	for _, tt := range tests {
@@ -63,10 +63,9 @@ func TestBuiltinFiles(t *testing.T) {
 	}
 }
 
-// TestFullEnablesEverything keeps full "everything" as components are added, but kfup's
-// ingress: the Istio ingress gateway full installs has the host's ingress ports.
+// TestFullEnablesEverything keeps full "everything" as components are added.
 func TestFullEnablesEverything(t *testing.T) {
-	if diff := cmp.Diff(withoutIngress(Names()), mustLoad(t, "full").Enabled()); diff != "" {
+	if diff := cmp.Diff(Names(), mustLoad(t, "full").Enabled()); diff != "" {
 		t.Errorf("full enables (-all +got):\n%s", diff)
 	}
 }
@@ -91,8 +90,9 @@ func TestMinimalSettings(t *testing.T) {
 			Pipelines: PipelinesConfig{Enabled: true, ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi", Launcher: "auto"},
 			Ingress:   IngressConfig{Enabled: true},
 			Istio:     IstioConfig{IngressGateway: true},
-			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost", Images: KnativeImagesUpstream},
-			NVIDIA:    NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
+			Knative: KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost", Images: KnativeImagesUpstream,
+				Ingress: "kfup", RegistriesSkippingTagResolving: "kind.local,ko.local,dev.local,kfup.local"},
+			NVIDIA: NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
 		},
 	}
 	if diff := cmp.Diff(want, mustLoad(t, "minimal")); diff != "" {
@@ -176,7 +176,7 @@ components:
   "nvidia.enabled\n": true
 `,
 		wantErrs: []string{
-			"p.yaml: components.knative.scaletozero: unknown key (known: enabled, scaleToZero, domain, images)",
+			"p.yaml: components.knative.scaletozero: unknown key (known: enabled, ingress, registriesSkippingTagResolving, scaleToZero, domain, images)",
 			"p.yaml: components.kserve: unknown component (known: manager, training, tuning, serving, pipelines, ingress, istio, knative, nvidia)",
 			"p.yaml: components.manager.resources.memroyLimit: unknown key (known: cpuRequest, cpuLimit, memoryRequest, memoryLimit)",
 			`p.yaml: components."nvidia.enabled\n": unknown component (known: manager, training, tuning, serving, pipelines, ingress, istio, knative, nvidia)`,
@@ -199,7 +199,7 @@ components:
 `,
 		wantErrs: []string{
 			"p.yaml: components.istio.tag: expected a string, got number 1.24 (quote it)",
-			"p.yaml: components.knative: expected a mapping (keys: enabled, scaleToZero, domain, images), got a list",
+			"p.yaml: components.knative: expected a mapping (keys: enabled, ingress, registriesSkippingTagResolving, scaleToZero, domain, images), got a list",
 			`p.yaml: components.manager.leaderElect: expected a boolean (true or false), got string "true"`,
 			"p.yaml: components.manager.logLevel: expected a string, got number 3 (quote it)",
 			`p.yaml: components.manager.replicas: expected an integer, got string "two"`,
@@ -257,12 +257,22 @@ components:
 		file:     header + "name: x\nbase: [minimal]\n",
 		wantErrs: []string{"p.yaml: base: expected a string, got a list"},
 	}, {
-		name:     "knative without istio",
-		file:     header + "name: x\nbase: standard\ncomponents:\n  istio:\n    enabled: false\n",
+		name:     "knative without kfup's ingress",
+		file:     header + "name: x\nbase: standard\ncomponents:\n  ingress:\n    enabled: false\n",
+		wantErrs: []string{"p.yaml: components.knative.enabled: needs components.ingress.enabled"},
+	}, {
+		name:     "knative on istio without istio",
+		file:     header + "name: x\nbase: standard\ncomponents:\n  istio:\n    enabled: false\n  ingress:\n    enabled: false\n  knative:\n    ingress: istio\n",
 		wantErrs: []string{"p.yaml: components.knative.enabled: needs components.istio.enabled"},
 	}, {
+		name: "knative settings",
+		file: header + "name: x\nbase: standard\ncomponents:\n  knative:\n    ingress: envoy\n    registriesSkippingTagResolving: kind.local,Bad Registry,localhost:99999\n",
+		wantErrs: []string{`p.yaml: components.knative.ingress: "envoy" is not kfup or istio`,
+			`p.yaml: components.knative.registriesSkippingTagResolving: "Bad Registry" is not a registry name`,
+			`p.yaml: components.knative.registriesSkippingTagResolving: "localhost:99999" is not a registry name`},
+	}, {
 		name:     "kfup's ingress beside the Istio ingress gateway",
-		file:     header + "name: x\nbase: standard\ncomponents:\n  ingress:\n    enabled: true\n",
+		file:     header + "name: x\nbase: standard\ncomponents:\n  istio:\n    ingressGateway: true\n",
 		wantErrs: []string{"p.yaml: components.ingress.enabled: the Istio ingress gateway has the host's ingress ports (node ports 31080/31443): only one of them can serve them"},
 	}, {
 		name: "invalid values",
@@ -380,8 +390,8 @@ func TestHints(t *testing.T) {
 		{"unquoted tag", header + "name: x\ncomponents:\n  istio:\n    tag: 1.24\n",
 			[]string{`write tag: "1.24"`}},
 		{"invalid YAML", header + "name: [x\n", []string{"check the indentation and the colons around line 3"}},
-		{"knative without istio", header + "name: x\ncomponents:\n  knative:\n    enabled: true\n",
-			[]string{"set components.istio.enabled=true, or components.knative.enabled=false"}},
+		{"knative without its ingress", header + "name: x\ncomponents:\n  knative:\n    enabled: true\n",
+			[]string{"set components.ingress.enabled=true, or components.knative.enabled=false"}},
 		{"missing name", header, []string{"add name: <a DNS label such as my-profile>"}},
 	}
 	for _, tt := range tests {
@@ -448,10 +458,4 @@ func TestTypesStayDecodable(t *testing.T) {
 	if !strings.Contains(keyNames(ct), "nvidia") {
 		t.Errorf("keyNames(Components) = %q", keyNames(ct))
 	}
-}
-
-// withoutIngress is names without kfup's ingress, which no profile with the Istio
-// ingress gateway can enable.
-func withoutIngress(names []string) []string {
-	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == Ingress })
 }

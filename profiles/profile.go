@@ -85,7 +85,7 @@ var requires = map[string][]string{
 	Pipelines: {Manager},
 	Ingress:   {Manager}, // the proxy runs from the manager's image, its controller in the manager
 	Istio:     nil,
-	Knative:   {Istio},
+	Knative:   {Ingress}, // components.knative.ingress=kfup; istio: {Istio} (Profile.Requires)
 	NVIDIA:    {Manager}, // the device plugin runs from the manager's image in its namespace
 }
 
@@ -109,6 +109,16 @@ func Requires() map[string][]string {
 		out[name] = slices.Clone(deps)
 	}
 	return out
+}
+
+// Requires returns what component name needs alongside it in p: Requires' entry, but
+// for Knative on Istio (components.knative.ingress=istio), which needs Istio instead of
+// kfup's ingress.
+func (p *Profile) Requires(name string) []string {
+	if name == Knative && p.Components.Knative.Ingress == KnativeIngressIstio {
+		return []string{Istio}
+	}
+	return slices.Clone(requires[name])
 }
 
 // Profile is one install configuration: which components kfup installs, and their
@@ -326,10 +336,20 @@ func (c IngressConfig) NamespaceList() []string {
 	return strings.Split(c.Namespaces, ",")
 }
 
-// KnativeConfig configures Knative Serving (with net-istio).
+// KnativeConfig configures Knative Serving and its networking layer.
 type KnativeConfig struct {
-	// Enabled installs Knative Serving and net-istio.
+	// Enabled installs Knative Serving.
 	Enabled bool `json:"enabled"`
+	// Ingress is Knative's networking layer: kfup (the default: kfup's own ingress serves
+	// Knative's KIngresses on the host's ingress port; needs components.ingress) or istio
+	// (net-istio, routing through Istio's ingress gateway; needs components.istio with
+	// ingressGateway).
+	Ingress string `json:"ingress"`
+	// RegistriesSkippingTagResolving, comma-separated, are the registries whose image tags
+	// Knative does not resolve to digests (config-deployment): images loaded into the
+	// nodes have no registry to ask. kind.local, ko.local, dev.local and kfup.local by
+	// default.
+	RegistriesSkippingTagResolving string `json:"registriesSkippingTagResolving"`
 	// ScaleToZero lets idle revisions scale to zero pods.
 	ScaleToZero bool `json:"scaleToZero"`
 	// Domain is the DNS subdomain under which services get their URLs.
@@ -339,6 +359,12 @@ type KnativeConfig struct {
 	// knative.dev/serving module, loaded into the nodes: offline).
 	Images string `json:"images"`
 }
+
+// The values of components.knative.ingress.
+const (
+	KnativeIngressKfup  = "kfup"
+	KnativeIngressIstio = "istio"
+)
 
 // The values of components.knative.images.
 const (
@@ -384,8 +410,9 @@ func defaults() Profile {
 			},
 			Pipelines: PipelinesConfig{ArtifactStore: "pvc", ArtifactVolumeSize: "10Gi", Launcher: "auto"},
 			Istio:     IstioConfig{IngressGateway: true},
-			Knative:   KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost", Images: KnativeImagesUpstream},
-			NVIDIA:    NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
+			Knative: KnativeConfig{ScaleToZero: true, Domain: "kfup.localhost", Images: KnativeImagesUpstream,
+				Ingress: KnativeIngressKfup, RegistriesSkippingTagResolving: "kind.local,ko.local,dev.local,kfup.local"},
+			NVIDIA: NVIDIAConfig{DevicePlugin: true, MIGStrategy: MIGNone},
 		},
 	}
 }

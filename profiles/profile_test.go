@@ -54,7 +54,7 @@ func TestNames(t *testing.T) {
 func TestRequires(t *testing.T) {
 	req := Requires()
 	want := map[string][]string{
-		Manager: {}, Training: {Manager}, Tuning: {Manager}, Serving: {Manager}, Pipelines: {Manager}, Ingress: {Manager}, Istio: {}, Knative: {Istio}, NVIDIA: {Manager},
+		Manager: {}, Training: {Manager}, Tuning: {Manager}, Serving: {Manager}, Pipelines: {Manager}, Ingress: {Manager}, Istio: {}, Knative: {Ingress}, NVIDIA: {Manager},
 	}
 	if diff := cmp.Diff(want, req, cmp.Comparer(func(a, b []string) bool { return slices.Equal(a, b) })); diff != "" {
 		t.Errorf("Requires() (-want +got):\n%s", diff)

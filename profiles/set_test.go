@@ -35,7 +35,7 @@ func TestSet(t *testing.T) {
 		{name: "unknown component", expr: "components.kserve.enabled=true",
 			wantErrs: []string{"components.kserve: unknown component (known: manager, training, tuning, serving, pipelines, ingress, istio, knative, nvidia)"}},
 		{name: "unknown key", expr: "components.knative.scaletozero=false",
-			wantErrs: []string{"components.knative.scaletozero: unknown key (known: enabled, scaleToZero, domain, images)"}},
+			wantErrs: []string{"components.knative.scaletozero: unknown key (known: enabled, ingress, registriesSkippingTagResolving, scaleToZero, domain, images)"}},
 		{name: "unknown nested key", expr: "components.manager.resources.gpuLimit=1",
 			wantErrs: []string{"components.manager.resources.gpuLimit: unknown key (known: cpuRequest, cpuLimit, memoryRequest, memoryLimit)"}},
 		{name: "key under a scalar", expr: "components.manager.replicas.max=3",
@@ -49,7 +49,7 @@ func TestSet(t *testing.T) {
 		{name: "group of settings", expr: "components.manager.resources=1Gi",
 			wantErrs: []string{"components.manager.resources: is a group of settings; set one of its keys (cpuRequest, cpuLimit, memoryRequest, memoryLimit)"}},
 		{name: "component without key", expr: "components.knative=false",
-			wantErrs: []string{"components.knative: is a group of settings; set one of its keys (enabled, scaleToZero, domain, images)"}},
+			wantErrs: []string{"components.knative: is a group of settings; set one of its keys (enabled, ingress, registriesSkippingTagResolving, scaleToZero, domain, images)"}},
 		{name: "missing =", expr: "components.knative.enabled",
 			wantErrs: []string{`--set "components.knative.enabled": missing "=" (want components.<name>.<key>=<value>, e.g. components.knative.enabled=false)`}},
 		{name: "not a component", expr: "name=mine",
@@ -88,8 +88,8 @@ func TestSet(t *testing.T) {
 // TestSetOrder: --set flags that are only valid together work in either order.
 func TestSetOrder(t *testing.T) {
 	for _, sets := range [][]string{
-		{"components.knative.enabled=true", "components.istio.enabled=true", "components.ingress.enabled=false"},
-		{"components.ingress.enabled=false", "components.istio.enabled=true", "components.knative.enabled=true"},
+		{"components.knative.enabled=true", "components.istio.enabled=true", "components.ingress.enabled=false", "components.knative.ingress=istio"},
+		{"components.ingress.enabled=false", "components.knative.ingress=istio", "components.istio.enabled=true", "components.knative.enabled=true"},
 	} {
 		p := mustLoad(t, "minimal")
 		for _, s := range sets {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -12,7 +13,7 @@ import (
 
 // Validate reports every problem with the profile at once (errors.Join of errs.Usage
 // errors wrapping *FieldError, each with its path): settings out of range, and settings
-// that conflict, such as Knative enabled without Istio. It returns nil for a valid
+// that conflict, such as Knative enabled without its ingress. It returns nil for a valid
 // profile. Settings of disabled components are checked too, so that a mistake shows
 // before the component is turned on.
 func (p *Profile) Validate() error {
@@ -124,6 +125,22 @@ func (p *Profile) fieldProblems() problems {
 	if q, err := resource.ParseQuantity(c.Pipelines.ArtifactVolumeSize); c.Pipelines.Enabled && (err != nil || q.Sign() <= 0) {
 		ps.add("components.pipelines.artifactVolumeSize", "a size such as 10Gi", "%q is not a positive size", c.Pipelines.ArtifactVolumeSize)
 	}
+	switch c.Knative.Ingress {
+	case KnativeIngressKfup, KnativeIngressIstio:
+	default:
+		ps.add("components.knative.ingress", "use kfup (kfup's own ingress) or istio (net-istio on Istio's ingress gateway)",
+			"%q is not kfup or istio", c.Knative.Ingress)
+	}
+	for _, r := range strings.Split(c.Knative.RegistriesSkippingTagResolving, ",") {
+		if r == "" && c.Knative.RegistriesSkippingTagResolving == "" {
+			break // none
+		}
+		host, port, hasPort := strings.Cut(r, ":")
+		if len(validation.IsDNS1123Subdomain(host)) > 0 || (hasPort && len(validation.IsValidPortNum(atoi(port))) > 0) {
+			ps.add("components.knative.registriesSkippingTagResolving", "a comma-separated list of registry names, such as kind.local,kfup.local or localhost:5000",
+				"%q is not a registry name", r)
+		}
+	}
 	switch c.Knative.Images {
 	case "", KnativeImagesUpstream, KnativeImagesKfup: // empty: upstream
 	default:
@@ -215,7 +232,7 @@ func (p *Profile) conflictProblems() problems {
 	c := &p.Components
 
 	for _, name := range p.Enabled() {
-		for _, dep := range requires[name] {
+		for _, dep := range p.Requires(name) {
 			if !p.IsEnabled(dep) {
 				ps.add("components."+name+".enabled",
 					fmt.Sprintf("set components.%s.enabled=true, or components.%s.enabled=false", dep, name),
@@ -227,7 +244,7 @@ func (p *Profile) conflictProblems() problems {
 		ps.add("components.ingress.enabled", "set components.ingress.enabled=false, or components.istio.ingressGateway=false",
 			"the Istio ingress gateway has the host's ingress ports (node ports 31080/31443): only one of them can serve them")
 	}
-	if c.Knative.Enabled && c.Istio.Enabled && !c.Istio.IngressGateway {
+	if c.Knative.Enabled && c.Knative.Ingress == KnativeIngressIstio && c.Istio.Enabled && !c.Istio.IngressGateway {
 		ps.add("components.knative.enabled", "set components.istio.ingressGateway=true",
 			"needs components.istio.ingressGateway=true (net-istio routes through the Istio ingress gateway)")
 	}
@@ -256,4 +273,13 @@ func (p *Profile) conflictProblems() problems {
 			"needs components.nvidia.devicePlugin=true (time slicing is a device plugin setting)")
 	}
 	return ps
+}
+
+// atoi is s as a number; 0 (not a port) when it is not one.
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0
+	}
+	return n
 }

@@ -14,9 +14,17 @@ func TestValidate(t *testing.T) {
 		wantErrs []string
 	}{
 		{name: "standard is valid", edit: func(*Profile) {}},
-		{name: "knative without istio",
-			edit:     func(p *Profile) { p.Components.Istio.Enabled = false },
+		{name: "knative without kfup's ingress",
+			edit:     func(p *Profile) { p.Components.Ingress.Enabled = false },
+			wantErrs: []string{"components.knative.enabled: needs components.ingress.enabled"}},
+		{name: "knative on istio without istio",
+			edit: func(p *Profile) {
+				p.Components.Knative.Ingress = KnativeIngressIstio
+				p.Components.Istio.Enabled = false
+			},
 			wantErrs: []string{"components.knative.enabled: needs components.istio.enabled"}},
+		{name: "istio may go when knative uses kfup's ingress",
+			edit: func(p *Profile) { p.Components.Istio.Enabled = false }},
 		{name: "manager registry",
 			edit: func(p *Profile) { p.Components.Manager.Registry = "localhost:5000/kfup/manager" }},
 		{name: "manager registry with a scheme",
@@ -62,7 +70,8 @@ func TestValidate(t *testing.T) {
 			wantErrs: []string{"components.training.enabled: needs components.manager.enabled",
 				"components.tuning.enabled: needs components.manager.enabled",
 				"components.serving.enabled: needs components.manager.enabled",
-				"components.pipelines.enabled: needs components.manager.enabled"}},
+				"components.pipelines.enabled: needs components.manager.enabled",
+				"components.ingress.enabled: needs components.manager.enabled"}},
 		{name: "disabled components need nothing",
 			edit: func(p *Profile) {
 				p.Components.Manager.Enabled = false
@@ -70,11 +79,15 @@ func TestValidate(t *testing.T) {
 				p.Components.Tuning.Enabled = false
 				p.Components.Serving.Enabled = false
 				p.Components.Pipelines.Enabled = false
+				p.Components.Ingress.Enabled = false
 				p.Components.Istio.Enabled = false
 				p.Components.Knative.Enabled = false
 			}},
-		{name: "knative without the ingress gateway",
-			edit:     func(p *Profile) { p.Components.Istio.IngressGateway = false },
+		{name: "knative on istio without the ingress gateway",
+			edit: func(p *Profile) {
+				p.Components.Knative.Ingress = KnativeIngressIstio
+				p.Components.Ingress.Enabled = false
+			},
 			wantErrs: []string{"components.knative.enabled: needs components.istio.ingressGateway=true (net-istio routes through the Istio ingress gateway)"}},
 		{name: "istio alone may drop the gateway",
 			edit: func(p *Profile) {
@@ -172,9 +185,10 @@ func TestValidate(t *testing.T) {
 				`base: unknown built-in profile "huge" (known: minimal, standard, gpu, full)`,
 				"components.manager.replicas: must be between 1 and 10, got 0",
 				`components.manager.logLevel: must be one of info, debug; got ""`,
+				`components.knative.ingress: "" is not kfup or istio`,
 				"components.knative.domain: required (a DNS subdomain such as kfup.localhost)",
 				"components.training.enabled: needs components.manager.enabled",
-				"components.knative.enabled: needs components.istio.enabled",
+				"components.knative.enabled: needs components.ingress.enabled",
 			}},
 	}
 	for _, tt := range tests {

@@ -76,14 +76,16 @@ components:
     artifactVolumeSize: 10Gi
     launcher: auto
   ingress:
-    enabled: false
+    enabled: true
   istio:
     enabled: true
-    ingressGateway: true
+    ingressGateway: false
     hub: ""
     tag: ""
   knative:
     enabled: true
+    ingress: kfup
+    registriesSkippingTagResolving: kind.local,ko.local,dev.local,kfup.local
     scaleToZero: true
     domain: kfup.localhost
     images: upstream

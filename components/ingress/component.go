@@ -97,13 +97,19 @@ func (Component) CRDs() []string { return nil }
 // AddToScheme registers Knative's KIngress type.
 func (Component) AddToScheme(s *runtime.Scheme) error { return kingressv1alpha1.AddToScheme(s) }
 
-// ManagerArgs is --ingress-serve-namespace for components.ingress.namespaces; otherwise
-// the controller's defaults name this component's objects.
+// ManagerArgs are --ingress-knative when Knative is enabled on kfup's ingress
+// (components.knative.ingress=kfup) and --ingress-serve-namespace for
+// components.ingress.namespaces; otherwise the controller's defaults name this
+// component's objects.
 func (c Component) ManagerArgs(env *components.Env) []string {
-	if ns := c.Namespaces(env); len(ns) > 0 {
-		return []string{"--ingress-serve-namespace=" + strings.Join(ns, ",")}
+	var args []string
+	if k := env.Config().Components.Knative; k.Enabled && k.Ingress != profiles.KnativeIngressIstio {
+		args = append(args, "--ingress-knative")
 	}
-	return nil
+	if ns := c.Namespaces(env); len(ns) > 0 {
+		args = append(args, "--ingress-serve-namespace="+strings.Join(ns, ","))
+	}
+	return args
 }
 
 // Namespaces returns components.ingress.namespaces: those whose Ingresses (and

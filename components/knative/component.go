@@ -1,6 +1,7 @@
-// Package knative is the install component of Knative Serving with the net-istio
-// networking layer, from the pinned release manifests that manifests/ embeds (vendored from
-// the knative.dev/operator module by make generate).
+// Package knative is the install component of Knative Serving, from the pinned release
+// manifests that manifests/ embeds (vendored from the knative.dev/operator module by make
+// generate), with its networking layer: kfup's own ingress (components/ingress, which
+// serves Knative's KIngresses) or net-istio on Istio's ingress gateway.
 package knative
 
 import (
@@ -10,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -34,12 +37,22 @@ type Settings struct {
 	// release's digest references) or profiles.KnativeImagesKfup (LocalImage: built by
 	// `make knative-images` from the pinned module, loaded into the nodes).
 	Images string
+	// Ingress is the networking layer: profiles.KnativeIngressKfup or
+	// profiles.KnativeIngressIstio (net-istio).
+	Ingress string
+	// RegistriesSkippingTagResolving, comma-separated, go into config-deployment.
+	RegistriesSkippingTagResolving string
 }
+
+// KfupIngressClass is Knative's ingress class (config-network ingress-class) of kfup's
+// ingress: the KIngresses its controller serves.
+const KfupIngressClass = "kfup.ingress.networking.knative.dev"
 
 // SettingsFor returns the settings of profile p's components.knative.
 func SettingsFor(p *profiles.Profile) Settings {
 	k := p.Components.Knative
-	return Settings{ScaleToZero: k.ScaleToZero, Domain: k.Domain, Images: k.Images}
+	return Settings{ScaleToZero: k.ScaleToZero, Domain: k.Domain, Images: k.Images, Ingress: k.Ingress,
+		RegistriesSkippingTagResolving: k.RegistriesSkippingTagResolving}
 }
 
 // Binaries are Knative Serving's binaries, each the image of the same name in the
@@ -104,15 +117,26 @@ func useLocalImages(objs []*unstructured.Unstructured) error {
 // DefaultSettings are the settings of the default profile (profiles.Defaults).
 func DefaultSettings() Settings { return SettingsFor(profiles.Defaults()) }
 
-// Component installs Knative Serving and net-istio.
-type Component struct{}
+// Component installs Knative Serving and its networking layer.
+type Component struct {
+	// Ingress is components.knative.ingress of the profile being installed (empty:
+	// the default's): it decides what Knative installs after.
+	Ingress string
+}
 
 // Name returns "knative".
 func (Component) Name() string { return Name }
 
-// DependsOn returns what profiles.Requires says knative needs (istio: net-istio programs
-// Istio's gateways).
-func (Component) DependsOn() []string { return profiles.Requires()[profiles.Knative] }
+// DependsOn returns what the profile's Requires says knative needs: kfup's ingress (its
+// proxy serves the KIngresses; the manager, whose controller programs it, installs after
+// Knative's CRDs) or Istio (net-istio programs Istio's gateways).
+func (c Component) DependsOn() []string {
+	p := profiles.Defaults()
+	if c.Ingress != "" {
+		p.Components.Knative.Ingress = c.Ingress
+	}
+	return p.Requires(profiles.Knative)
+}
 
 func settings(env *components.Env) Settings { return SettingsFor(env.Config()) }
 
@@ -145,6 +169,18 @@ func ServingObjects(s Settings) ([]*unstructured.Unstructured, error) {
 			if err := unstructured.SetNestedField(o.Object, fmt.Sprint(s.ScaleToZero), "data", "enable-scale-to-zero"); err != nil {
 				return nil, err
 			}
+		case "config-network":
+			if s.Ingress != profiles.KnativeIngressIstio {
+				if err := unstructured.SetNestedField(o.Object, KfupIngressClass, "data", "ingress-class"); err != nil {
+					return nil, err
+				}
+			}
+		case "config-deployment":
+			if s.RegistriesSkippingTagResolving != "" {
+				if err := unstructured.SetNestedField(o.Object, s.RegistriesSkippingTagResolving, "data", "registries-skipping-tag-resolving"); err != nil {
+					return nil, err
+				}
+			}
 		case "config-domain":
 			if s.Domain != "" {
 				if err := unstructured.SetNestedField(o.Object, "", "data", s.Domain); err != nil {
@@ -170,17 +206,20 @@ func NetIstioObjects() ([]*unstructured.Unstructured, error) {
 }
 
 // Images lists every container image of the Knative deployments and the queue-proxy
-// sidecar image, sorted.
+// sidecar image (and net-istio's on Istio), sorted.
 func (Component) Images(env *components.Env) ([]string, error) {
-	serving, err := ServingObjects(settings(env))
+	s := settings(env)
+	all, err := ServingObjects(s)
 	if err != nil {
 		return nil, err
 	}
-	net, err := NetIstioObjects()
-	if err != nil {
-		return nil, err
+	if s.Ingress == profiles.KnativeIngressIstio {
+		net, err := NetIstioObjects()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, net...)
 	}
-	all := append(serving, net...)
 	seen := map[string]bool{}
 	for _, img := range components.ContainerImages(all) {
 		seen[img] = true
@@ -200,24 +239,65 @@ func (Component) Images(env *components.Env) ([]string, error) {
 	return out, nil
 }
 
-// Install applies Knative Serving, waits for its webhook (it validates the ConfigMaps
-// that net-istio brings), then applies net-istio.
+// LocalImages are kfup's own images of Knative Serving's binaries (LocalImage of each).
+func LocalImages() []string {
+	out := make([]string, 0, len(Binaries))
+	for _, b := range Binaries {
+		out = append(out, LocalImage(b))
+	}
+	return out
+}
+
+// Install applies Knative Serving; with components.knative.images=kfup it first copies
+// kfup's Knative images from the local Docker into the nodes. On Istio it then waits for
+// Knative's webhook (it validates the ConfigMaps that net-istio brings) and applies
+// net-istio; with kfup's ingress it deletes a net-istio kfup installed before (the
+// setting changed), whose controller would fight over the KIngresses.
 func (c Component) Install(ctx context.Context, env *components.Env) error {
-	serving, err := ServingObjects(settings(env))
+	s := settings(env)
+	if s.Images == profiles.KnativeImagesKfup && env.Images != nil {
+		if err := env.Images.LoadLocalImages(ctx, LocalImages()...); err != nil {
+			return fmt.Errorf("components.knative.images=kfup: %w (make knative-images builds them)", err)
+		}
+	}
+	serving, err := ServingObjects(s)
 	if err != nil {
 		return err
 	}
 	if err := components.Apply(ctx, env.Client, Name, serving); err != nil {
 		return err
 	}
-	if err := waitDeployments(ctx, env.Client, "webhook"); err != nil {
-		return fmt.Errorf("knative webhook: %w", err)
-	}
 	net, err := NetIstioObjects()
 	if err != nil {
 		return err
 	}
+	if s.Ingress != profiles.KnativeIngressIstio {
+		return deleteNetIstio(ctx, env.Client, net)
+	}
+	if err := waitDeployments(ctx, env.Client, "webhook"); err != nil {
+		return fmt.Errorf("knative webhook: %w", err)
+	}
 	return components.Apply(ctx, env.Client, Name, net)
+}
+
+// netIstioController is the Deployment that tells whether kfup installed net-istio.
+const netIstioController = "net-istio-controller"
+
+// deleteNetIstio deletes net's objects when kfup installed net-istio (its controller
+// Deployment carries kfup's component label); a net-istio installed by someone else is
+// left alone.
+func deleteNetIstio(ctx context.Context, c client.Client, net []*unstructured.Unstructured) error {
+	var d appsv1.Deployment
+	switch err := c.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: netIstioController}, &d); {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read Deployment %s/%s: %w", Namespace, netIstioController, err)
+	}
+	if d.Labels[components.LabelComponent] != Name {
+		return nil
+	}
+	return components.Delete(ctx, c, net)
 }
 
 // Ready waits for every Knative deployment to be available.

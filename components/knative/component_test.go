@@ -65,3 +65,69 @@ func TestLocalImages(t *testing.T) {
 		t.Error("a net-istio image was mapped to a Knative Serving one")
 	}
 }
+
+// configData returns ConfigMap name's data among objs.
+func configData(t *testing.T, objs []*unstructured.Unstructured, name string) map[string]string {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == "ConfigMap" && o.GetName() == name && o.GetNamespace() == Namespace {
+			data, _, _ := unstructured.NestedStringMap(o.Object, "data")
+			return data
+		}
+	}
+	t.Fatalf("no ConfigMap %s", name)
+	return nil
+}
+
+// On kfup's ingress (the default) Knative's KIngresses get kfup's class and tags of the
+// listed registries are not resolved; on Istio config-network keeps Knative's default (net-istio's class).
+// Knative installs after its networking layer, and its images leave out net-istio's
+// unless it runs on Istio.
+func TestNetworkingLayer(t *testing.T) {
+	s := DefaultSettings()
+	s.RegistriesSkippingTagResolving = "kind.local,kfup-offline"
+	objs, err := ServingObjects(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := configData(t, objs, "config-network")["ingress-class"]; got != KfupIngressClass {
+		t.Errorf("config-network ingress-class = %q, want %q", got, KfupIngressClass)
+	}
+	if got := configData(t, objs, "config-deployment")["registries-skipping-tag-resolving"]; got != "kind.local,kfup-offline" {
+		t.Errorf("registries-skipping-tag-resolving = %q", got)
+	}
+	if d := (Component{}).DependsOn(); !slices.Equal(d, []string{profiles.Ingress}) {
+		t.Errorf("DependsOn on kfup's ingress = %v", d)
+	}
+
+	s.Ingress = profiles.KnativeIngressIstio
+	objs, err = ServingObjects(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, set := configData(t, objs, "config-network")["ingress-class"]; set {
+		t.Errorf("on Istio config-network ingress-class = %q, want it unset (Knative's default: net-istio's)", got)
+	}
+	if d := (Component{Ingress: profiles.KnativeIngressIstio}).DependsOn(); !slices.Equal(d, []string{profiles.Istio}) {
+		t.Errorf("DependsOn on Istio = %v", d)
+	}
+
+	kfup, err := Component{}.Images(&components.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := profiles.Defaults()
+	p.Components.Knative.Ingress = profiles.KnativeIngressIstio
+	onIstio, err := Component{}.Images(&components.Env{Profile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range kfup {
+		if strings.Contains(img, "net-istio") {
+			t.Errorf("on kfup's ingress, images include %s", img)
+		}
+	}
+	if len(onIstio) <= len(kfup) || !slices.ContainsFunc(onIstio, func(s string) bool { return strings.Contains(s, "net-istio") }) {
+		t.Errorf("on Istio the images should add net-istio's: %v", onIstio)
+	}
+}

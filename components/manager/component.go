@@ -107,13 +107,16 @@ type Component struct {
 	APIs []components.API
 	// Binary is the kfup binary to put in the image (ResolveBinary when empty).
 	Binary string
+	// After are other components to install first: those whose CRDs a hosted API
+	// watches (Knative's KIngress, for kfup's ingress).
+	After []string
 }
 
 // Name returns "manager".
 func (c *Component) Name() string { return Name }
 
-// DependsOn returns the API components.
-func (c *Component) DependsOn() []string { return components.Names(c.APIs) }
+// DependsOn returns the API components, then After.
+func (c *Component) DependsOn() []string { return append(components.Names(c.APIs), c.After...) }
 
 // settings are the manager's settings in env: its profile section, the hosted APIs'
 // flags, and their namespaces together (every namespace as soon as one API serves all).

@@ -19,6 +19,7 @@ import (
 	"github.com/kfup/kfup/components/serving"
 	"github.com/kfup/kfup/components/training"
 	"github.com/kfup/kfup/components/tuning"
+	"github.com/kfup/kfup/profiles"
 )
 
 // APIs are the host sides of the Kubeflow API slices, whose controllers kfup's manager
@@ -36,8 +37,14 @@ var Planned = []string{}
 
 // All returns every component. managerBinary is the kfup binary for the manager image
 // (empty: this executable); enabled are the components being installed (the manager
-// hosts, and installs after, the enabled APIs).
-func All(managerBinary string, enabled []string) []components.Component {
+// hosts, and installs after, the enabled APIs) with profile p (nil: the defaults), whose
+// settings decide some install orders: Knative on kfup's ingress installs after the
+// ingress and before the manager, whose ingress controller watches Knative's KIngress
+// CRD; on Istio it installs after Istio.
+func All(managerBinary string, enabled []string, p *profiles.Profile) []components.Component {
+	if p == nil {
+		p = profiles.Defaults()
+	}
 	var hosted []components.API
 	out := []components.Component{}
 	for _, a := range APIs {
@@ -49,10 +56,14 @@ func All(managerBinary string, enabled []string) []components.Component {
 			hosted = append(hosted, a)
 		}
 	}
+	var after []string
+	if k := p.Components.Knative; slices.Contains(enabled, profiles.Knative) && k.Ingress != profiles.KnativeIngressIstio {
+		after = append(after, profiles.Knative)
+	}
 	return append(out,
-		&manager.Component{APIs: hosted, Binary: managerBinary},
+		&manager.Component{APIs: hosted, Binary: managerBinary, After: after},
 		istio.Component{},
-		knative.Component{},
+		knative.Component{Ingress: p.Components.Knative.Ingress},
 		nvidia.Component{Binary: managerBinary},
 	)
 }
