@@ -22,7 +22,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 GENERATED := components manifests internal
 
 .PHONY: help build test unit fuzz integration e2e check lint generate proto verify envtest envtest-path \
-        node-image workload-images istiod-image nvmlmock-image knative-images bench bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines bench-run serving-fixtures clean
+        node-image workload-images istiod-image nvmlmock-image knative-images bench bench-create bench-platform bench-platform-serverless bench-knative bench-training bench-hpo bench-serve bench-pipelines bench-run serving-fixtures clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -174,7 +174,7 @@ knative-images: ## build Knative Serving's images from the pinned knative.dev/se
 	  docker load -i $(BIN)/knative-images.tar && rm -f $(BIN)/knative-images.tar; \
 	fi
 
-e2e: build node-image workload-images istiod-image nvmlmock-image ## e2e tier: kfup creates a kind cluster, tests run on it, it is deleted
+e2e: build node-image workload-images istiod-image nvmlmock-image knative-images ## e2e tier: kfup creates a kind cluster, tests run on it, it is deleted
 	@mkdir -p $(ARTIFACTS)
 	@rm -rf $(E2E_HOME)
 	@export KFUP_BIN=$(BIN)/kfup ARTIFACTS=$(ARTIFACTS) KFUP_NODE_IMAGE="$(KFUP_NODE_IMAGE)" KFUP_E2E_HOME=$(E2E_HOME) KFUP_E2E_NVMLMOCK_IMAGE=$(NVMLMOCK_IMAGE); \
@@ -190,13 +190,20 @@ check: ## everything CI runs: lint + generated-file check, fuzz, unit, integrati
 	@$(MAKE) --no-print-directory e2e
 	@$(TIER) --summary
 
-bench: bench-create bench-platform bench-training bench-hpo bench-serve bench-pipelines bench-run ## all benchmarks
+bench: bench-create bench-platform bench-platform-serverless bench-knative bench-training bench-hpo bench-serve bench-pipelines bench-run ## all benchmarks
 
 bench-create: build node-image ## wall time of 'kfup create' vs a plain kind create (same node image), and the ratio
 	$(GO) run ./hack/bench-create --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)"
 
 bench-platform: build node-image ## wall time of 'kfup create --profile minimal' to all Ready, and the RSS of kfup's pods
 	$(GO) run ./hack/bench-platform --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)"
+
+bench-platform-serverless: build node-image knative-images ## as bench-platform, with Knative Serving on kfup's ingress: the serverless stack's RSS
+	$(GO) run ./hack/bench-platform --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)" \
+	  --set components.knative.enabled=true --set components.knative.images=kfup
+
+bench-knative: build node-image workload-images knative-images ## Knative on kfup's ingress: cold start, throughput/p99 vs the container's Service, ingress RSS
+	$(GO) run ./hack/bench-knative --kfup $(BIN)/kfup --node-image "$(KFUP_NODE_IMAGE)" $(BENCH_KNATIVE_FLAGS)
 
 UPSTREAM_OPERATOR := $(BIN)/training-operator-v1.9
 

@@ -1,0 +1,219 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kingressv1alpha1 "github.com/kfup/kfup/components/ingress/api/v1alpha1"
+	"github.com/kfup/kfup/components/knative"
+)
+
+// knativeBusybox is busybox under a registry Knative does not resolve tags of
+// (components.knative.registriesSkippingTagResolving has kfup.local): the nodes have it,
+// no registry does.
+const knativeBusybox = "kfup.local/e2e/busybox:1"
+
+// httpdUntilTERM runs busybox's httpd on $PORT until SIGTERM: as PID 1 without a handler
+// it would ignore the signal, and a revision pod scaled down would linger for Knative's
+// termination grace period (the revision timeout, 300 s).
+const httpdUntilTERM = "httpd -f -p $PORT -h /tmp/www & trap 'kill $!; exit 0' TERM; wait"
+
+var ksvcGVK = schema.GroupVersionKind{Group: "serving.knative.dev", Version: "v1", Kind: "Service"}
+
+// helloService is a Knative Service answering body on / from busybox's httpd, in
+// revision name, scaling to zero after a short window.
+func helloService(ns, revision, body string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"name": "hello", "namespace": ns},
+		"spec": map[string]any{"template": map[string]any{
+			"metadata": map[string]any{"name": revision, "annotations": map[string]any{
+				"autoscaling.knative.dev/window": "6s", // scale to zero soon after the last request
+			}},
+			"spec": map[string]any{"containers": []any{map[string]any{
+				"image":   knativeBusybox,
+				"command": []any{"sh", "-c", "mkdir -p /tmp/www && echo " + body + " > /tmp/www/index.html && " + httpdUntilTERM},
+				"ports":   []any{map[string]any{"containerPort": int64(8080)}},
+			}}},
+		}},
+	}}
+	u.SetGroupVersionKind(ksvcGVK)
+	return u
+}
+
+// waitKsvcReady waits until Knative Service ns/name has observed its generation and is
+// Ready, and returns it.
+func waitKsvcReady(t *testing.T, ns, name string, timeout time.Duration) *unstructured.Unstructured {
+	t.Helper()
+	ctx := context.Background()
+	var last string
+	got := &unstructured.Unstructured{}
+	got.SetGroupVersionKind(ksvcGVK)
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, got); err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		observed, _, _ := unstructured.NestedInt64(got.Object, "status", "observedGeneration")
+		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			if m["type"] == "Ready" {
+				last = fmt.Sprintf("Ready=%v %v: %v (observed generation %d of %d)", m["status"], m["reason"], m["message"], observed, got.GetGeneration())
+				return m["status"] == "True" && observed == got.GetGeneration(), nil
+			}
+		}
+		last = fmt.Sprintf("no Ready condition yet (observed generation %d)", observed)
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("Knative Service %s/%s not Ready in %s: %s", ns, name, timeout, last)
+	}
+	return got
+}
+
+// Knative Serving on kfup's ingress on kind (components.knative.ingress=kfup, Knative's
+// images built by make knative-images): a Knative Service becomes Ready, its KIngress is
+// served by kfup's ingress and it answers through the host's ingress port; it scales to
+// zero and back on the next request (through Knative's activator); a second revision
+// gets 10 % of 200 requests (±5 %).
+func TestKnativeServiceOnKfupIngress(t *testing.T) {
+	ctx := context.Background()
+	if out, err := exec.CommandContext(ctx, "docker", "tag", busyboxImage, knativeBusybox).CombinedOutput(); err != nil {
+		t.Fatalf("docker tag %s %s: %v\n%s", busyboxImage, knativeBusybox, err, out)
+	}
+	if _, err := kindc.LoadImages(ctx, clusterName, knativeBusybox); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if r := kfup(ctx, "create", "--name", clusterName, "--wait", "5m", "--profile", "minimal"); r.code != 0 {
+			t.Errorf("restoring the minimal profile: exit %d\n%s", r.code, r.stderr)
+		}
+	})
+	r := mustKfup(t, "create", "--name", clusterName, "--wait", "8m",
+		"--set", "components.knative.enabled=true", "--set", "components.knative.images=kfup")
+	t.Logf("kfup create with Knative on kfup's ingress (%s)", r.elapsed.Round(time.Second))
+	if r := mustKfup(t, "test", "--name", clusterName, "--component", "knative"); !strings.Contains(r.stdout, "✓ pass  knative") {
+		t.Fatalf("kfup test --component knative:\n%s", r.stdout)
+	}
+
+	ns := testNamespace(t)
+	created := time.Now()
+	if err := k8sClient.Create(ctx, helloService(ns, "hello-v1", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	ksvc := waitKsvcReady(t, ns, "hello", 3*time.Minute)
+	t.Logf("Knative Service Ready in %s", time.Since(created).Round(100*time.Millisecond))
+	raw, _, _ := unstructured.NestedString(ksvc.Object, "status", "url")
+	u, err := url.Parse(raw)
+	if err != nil || u.Host != "hello."+ns+".kfup.localhost" {
+		t.Fatalf("status.url %q: want http://hello.%s.kfup.localhost (%v)", raw, ns, err)
+	}
+
+	var king kingressv1alpha1.Ingress
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "hello"}, &king); err != nil {
+		t.Fatalf("the Service's KIngress: %v", err)
+	}
+	if c := king.Annotations[kingressv1alpha1.ClassAnnotation]; c != knative.KfupIngressClass {
+		t.Errorf("KIngress class %q, want %q", c, knative.KfupIngressClass)
+	}
+
+	port := statusOf(t, clusterName).IngressHTTPPort
+	get := func() (int, string, error) {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port), nil)
+		req.Host = u.Host
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b)), nil
+	}
+	if code, body, err := get(); err != nil || code != http.StatusOK || body != "v1" {
+		t.Fatalf("GET %s through the host port %d: %d %q %v", raw, port, code, body, err)
+	}
+
+	// scale to zero: no pod of the revision left running (one terminating may drain)
+	// after the window and the grace period
+	pods := client.MatchingLabels{"serving.knative.dev/service": "hello"}
+	idle := time.Now()
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, false, func(ctx context.Context) (bool, error) {
+		var list metav1.PartialObjectMetadataList
+		list.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "PodList"})
+		if err := k8sClient.List(ctx, &list, client.InNamespace(ns), pods); err != nil {
+			return false, err
+		}
+		return !slices.ContainsFunc(list.Items, func(p metav1.PartialObjectMetadata) bool { return p.DeletionTimestamp == nil }), nil
+	})
+	if err != nil {
+		t.Fatalf("the revision did not scale to zero: %v", err)
+	}
+	t.Logf("scaled to zero %s after the last request", time.Since(idle).Round(time.Second))
+	cold := time.Now()
+	if code, body, err := get(); err != nil || code != http.StatusOK || body != "v1" {
+		t.Fatalf("first request after scaling to zero: %d %q %v", code, body, err)
+	}
+	t.Logf("cold start (zero pods → response through the activator): %s", time.Since(cold).Round(10*time.Millisecond))
+
+	// a second revision taking 10 %
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "hello"}, ksvc); err != nil {
+		t.Fatal(err)
+	}
+	template, _, _ := unstructured.NestedMap(helloService(ns, "hello-v2", "v2").Object, "spec", "template")
+	if err := unstructured.SetNestedMap(ksvc.Object, template, "spec", "template"); err != nil {
+		t.Fatal(err)
+	}
+	if err := unstructured.SetNestedSlice(ksvc.Object, []any{
+		map[string]any{"revisionName": "hello-v1", "percent": int64(90)},
+		map[string]any{"revisionName": "hello-v2", "percent": int64(10)},
+	}, "spec", "traffic"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8sClient.Update(ctx, ksvc); err != nil {
+		t.Fatal(err)
+	}
+	waitKsvcReady(t, ns, "hello", 3*time.Minute)
+	// the proxy swaps tables atomically; wait until the split is the one served
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		_, body, err := get()
+		return err == nil && body == "v2", nil
+	})
+	if err != nil {
+		t.Fatalf("revision v2 never answered: %v", err)
+	}
+	counts := map[string]int{}
+	const n = 200
+	for range n {
+		code, body, err := get()
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("request through the split: %d %q %v", code, body, err)
+		}
+		counts[body]++
+	}
+	share := float64(counts["v2"]) / n * 100
+	t.Logf("90/10 split over %d requests: v1 %d, v2 %d (%.1f %%)", n, counts["v1"], counts["v2"], share)
+	if counts["v1"]+counts["v2"] != n || share < 5 || share > 15 {
+		t.Errorf("split: %v, want v2 at 10 %% ± 5 %%", counts)
+	}
+
+	if err := k8sClient.Delete(ctx, ksvc); err != nil && !apierrors.IsNotFound(err) {
+		t.Error(err)
+	}
+}
