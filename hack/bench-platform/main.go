@@ -1,36 +1,47 @@
-// Command bench-platform measures, from one run, the wall time of
-// `kfup create --profile minimal` until every component is Ready (node image present
-// locally; kfup's own images are built and loaded by create itself, nothing is pulled), and
-// the summed resident memory (VmRSS) of the containers of kfup's pods (namespace
-// kfup-system), read from /proc inside the node. The cluster is deleted afterwards. Run it
-// with `make bench-platform`.
+// Command bench-platform measures, from one run, the wall time of `kfup create` with a
+// profile (minimal by default; --set settings on top) until every component is Ready
+// (node image present locally; kfup's own images are built and loaded by create itself,
+// nothing is pulled), and the summed resident memory (VmRSS) of the containers of kfup's
+// pods (namespace kfup-system) — with Knative enabled, of the serverless stack too
+// (knative-serving) — read from /proc inside the node. The cluster is deleted
+// afterwards. Run it with `make bench-platform` (minimal) or `make
+// bench-platform-serverless` (Knative Serving on kfup's ingress).
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kfup/kfup/hack/internal/benchcluster"
 )
 
 const cluster = "bench-platform"
 
+// sets is the repeatable --set flag.
+type sets []string
+
+func (s *sets) String() string     { return strings.Join(*s, " ") }
+func (s *sets) Set(v string) error { *s = append(*s, v); return nil }
+
 func main() {
 	kfupBin := flag.String("kfup", "bin/kfup", "kfup binary")
 	image := flag.String("node-image", "", "node image (default: as kfup create)")
+	profile := flag.String("profile", "minimal", "profile created")
+	var set sets
+	flag.Var(&set, "set", "a kfup create --set on top of the profile (repeatable)")
 	flag.Parse()
-	if err := run(*kfupBin, *image); err != nil {
+	if err := run(*kfupBin, *image, *profile, set); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-platform:", err)
 		os.Exit(1)
 	}
 }
 
-func run(kfupBin, image string) error {
+func run(kfupBin, image, profile string, set []string) error {
 	tmp, err := os.MkdirTemp("", "kfup-bench-")
 	if err != nil {
 		return err
@@ -42,9 +53,18 @@ func run(kfupBin, image string) error {
 		c.Env, c.Stdout, c.Stderr = env, os.Stderr, os.Stderr
 		return c.Run()
 	}
-	args := []string{"create", "--name", cluster, "--profile", "minimal", "-q"}
+	args := []string{"create", "--name", cluster, "--profile", profile, "-q", "--wait", "10m"}
 	if image != "" {
 		args = append(args, "--node-image", image)
+	}
+	knative := false
+	for _, s := range set {
+		args = append(args, "--set", s)
+		knative = knative || s == "components.knative.enabled=true"
+	}
+	what := "kfup create --profile " + profile
+	if len(set) > 0 {
+		what += " --set " + strings.Join(set, " --set ")
 	}
 	t0 := time.Now()
 	err = kfup(args...)
@@ -55,14 +75,27 @@ func run(kfupBin, image string) error {
 	}
 	// let the manager settle (caches synced, lease acquired) before reading memory
 	time.Sleep(10 * time.Second)
-	rss, detail, err := podsRSS(cluster+"-control-plane", "kfup-system")
+	node := cluster + "-control-plane"
+	rss, detail, err := benchcluster.PodsRSS(node, "kfup-system")
 	if err != nil {
 		return err
 	}
-	fmt.Printf("kfup create --profile minimal: %6.1fs   (target <= 60s: %s)\n", elapsed.Seconds(), verdict(elapsed.Seconds() <= 60))
-	fmt.Printf("RSS of kfup's pods:            %6.1f MiB (target <= 150 MiB: %s)\n", float64(rss)/(1<<20), verdict(rss <= 150<<20))
+	fmt.Printf("%s\n", what)
+	fmt.Printf("  to every component Ready:     %6.1fs   (target <= 60s: %s)\n", elapsed.Seconds(), verdict(elapsed.Seconds() <= 60))
+	fmt.Printf("  RSS of kfup's pods:           %6.1f MiB (target <= 150 MiB: %s)\n", float64(rss)/(1<<20), verdict(rss <= 150<<20))
 	for _, d := range detail {
-		fmt.Printf("  %s\n", d)
+		fmt.Printf("    %s\n", d)
+	}
+	if knative {
+		krss, kdetail, err := benchcluster.PodsRSS(node, "knative-serving")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  RSS of Knative Serving:       %6.1f MiB\n", float64(krss)/(1<<20))
+		for _, d := range kdetail {
+			fmt.Printf("    %s\n", d)
+		}
+		fmt.Printf("  serverless stack (kfup + Knative): %.1f MiB\n", float64(rss+krss)/(1<<20))
 	}
 	return nil
 }
@@ -72,46 +105,4 @@ func verdict(ok bool) string {
 		return "meets"
 	}
 	return "MISSES"
-}
-
-// podsRSS sums VmRSS of every container of the pods in namespace ns, via crictl and /proc
-// inside the node container.
-func podsRSS(node, ns string) (int64, []string, error) {
-	out, err := exec.Command("docker", "exec", node, "crictl", "ps", "-q", "--label", "io.kubernetes.pod.namespace="+ns).Output()
-	if err != nil {
-		return 0, nil, fmt.Errorf("crictl ps: %w", err)
-	}
-	var total int64
-	var detail []string
-	for _, id := range strings.Fields(string(out)) {
-		js, err := exec.Command("docker", "exec", node, "crictl", "inspect", id).Output()
-		if err != nil {
-			return 0, nil, fmt.Errorf("crictl inspect %s: %w", id, err)
-		}
-		var info struct {
-			Status struct {
-				Metadata struct{ Name string }
-				Labels   map[string]string
-			}
-			Info struct{ Pid int }
-		}
-		if err := json.Unmarshal(js, &info); err != nil {
-			return 0, nil, err
-		}
-		st, err := exec.Command("docker", "exec", node, "cat", fmt.Sprintf("/proc/%d/status", info.Info.Pid)).Output()
-		if err != nil {
-			return 0, nil, fmt.Errorf("read /proc/%d/status: %w", info.Info.Pid, err)
-		}
-		for _, line := range strings.Split(string(st), "\n") {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				total += kb << 10
-				detail = append(detail, fmt.Sprintf("%s/%s: %.1f MiB", info.Status.Labels["io.kubernetes.pod.name"], info.Status.Metadata.Name, float64(kb)/1024))
-			}
-		}
-	}
-	if len(detail) == 0 {
-		return 0, nil, fmt.Errorf("no running containers in namespace %s", ns)
-	}
-	return total, detail, nil
 }

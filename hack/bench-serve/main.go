@@ -14,24 +14,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/kfup/kfup/components/serving/modelserver"
+	"github.com/kfup/kfup/hack/internal/httpload"
 )
 
 // Result is one side's figures.
-type Result struct {
-	Name     string
-	Requests int
-	Errors   int
-	Elapsed  time.Duration
-	P50, P99 time.Duration
-}
-
-// RPS is the throughput.
-func (r Result) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
+type Result = httpload.Result
 
 const request = `{"id":"bench","inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}`
 
@@ -117,50 +107,8 @@ func post(c *http.Client, url string) ([]byte, error) {
 	return b, err
 }
 
-// load runs clients keep-alive clients against url for warmup, then measures for
-// duration.
+// load runs clients keep-alive clients posting the infer request to url for warmup,
+// then measures for duration.
 func load(ctx context.Context, name, url string, clients int, duration, warmup time.Duration) Result {
-	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr}
-	start := time.Now()
-	measureFrom := start.Add(warmup)
-	end := measureFrom.Add(duration)
-	var mu sync.Mutex
-	var lat []time.Duration
-	errors := 0
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			var mine []time.Duration
-			bad := 0
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				if t0.After(end) {
-					break
-				}
-				_, err := post(c, url)
-				if t0.Before(measureFrom) {
-					continue
-				}
-				if err != nil {
-					bad++
-					continue
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			errors += bad
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	slices.Sort(lat)
-	r := Result{Name: name, Requests: len(lat), Errors: errors, Elapsed: duration}
-	if len(lat) > 0 {
-		r.P50 = lat[len(lat)*50/100].Round(time.Microsecond)
-		r.P99 = lat[len(lat)*99/100].Round(time.Microsecond)
-	}
-	return r
+	return httpload.Load(ctx, name, func(c *http.Client) error { _, err := post(c, url); return err }, clients, duration, warmup)
 }

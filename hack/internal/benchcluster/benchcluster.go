@@ -4,10 +4,13 @@
 package benchcluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // Cluster is a kfup cluster in a private state directory.
@@ -62,4 +65,46 @@ func (c *Cluster) Close() {
 		_ = c.Kfup("delete", "--name", c.name, "-q")
 	}
 	os.RemoveAll(c.Dir)
+}
+
+// PodsRSS sums VmRSS of every container of the pods in namespace ns, via crictl and
+// /proc inside the node container, and lists each container's.
+func PodsRSS(node, ns string) (int64, []string, error) {
+	out, err := exec.Command("docker", "exec", node, "crictl", "ps", "-q", "--label", "io.kubernetes.pod.namespace="+ns).Output()
+	if err != nil {
+		return 0, nil, fmt.Errorf("crictl ps: %w", err)
+	}
+	var total int64
+	var detail []string
+	for _, id := range strings.Fields(string(out)) {
+		js, err := exec.Command("docker", "exec", node, "crictl", "inspect", id).Output()
+		if err != nil {
+			return 0, nil, fmt.Errorf("crictl inspect %s: %w", id, err)
+		}
+		var info struct {
+			Status struct {
+				Metadata struct{ Name string }
+				Labels   map[string]string
+			}
+			Info struct{ Pid int }
+		}
+		if err := json.Unmarshal(js, &info); err != nil {
+			return 0, nil, err
+		}
+		st, err := exec.Command("docker", "exec", node, "cat", fmt.Sprintf("/proc/%d/status", info.Info.Pid)).Output()
+		if err != nil {
+			return 0, nil, fmt.Errorf("read /proc/%d/status: %w", info.Info.Pid, err)
+		}
+		for _, line := range strings.Split(string(st), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				total += kb << 10
+				detail = append(detail, fmt.Sprintf("%s/%s: %.1f MiB", info.Status.Labels["io.kubernetes.pod.name"], info.Status.Metadata.Name, float64(kb)/1024))
+			}
+		}
+	}
+	if len(detail) == 0 {
+		return 0, nil, fmt.Errorf("no running containers in namespace %s", ns)
+	}
+	return total, detail, nil
 }
