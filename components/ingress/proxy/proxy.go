@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -187,6 +188,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route.Route,
 			}
 		},
 		Transport:     transport,
+		BufferPool:    copyBuffers,
 		FlushInterval: -1, // stream: gRPC, server-sent events and slow bodies go out as they come
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
@@ -198,6 +200,16 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route.Route,
 	}
 	rp.ServeHTTP(w, r)
 }
+
+// copyBuffers are the body copy buffers of every forward: without a pool,
+// httputil.ReverseProxy allocates 32 KiB per request.
+var copyBuffers = &bufferPool{p: sync.Pool{New: func() any { return make([]byte, 32<<10) }}}
+
+// bufferPool is an httputil.BufferPool over a sync.Pool.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return b.p.Get().([]byte) }
+func (b *bufferPool) Put(s []byte) { b.p.Put(s) } //nolint:staticcheck // SA6002: a slice header per Put costs less than 32 KiB per request
 
 // refuse answers a request the proxy cannot forward, saying why.
 func refuse(w http.ResponseWriter, code int, why string) {
