@@ -25,7 +25,7 @@ func TestCreateProfileOptions(t *testing.T) {
 		{name: "default profile is minimal", args: []string{"create"}, wantEnabled: []string{"manager", "training", "tuning", "serving", "pipelines", "ingress"}, wantProfile: true},
 		{name: "none is the cluster only", args: []string{"create", "--profile", "none"}, wantProfile: false},
 		{name: "set disables a component", args: []string{"create", "--profile", "standard", "--set", "components.knative.enabled=false", "--set", "components.istio.enabled=false"},
-			wantEnabled: []string{"manager", "training", "tuning", "serving", "pipelines"}, wantProfile: true},
+			wantEnabled: []string{"manager", "training", "tuning", "serving", "pipelines", "ingress"}, wantProfile: true},
 		{name: "unknown profile", args: []string{"create", "--profile", "nope"}, wantErr: errs.KindUsage},
 		{name: "unknown key", args: []string{"create", "--set", "components.manager.replica=2"}, wantErr: errs.KindUsage},
 		{name: "set with none", args: []string{"create", "--profile", "none", "--set", "components.manager.replicas=2"}, wantErr: errs.KindUsage},
