@@ -185,6 +185,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route.Route,
 			for k, v := range s.AppendHeaders {
 				pr.Out.Header.Set(k, v)
 			}
+			// Knative's probe: the backend (Knative's probe handler) echoes the header,
+			// so the prober learns which version of the KIngress routed it.
+			if rt.ProbeHash != "" && pr.In.Header.Get(route.HashHeader) == route.HashOverride {
+				pr.Out.Header.Set(route.HashHeader, rt.ProbeHash)
+			}
 		},
 		Transport:     transport,
 		FlushInterval: -1, // stream: gRPC, server-sent events and slow bodies go out as they come

@@ -177,6 +177,40 @@ func TestRouting(t *testing.T) {
 	}
 }
 
+// Knative's probe: a request carrying K-Network-Hash: override reaches the backend with
+// the KIngress's hash in its place (Knative's probe handler echoes it back); any other
+// value of the header passes through untouched, and so does a request without it.
+func TestProbeHash(t *testing.T) {
+	p := proxy.New()
+	be := backends{"v1": h1Backend(t, "v1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hash=%s", r.Header.Get("K-Network-Hash"))
+	}))}
+	ing := ingress(rule(kingressv1alpha1.IngressVisibilityExternalIP, []string{"hello.example.com"},
+		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("v1", 100, "v1")}}))
+	want, err := route.ProbeHash(ing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load(t, p, be, ing)
+	ext, _ := serve(t, p)
+	for _, tc := range []struct {
+		name string
+		hdr  http.Header
+		body string
+	}{
+		{"override: the KIngress's hash", http.Header{"K-Network-Probe": {"probe"}, "K-Network-Hash": {"override"}}, "hash=" + want},
+		{"another value passes", http.Header{"K-Network-Probe": {"probe"}, "K-Network-Hash": {"2701a1b2"}}, "hash=2701a1b2"},
+		{"no header, none added", nil, "hash="},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body, _ := get(t, ext, "hello.example.com", tc.hdr)
+			if code != 200 || body != tc.body {
+				t.Fatalf("%d %q, want 200 %q", code, body, tc.body)
+			}
+		})
+	}
+}
+
 // A backend's failure is passed on as it is: no retry (Knative's conformance asks the
 // ingress not to retry); a backend that does not answer is a 502; a missing Service 503.
 func TestNoRetryAndErrors(t *testing.T) {
