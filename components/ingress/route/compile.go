@@ -76,6 +76,25 @@ func ProbeHash(ing *kingressv1alpha1.Ingress) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// Fingerprint identifies the routes the object adds — hosts, visibility, matches,
+// headers, splits and their resolved backends — so that the controller can tell whether a
+// table the proxy serves already routes this object as it now compiles, whatever else
+// changed in the table.
+func (r *Result) Fingerprint() string {
+	type entry struct {
+		Vis   Visibility `json:"vis"`
+		Hosts []string   `json:"hosts"`
+		Route *Route     `json:"route"`
+	}
+	entries := make([]entry, 0, len(r.add))
+	for _, p := range r.add {
+		entries = append(entries, entry{p.vis, p.hosts, p.route})
+	}
+	b, _ := json.Marshal(entries) // plain data: never fails
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
 // KIngress compiles a Knative Ingress.
 func KIngress(ing *kingressv1alpha1.Ingress, res Resolver) *Result {
 	out := &Result{}

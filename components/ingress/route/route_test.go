@@ -187,6 +187,26 @@ func TestKIngressProbeHash(t *testing.T) {
 	}
 }
 
+// A Result's fingerprint is its routes as compiled: stable for the same object and
+// Services, different when a backend moves or the spec changes.
+func TestFingerprint(t *testing.T) {
+	ing := kingress(t, hello)
+	a, b := route.KIngress(ing, services()).Fingerprint(), route.KIngress(ing, services()).Fingerprint()
+	if a != b || a == "" {
+		t.Fatalf("same object, same Services: %q and %q", a, b)
+	}
+	moved := services()
+	moved["default/hello-00001"].Spec.ClusterIP = "10.0.0.9"
+	if route.KIngress(ing, moved).Fingerprint() == a {
+		t.Error("a backend's new cluster IP left the fingerprint unchanged")
+	}
+	changed := ing.DeepCopy()
+	changed.Spec.Rules[1].HTTP.Paths[0].Path = "/other"
+	if route.KIngress(changed, services()).Fingerprint() == a {
+		t.Error("a new path left the fingerprint unchanged")
+	}
+}
+
 // A 90/10 split sends 90 and 10 of every 100 draws.
 func TestSplitShares(t *testing.T) {
 	tab := route.NewTable()
