@@ -211,6 +211,55 @@ func TestProbeHash(t *testing.T) {
 	}
 }
 
+// A backend that refuses connections at first (a Service whose cluster IP kube-proxy has
+// not programmed yet) is dialled again for the refused-wait window: the request gets the
+// backend's answer, sent once. Without the window it is a 502 at once.
+func TestRefusedBackendDialledAgain(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // refused until the backend starts listening there
+	var calls atomic.Int64
+	late := route.Backend{Namespace: "default", Name: "late", Port: "80", Address: addr}
+	ing := ingress(rule("", []string{"late.example.com"},
+		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("late", 100, "late")}}))
+
+	now := proxy.New(proxy.WithRefusedWait(0))
+	load(t, now, backends{"late": late}, ing)
+	ext, _ := serve(t, now)
+	if code, _, _ := get(t, ext, "late.example.com", nil); code != http.StatusBadGateway {
+		t.Fatalf("without the window: %d, want 502", code)
+	}
+
+	p := proxy.New(proxy.WithRefusedWait(5 * time.Second))
+	load(t, p, backends{"late": late}, ing)
+	ext, _ = serve(t, p)
+	started := make(chan struct{})
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			close(started)
+			return
+		}
+		s := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			calls.Add(1)
+			_, _ = w.Write([]byte("late ok"))
+		})}
+		t.Cleanup(func() { s.Close() })
+		close(started)
+		_ = s.Serve(ln)
+	}()
+	code, body, _ := get(t, ext, "late.example.com", nil)
+	<-started
+	if code != 200 || body != "late ok" || calls.Load() != 1 {
+		t.Fatalf("%d %q after %d calls, want 200 \"late ok\" after 1", code, body, calls.Load())
+	}
+}
+
 // A backend's failure is passed on as it is: no retry (Knative's conformance asks the
 // ingress not to retry); a backend that does not answer is a 502; a missing Service 503.
 func TestNoRetryAndErrors(t *testing.T) {
@@ -230,7 +279,7 @@ func TestNoRetryAndErrors(t *testing.T) {
 	closed.Address = ln.Addr().String()
 	ln.Close() // nothing listens there any more
 	be := backends{"flaky": flaky, "closed": closed}
-	p := proxy.New()
+	p := proxy.New(proxy.WithRefusedWait(200 * time.Millisecond))
 	tab := route.NewTable()
 	for _, name := range []string{"flaky", "closed", "missing"} {
 		res := route.KIngress(ingress(rule("", []string{name + ".example.com"},
