@@ -22,7 +22,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 GENERATED := components manifests internal
 
 .PHONY: help build test unit fuzz integration e2e check lint generate proto verify envtest envtest-path \
-        node-image workload-images istiod-image nvmlmock-image knative-images bench bench-create bench-platform bench-platform-serverless bench-knative bench-training bench-hpo bench-serve bench-pipelines bench-run serving-fixtures clean
+        node-image workload-images istiod-image nvmlmock-image knative-images knative-conformance-images e2e-conformance bench bench-create bench-platform bench-platform-serverless bench-knative bench-training bench-hpo bench-serve bench-pipelines bench-run serving-fixtures clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -173,6 +173,36 @@ knative-images: ## build Knative Serving's images from the pinned knative.dev/se
 	  $(GO) run ./hack/knative-images --binaries $(BIN)/knative --knative-module $(KNATIVE_MODULE) -o $(BIN)/knative-images.tar && \
 	  docker load -i $(BIN)/knative-images.tar && rm -f $(BIN)/knative-images.tar; \
 	fi
+
+# Knative's KIngress conformance suite (knative.dev/networking/test/conformance/ingress, at
+# the knative.dev/networking version Knative Serving's pin brings into hack/knative) and
+# the images its backends run, built from that module as knative-images builds Serving's:
+# kfup.local/knative-networking-test/<name>:<module version>, cached in Docker by label.
+KNATIVE_NETWORKING_MODULE := $(shell awk '$$1 == "knative.dev/networking" {print $$2}' hack/knative/go.mod)
+KNATIVE_TEST_IMAGES := grpc-ping httpproxy retry runtime timeout wsserver
+# The kfup cluster e2e-conformance runs on; created (profile minimal) and deleted when absent.
+CONFORMANCE_CLUSTER ?= conf
+CONFORMANCE_FLAGS ?=
+
+knative-conformance-images: ## build the test images of Knative's KIngress conformance suite from the pinned knative.dev/networking module (cached)
+	@[ -n "$(KNATIVE_NETWORKING_MODULE)" ] || { echo "cannot read the knative.dev/networking pin from hack/knative/go.mod" >&2; exit 1; }
+	@cached=1; for b in $(KNATIVE_TEST_IMAGES); do \
+	  [ "$$(docker image inspect -f '{{index .Config.Labels "kfup.dev/knative-networking-module"}}' kfup.local/knative-networking-test/$$b:$(KNATIVE_NETWORKING_MODULE) 2>/dev/null)" = "$(KNATIVE_NETWORKING_MODULE)" ] || cached=0; \
+	done; \
+	if [ $$cached = 1 ]; then \
+	  echo "kfup.local/knative-networking-test/*:$(KNATIVE_NETWORKING_MODULE): built from knative.dev/networking (cached)"; \
+	else \
+	  echo "building Knative's conformance test images from knative.dev/networking $(KNATIVE_NETWORKING_MODULE)"; \
+	  mkdir -p $(BIN)/knative-test && \
+	  (cd hack/knative && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/knative-test/ $(addprefix knative.dev/networking/test/test_images/,$(KNATIVE_TEST_IMAGES))) && \
+	  $(GO) run ./hack/knative-conformance images --binaries $(BIN)/knative-test --networking-module $(KNATIVE_NETWORKING_MODULE) -o $(BIN)/knative-test-images.tar && \
+	  docker load -i $(BIN)/knative-test-images.tar && rm -f $(BIN)/knative-test-images.tar; \
+	fi
+
+e2e-conformance: build node-image knative-conformance-images ## Knative's KIngress conformance suite against kfup's ingress on kind cluster CONFORMANCE_CLUSTER (docs/ingress.md)
+	@mkdir -p $(ARTIFACTS)/conformance
+	$(GO) run ./hack/knative-conformance run --cluster $(CONFORMANCE_CLUSTER) --create --kfup $(BIN)/kfup \
+	  --node-image "$(KFUP_NODE_IMAGE)" --tag $(KNATIVE_NETWORKING_MODULE) --artifacts $(ARTIFACTS)/conformance $(CONFORMANCE_FLAGS)
 
 e2e: build node-image workload-images istiod-image nvmlmock-image knative-images ## e2e tier: kfup creates a kind cluster, tests run on it, it is deleted
 	@mkdir -p $(ARTIFACTS)

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/components"
+	kingressv1alpha1 "github.com/kfup/kfup/components/ingress/api/v1alpha1"
 	"github.com/kfup/kfup/manifests"
 	"github.com/kfup/kfup/profiles"
 )
@@ -46,7 +47,7 @@ type Settings struct {
 
 // KfupIngressClass is Knative's ingress class (config-network ingress-class) of kfup's
 // ingress: the KIngresses its controller serves.
-const KfupIngressClass = "kfup.ingress.networking.knative.dev"
+const KfupIngressClass = kingressv1alpha1.Class
 
 // SettingsFor returns the settings of profile p's components.knative.
 func SettingsFor(p *profiles.Profile) Settings {

@@ -2,7 +2,10 @@ module github.com/kfup/kfup/hack/knative
 
 go 1.26.0
 
-require knative.dev/serving v0.42.2
+require (
+	knative.dev/networking v0.0.0-20240716111826-bab7f2a3e556
+	knative.dev/serving v0.42.2
+)
 
 require (
 	cloud.google.com/go/compute/metadata v0.3.0 // indirect
@@ -90,6 +93,7 @@ require (
 	github.com/prometheus/common v0.54.0 // indirect
 	github.com/prometheus/procfs v0.12.0 // indirect
 	github.com/prometheus/statsd_exporter v0.22.7 // indirect
+	github.com/rs/dnscache v0.0.0-20211102005908-e0241e321417 // indirect
 	github.com/sirupsen/logrus v1.9.3 // indirect
 	github.com/spf13/pflag v1.0.5 // indirect
 	go.opencensus.io v0.24.0 // indirect
@@ -122,7 +126,6 @@ require (
 	k8s.io/kube-openapi v0.0.0-20231010175941-2dd684a91f00 // indirect
 	k8s.io/utils v0.0.0-20240102154912-e7106e64919e // indirect
 	knative.dev/caching v0.0.0-20240716132144-989f54c83776 // indirect
-	knative.dev/networking v0.0.0-20240716111826-bab7f2a3e556 // indirect
 	knative.dev/pkg v0.0.0-20240716082220-4355f0c73608 // indirect
 	sigs.k8s.io/gateway-api v0.8.0 // indirect
 	sigs.k8s.io/json v0.0.0-20221116044647-bc3834ca7abd // indirect

@@ -49,6 +49,9 @@ type Reconciler struct {
 	http     *http.Client
 	// warned remembers, per Ingress UID, the Unsupported event last recorded for it.
 	warned sync.Map
+	// servedRoutes is, per object UID, the fingerprint of its routes in the last table
+	// the proxy was seen serving (one reconcile at a time: no lock).
+	servedRoutes map[types.UID]string
 }
 
 // key is the one reconcile key: the routes ConfigMap.
@@ -83,6 +86,13 @@ type compiled struct {
 	kingress *kingressv1alpha1.Ingress
 	ingress  *networkingv1.Ingress
 	res      *route.Result
+}
+
+func (c compiled) uid() types.UID {
+	if c.kingress != nil {
+		return c.kingress.UID
+	}
+	return c.ingress.UID
 }
 
 func (c compiled) name() string {
@@ -128,11 +138,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		}
 		return true
 	})
+	// An object is routed when the proxy serves this table, or when the table it still
+	// serves routed the object exactly as it compiles now: another object's change must
+	// not take an unchanged one out of Ready while the proxy catches up.
+	fingerprints := make(map[types.UID]string, len(objs))
+	for _, c := range objs {
+		fingerprints[c.uid()] = c.res.Fingerprint()
+	}
+	if served {
+		r.servedRoutes = fingerprints
+	}
 	for _, c := range objs {
 		if len(c.res.Waiting) > 0 {
 			retry = true
 		}
-		if err := r.writeStatus(ctx, c, served, why); err != nil {
+		fp, ok := r.servedRoutes[c.uid()]
+		routed := served || (ok && fp == fingerprints[c.uid()])
+		if err := r.writeStatus(ctx, c, routed, why); err != nil {
 			if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 				retry = true
 				continue

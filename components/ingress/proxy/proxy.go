@@ -1,7 +1,8 @@
 // Package proxy is the data plane of kfup's ingress: an HTTP reverse proxy (the standard
 // library's httputil.ReverseProxy) that serves a route.Table. It speaks HTTP/1.1 and h2c
 // on both sides, passes websocket upgrades through, streams bodies as they come (gRPC,
-// server-sent events), never retries and sets no timeout of its own — what Knative's
+// server-sent events), never retries a request (a refused connection is dialled again:
+// nothing was sent) and sets no timeout of its own — what Knative's
 // KIngress conformance asks of an ingress. The table is swapped atomically: a request in
 // flight finishes on the table it started with.
 package proxy
@@ -21,6 +22,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/kfup/kfup/components/ingress/route"
@@ -46,15 +48,20 @@ const (
 	RouteHeader = "X-Kfup-Ingress"
 )
 
+// DefaultRefusedWait is how long a backend that refuses connections is dialled again
+// before the request gets 502 (WithRefusedWait).
+const DefaultRefusedWait = 3 * time.Second
+
 // Proxy serves the current route table.
 type Proxy struct {
-	cur   atomic.Pointer[loaded]
-	log   *slog.Logger
-	h1    *http.Transport
-	h2c   *http.Transport
-	draw  func() int
-	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
-	count atomic.Int64
+	cur         atomic.Pointer[loaded]
+	log         *slog.Logger
+	h1          *http.Transport
+	h2c         *http.Transport
+	draw        func() int
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
+	refusedWait time.Duration
+	count       atomic.Int64
 }
 
 type loaded struct {
@@ -80,15 +87,27 @@ func WithDialer(f func(ctx context.Context, network, addr string) (net.Conn, err
 	return optionFunc(func(p *Proxy) { p.dial = f })
 }
 
+// WithRefusedWait sets how long a backend refusing connections is dialled again, with
+// growing pauses, before the request gets 502 (DefaultRefusedWait; 0: not again). The
+// proxy dials Services' cluster IPs, and a Service just created refuses connections
+// until kube-proxy has programmed its address on the node, which can be after the
+// controller routed it (Envoy-based ingresses dial pod endpoints and never see this).
+// Nothing was sent to the backend, so this never repeats a request.
+func WithRefusedWait(d time.Duration) Option {
+	return optionFunc(func(p *Proxy) { p.refusedWait = d })
+}
+
 // New returns a proxy serving an empty table (every request 404) until Load.
 func New(opts ...Option) *Proxy {
-	p := &Proxy{log: slog.Default(), draw: func() int { return rand.IntN(100) }}
+	p := &Proxy{log: slog.Default(), draw: func() int { return rand.IntN(100) }, refusedWait: DefaultRefusedWait}
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	p.dial = d.DialContext
 	for _, o := range opts {
 		o.apply(p)
 	}
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) { return p.dial(ctx, network, addr) }
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dialRefused(ctx, p.dial, network, addr, p.refusedWait)
+	}
 	p.h1 = &http.Transport{
 		DialContext:         dial,
 		MaxIdleConns:        1000,
@@ -107,6 +126,27 @@ func New(opts ...Option) *Proxy {
 	}
 	p.Load(route.NewTable())
 	return p
+}
+
+// dialRefused dials addr, and again after growing pauses (50 ms doubling up to 1 s)
+// while the connection is refused, for up to wait in all.
+func dialRefused(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), network, addr string, wait time.Duration) (net.Conn, error) {
+	deadline := time.Now().Add(wait)
+	pause := 50 * time.Millisecond
+	for {
+		c, err := dial(ctx, network, addr)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().Add(pause).After(deadline) {
+			return c, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		pause = min(2*pause, time.Second)
+	}
 }
 
 // Load makes t the table served from now on.
@@ -185,6 +225,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route.Route,
 			}
 			for k, v := range s.AppendHeaders {
 				pr.Out.Header.Set(k, v)
+			}
+			// Knative's probe: the backend (Knative's probe handler) echoes the header,
+			// so the prober learns which version of the KIngress routed it.
+			if rt.ProbeHash != "" && pr.In.Header.Get(route.HashHeader) == route.HashOverride {
+				pr.Out.Header.Set(route.HashHeader, rt.ProbeHash)
 			}
 		},
 		Transport:     transport,

@@ -177,6 +177,89 @@ func TestRouting(t *testing.T) {
 	}
 }
 
+// Knative's probe: a request carrying K-Network-Hash: override reaches the backend with
+// the KIngress's hash in its place (Knative's probe handler echoes it back); any other
+// value of the header passes through untouched, and so does a request without it.
+func TestProbeHash(t *testing.T) {
+	p := proxy.New()
+	be := backends{"v1": h1Backend(t, "v1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hash=%s", r.Header.Get("K-Network-Hash"))
+	}))}
+	ing := ingress(rule(kingressv1alpha1.IngressVisibilityExternalIP, []string{"hello.example.com"},
+		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("v1", 100, "v1")}}))
+	want, err := route.ProbeHash(ing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load(t, p, be, ing)
+	ext, _ := serve(t, p)
+	for _, tc := range []struct {
+		name string
+		hdr  http.Header
+		body string
+	}{
+		{"override: the KIngress's hash", http.Header{"K-Network-Probe": {"probe"}, "K-Network-Hash": {"override"}}, "hash=" + want},
+		{"another value passes", http.Header{"K-Network-Probe": {"probe"}, "K-Network-Hash": {"2701a1b2"}}, "hash=2701a1b2"},
+		{"no header, none added", nil, "hash="},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body, _ := get(t, ext, "hello.example.com", tc.hdr)
+			if code != 200 || body != tc.body {
+				t.Fatalf("%d %q, want 200 %q", code, body, tc.body)
+			}
+		})
+	}
+}
+
+// A backend that refuses connections at first (a Service whose cluster IP kube-proxy has
+// not programmed yet) is dialled again for the refused-wait window: the request gets the
+// backend's answer, sent once. Without the window it is a 502 at once.
+func TestRefusedBackendDialledAgain(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // refused until the backend starts listening there
+	var calls atomic.Int64
+	late := route.Backend{Namespace: "default", Name: "late", Port: "80", Address: addr}
+	ing := ingress(rule("", []string{"late.example.com"},
+		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("late", 100, "late")}}))
+
+	now := proxy.New(proxy.WithRefusedWait(0))
+	load(t, now, backends{"late": late}, ing)
+	ext, _ := serve(t, now)
+	if code, _, _ := get(t, ext, "late.example.com", nil); code != http.StatusBadGateway {
+		t.Fatalf("without the window: %d, want 502", code)
+	}
+
+	p := proxy.New(proxy.WithRefusedWait(5 * time.Second))
+	load(t, p, backends{"late": late}, ing)
+	ext, _ = serve(t, p)
+	started := make(chan struct{})
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			close(started)
+			return
+		}
+		s := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			calls.Add(1)
+			_, _ = w.Write([]byte("late ok"))
+		})}
+		t.Cleanup(func() { s.Close() })
+		close(started)
+		_ = s.Serve(ln)
+	}()
+	code, body, _ := get(t, ext, "late.example.com", nil)
+	<-started
+	if code != 200 || body != "late ok" || calls.Load() != 1 {
+		t.Fatalf("%d %q after %d calls, want 200 \"late ok\" after 1", code, body, calls.Load())
+	}
+}
+
 // A backend's failure is passed on as it is: no retry (Knative's conformance asks the
 // ingress not to retry); a backend that does not answer is a 502; a missing Service 503.
 func TestNoRetryAndErrors(t *testing.T) {
@@ -196,7 +279,7 @@ func TestNoRetryAndErrors(t *testing.T) {
 	closed.Address = ln.Addr().String()
 	ln.Close() // nothing listens there any more
 	be := backends{"flaky": flaky, "closed": closed}
-	p := proxy.New()
+	p := proxy.New(proxy.WithRefusedWait(200 * time.Millisecond))
 	tab := route.NewTable()
 	for _, name := range []string{"flaky", "closed", "missing"} {
 		res := route.KIngress(ingress(rule("", []string{name + ".example.com"},

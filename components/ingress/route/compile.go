@@ -1,6 +1,9 @@
 package route
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -50,11 +53,57 @@ func (r *Result) AddTo(t *Table) {
 	}
 }
 
+// Knative's probe headers (knative.dev/networking/pkg/http/header): a request carrying
+// HashHeader: HashOverride is tagged on its way through with the hash of the KIngress
+// version that routed it.
+const (
+	HashHeader   = "K-Network-Hash"
+	HashOverride = "override"
+)
+
+// ProbeHash is the version of a KIngress as Knative computes it (ComputeHash in
+// knative.dev/networking/pkg/ingress): the SHA-256 of the spec's JSON followed by the
+// namespace and the name, in hex. kfup's KIngress types have Knative's fields and JSON
+// names, so the spec encodes to the same bytes.
+func ProbeHash(ing *kingressv1alpha1.Ingress) (string, error) {
+	b, err := json.Marshal(ing.Spec)
+	if err != nil {
+		return "", err
+	}
+	b = append(b, ing.Namespace...)
+	b = append(b, ing.Name...)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Fingerprint identifies the routes the object adds — hosts, visibility, matches,
+// headers, splits and their resolved backends — so that the controller can tell whether a
+// table the proxy serves already routes this object as it now compiles, whatever else
+// changed in the table.
+func (r *Result) Fingerprint() string {
+	type entry struct {
+		Vis   Visibility `json:"vis"`
+		Hosts []string   `json:"hosts"`
+		Route *Route     `json:"route"`
+	}
+	entries := make([]entry, 0, len(r.add))
+	for _, p := range r.add {
+		entries = append(entries, entry{p.vis, p.hosts, p.route})
+	}
+	b, _ := json.Marshal(entries) // plain data: never fails
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
 // KIngress compiles a Knative Ingress.
 func KIngress(ing *kingressv1alpha1.Ingress, res Resolver) *Result {
 	out := &Result{}
 	spec := field.NewPath("spec")
 	src := "kingress " + ing.Namespace + "/" + ing.Name
+	hash, err := ProbeHash(ing)
+	if err != nil {
+		out.Invalid = append(out.Invalid, field.InternalError(spec, fmt.Errorf("encode the spec: %w", err)))
+	}
 	if len(ing.Spec.TLS) > 0 {
 		out.Invalid = append(out.Invalid, field.NotSupported(spec.Child("tls"), "a TLS entry",
 			[]string{"none: kfup's ingress serves plain HTTP (h2c included); keep Knative's auto-TLS and external-domain-tls off"}))
@@ -88,7 +137,7 @@ func KIngress(ing *kingressv1alpha1.Ingress, res Resolver) *Result {
 		for j, p := range rule.HTTP.Paths {
 			pp := rp.Child("http", "paths").Index(j)
 			r := &Route{Source: src, Path: p.Path, Match: PathPrefix, RewriteHost: p.RewriteHost,
-				AppendHeaders: canonical(p.AppendHeaders)}
+				AppendHeaders: canonical(p.AppendHeaders), ProbeHash: hash}
 			if p.Path != "" && !strings.HasPrefix(p.Path, "/") {
 				out.Invalid = append(out.Invalid, field.Invalid(pp.Child("path"), p.Path, "must begin with '/'"))
 			}

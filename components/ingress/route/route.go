@@ -78,8 +78,13 @@ type Route struct {
 	// AppendHeaders are set on every request of the route, before the split's.
 	AppendHeaders map[string]string `json:"appendHeaders,omitempty"`
 	// RewriteHost, when set, replaces the request's Host.
-	RewriteHost string  `json:"rewriteHost,omitempty"`
-	Splits      []Split `json:"splits"`
+	RewriteHost string `json:"rewriteHost,omitempty"`
+	// ProbeHash, on a KIngress's routes, is the version of that KIngress as Knative
+	// computes it (ProbeHash): a request carrying the probe header HashHeader with the
+	// value HashOverride is forwarded with HashHeader set to it, so that a Knative-style
+	// prober (and the conformance suite's headers/probe) sees which version is served.
+	ProbeHash string  `json:"probeHash,omitempty"`
+	Splits    []Split `json:"splits"`
 	// order keeps the objects' order among routes of equal specificity.
 	order int
 }

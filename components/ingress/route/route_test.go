@@ -153,6 +153,60 @@ func TestKIngressRoutes(t *testing.T) {
 	}
 }
 
+// Every route of a KIngress carries the KIngress's version as Knative computes it
+// (knative.dev/networking/pkg/ingress.ComputeHash): the value below is what Knative's
+// function gives for hello, so a Knative prober comparing hashes agrees with kfup. A
+// change of the spec, or another name, is another version.
+func TestKIngressProbeHash(t *testing.T) {
+	const knativeHash = "161dbcef1ef5c2ec0b9c1ed91a768d53a55d54cb94c224d7a95b59cc58e42de4"
+	ing := kingress(t, hello)
+	got, err := route.ProbeHash(ing)
+	if err != nil || got != knativeHash {
+		t.Fatalf("ProbeHash = %q, %v; want Knative's %q", got, err, knativeHash)
+	}
+	tab := route.NewTable()
+	route.KIngress(ing, services()).AddTo(tab)
+	for _, r := range []*route.Route{
+		tab.Lookup(true, "hello.default.example.com", "/", nil),
+		tab.Lookup(true, "hello.default.example.com", "/", http.Header{"Knative-Serving-Tag": {"canary"}}),
+		tab.Lookup(false, "hello.default.svc", "/private", nil),
+	} {
+		if r == nil || r.ProbeHash != knativeHash {
+			t.Errorf("route %+v: ProbeHash want %q", r, knativeHash)
+		}
+	}
+	changed := ing.DeepCopy()
+	changed.Spec.Rules[0].HTTP.Paths[1].Splits[0].Percent = 80
+	changed.Spec.Rules[0].HTTP.Paths[1].Splits[1].Percent = 20
+	renamed := ing.DeepCopy()
+	renamed.Name = "hello2"
+	for _, other := range []*kingressv1alpha1.Ingress{changed, renamed} {
+		if h, _ := route.ProbeHash(other); h == knativeHash {
+			t.Errorf("%s/%s %v: same hash as hello", other.Namespace, other.Name, other.Spec.Rules[0].HTTP.Paths[1].Splits)
+		}
+	}
+}
+
+// A Result's fingerprint is its routes as compiled: stable for the same object and
+// Services, different when a backend moves or the spec changes.
+func TestFingerprint(t *testing.T) {
+	ing := kingress(t, hello)
+	a, b := route.KIngress(ing, services()).Fingerprint(), route.KIngress(ing, services()).Fingerprint()
+	if a != b || a == "" {
+		t.Fatalf("same object, same Services: %q and %q", a, b)
+	}
+	moved := services()
+	moved["default/hello-00001"].Spec.ClusterIP = "10.0.0.9"
+	if route.KIngress(ing, moved).Fingerprint() == a {
+		t.Error("a backend's new cluster IP left the fingerprint unchanged")
+	}
+	changed := ing.DeepCopy()
+	changed.Spec.Rules[1].HTTP.Paths[0].Path = "/other"
+	if route.KIngress(changed, services()).Fingerprint() == a {
+		t.Error("a new path left the fingerprint unchanged")
+	}
+}
+
 // A 90/10 split sends 90 and 10 of every 100 draws.
 func TestSplitShares(t *testing.T) {
 	tab := route.NewTable()
