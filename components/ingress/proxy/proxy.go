@@ -154,6 +154,7 @@ func (p *Proxy) Load(t *route.Table) string {
 	b, _ := json.Marshal(t)
 	h := Hash(b)
 	p.cur.Store(&loaded{tab: t, hash: h})
+	p.refreshConnsSoon()
 	return h
 }
 
@@ -166,7 +167,27 @@ func (p *Proxy) LoadJSON(b []byte) (string, error) {
 	}
 	h := Hash(b)
 	p.cur.Store(&loaded{tab: &t, hash: h})
+	p.refreshConnsSoon()
 	return h, nil
+}
+
+// connRefreshDelay is how long after a table change the proxy drops its idle backend
+// connections (refreshConnsSoon).
+const connRefreshDelay = 3 * time.Second
+
+// refreshConnsSoon drops the idle backend connections a moment after a table change.
+// The proxy dials Services' cluster IPs; a Service just created may not be programmed on
+// the node yet (kube-proxy syncs within a second or two), and a connection dialled in
+// that window reaches whatever answers the un-NATed address: nothing (refused, dialled
+// again: WithRefusedWait) or, on a host that intercepts outbound traffic, a server that
+// answers and keeps the connection alive — which keep-alive would then reuse for every
+// later request to that backend. Dropping idle connections once the node has had time
+// to program the Service makes the next request dial it again.
+func (p *Proxy) refreshConnsSoon() {
+	time.AfterFunc(connRefreshDelay, func() {
+		p.h1.CloseIdleConnections()
+		p.h2c.CloseIdleConnections()
+	})
 }
 
 // Hash is the version of a table's JSON form: what the proxy reports it serves.
