@@ -112,30 +112,14 @@ func images(args []string) error {
 	m := map[name.Reference]v1.Image{}
 	for _, bin := range TestImages {
 		path := filepath.Join(*dir, bin)
-		arch, err := binimage.StaticLinuxArch(path)
-		if err != nil {
-			return fmt.Errorf("%s: %w (build it with CGO_ENABLED=0)", path, err)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
 		ref, err := name.NewTag(Repository + "/" + bin + ":" + *module)
 		if err != nil {
 			return err
 		}
-		// As ko builds them upstream: the binary as /ko-app/<name> on an otherwise empty
-		// image, run as nonroot (65532, the uid the images' own service.yaml asks for).
-		const uid = 65532
-		img, err := binimage.Build(binimage.Spec{
-			Arch:       arch,
-			Dirs:       []string{"etc", "tmp", "ko-app"},
-			Files:      append(binimage.PasswdFiles("nonroot", uid), binimage.File{Path: "ko-app/" + bin, Mode: 0o755, Data: data}),
-			Entrypoint: []string{"/ko-app/" + bin},
-			User:       fmt.Sprintf("%d:%d", uid, uid),
-			Labels: map[string]string{ModuleLabel: *module,
-				"org.opencontainers.image.title": "Knative networking test image " + bin + " built by kfup from knative.dev/networking " + *module},
-		})
+		// As ko builds them upstream, run as nonroot (binimage.KoUID: the uid the images'
+		// own service.yaml asks for).
+		img, err := binimage.KoApp(path, map[string]string{ModuleLabel: *module,
+			"org.opencontainers.image.title": "Knative networking test image " + bin + " built by kfup from knative.dev/networking " + *module})
 		if err != nil {
 			return err
 		}

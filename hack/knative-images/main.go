@@ -45,28 +45,12 @@ func run(dir, module, out string) error {
 	m := map[name.Reference]v1.Image{}
 	for _, bin := range knative.Binaries {
 		path := filepath.Join(dir, bin)
-		arch, err := binimage.StaticLinuxArch(path)
-		if err != nil {
-			return fmt.Errorf("%s: %w (build it with CGO_ENABLED=0)", path, err)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
 		ref, err := name.NewTag(knative.LocalImage(bin))
 		if err != nil {
 			return err
 		}
-		const uid = 65532 // nonroot, as upstream's ko-built images
-		img, err := binimage.Build(binimage.Spec{
-			Arch:       arch,
-			Dirs:       []string{"etc", "tmp", "ko-app"},
-			Files:      append(binimage.PasswdFiles("nonroot", uid), binimage.File{Path: "ko-app/" + bin, Mode: 0o755, Data: data}),
-			Entrypoint: []string{"/ko-app/" + bin},
-			User:       fmt.Sprintf("%d:%d", uid, uid),
-			Labels: map[string]string{ModuleLabel: module,
-				"org.opencontainers.image.title": "Knative Serving " + bin + " built by kfup from knative.dev/serving " + module},
-		})
+		img, err := binimage.KoApp(path, map[string]string{ModuleLabel: module,
+			"org.opencontainers.image.title": "Knative Serving " + bin + " built by kfup from knative.dev/serving " + module})
 		if err != nil {
 			return err
 		}

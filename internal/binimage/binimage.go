@@ -9,6 +9,8 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -113,4 +115,30 @@ func StaticLinuxArch(path string) (string, error) {
 		return "", fmt.Errorf("%s is for unsupported machine %s", path, f.Machine)
 	}
 	return arch, nil
+}
+
+// KoUID is the user ko-built images run as (nonroot), and so KoApp's.
+const KoUID = 65532
+
+// KoApp builds the image of the static Linux binary at path as ko lays out upstream's
+// images (Knative's): the binary as /ko-app/<its file name> on an otherwise empty image,
+// its entrypoint, run as KoUID, with labels.
+func KoApp(path string, labels map[string]string) (v1.Image, error) {
+	arch, err := StaticLinuxArch(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w (build it with CGO_ENABLED=0)", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	bin := filepath.Base(path)
+	return Build(Spec{
+		Arch:       arch,
+		Dirs:       []string{"etc", "tmp", "ko-app"},
+		Files:      append(PasswdFiles("nonroot", KoUID), File{Path: "ko-app/" + bin, Mode: 0o755, Data: data}),
+		Entrypoint: []string{"/ko-app/" + bin},
+		User:       fmt.Sprintf("%d:%d", KoUID, KoUID),
+		Labels:     labels,
+	})
 }

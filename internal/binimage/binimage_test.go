@@ -81,3 +81,33 @@ func TestStaticLinuxArch(t *testing.T) {
 		}
 	}
 }
+
+// KoApp lays a static binary out as ko does (/ko-app/<name>, nonroot) and refuses what is
+// not one, saying how to build it.
+func TestKoApp(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := KoApp(script, nil); err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+		t.Fatalf("script: %v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StaticLinuxArch(self); err != nil {
+		t.Skipf("the test binary is not a static linux executable: %v", err)
+	}
+	img, err := KoApp(self, map[string]string{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "/ko-app/" + filepath.Base(self); cfg.Config.Entrypoint[0] != want || cfg.Config.User != "65532:65532" || cfg.Config.Labels["k"] != "v" {
+		t.Fatalf("config: entrypoint %v, user %q, labels %v", cfg.Config.Entrypoint, cfg.Config.User, cfg.Config.Labels)
+	}
+}
