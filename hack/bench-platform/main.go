@@ -2,8 +2,8 @@
 // profile (minimal by default; --set settings on top) until every component is Ready
 // (node image present locally; kfup's own images are built and loaded by create itself,
 // nothing is pulled), and the summed resident memory (VmRSS) of the containers of kfup's
-// pods (namespace kfup-system) — with Knative enabled, of the serverless stack too
-// (knative-serving) — read from /proc inside the node. The cluster is deleted
+// pods (namespace kfup-system) — with Knative enabled by the profile or a --set, of the
+// serverless stack too (knative-serving) — read from /proc inside the node. The cluster is deleted
 // afterwards. Run it with `make bench-platform` (minimal) or `make
 // bench-platform-serverless` (Knative Serving on kfup's ingress).
 package main
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/kfup/kfup/hack/internal/benchcluster"
+	"github.com/kfup/kfup/profiles"
 )
 
 const cluster = "bench-platform"
@@ -57,11 +58,18 @@ func run(kfupBin, image, profile string, set []string) error {
 	if image != "" {
 		args = append(args, "--node-image", image)
 	}
-	knative := false
-	for _, s := range set {
-		args = append(args, "--set", s)
-		knative = knative || s == "components.knative.enabled=true"
+	// what the cluster gets, as kfup create resolves it: the profile, then each --set
+	p, err := profiles.Load(profile)
+	if err != nil {
+		return err
 	}
+	for _, s := range set {
+		if err := p.Set(s); err != nil {
+			return err
+		}
+		args = append(args, "--set", s)
+	}
+	knative := p.IsEnabled(profiles.Knative)
 	what := "kfup create --profile " + profile
 	if len(set) > 0 {
 		what += " --set " + strings.Join(set, " --set ")
