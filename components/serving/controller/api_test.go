@@ -4,21 +4,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
-
 	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/internal/testenv"
 )
 
+// parse parses args into a fresh API as the manager would.
 func parse(t *testing.T, args ...string) (*API, error) {
 	t.Helper()
 	a := NewAPI()
-	fl := pflag.NewFlagSet("manager", pflag.ContinueOnError)
-	a.AddFlags(fl)
-	if err := fl.Parse(args); err != nil {
-		return a, err
-	}
-	return a, a.Validate()
+	return a, testenv.ParseFlags(a, args...)
 }
 
 // The flags are prefixed with the slice's name and configure the controller.

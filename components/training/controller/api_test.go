@@ -5,22 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/errs"
+	"github.com/kfup/kfup/internal/testenv"
 )
 
-// parse registers the training API's flags on a fresh flag set and parses args.
+// parse parses args into a fresh API as the manager would.
 func parse(t *testing.T, args ...string) (*API, error) {
 	t.Helper()
 	a := NewAPI()
-	fl := pflag.NewFlagSet("manager", pflag.ContinueOnError)
-	a.AddFlags(fl)
-	if err := fl.Parse(args); err != nil {
-		return a, err
-	}
-	return a, a.Validate()
+	return a, testenv.ParseFlags(a, args...)
 }
 
 // Upstream training-operator's flag names, unprefixed, configure the controllers.
