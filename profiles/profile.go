@@ -248,6 +248,31 @@ type ServingConfig struct {
 	// kserve-sklearnserver) whose images `kfup images save` puts into the bundle, for
 	// clusters that cannot pull them; kfup's own runtime needs none. Empty: none.
 	BundleRuntimes string `json:"bundleRuntimes,omitempty"`
+	// DeploymentMode is the deployment mode of InferenceServices without KServe's
+	// serving.kserve.io/deploymentMode annotation: RawDeployment (a Deployment, Service
+	// and HPA per component) or Serverless (a Knative Service per component; needs
+	// components.knative). Empty: Serverless when Knative is enabled, as on a KServe
+	// install with Knative, else RawDeployment.
+	DeploymentMode string `json:"deploymentMode,omitempty"`
+}
+
+// The values of components.serving.deploymentMode.
+const (
+	ServingModeRawDeployment = "RawDeployment"
+	ServingModeServerless    = "Serverless"
+)
+
+// DefaultDeploymentMode is components.serving.deploymentMode, or its default when empty:
+// Serverless where Knative is enabled, else RawDeployment.
+func (c Components) DefaultDeploymentMode() string {
+	switch {
+	case c.Serving.DeploymentMode != "":
+		return c.Serving.DeploymentMode
+	case c.Knative.Enabled:
+		return ServingModeServerless
+	default:
+		return ServingModeRawDeployment
+	}
 }
 
 // NamespaceList returns the namespaces of Namespaces, in order; none when it is empty

@@ -125,6 +125,17 @@ func (p *Profile) fieldProblems() problems {
 	if q, err := resource.ParseQuantity(c.Pipelines.ArtifactVolumeSize); c.Pipelines.Enabled && (err != nil || q.Sign() <= 0) {
 		ps.add("components.pipelines.artifactVolumeSize", "a size such as 10Gi", "%q is not a positive size", c.Pipelines.ArtifactVolumeSize)
 	}
+	switch c.Serving.DeploymentMode {
+	case "", ServingModeRawDeployment:
+	case ServingModeServerless:
+		if c.Serving.Enabled && !c.Knative.Enabled {
+			ps.add("components.serving.deploymentMode", "set components.knative.enabled=true (the standard profile has it), or RawDeployment",
+				"Serverless needs Knative Serving, which is not enabled")
+		}
+	default:
+		ps.add("components.serving.deploymentMode", "RawDeployment or Serverless (empty: Serverless when Knative is enabled)",
+			"%q is not a deployment mode", c.Serving.DeploymentMode)
+	}
 	switch c.Knative.Ingress {
 	case KnativeIngressKfup, KnativeIngressIstio:
 	default:

@@ -115,6 +115,20 @@ func useLocalImages(objs []*unstructured.Unstructured) error {
 	return nil
 }
 
+// PodSpecFeatures are the Knative features (config-features) kfup enables: the pod
+// fields a Serverless InferenceService's pod uses, which Knative refuses by default —
+// the storage initializer is an init container, a pvc:// model a mounted claim, and GPU
+// or node placement needs affinity, node selectors, tolerations and runtime classes.
+var PodSpecFeatures = []string{
+	"kubernetes.podspec-init-containers",
+	"kubernetes.podspec-persistent-volume-claim",
+	"kubernetes.podspec-affinity",
+	"kubernetes.podspec-nodeselector",
+	"kubernetes.podspec-tolerations",
+	"kubernetes.podspec-runtimeclassname",
+	"kubernetes.podspec-fieldref",
+}
+
 // DefaultSettings are the settings of the default profile (profiles.Defaults).
 func DefaultSettings() Settings { return SettingsFor(profiles.Defaults()) }
 
@@ -179,6 +193,14 @@ func ServingObjects(s Settings) ([]*unstructured.Unstructured, error) {
 		case "config-deployment":
 			if s.RegistriesSkippingTagResolving != "" {
 				if err := unstructured.SetNestedField(o.Object, s.RegistriesSkippingTagResolving, "data", "registries-skipping-tag-resolving"); err != nil {
+					return nil, err
+				}
+			}
+		case "config-features":
+			// what InferenceServices' pods need: the storage initializer (an init
+			// container), pvc:// models, and the pod fields of GPU and node placement
+			for _, f := range PodSpecFeatures {
+				if err := unstructured.SetNestedField(o.Object, "enabled", "data", f); err != nil {
 					return nil, err
 				}
 			}

@@ -93,6 +93,12 @@ func TestNetworkingLayer(t *testing.T) {
 	if got := configData(t, objs, "config-network")["ingress-class"]; got != KfupIngressClass {
 		t.Errorf("config-network ingress-class = %q, want %q", got, KfupIngressClass)
 	}
+	features := configData(t, objs, "config-features")
+	for _, f := range PodSpecFeatures {
+		if features[f] != "enabled" {
+			t.Errorf("config-features %s = %q, want enabled (InferenceServices' pods need it)", f, features[f])
+		}
+	}
 	if got := configData(t, objs, "config-deployment")["registries-skipping-tag-resolving"]; got != "kind.local,kfup-offline" {
 		t.Errorf("registries-skipping-tag-resolving = %q", got)
 	}

@@ -40,7 +40,8 @@ var Planned = []string{}
 // hosts, and installs after, the enabled APIs) with profile p (nil: the defaults), whose
 // settings decide some install orders: Knative on kfup's ingress installs after the
 // ingress and before the manager, whose ingress controller watches Knative's KIngress
-// CRD; on Istio it installs after Istio.
+// CRD (and whose serving controller its Service CRD); on Istio it installs after Istio,
+// and before the manager when serving is enabled.
 func All(managerBinary string, enabled []string, p *profiles.Profile) []components.Component {
 	if p == nil {
 		p = profiles.Defaults()
@@ -57,7 +58,10 @@ func All(managerBinary string, enabled []string, p *profiles.Profile) []componen
 		}
 	}
 	var after []string
-	if k := p.Components.Knative; slices.Contains(enabled, profiles.Knative) && k.Ingress != profiles.KnativeIngressIstio {
+	// the manager watches Knative's CRDs: KIngresses on kfup's ingress, Knative Services
+	// for Serverless InferenceServices
+	if k := p.Components.Knative; slices.Contains(enabled, profiles.Knative) &&
+		(k.Ingress != profiles.KnativeIngressIstio || slices.Contains(enabled, profiles.Serving)) {
 		after = append(after, profiles.Knative)
 	}
 	return append(out,

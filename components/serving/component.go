@@ -74,10 +74,12 @@ func (Component) AddToScheme(s *runtime.Scheme) error {
 	return servingv1alpha1.AddToScheme(s)
 }
 
-// ManagerArgs is --serving-namespace for components.serving.namespaces, and
+// ManagerArgs is --serving-namespace for components.serving.namespaces,
 // --serving-ingress-class for kfup's ingress when components.ingress is on (an Ingress
-// per InferenceService, its host <name>-<namespace>.kfup.localhost on the host's HTTP
-// port).
+// per Standard-mode InferenceService, its host <name>-<namespace>.kfup.localhost on the
+// host's HTTP port), --serving-knative when Knative is enabled (Serverless
+// InferenceServices become Knative Services) and --serving-default-deployment-mode
+// (components.serving.deploymentMode).
 func (c Component) ManagerArgs(env *components.Env) []string {
 	var args []string
 	if ns := c.Namespaces(env); len(ns) > 0 {
@@ -86,7 +88,10 @@ func (c Component) ManagerArgs(env *components.Env) []string {
 	if env.Config().Components.Ingress.Enabled {
 		args = append(args, "--serving-ingress-class="+proxy.IngressClass)
 	}
-	return args
+	if env.Config().Components.Knative.Enabled {
+		args = append(args, "--serving-knative")
+	}
+	return append(args, "--serving-default-deployment-mode="+env.Config().Components.DefaultDeploymentMode())
 }
 
 // Namespaces returns components.serving.namespaces.

@@ -15,7 +15,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -24,14 +23,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/ingress/agent"
 	kingressv1alpha1 "github.com/kfup/kfup/components/ingress/api/v1alpha1"
 	"github.com/kfup/kfup/components/ingress/controller"
 	"github.com/kfup/kfup/components/ingress/proxy"
 	"github.com/kfup/kfup/components/ingress/route"
 	"github.com/kfup/kfup/internal/testenv"
-	"github.com/kfup/kfup/manifests"
 )
 
 var env *testenv.Env
@@ -42,34 +39,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env, controller.NewAPI())
 // kfup vendors.
 func installKIngressCRD(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	for _, f := range manifests.KnativeServing() {
-		objs, err := components.DecodeYAML(f.Name, f.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range objs {
-			if o.GetKind() != "CustomResourceDefinition" || o.GetName() != "ingresses.networking.internal.knative.dev" {
-				continue
-			}
-			var crd apiextensionsv1.CustomResourceDefinition
-			b, _ := o.MarshalJSON()
-			if err := json.Unmarshal(b, &crd); err != nil {
-				t.Fatal(err)
-			}
-			crd.ResourceVersion = ""
-			if err := env.Client.Create(ctx, &crd); client.IgnoreAlreadyExists(err) != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "KIngress CRD established", func(ctx context.Context) (bool, string) {
-				var list kingressv1alpha1.IngressList
-				err := env.Client.List(ctx, &list)
-				return err == nil, fmt.Sprint(err)
-			})
-			return
-		}
-	}
-	t.Fatal("no KIngress CRD in Knative Serving's manifests")
+	env.InstallKnativeCRDs(t, "ingresses.networking.internal.knative.dev")
 }
 
 func freeAddr(t *testing.T) string {

@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	knservingv1 "github.com/kfup/kfup/components/knative/api/v1"
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	"github.com/kfup/kfup/components/serving/engine"
@@ -30,6 +31,13 @@ type Config struct {
 	// Ingress.Domain. A class needs the ingress slice hosted too (its cache holds the
 	// Ingresses).
 	Ingress engine.IngressSettings
+	// Knative says Knative Serving's CRDs are installed: Serverless InferenceServices get
+	// a Knative Service per component (--serving-knative).
+	Knative bool
+	// DefaultDeploymentMode is the mode of InferenceServices without the
+	// serving.kserve.io/deploymentMode annotation: RawDeployment or Serverless
+	// (--serving-default-deployment-mode).
+	DefaultDeploymentMode string
 	// SkipNameValidation lets tests start several managers in one process.
 	SkipNameValidation bool
 }
@@ -40,7 +48,7 @@ const DefaultDomain = "kfup.localhost"
 
 // DefaultConfig is the configuration the manager starts with.
 func DefaultConfig() Config {
-	return Config{Workers: 4, Ingress: engine.IngressSettings{Domain: DefaultDomain}}
+	return Config{Workers: 4, Ingress: engine.IngressSettings{Domain: DefaultDomain}, DefaultDeploymentMode: engine.ModeRawDeployment}
 }
 
 // API is the serving slice's in-cluster side (apihost.API).
@@ -65,6 +73,9 @@ func (a *API) AddToScheme(s *runtime.Scheme) error {
 	if err := servingv1beta1.AddToScheme(s); err != nil {
 		return err
 	}
+	if err := knservingv1.AddToScheme(s); err != nil {
+		return err
+	}
 	return servingv1alpha1.AddToScheme(s)
 }
 
@@ -73,6 +84,8 @@ func (a *API) AddFlags(fl *pflag.FlagSet) {
 	fl.IntVar(&a.Config.Workers, "serving-workers", a.Config.Workers, "InferenceServices reconciled at once")
 	fl.StringVar(&a.Config.Ingress.Class, "serving-ingress-class", a.Config.Ingress.Class, "IngressClass of the Ingress made for each InferenceService (kfup: kfup's ingress; empty: none, served inside the cluster only)")
 	fl.StringVar(&a.Config.Ingress.Domain, "serving-ingress-domain", a.Config.Ingress.Domain, "DNS suffix of InferenceServices' hosts: <name>-<namespace>.<domain>")
+	fl.BoolVar(&a.Config.Knative, "serving-knative", a.Config.Knative, "deploy Serverless InferenceServices as Knative Services (needs Knative Serving's CRDs)")
+	fl.StringVar(&a.Config.DefaultDeploymentMode, "serving-default-deployment-mode", a.Config.DefaultDeploymentMode, "deployment mode of InferenceServices without the "+DeploymentModeAnnotation+" annotation: RawDeployment or Serverless (needs --serving-knative)")
 	fl.StringSliceVar(&a.Namespace, "serving-namespace", a.Namespace, "reconcile only InferenceServices in these namespaces (repeatable or comma-separated; default: all)")
 }
 
@@ -86,6 +99,12 @@ func (a *API) Validate() error {
 	}
 	if d := a.Config.Ingress.Domain; a.Config.Ingress.Class != "" && len(validation.IsDNS1123Subdomain(d)) > 0 {
 		return errs.Usage("pass a DNS name such as --serving-ingress-domain kfup.localhost", "--serving-ingress-domain %q is not a DNS name", d)
+	}
+	switch m := a.Config.DefaultDeploymentMode; {
+	case !engine.KnownMode(m):
+		return errs.Usage("pass --serving-default-deployment-mode RawDeployment or Serverless", "--serving-default-deployment-mode %q is not a deployment mode", m)
+	case engine.Serverless(m) && !a.Config.Knative:
+		return errs.Usage("pass --serving-knative too (Knative Serving installed), or --serving-default-deployment-mode RawDeployment", "--serving-default-deployment-mode %s needs --serving-knative", m)
 	}
 	for _, ns := range a.Namespace {
 		if len(validation.IsDNS1123Label(ns)) > 0 {

@@ -7,7 +7,8 @@ package controller
 // s3:// or hf:// model the predictor's service account and the metadata of the secrets
 // it lists are read (get only, by name), to reference their keys from the storage
 // initializer as KServe does (docs/security.md). With --serving-ingress-class, each
-// InferenceService's Ingress is applied like the other children.
+// InferenceService's Ingress is applied like the other children; with --serving-knative,
+// each Serverless component's Knative Service.
 
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices/status,verbs=get;update
@@ -21,3 +22,4 @@ package controller
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=serving.knative.dev,resources=services,verbs=get;list;watch;create;patch;delete

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	knservingv1 "github.com/kfup/kfup/components/knative/api/v1"
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	"github.com/kfup/kfup/components/serving/engine"
@@ -46,7 +48,8 @@ const FieldOwner = "kfup-serving"
 // name is taken, is looked at again (runtimes and unlabelled objects are not watched).
 const retryNoRuntime = 30 * time.Second
 
-// InferenceServiceReconciler deploys InferenceServices in Standard mode.
+// InferenceServiceReconciler deploys InferenceServices in Standard mode (Deployments,
+// Services, HPAs, Ingresses) or Serverless mode (Knative Services).
 type InferenceServiceReconciler struct {
 	cfg    Config
 	client client.Client
@@ -73,7 +76,7 @@ type appliedRecord struct {
 // Name returns "inferenceservice-controller".
 func (r *InferenceServiceReconciler) Name() string { return "inferenceservice-controller" }
 
-// SetupWithManager watches InferenceServices and the Deployments they own.
+// SetupWithManager watches InferenceServices and the children they own.
 func (r *InferenceServiceReconciler) SetupWithManager(mgr manager.Manager) error {
 	r.client, r.reader = mgr.GetClient(), mgr.GetAPIReader()
 	b := ctrl.NewControllerManagedBy(mgr).
@@ -85,6 +88,10 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr manager.Manager) error
 	if r.cfg.Ingress.Class != "" {
 		// the ingress slice caches every Ingress; its status says when a route is served
 		b = b.Owns(&networkingv1.Ingress{})
+	}
+	if r.cfg.Knative {
+		// Knative's status of each Serverless component
+		b = b.Owns(&knservingv1.Service{})
 	}
 	return b.
 		// a model server that fails to load its model exits: its pod's status says why
@@ -130,13 +137,23 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 // (a condition), an error is a failure to talk to the API server.
 func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1beta1.InferenceService) (engine.Observed, ctrl.Result, error) {
 	var o engine.Observed
-	switch mode := isvc.Annotations[DeploymentModeAnnotation]; mode {
-	case "", "RawDeployment", "Standard":
-	default:
-		o.Err = fmt.Errorf("deployment mode %q is not served by kfup yet: kfup serves Standard (RawDeployment) mode; remove the %s annotation or set it to RawDeployment", mode, DeploymentModeAnnotation)
+	mode, named := isvc.Annotations[DeploymentModeAnnotation]
+	if !named || mode == "" {
+		mode = r.cfg.DefaultDeploymentMode
+	}
+	switch {
+	case !engine.KnownMode(mode):
+		o.Err = fmt.Errorf("deployment mode %q is not one kfup serves: set annotation %s to RawDeployment (Standard) or Serverless (Knative), or remove it for the cluster's default (%s)",
+			mode, DeploymentModeAnnotation, r.cfg.DefaultDeploymentMode)
+		o.ErrReason = engine.ReasonDeploymentModeNotServed
+		return o, ctrl.Result{}, nil
+	case engine.Serverless(mode) && !r.cfg.Knative:
+		o.Err = fmt.Errorf("deployment mode %s needs Knative Serving, which this cluster does not run: create the cluster with --set components.knative.enabled=true (the standard profile has it), or set annotation %s to RawDeployment",
+			mode, DeploymentModeAnnotation)
 		o.ErrReason = engine.ReasonDeploymentModeNotServed
 		return o, ctrl.Result{}, nil
 	}
+	o.Serverless = engine.Serverless(mode)
 	if m := engine.ModelOf(&isvc.Spec.Predictor); m != nil {
 		rts, err := r.runtimes(ctx, isvc.Namespace)
 		if err != nil {
@@ -156,6 +173,14 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 			return o, ctrl.Result{}, err
 		}
 		si.Secrets = secrets
+	}
+	if o.Serverless {
+		return r.deployServerless(ctx, isvc, o, si)
+	}
+	// a switch from Serverless: Knative's Services go first (theirs are named like the
+	// component Services made below)
+	if err := r.deleteKnative(ctx, isvc); err != nil {
+		return o, ctrl.Result{}, err
 	}
 	children, err := engine.Desired(isvc, o.Runtime, si)
 	if err != nil {
@@ -224,15 +249,131 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 		if hasComponent(children, comp) {
 			continue
 		}
-		meta := metav1.ObjectMeta{Name: engine.ComponentName(isvc.Name, comp), Namespace: isvc.Namespace}
-		for _, obj := range []client.Object{&appsv1.Deployment{ObjectMeta: meta}, &corev1.Service{ObjectMeta: meta}, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: meta}} {
-			if err := r.deleteOwned(ctx, isvc, obj); err != nil {
-				return o, ctrl.Result{}, err
-			}
+		if err := r.deleteStandard(ctx, isvc, comp); err != nil {
+			return o, ctrl.Result{}, err
 		}
 	}
 	return o, ctrl.Result{}, nil
 }
+
+var allComponents = []servingv1beta1.ComponentType{servingv1beta1.PredictorComponent, servingv1beta1.TransformerComponent, servingv1beta1.ExplainerComponent}
+
+// deleteStandard deletes the Standard-mode children of component comp that isvc owns.
+func (r *InferenceServiceReconciler) deleteStandard(ctx context.Context, isvc *servingv1beta1.InferenceService, comp servingv1beta1.ComponentType) error {
+	meta := metav1.ObjectMeta{Name: engine.ComponentName(isvc.Name, comp), Namespace: isvc.Namespace}
+	for _, obj := range []client.Object{&appsv1.Deployment{ObjectMeta: meta}, &corev1.Service{ObjectMeta: meta}, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: meta}} {
+		if err := r.deleteOwned(ctx, isvc, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteKnative deletes the Knative Services of isvc's components that isvc owns (none
+// without Knative).
+func (r *InferenceServiceReconciler) deleteKnative(ctx context.Context, isvc *servingv1beta1.InferenceService, keep ...servingv1beta1.ComponentType) error {
+	if !r.cfg.Knative {
+		return nil
+	}
+	for _, comp := range allComponents {
+		if slices.Contains(keep, comp) {
+			continue
+		}
+		ks := &knservingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: engine.ComponentName(isvc.Name, comp), Namespace: isvc.Namespace}}
+		if err := r.deleteOwned(ctx, isvc, ks); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deployServerless applies a Knative Service per component (after deleting what
+// Standard mode left: its Services are named like Knative's) and reads back what Knative
+// reports of them.
+func (r *InferenceServiceReconciler) deployServerless(ctx context.Context, isvc *servingv1beta1.InferenceService, o engine.Observed, si engine.StorageInit) (engine.Observed, ctrl.Result, error) {
+	current := map[servingv1beta1.ComponentType]*knservingv1.Service{}
+	for _, comp := range allComponents {
+		ks := &knservingv1.Service{}
+		switch err := r.client.Get(ctx, client.ObjectKey{Namespace: isvc.Namespace, Name: engine.ComponentName(isvc.Name, comp)}, ks); {
+		case err == nil:
+			if metav1.IsControlledBy(ks, isvc) {
+				current[comp] = ks
+			}
+		case !apierrors.IsNotFound(err):
+			return o, ctrl.Result{}, err
+		}
+	}
+	children, err := engine.DesiredKnative(isvc, o.Runtime, si, current)
+	if err != nil {
+		o.Err = err
+		return o, ctrl.Result{}, nil
+	}
+	for _, comp := range allComponents {
+		if err := r.deleteStandard(ctx, isvc, comp); err != nil {
+			return o, ctrl.Result{}, err
+		}
+	}
+	if err := r.deleteOwned(ctx, isvc, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: isvc.Name, Namespace: isvc.Namespace}}); err != nil {
+		return o, ctrl.Result{}, err
+	}
+	var kept []servingv1beta1.ComponentType
+	for _, c := range children {
+		kept = append(kept, c.Component)
+	}
+	if err := r.deleteKnative(ctx, isvc, kept...); err != nil {
+		return o, ctrl.Result{}, err
+	}
+	o.Knative = children
+	o.KnativeServices = map[servingv1beta1.ComponentType]*knservingv1.Service{}
+	for _, c := range children {
+		if err := r.apply(ctx, isvc, c.Service); err != nil {
+			var taken *takenError
+			if errors.As(err, &taken) {
+				o.Err, o.ErrReason, o.Knative = err, engine.ReasonResourceExists, nil
+				return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
+			}
+			var invalid *knativeRefusedError
+			if errors.As(err, &invalid) {
+				// Knative's webhook refused the Service: its message says which field
+				o.Err, o.ErrReason, o.Knative = err, string(servingv1beta1.InvalidPredictorSpec), nil
+				return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
+			}
+			return o, ctrl.Result{}, err
+		}
+		ks := &knservingv1.Service{}
+		if err := r.client.Get(ctx, client.ObjectKeyFromObject(c.Service), ks); err == nil {
+			o.KnativeServices[c.Component] = ks
+		} else if !apierrors.IsNotFound(err) {
+			return o, ctrl.Result{}, err
+		}
+		if c.Component == servingv1beta1.PredictorComponent {
+			// the pods of the latest revision: a model that fails to load there says why
+			sel := client.MatchingLabels{engine.LabelInferenceService: isvc.Name, engine.LabelComponent: string(c.Component), apihost.LabelAPI: APIName}
+			if ks.Status.LatestCreatedRevisionName != "" {
+				sel[knservingv1.RevisionLabel] = ks.Status.LatestCreatedRevisionName
+			}
+			pods := &corev1.PodList{}
+			if err := r.client.List(ctx, pods, client.InNamespace(isvc.Namespace), sel); err != nil {
+				return o, ctrl.Result{}, fmt.Errorf("list the predictor's pods: %w", err)
+			}
+			o.PredictorPods = pods.Items
+		}
+	}
+	return o, ctrl.Result{}, nil
+}
+
+// knativeRefusedError is Knative's webhook refusing a Knative Service kfup made from an
+// InferenceService: a pod field Knative does not allow, such as a second port.
+type knativeRefusedError struct {
+	name string
+	err  error
+}
+
+func (e *knativeRefusedError) Error() string {
+	return fmt.Sprintf("Knative refused Knative Service %s: %v", e.name, e.err)
+}
+
+func (e *knativeRefusedError) Unwrap() error { return e.err }
 
 func hasComponent(cs []engine.Children, comp servingv1beta1.ComponentType) bool {
 	for _, c := range cs {
@@ -330,8 +471,11 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1b
 		return &takenError{kind: kind, name: obj.GetNamespace() + "/" + obj.GetName()}
 	}
 	apihost.MarkChild(obj, APIName)
-	if d, ok := obj.(*appsv1.Deployment); ok {
-		apihost.MarkChild(&d.Spec.Template, APIName)
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		apihost.MarkChild(&o.Spec.Template, APIName)
+	case *knservingv1.Service:
+		apihost.MarkChild(&o.Spec.Template, APIName)
 	}
 	obj.SetOwnerReferences([]metav1.OwnerReference{*metav1.NewControllerRef(isvc, servingv1beta1.GroupVersion.WithKind(servingv1beta1.InferenceServiceKind))})
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
@@ -359,6 +503,9 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, isvc *servingv1b
 	}
 	if err := r.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
 		r.applied.Delete(key)
+		if _, ok := obj.(*knservingv1.Service); ok && (apierrors.IsBadRequest(err) || apierrors.IsInvalid(err)) {
+			return &knativeRefusedError{name: u.GetNamespace() + "/" + u.GetName(), err: err}
+		}
 		return fmt.Errorf("apply %s %s/%s: %w", kind, u.GetNamespace(), u.GetName(), err)
 	}
 	r.applied.Store(key, appliedRecord{hash: hash, uid: u.GetUID(), generation: u.GetGeneration()})

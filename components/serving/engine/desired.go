@@ -80,12 +80,48 @@ func ServiceHost(isvc *servingv1beta1.InferenceService, c servingv1beta1.Compone
 // Owner references and kfup's labels are the caller's. Errors are *SpecError or
 // *StorageError: conditions on isvc.
 func Desired(isvc *servingv1beta1.InferenceService, rt *Runtime, si StorageInit) ([]Children, error) {
+	pods, err := componentPods(isvc, rt, si)
+	if err != nil {
+		return nil, err
+	}
+	out := []Children{}
+	for _, p := range pods {
+		c, err := component(p.isvc, p.comp, p.pod, p.ext, p.rtMeta)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// componentPod is one component's pod and settings, which Standard mode (component)
+// and Serverless mode (knativeService) shape into their children.
+type componentPod struct {
+	comp servingv1beta1.ComponentType
+	// isvc is the InferenceService; the predictor's carries the labels its runtime's
+	// defaults add.
+	isvc   *servingv1beta1.InferenceService
+	pod    corev1.PodSpec
+	ext    *servingv1beta1.ComponentExtensionSpec
+	rtMeta metav1.ObjectMeta
+	// model is the predictor's model (nil for a custom predictor and other components),
+	// with the runtime's defaults.
+	model *servingv1beta1.ModelSpec
+}
+
+// componentPods returns the pods of isvc's components: the predictor's first, then the
+// transformer's and the explainer's when it has them.
+func componentPods(isvc *servingv1beta1.InferenceService, rt *Runtime, si StorageInit) ([]componentPod, error) {
 	pred := &isvc.Spec.Predictor
 	// the runtime's defaults may label the InferenceService (TorchServe's
 	// serviceEnvelope), as KServe's webhook does: the predictor's pods carry it
 	predISVC := isvc
-	if m := ModelOf(pred); m != nil && rt != nil {
-		if _, l := runtimeDefaults(m, rt, isvc.Labels); !maps.Equal(l, isvc.Labels) {
+	model := ModelOf(pred)
+	if model != nil && rt != nil {
+		m, l := runtimeDefaults(model, rt, isvc.Labels)
+		model = m
+		if !maps.Equal(l, isvc.Labels) {
 			predISVC = isvc.DeepCopy()
 			predISVC.Labels = l
 		}
@@ -94,22 +130,13 @@ func Desired(isvc *servingv1beta1.InferenceService, rt *Runtime, si StorageInit)
 	if err != nil {
 		return nil, err
 	}
-	out := []Children{}
-	c, err := component(predISVC, servingv1beta1.PredictorComponent, pod, &pred.ComponentExtensionSpec, runtimeMeta(rt))
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, c)
+	out := []componentPod{{comp: servingv1beta1.PredictorComponent, isvc: predISVC, pod: pod, ext: &pred.ComponentExtensionSpec, rtMeta: runtimeMeta(rt), model: model}}
 	if t := isvc.Spec.Transformer; t != nil {
 		pod, err := chainedPod(isvc, servingv1beta1.TransformerComponent, &t.PodSpec, &t.ComponentExtensionSpec)
 		if err != nil {
 			return nil, err
 		}
-		c, err := component(isvc, servingv1beta1.TransformerComponent, pod, &t.ComponentExtensionSpec, metav1.ObjectMeta{})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+		out = append(out, componentPod{comp: servingv1beta1.TransformerComponent, isvc: isvc, pod: pod, ext: &t.ComponentExtensionSpec})
 	}
 	if e := isvc.Spec.Explainer; e != nil {
 		if e.ART != nil {
@@ -119,11 +146,7 @@ func Desired(isvc *servingv1beta1.InferenceService, rt *Runtime, si StorageInit)
 		if err != nil {
 			return nil, err
 		}
-		c, err := component(isvc, servingv1beta1.ExplainerComponent, pod, &e.ComponentExtensionSpec, metav1.ObjectMeta{})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+		out = append(out, componentPod{comp: servingv1beta1.ExplainerComponent, isvc: isvc, pod: pod, ext: &e.ComponentExtensionSpec})
 	}
 	return out, nil
 }
@@ -348,20 +371,21 @@ func probePorts(pod *corev1.PodSpec) {
 	}
 }
 
-// component builds one component's Deployment, Service and HPA around pod.
-func component(isvc *servingv1beta1.InferenceService, comp servingv1beta1.ComponentType, pod corev1.PodSpec,
-	ext *servingv1beta1.ComponentExtensionSpec, rtMeta metav1.ObjectMeta) (Children, error) {
-	name := ComponentName(isvc.Name, comp)
-	selector := map[string]string{LabelApp: "isvc." + name}
-	labels := map[string]string{LabelInferenceService: isvc.Name, LabelComponent: string(comp)}
+// componentMeta returns a component's selector (app: isvc.<name>-<component>), the
+// labels of its children (the selector's, the InferenceService's name and the
+// component), and its pods' labels and annotations: the InferenceService's, the
+// runtime pod's and the component's, in that order of precedence.
+func componentMeta(isvc *servingv1beta1.InferenceService, comp servingv1beta1.ComponentType, ext *servingv1beta1.ComponentExtensionSpec,
+	rtMeta metav1.ObjectMeta) (selector, labels, podLabels, podAnnotations map[string]string) {
+	selector = map[string]string{LabelApp: "isvc." + ComponentName(isvc.Name, comp)}
+	labels = map[string]string{LabelInferenceService: isvc.Name, LabelComponent: string(comp)}
 	maps.Copy(labels, selector)
-
-	podLabels := map[string]string{}
+	podLabels = map[string]string{}
 	maps.Copy(podLabels, isvc.Labels)
 	maps.Copy(podLabels, rtMeta.Labels)
 	maps.Copy(podLabels, ext.Labels)
 	maps.Copy(podLabels, labels)
-	podAnnotations := map[string]string{}
+	podAnnotations = map[string]string{}
 	for k, v := range isvc.Annotations {
 		if k != "kubectl.kubernetes.io/last-applied-configuration" {
 			podAnnotations[k] = v
@@ -372,6 +396,14 @@ func component(isvc *servingv1beta1.InferenceService, comp servingv1beta1.Compon
 	if len(podAnnotations) == 0 {
 		podAnnotations = nil
 	}
+	return selector, labels, podLabels, podAnnotations
+}
+
+// component builds one component's Deployment, Service and HPA around pod.
+func component(isvc *servingv1beta1.InferenceService, comp servingv1beta1.ComponentType, pod corev1.PodSpec,
+	ext *servingv1beta1.ComponentExtensionSpec, rtMeta metav1.ObjectMeta) (Children, error) {
+	name := ComponentName(isvc.Name, comp)
+	selector, labels, podLabels, podAnnotations := componentMeta(isvc, comp, ext, rtMeta)
 
 	minR := ptr.Deref(ext.MinReplicas, 1)
 	if minR < 1 {

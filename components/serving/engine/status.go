@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	knservingv1 "github.com/kfup/kfup/components/knative/api/v1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 )
 
@@ -28,7 +29,28 @@ const (
 	// ReasonIngressNotServed: the InferenceService's Ingress has no address from the
 	// ingress yet.
 	ReasonIngressNotServed = "IngressNotServed"
+	// ReasonKnativeServiceNotCreated: a Serverless component's Knative Service is not
+	// created, or has no status from Knative yet.
+	ReasonKnativeServiceNotCreated = "KnativeServiceNotCreated"
 )
+
+// knativeCondition reads condition t of a Knative Service: Unknown while Knative has
+// not reported on the Service's current generation.
+func knativeCondition(ks *knservingv1.Service, t string) (corev1.ConditionStatus, string, string) {
+	c := ks.Status.Condition(t)
+	if c == nil || ks.Status.ObservedGeneration < ks.Generation {
+		return corev1.ConditionUnknown, ReasonKnativeServiceNotCreated, "Knative has not reported on Knative Service " + ks.Name + " yet (kubectl -n knative-serving get pods)"
+	}
+	reason := c.Reason
+	if c.Status != corev1.ConditionTrue && reason == "" {
+		reason = "KnativeService" + t + "False"
+	}
+	msg := c.Message
+	if c.Status != corev1.ConditionTrue {
+		msg = "Knative Service " + ks.Name + ": " + msg
+	}
+	return c.Status, reason, msg
+}
 
 // Observed is what the controller found and did for an InferenceService.
 type Observed struct {
@@ -51,6 +73,14 @@ type Observed struct {
 	// Ingress is the InferenceService's Ingress, nil when it has none (no ingress class
 	// configured, or cluster-local): then it is served inside the cluster only.
 	Ingress *RoutedIngress
+	// Serverless says the InferenceService is deployed in Serverless mode: Knative
+	// Services are its children, Knative routes them.
+	Serverless bool
+	// Knative are the Serverless-mode children (nil when Err stopped them).
+	Knative []KnativeChild
+	// KnativeServices are the components' Knative Services as the API server has them,
+	// by component (missing: not created yet).
+	KnativeServices map[servingv1beta1.ComponentType]*knservingv1.Service
 }
 
 // Status returns isvc's status for what was observed; old is the current status, whose
@@ -60,7 +90,10 @@ func Status(isvc *servingv1beta1.InferenceService, o Observed, now metav1.Time) 
 	st := servingv1beta1.InferenceServiceStatus{
 		ObservedGeneration: isvc.Generation,
 		Annotations:        old.Annotations,
-		DeploymentMode:     "RawDeployment",
+		DeploymentMode:     ModeRawDeployment,
+	}
+	if o.Serverless {
+		st.DeploymentMode = ModeServerless
 	}
 	set := func(t servingv1beta1.ConditionType, status corev1.ConditionStatus, reason, msg string) {
 		c := servingv1beta1.Condition{Type: t, Status: status, Reason: reason, Message: msg, LastTransitionTime: now}
@@ -103,22 +136,50 @@ func Status(isvc *servingv1beta1.InferenceService, o Observed, now metav1.Time) 
 	ready := true
 	var notReady []string
 	st.Components = map[servingv1beta1.ComponentType]servingv1beta1.ComponentStatusSpec{}
+	cond := map[servingv1beta1.ComponentType]servingv1beta1.ConditionType{
+		servingv1beta1.PredictorComponent:   servingv1beta1.PredictorReady,
+		servingv1beta1.TransformerComponent: servingv1beta1.TransformerReady,
+		servingv1beta1.ExplainerComponent:   servingv1beta1.ExplainerReady,
+	}
+	componentReady := func(c servingv1beta1.ComponentType, status corev1.ConditionStatus, reason, msg string) {
+		set(cond[c], status, reason, msg)
+		if status != corev1.ConditionTrue {
+			ready = false
+			notReady = append(notReady, string(c))
+		}
+	}
 	for _, c := range o.Children {
 		url := fmt.Sprintf("http://%s.%s.svc.cluster.local", c.Service.Name, c.Service.Namespace)
 		st.Components[c.Component] = servingv1beta1.ComponentStatusSpec{
 			URL:     url,
 			Address: &servingv1beta1.Addressable{URL: url},
 		}
-		cond := map[servingv1beta1.ComponentType]servingv1beta1.ConditionType{
-			servingv1beta1.PredictorComponent:   servingv1beta1.PredictorReady,
-			servingv1beta1.TransformerComponent: servingv1beta1.TransformerReady,
-			servingv1beta1.ExplainerComponent:   servingv1beta1.ExplainerReady,
-		}[c.Component]
 		status, reason, msg := deploymentReady(o.Deployments[c.Component], c.Deployment.Name)
-		set(cond, status, reason, msg)
-		if status != corev1.ConditionTrue {
-			ready = false
-			notReady = append(notReady, string(c.Component))
+		componentReady(c.Component, status, reason, msg)
+	}
+	routes := corev1.ConditionTrue
+	var routeReason, routeMsg string
+	for _, c := range o.Knative {
+		ks := o.KnativeServices[c.Component]
+		if ks == nil {
+			componentReady(c.Component, corev1.ConditionUnknown, ReasonKnativeServiceNotCreated, "Knative Service "+c.Service.Name+" is not created yet")
+			routes, routeReason, routeMsg = corev1.ConditionUnknown, ReasonKnativeServiceNotCreated, "Knative Service "+c.Service.Name+" is not created yet"
+			continue
+		}
+		var prev servingv1beta1.ComponentStatusSpec
+		if old.Components != nil {
+			prev = old.Components[c.Component]
+		}
+		st.Components[c.Component] = knativeComponentStatus(prev, &ks.Status)
+		status, reason, msg := knativeCondition(ks, knservingv1.ConditionReady)
+		if status == corev1.ConditionTrue && ks.Status.LatestCreatedRevisionName != "" && ks.Status.LatestCreatedRevisionName != ks.Status.LatestReadyRevisionName {
+			// Knative keeps the Service ready on its last good revision while the
+			// latest starts (or fails): say which
+			msg = fmt.Sprintf("serving revision %s; revision %s is not ready yet", ks.Status.LatestReadyRevisionName, ks.Status.LatestCreatedRevisionName)
+		}
+		componentReady(c.Component, status, reason, msg)
+		if rs, rr, rm := knativeCondition(ks, knservingv1.ConditionRoutesReady); rs != corev1.ConditionTrue && routes == corev1.ConditionTrue {
+			routes, routeReason, routeMsg = rs, rr, "Knative Service "+ks.Name+": "+rm
 		}
 	}
 	// the address: the transformer's when there is one, else the predictor's
@@ -128,9 +189,21 @@ func Status(isvc *servingv1beta1.InferenceService, o Observed, now metav1.Time) 
 	}
 	if cs, ok := st.Components[top]; ok {
 		st.URL = cs.URL
-		st.Address = &servingv1beta1.Addressable{URL: cs.URL}
+		st.Address = cs.Address
+		if st.Address == nil && cs.URL != "" {
+			st.Address = &servingv1beta1.Addressable{URL: cs.URL}
+		}
 	}
 	switch in := o.Ingress; {
+	case o.Serverless:
+		// Knative routes each component: its Route says when the ingress serves it
+		if routes == corev1.ConditionTrue {
+			set(servingv1beta1.IngressReady, corev1.ConditionTrue, "", "routed by Knative at "+st.URL)
+		} else {
+			ready = false
+			notReady = append(notReady, "ingress")
+			set(servingv1beta1.IngressReady, routes, routeReason, routeMsg)
+		}
 	case in == nil:
 		set(servingv1beta1.IngressReady, corev1.ConditionTrue, "", "served inside the cluster at "+st.URL)
 	case in.Served:
@@ -143,11 +216,19 @@ func Status(isvc *servingv1beta1.InferenceService, o Observed, now metav1.Time) 
 		set(servingv1beta1.IngressReady, corev1.ConditionFalse, ReasonIngressNotServed,
 			"the Ingress "+isvc.Name+" is not served by the ingress yet (kubectl -n kfup-system get deploy kfup-ingress)")
 	}
+	// KServe's rule: a Serverless model is loaded once its latest revision is the ready
+	// one (until then Knative serves the one before)
+	pc, ok := st.Components[servingv1beta1.PredictorComponent]
+	rollingOut := o.Serverless && ok && pc.LatestCreatedRevision != pc.LatestReadyRevision
 	if ready {
 		set(servingv1beta1.Ready, corev1.ConditionTrue, "", "")
 		st.ModelStatus = servingv1beta1.ModelStatus{
 			TransitionStatus:    servingv1beta1.UpToDate,
 			ModelRevisionStates: &servingv1beta1.ModelRevisionStates{ActiveModelState: servingv1beta1.Loaded, TargetModelState: servingv1beta1.Loaded},
+		}
+		if rollingOut {
+			st.ModelStatus.TransitionStatus = servingv1beta1.InProgress
+			st.ModelStatus.ModelRevisionStates.TargetModelState = servingv1beta1.Loading
 		}
 	} else if f, who := loadFailure(o.PredictorPods); f != nil {
 		msg := fmt.Sprintf("the %s in pod %s failed (exit code %d): %s", who, f.Location, f.ExitCode, f.Message)
