@@ -14,15 +14,20 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kingressv1alpha1 "github.com/kfup/kfup/components/ingress/api/v1alpha1"
 	"github.com/kfup/kfup/components/knative"
+	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 )
 
 // knativeBusybox is busybox under a registry Knative does not resolve tags of
@@ -216,4 +221,148 @@ func TestKnativeServiceOnKfupIngress(t *testing.T) {
 	if err := k8sClient.Delete(ctx, ksvc); err != nil && !apierrors.IsNotFound(err) {
 		t.Error(err)
 	}
+
+	t.Run("ServerlessInferenceService", testServerlessInferenceService)
+}
+
+// testServerlessInferenceService is issue 13's Serverless e2e, on the Knative cluster of
+// TestKnativeServiceOnKfupIngress: an XGBoost model trained onto a claim is served by an
+// InferenceService without a deploymentMode annotation — Serverless, the default where
+// Knative runs — as a Knative Service that answers the Python predictions through the
+// host's ingress port, scales to zero and answers again through the activator; then a
+// canary at 50 % splits the traffic with the rolled-out revision and is promoted.
+func testServerlessInferenceService(t *testing.T) {
+	ctx := context.Background()
+	ns := testNamespace(t)
+	const claim, name = "models", "xgb-serverless"
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: claim, Namespace: ns},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("64Mi")}},
+		},
+	}
+	if _, err := clientset.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create claim: %v", err)
+	}
+	want := trainOntoClaim(t, ns, claim, "/data/models/xgb")
+
+	isvc := &servingv1beta1.InferenceService{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: servingv1beta1.InferenceServiceSpec{Predictor: servingv1beta1.PredictorSpec{
+			ComponentExtensionSpec: servingv1beta1.ComponentExtensionSpec{
+				MinReplicas: ptr.To[int32](0),
+				// scale to zero soon after the last request
+				Annotations: map[string]string{"autoscaling.knative.dev/window": "6s"},
+			},
+			Model: &servingv1beta1.ModelSpec{
+				ModelFormat:            servingv1beta1.ModelFormat{Name: "xgboost"},
+				PredictorExtensionSpec: servingv1beta1.PredictorExtensionSpec{ProtocolVersion: ptr.To(servingv1beta1.ProtocolV2), StorageURI: ptr.To("pvc://" + claim + "/models/xgb")},
+			},
+		}},
+	}
+	created := time.Now()
+	if err := k8sClient.Create(ctx, isvc); err != nil {
+		t.Fatalf("create inferenceservice: %v", err)
+	}
+	got := waitISVCReady(t, ns, name, 4*time.Minute)
+	t.Logf("Serverless InferenceService Ready in %s", time.Since(created).Round(100*time.Millisecond))
+	if got.Status.DeploymentMode != "Serverless" {
+		t.Errorf("deploymentMode %q, want Serverless (the default with Knative)", got.Status.DeploymentMode)
+	}
+	host := name + "-predictor." + ns + ".kfup.localhost"
+	if got.Status.URL != "http://"+host {
+		t.Fatalf("status.url %q, want http://%s (the predictor's Knative Service)", got.Status.URL, host)
+	}
+	ks := &unstructured.Unstructured{}
+	ks.SetGroupVersionKind(ksvcGVK)
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-predictor"}, ks); err != nil {
+		t.Fatalf("the predictor's Knative Service: %v", err)
+	}
+	if ref := metav1.GetControllerOf(ks); ref == nil || ref.Kind != "InferenceService" || ref.Name != name {
+		t.Errorf("Knative Service owner %+v", ref)
+	}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-predictor"}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a Standard-mode Deployment %s-predictor: %v", name, err)
+	}
+	hostInfer(t, host, name, want)
+
+	pods := client.MatchingLabels{"serving.knative.dev/service": name + "-predictor"}
+	idle := time.Now()
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, false, func(ctx context.Context) (bool, error) {
+		var list metav1.PartialObjectMetadataList
+		list.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "PodList"})
+		if err := k8sClient.List(ctx, &list, client.InNamespace(ns), pods); err != nil {
+			return false, err
+		}
+		return !slices.ContainsFunc(list.Items, func(p metav1.PartialObjectMetadata) bool { return p.DeletionTimestamp == nil }), nil
+	})
+	if err != nil {
+		t.Fatalf("the predictor did not scale to zero: %v", err)
+	}
+	t.Logf("predictor scaled to zero %s after the last request", time.Since(idle).Round(time.Second))
+	cold := time.Now()
+	hostInfer(t, host, name, want)
+	t.Logf("cold start of the model server (zero pods → predictions through the activator): %s", time.Since(cold).Round(10*time.Millisecond))
+
+	// a canary at 50 %: a new revision (an environment variable changed), the rolled-out
+	// one tagged prev
+	first := got.Status.Components[servingv1beta1.PredictorComponent].LatestReadyRevision
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(got), got); err != nil {
+		t.Fatal(err)
+	}
+	got.Spec.Predictor.CanaryTrafficPercent = ptr.To[int64](50)
+	got.Spec.Predictor.Model.Env = []corev1.EnvVar{{Name: "CANARY", Value: "1"}}
+	if err := k8sClient.Update(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	split := waitISVC(t, ns, name, 4*time.Minute, "the canary's revision ready, 50/50", func(i *servingv1beta1.InferenceService) bool {
+		pc := i.Status.Components[servingv1beta1.PredictorComponent]
+		return pc.LatestReadyRevision != first && pc.LatestRolledoutRevision == first && len(pc.Traffic) == 2 &&
+			slices.ContainsFunc(pc.Traffic, func(tt servingv1beta1.TrafficTarget) bool {
+				return tt.Tag == "prev" && tt.RevisionName == first && ptr.Deref(tt.Percent, 0) == 50
+			})
+	})
+	t.Logf("canary traffic %s", trafficString(split))
+	hostInfer(t, host, name, want)
+
+	// promotion: all traffic to the canary, which becomes the rolled-out revision
+	split.Spec.Predictor.CanaryTrafficPercent = nil
+	if err := k8sClient.Update(ctx, split); err != nil {
+		t.Fatal(err)
+	}
+	canary := split.Status.Components[servingv1beta1.PredictorComponent].LatestReadyRevision
+	promoted := waitISVC(t, ns, name, 2*time.Minute, "the canary promoted", func(i *servingv1beta1.InferenceService) bool {
+		pc := i.Status.Components[servingv1beta1.PredictorComponent]
+		return pc.LatestRolledoutRevision == canary && pc.PreviousRolledoutRevision == first
+	})
+	t.Logf("promoted: traffic %s", trafficString(promoted))
+}
+
+// waitISVC waits until the InferenceService ns/name is Ready and cond holds.
+func waitISVC(t *testing.T, ns, name string, timeout time.Duration, what string, cond func(*servingv1beta1.InferenceService) bool) *servingv1beta1.InferenceService {
+	t.Helper()
+	got := &servingv1beta1.InferenceService{}
+	err := wait.PollUntilContextTimeout(context.Background(), time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, got); err != nil {
+			return false, err
+		}
+		ready := slices.ContainsFunc(got.Status.Conditions, func(c servingv1beta1.Condition) bool {
+			return c.Type == servingv1beta1.Ready && c.Status == corev1.ConditionTrue
+		})
+		return ready && cond(got), nil
+	})
+	if err != nil {
+		t.Fatalf("%s: %v; status %+v", what, err, got.Status)
+	}
+	return got
+}
+
+// trafficString is the predictor's traffic, as revision(tag)=percent.
+func trafficString(i *servingv1beta1.InferenceService) string {
+	var parts []string
+	for _, tt := range i.Status.Components[servingv1beta1.PredictorComponent].Traffic {
+		parts = append(parts, fmt.Sprintf("%s(%s)=%d%%", tt.RevisionName, tt.Tag, ptr.Deref(tt.Percent, 0)))
+	}
+	return strings.Join(parts, " ")
 }

@@ -539,6 +539,13 @@ func checkIngressInfer(t *testing.T, isvc *servingv1beta1.InferenceService, want
 		t.Errorf("status.url %q, want http://%s (kfup's ingress)", isvc.Status.URL, host)
 		return
 	}
+	hostInfer(t, host, isvc.Name, want)
+}
+
+// hostInfer posts want's rows to model's OIP v2 infer at host through the host's ingress
+// port and compares the predictions with want's.
+func hostInfer(t *testing.T, host, model string, want trained) {
+	t.Helper()
 	port := statusOf(t, clusterName).IngressHTTPPort
 	var data []float64
 	for _, r := range want.Rows {
@@ -546,12 +553,12 @@ func checkIngressInfer(t *testing.T, isvc *servingv1beta1.InferenceService, want
 	}
 	body, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{
 		"name": "input-0", "datatype": "FP32", "shape": []int{len(want.Rows), len(want.Rows[0])}, "data": data}}})
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/v2/models/%s/infer", port, isvc.Name), bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/v2/models/%s/infer", port, model), bytes.NewReader(body))
 	req.Host = host
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
 	if err != nil {
-		t.Fatalf("POST %s through the host port %d: %v", isvc.Status.URL, port, err)
+		t.Fatalf("POST http://%s through the host port %d: %v", host, port, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -561,8 +568,8 @@ func checkIngressInfer(t *testing.T, isvc *servingv1beta1.InferenceService, want
 		} `json:"outputs"`
 	}
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil || len(out.Outputs) == 0 {
-		t.Fatalf("POST %s/v2/models/%s/infer through the host port: %d %s (%s)", isvc.Status.URL, isvc.Name, resp.StatusCode, b, resp.Header.Get("X-Kfup-Ingress"))
+		t.Fatalf("POST http://%s/v2/models/%s/infer through the host port: %d %s (%s)", host, model, resp.StatusCode, b, resp.Header.Get("X-Kfup-Ingress"))
 	}
 	comparePredictions(t, "through kfup's ingress", out.Outputs[0].Data, want.Predictions)
-	t.Logf("POST %s/v2/models/%s/infer through the host port %d: %d predictions", isvc.Status.URL, isvc.Name, port, len(out.Outputs[0].Data))
+	t.Logf("POST http://%s/v2/models/%s/infer through the host port %d: %d predictions", host, model, port, len(out.Outputs[0].Data))
 }
