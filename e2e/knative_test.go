@@ -229,7 +229,7 @@ func TestKnativeServiceOnKfupIngress(t *testing.T) {
 // TestKnativeServiceOnKfupIngress: an XGBoost model trained onto a claim is served by an
 // InferenceService without a deploymentMode annotation — Serverless, the default where
 // Knative runs — as a Knative Service that answers the Python predictions through the
-// host's ingress port, scales to zero and answers again through the activator; then a
+// host's ingress port, at its own host (a DomainMapping) and the predictor's, scales to zero and answers again through the activator; then a
 // canary at 50 % splits the traffic with the rolled-out revision and is promoted.
 func testServerlessInferenceService(t *testing.T) {
 	ctx := context.Background()
@@ -270,10 +270,15 @@ func testServerlessInferenceService(t *testing.T) {
 	if got.Status.DeploymentMode != "Serverless" {
 		t.Errorf("deploymentMode %q, want Serverless (the default with Knative)", got.Status.DeploymentMode)
 	}
-	host := name + "-predictor." + ns + ".kfup.localhost"
+	host := name + "." + ns + ".kfup.localhost"
 	if got.Status.URL != "http://"+host {
-		t.Fatalf("status.url %q, want http://%s (the predictor's Knative Service)", got.Status.URL, host)
+		t.Fatalf("status.url %q, want http://%s (its DomainMapping)", got.Status.URL, host)
 	}
+	predictorHost := name + "-predictor." + ns + ".kfup.localhost"
+	if u := got.Status.Components[servingv1beta1.PredictorComponent].URL; u != "http://"+predictorHost {
+		t.Errorf("the predictor's url %q, want http://%s (its Knative Service)", u, predictorHost)
+	}
+	hostInfer(t, predictorHost, name, want)
 	ks := &unstructured.Unstructured{}
 	ks.SetGroupVersionKind(ksvcGVK)
 	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-predictor"}, ks); err != nil {

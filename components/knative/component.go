@@ -190,6 +190,11 @@ func ServingObjects(s Settings) ([]*unstructured.Unstructured, error) {
 					return nil, err
 				}
 			}
+			// a DomainMapping (a Serverless InferenceService's own host) needs a claim
+			// of its domain: Knative makes it for the first namespace to map it
+			if err := unstructured.SetNestedField(o.Object, "true", "data", "autocreate-cluster-domain-claims"); err != nil {
+				return nil, err
+			}
 		case "config-deployment":
 			if s.RegistriesSkippingTagResolving != "" {
 				if err := unstructured.SetNestedField(o.Object, s.RegistriesSkippingTagResolving, "data", "registries-skipping-tag-resolving"); err != nil {

@@ -93,6 +93,9 @@ func TestNetworkingLayer(t *testing.T) {
 	if got := configData(t, objs, "config-network")["ingress-class"]; got != KfupIngressClass {
 		t.Errorf("config-network ingress-class = %q, want %q", got, KfupIngressClass)
 	}
+	if got := configData(t, objs, "config-network")["autocreate-cluster-domain-claims"]; got != "true" {
+		t.Errorf("config-network autocreate-cluster-domain-claims = %q, want true (InferenceServices' DomainMappings)", got)
+	}
 	features := configData(t, objs, "config-features")
 	for _, f := range PodSpecFeatures {
 		if features[f] != "enabled" {

@@ -77,8 +77,9 @@ func (Component) AddToScheme(s *runtime.Scheme) error {
 // ManagerArgs is --serving-namespace for components.serving.namespaces,
 // --serving-ingress-class for kfup's ingress when components.ingress is on (an Ingress
 // per Standard-mode InferenceService, its host <name>-<namespace>.kfup.localhost on the
-// host's HTTP port), --serving-knative when Knative is enabled (Serverless
-// InferenceServices become Knative Services) and --serving-default-deployment-mode
+// host's HTTP port), --serving-knative and --serving-knative-domain when Knative is
+// enabled (Serverless InferenceServices become Knative Services, their own hosts
+// DomainMappings under components.knative.domain) and --serving-default-deployment-mode
 // (components.serving.deploymentMode).
 func (c Component) ManagerArgs(env *components.Env) []string {
 	var args []string
@@ -88,8 +89,8 @@ func (c Component) ManagerArgs(env *components.Env) []string {
 	if env.Config().Components.Ingress.Enabled {
 		args = append(args, "--serving-ingress-class="+proxy.IngressClass)
 	}
-	if env.Config().Components.Knative.Enabled {
-		args = append(args, "--serving-knative")
+	if k := env.Config().Components.Knative; k.Enabled {
+		args = append(args, "--serving-knative", "--serving-knative-domain="+k.Domain)
 	}
 	return append(args, "--serving-default-deployment-mode="+env.Config().Components.DefaultDeploymentMode())
 }

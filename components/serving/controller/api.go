@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	knservingv1 "github.com/kfup/kfup/components/knative/api/v1"
+	knservingv1beta1 "github.com/kfup/kfup/components/knative/api/v1beta1"
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	"github.com/kfup/kfup/components/serving/engine"
@@ -34,6 +35,9 @@ type Config struct {
 	// Knative says Knative Serving's CRDs are installed: Serverless InferenceServices get
 	// a Knative Service per component (--serving-knative).
 	Knative bool
+	// KnativeDomain is Knative's domain (config-domain): a Serverless InferenceService
+	// gets the host <name>.<namespace>.<domain> by a DomainMapping (none when empty).
+	KnativeDomain string
 	// DefaultDeploymentMode is the mode of InferenceServices without the
 	// serving.kserve.io/deploymentMode annotation: RawDeployment or Serverless
 	// (--serving-default-deployment-mode).
@@ -48,7 +52,7 @@ const DefaultDomain = "kfup.localhost"
 
 // DefaultConfig is the configuration the manager starts with.
 func DefaultConfig() Config {
-	return Config{Workers: 4, Ingress: engine.IngressSettings{Domain: DefaultDomain}, DefaultDeploymentMode: engine.ModeRawDeployment}
+	return Config{Workers: 4, Ingress: engine.IngressSettings{Domain: DefaultDomain}, DefaultDeploymentMode: engine.ModeRawDeployment, KnativeDomain: DefaultDomain}
 }
 
 // API is the serving slice's in-cluster side (apihost.API).
@@ -76,6 +80,9 @@ func (a *API) AddToScheme(s *runtime.Scheme) error {
 	if err := knservingv1.AddToScheme(s); err != nil {
 		return err
 	}
+	if err := knservingv1beta1.AddToScheme(s); err != nil {
+		return err
+	}
 	return servingv1alpha1.AddToScheme(s)
 }
 
@@ -85,6 +92,7 @@ func (a *API) AddFlags(fl *pflag.FlagSet) {
 	fl.StringVar(&a.Config.Ingress.Class, "serving-ingress-class", a.Config.Ingress.Class, "IngressClass of the Ingress made for each InferenceService (kfup: kfup's ingress; empty: none, served inside the cluster only)")
 	fl.StringVar(&a.Config.Ingress.Domain, "serving-ingress-domain", a.Config.Ingress.Domain, "DNS suffix of InferenceServices' hosts: <name>-<namespace>.<domain>")
 	fl.BoolVar(&a.Config.Knative, "serving-knative", a.Config.Knative, "deploy Serverless InferenceServices as Knative Services (needs Knative Serving's CRDs)")
+	fl.StringVar(&a.Config.KnativeDomain, "serving-knative-domain", a.Config.KnativeDomain, "Knative's domain (config-domain): Serverless InferenceServices get the host <name>.<namespace>.<domain> (empty: none)")
 	fl.StringVar(&a.Config.DefaultDeploymentMode, "serving-default-deployment-mode", a.Config.DefaultDeploymentMode, "deployment mode of InferenceServices without the "+DeploymentModeAnnotation+" annotation: RawDeployment or Serverless (needs --serving-knative)")
 	fl.StringSliceVar(&a.Namespace, "serving-namespace", a.Namespace, "reconcile only InferenceServices in these namespaces (repeatable or comma-separated; default: all)")
 }
@@ -99,6 +107,9 @@ func (a *API) Validate() error {
 	}
 	if d := a.Config.Ingress.Domain; a.Config.Ingress.Class != "" && len(validation.IsDNS1123Subdomain(d)) > 0 {
 		return errs.Usage("pass a DNS name such as --serving-ingress-domain kfup.localhost", "--serving-ingress-domain %q is not a DNS name", d)
+	}
+	if d := a.Config.KnativeDomain; d != "" && len(validation.IsDNS1123Subdomain(d)) > 0 {
+		return errs.Usage("pass a DNS name such as --serving-knative-domain kfup.localhost", "--serving-knative-domain %q is not a DNS name", d)
 	}
 	switch m := a.Config.DefaultDeploymentMode; {
 	case !engine.KnownMode(m):

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	knservingv1 "github.com/kfup/kfup/components/knative/api/v1"
+	knservingv1beta1 "github.com/kfup/kfup/components/knative/api/v1beta1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	"github.com/kfup/kfup/components/serving/controller"
 	"github.com/kfup/kfup/components/serving/engine"
@@ -29,7 +30,7 @@ var knativeCRDs sync.Once
 // default mode.
 func startKnative(t *testing.T) {
 	t.Helper()
-	knativeCRDs.Do(func() { env.InstallKnativeCRDs(t, "services.serving.knative.dev") })
+	knativeCRDs.Do(func() { env.InstallKnativeCRDs(t, "services.serving.knative.dev", "domainmappings.serving.knative.dev") })
 	cfg := controller.DefaultConfig()
 	cfg.SkipNameValidation = true
 	cfg.Image = testImage
@@ -119,9 +120,30 @@ spec:
 	waitCondition(t, ns, "iris", servingv1beta1.PredictorReady, "Unknown", engine.ReasonKnativeServiceNotCreated)
 
 	knativeStatus(t, ns, "iris-predictor", "iris-predictor-00001", target("iris-predictor-00001", "", true, 100))
+	// the InferenceService's own host: a DomainMapping to the predictor, which Knative
+	// has not reported on yet
+	domain := "iris." + ns + ".kfup.localhost"
+	dm := &knservingv1beta1.DomainMapping{}
+	get(t, dm, ns, domain)
+	if dm.Spec.Ref.Name != "iris-predictor" || dm.Spec.Ref.Kind != "Service" || metav1.GetControllerOf(dm) == nil {
+		t.Errorf("DomainMapping %+v owner %+v", dm.Spec.Ref, metav1.GetControllerOf(dm))
+	}
+	waitCondition(t, ns, "iris", servingv1beta1.IngressReady, "Unknown", engine.ReasonKnativeServiceNotCreated)
+	eventually(t, "Knative's status of the DomainMapping", func(ctx context.Context) (bool, string) {
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: domain}, dm); err != nil {
+			return false, err.Error()
+		}
+		dm.Status = knservingv1beta1.DomainMappingStatus{ObservedGeneration: dm.Generation, URL: "http://" + domain,
+			Conditions: []knservingv1.Condition{{Type: knservingv1.ConditionReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}}
+		err := env.Client.Status().Update(ctx, dm)
+		return err == nil, fmt.Sprint(err)
+	})
 	isvc := waitCondition(t, ns, "iris", servingv1beta1.Ready, "True", "")
-	if isvc.Status.URL != "http://iris-predictor."+ns+".kfup.localhost" || isvc.Status.DeploymentMode != engine.ModeServerless {
+	if isvc.Status.URL != "http://"+domain || isvc.Status.DeploymentMode != engine.ModeServerless {
 		t.Errorf("url %q mode %q", isvc.Status.URL, isvc.Status.DeploymentMode)
+	}
+	if pc := isvc.Status.Components[servingv1beta1.PredictorComponent]; pc.URL != "http://iris-predictor."+ns+".kfup.localhost" {
+		t.Errorf("predictor url %q", pc.URL)
 	}
 	if pc := isvc.Status.Components[servingv1beta1.PredictorComponent]; pc.LatestRolledoutRevision != "iris-predictor-00001" || pc.LatestReadyRevision != "iris-predictor-00001" {
 		t.Errorf("predictor status %+v", pc)
@@ -194,9 +216,11 @@ spec:
 	get(t, &knservingv1.Service{}, ns, "sw-predictor")
 	gone(t, &appsv1.Deployment{}, ns, "sw-predictor")
 	gone(t, &corev1.Service{}, ns, "sw-predictor")
+	get(t, &knservingv1beta1.DomainMapping{}, ns, "sw."+ns+".kfup.localhost")
 	update(t, ns, "sw", func(i *servingv1beta1.InferenceService) { i.Annotations[controller.DeploymentModeAnnotation] = "Standard" })
 	get(t, &appsv1.Deployment{}, ns, "sw-predictor")
 	gone(t, &knservingv1.Service{}, ns, "sw-predictor")
+	gone(t, &knservingv1beta1.DomainMapping{}, ns, "sw."+ns+".kfup.localhost")
 }
 
 // Without Knative, a Serverless InferenceService says how to get Knative; an unknown

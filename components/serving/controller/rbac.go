@@ -8,7 +8,7 @@ package controller
 // it lists are read (get only, by name), to reference their keys from the storage
 // initializer as KServe does (docs/security.md). With --serving-ingress-class, each
 // InferenceService's Ingress is applied like the other children; with --serving-knative,
-// each Serverless component's Knative Service.
+// each Serverless component's Knative Service and the DomainMapping of its own host.
 
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices/status,verbs=get;update
@@ -23,3 +23,4 @@ package controller
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=serving.knative.dev,resources=services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=serving.knative.dev,resources=domainmappings,verbs=get;list;watch;create;patch;delete

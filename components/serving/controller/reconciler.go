@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	knservingv1 "github.com/kfup/kfup/components/knative/api/v1"
+	knservingv1beta1 "github.com/kfup/kfup/components/knative/api/v1beta1"
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	"github.com/kfup/kfup/components/serving/engine"
@@ -90,8 +92,8 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr manager.Manager) error
 		b = b.Owns(&networkingv1.Ingress{})
 	}
 	if r.cfg.Knative {
-		// Knative's status of each Serverless component
-		b = b.Owns(&knservingv1.Service{})
+		// Knative's status of each Serverless component, and of its own host
+		b = b.Owns(&knservingv1.Service{}).Owns(&knservingv1beta1.DomainMapping{})
 	}
 	return b.
 		// a model server that fails to load its model exits: its pod's status says why
@@ -284,6 +286,27 @@ func (r *InferenceServiceReconciler) deleteKnative(ctx context.Context, isvc *se
 			return err
 		}
 	}
+	if len(keep) == 0 {
+		return r.deleteDomainMappings(ctx, isvc, "")
+	}
+	return nil
+}
+
+// deleteDomainMappings deletes isvc's DomainMappings but the one named keep (one of an
+// earlier domain, or all when the InferenceService leaves Serverless mode or the
+// cluster).
+func (r *InferenceServiceReconciler) deleteDomainMappings(ctx context.Context, isvc *servingv1beta1.InferenceService, keep string) error {
+	dms := &knservingv1beta1.DomainMappingList{}
+	if err := r.client.List(ctx, dms, client.InNamespace(isvc.Namespace), client.MatchingLabels{engine.LabelInferenceService: isvc.Name, apihost.LabelAPI: APIName}); err != nil {
+		return fmt.Errorf("list the DomainMappings of %s/%s: %w", isvc.Namespace, isvc.Name, err)
+	}
+	for i := range dms.Items {
+		if dm := &dms.Items[i]; dm.Name != keep {
+			if err := r.deleteOwned(ctx, isvc, dm); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -358,6 +381,32 @@ func (r *InferenceServiceReconciler) deployServerless(ctx context.Context, isvc 
 			}
 			o.PredictorPods = pods.Items
 		}
+	}
+	// the InferenceService's own host
+	dm := engine.DomainMapping(isvc, children, r.cfg.KnativeDomain)
+	keep := ""
+	if dm != nil {
+		keep = dm.Name
+		if err := r.apply(ctx, isvc, dm); err != nil {
+			var taken *takenError
+			if errors.As(err, &taken) {
+				o.Err, o.ErrReason, o.Knative = err, engine.ReasonResourceExists, nil
+				return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
+			}
+			return o, ctrl.Result{}, err
+		}
+		got := &knservingv1beta1.DomainMapping{}
+		switch err := r.client.Get(ctx, client.ObjectKeyFromObject(dm), got); {
+		case err == nil:
+			o.Domain = engine.DomainStatus(got)
+		case apierrors.IsNotFound(err):
+			o.Domain = engine.DomainStatus(dm)
+		default:
+			return o, ctrl.Result{}, err
+		}
+	}
+	if err := r.deleteDomainMappings(ctx, isvc, keep); err != nil {
+		return o, ctrl.Result{}, err
 	}
 	return o, ctrl.Result{}, nil
 }
@@ -533,7 +582,8 @@ func isNotCached(err error) bool {
 func (r *InferenceServiceReconciler) forget(ns, name string) {
 	r.applied.Range(func(k, _ any) bool {
 		key := k.(appliedKey)
-		if key.kind == "Ingress" && key.namespace == ns && key.name == name {
+		if key.kind == "Ingress" && key.namespace == ns && key.name == name ||
+			key.kind == knservingv1beta1.DomainMappingKind && key.namespace == ns && strings.HasPrefix(key.name, name+"."+ns+".") {
 			r.applied.Delete(k)
 		}
 		for _, comp := range []servingv1beta1.ComponentType{servingv1beta1.PredictorComponent, servingv1beta1.TransformerComponent, servingv1beta1.ExplainerComponent} {

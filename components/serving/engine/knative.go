@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	knservingv1 "github.com/kfup/kfup/components/knative/api/v1"
+	knservingv1beta1 "github.com/kfup/kfup/components/knative/api/v1beta1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 )
 
@@ -293,4 +294,52 @@ func knativeComponentStatus(old servingv1beta1.ComponentStatusSpec, ks *knservin
 		})
 	}
 	return st
+}
+
+// DomainMapping returns the DomainMapping that gives a Serverless InferenceService its
+// own host, <name>.<namespace>.<domain> (KServe's top-level host, which it routes with an
+// Istio VirtualService): Knative maps it to the top component's Knative Service (the
+// transformer's when there is one). Nil without a domain, or for a cluster-local
+// InferenceService.
+func DomainMapping(isvc *servingv1beta1.InferenceService, children []KnativeChild, domain string) *knservingv1beta1.DomainMapping {
+	if domain == "" || isvc.Labels[VisibilityLabel] == VisibilityClusterLocal || len(children) == 0 {
+		return nil
+	}
+	top := children[0].Service.Name
+	for _, c := range children {
+		if c.Component == servingv1beta1.TransformerComponent {
+			top = c.Service.Name
+		}
+	}
+	return &knservingv1beta1.DomainMapping{
+		TypeMeta: metav1.TypeMeta{APIVersion: knservingv1beta1.GroupVersion.String(), Kind: knservingv1beta1.DomainMappingKind},
+		ObjectMeta: metav1.ObjectMeta{Name: isvc.Name + "." + isvc.Namespace + "." + domain, Namespace: isvc.Namespace,
+			Labels: map[string]string{LabelInferenceService: isvc.Name}},
+		Spec: knservingv1beta1.DomainMappingSpec{Ref: knservingv1beta1.KReference{
+			APIVersion: knservingv1.GroupVersion.String(), Kind: knservingv1.ServiceKind, Namespace: isvc.Namespace, Name: top,
+		}},
+	}
+}
+
+// RoutedDomain is what became of a Serverless InferenceService's DomainMapping.
+type RoutedDomain struct {
+	// URL is http://<its domain>.
+	URL string
+	// Status, Reason and Message are the DomainMapping's Ready condition (Unknown before
+	// Knative reported on its generation).
+	Status          corev1.ConditionStatus
+	Reason, Message string
+}
+
+// DomainStatus reads a DomainMapping's readiness.
+func DomainStatus(dm *knservingv1beta1.DomainMapping) *RoutedDomain {
+	out := &RoutedDomain{URL: "http://" + dm.Name, Status: corev1.ConditionUnknown, Reason: ReasonKnativeServiceNotCreated,
+		Message: "Knative has not reported on DomainMapping " + dm.Name + " yet"}
+	if c := knservingv1.FindCondition(dm.Status.Conditions, knservingv1.ConditionReady); c != nil && dm.Status.ObservedGeneration >= dm.Generation && dm.Generation > 0 {
+		out.Status, out.Reason, out.Message = c.Status, c.Reason, "DomainMapping "+dm.Name+": "+c.Message
+		if c.Status != corev1.ConditionTrue && out.Reason == "" {
+			out.Reason = "DomainMappingNotReady"
+		}
+	}
+	return out
 }

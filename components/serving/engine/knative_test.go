@@ -344,3 +344,27 @@ func TestStatusServerless(t *testing.T) {
 		t.Errorf("model status %+v", st.ModelStatus)
 	}
 }
+
+// The InferenceService's own host maps to the top component; none when cluster-local.
+func TestDomainMapping(t *testing.T) {
+	in := isvc(servingv1beta1.PredictorSpec{XGBoost: &servingv1beta1.PredictorExtensionSpec{StorageURI: ptr.To("pvc://models/xgb")}})
+	in.Spec.Transformer = &servingv1beta1.TransformerSpec{PodSpec: servingv1beta1.PodSpec{Containers: []corev1.Container{{Name: "t", Image: "tr:1"}}}}
+	children, err := DesiredKnative(in, builtin(t, KfupRuntime), StorageInit{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dm := DomainMapping(in, children, "kfup.localhost")
+	if dm == nil || dm.Name != "iris.ns.kfup.localhost" || dm.Namespace != "ns" || dm.Spec.Ref.Name != "iris-transformer" || dm.Spec.Ref.Kind != "Service" {
+		t.Fatalf("DomainMapping %+v", dm)
+	}
+	if st := DomainStatus(dm); st.Status != corev1.ConditionUnknown || st.URL != "http://iris.ns.kfup.localhost" {
+		t.Errorf("status before Knative's %+v", st)
+	}
+	if DomainMapping(in, children, "") != nil {
+		t.Error("a DomainMapping without a domain")
+	}
+	in.Labels[VisibilityLabel] = VisibilityClusterLocal
+	if DomainMapping(in, children, "kfup.localhost") != nil {
+		t.Error("a DomainMapping for a cluster-local InferenceService")
+	}
+}

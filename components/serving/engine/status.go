@@ -81,6 +81,8 @@ type Observed struct {
 	// KnativeServices are the components' Knative Services as the API server has them,
 	// by component (missing: not created yet).
 	KnativeServices map[servingv1beta1.ComponentType]*knservingv1.Service
+	// Domain is the Serverless InferenceService's DomainMapping, nil when it has none.
+	Domain *RoutedDomain
 }
 
 // Status returns isvc's status for what was observed; old is the current status, whose
@@ -196,7 +198,14 @@ func Status(isvc *servingv1beta1.InferenceService, o Observed, now metav1.Time) 
 	}
 	switch in := o.Ingress; {
 	case o.Serverless:
-		// Knative routes each component: its Route says when the ingress serves it
+		// Knative routes each component: its Route says when the ingress serves it; the
+		// InferenceService's own host is its DomainMapping's
+		if d := o.Domain; d != nil {
+			st.URL = d.URL
+			if routes == corev1.ConditionTrue && d.Status != corev1.ConditionTrue {
+				routes, routeReason, routeMsg = d.Status, d.Reason, d.Message
+			}
+		}
 		if routes == corev1.ConditionTrue {
 			set(servingv1beta1.IngressReady, corev1.ConditionTrue, "", "routed by Knative at "+st.URL)
 		} else {

@@ -144,10 +144,13 @@ type Addressable struct {
 }
 
 // Condition returns the condition of type t, nil when there is none.
-func (s *ServiceStatus) Condition(t string) *Condition {
-	for i := range s.Conditions {
-		if s.Conditions[i].Type == t {
-			return &s.Conditions[i]
+func (s *ServiceStatus) Condition(t string) *Condition { return FindCondition(s.Conditions, t) }
+
+// FindCondition returns the condition of type t in cs, nil when there is none.
+func FindCondition(cs []Condition, t string) *Condition {
+	for i := range cs {
+		if cs[i].Type == t {
+			return &cs[i]
 		}
 	}
 	return nil
