@@ -117,6 +117,12 @@ func TestKnativeServiceOnKfupIngress(t *testing.T) {
 	if r := mustKfup(t, "test", "--name", clusterName, "--component", "knative"); !strings.Contains(r.stdout, "✓ pass  knative") {
 		t.Fatalf("kfup test --component knative:\n%s", r.stdout)
 	}
+	// serving's smoke test serves a tiny model, Serverless here
+	smoke := time.Now()
+	if r := mustKfup(t, "test", "--name", clusterName, "--component", "serving"); !strings.Contains(r.stdout, "✓ pass  serving") {
+		t.Fatalf("kfup test --component serving:\n%s", r.stdout)
+	}
+	t.Logf("kfup test --component serving (a Serverless model served and asked): %s", time.Since(smoke).Round(100*time.Millisecond))
 
 	ns := testNamespace(t)
 	created := time.Now()

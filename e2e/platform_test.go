@@ -33,7 +33,9 @@ func TestMinimalProfile(t *testing.T) {
 	if d.Status.AvailableReplicas < 1 || !available(d) {
 		t.Fatalf("manager not available: %+v", d.Status)
 	}
+	smoke := time.Now()
 	r := mustKfup(t, "test", "--name", clusterName)
+	t.Logf("kfup test (serving's smoke serves a tiny model in Standard mode): %s", time.Since(smoke).Round(100*time.Millisecond))
 	if !strings.Contains(r.stdout, "✓ pass  training") || !strings.Contains(r.stdout, "✓ pass  tuning") ||
 		!strings.Contains(r.stdout, "✓ pass  serving") || !strings.Contains(r.stdout, "✓ pass  pipelines") ||
 		!strings.Contains(r.stdout, "✓ pass  ingress") || !strings.Contains(r.stdout, "✓ pass  manager") {

@@ -117,7 +117,8 @@ func (c Component) Uninstall(ctx context.Context, env *components.Env) error {
 
 // Smoke creates (server-side dry run, nothing is stored) the seed's sklearn
 // InferenceService, which must be accepted, and one naming two frameworks, which the
-// schema must refuse.
+// schema must refuse; then serves a tiny model for real in the cluster's default mode
+// (serveTinyModel).
 func (Component) Smoke(ctx context.Context, env *components.Env) error {
 	if err := env.Client.Create(ctx, SmokeInferenceService(false), client.DryRunAll); err != nil {
 		return fmt.Errorf("a valid InferenceService was refused: %w", err)
@@ -126,7 +127,7 @@ func (Component) Smoke(ctx context.Context, env *components.Env) error {
 	if err == nil || !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "at most one") {
 		return fmt.Errorf("an InferenceService naming two frameworks was not rejected by the schema (got %v)", err)
 	}
-	return nil
+	return serveTinyModel(ctx, env)
 }
 
 // SmokeInferenceService is the smoke test's InferenceService: an sklearn model (and,
