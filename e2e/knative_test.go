@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -348,6 +350,85 @@ func testServerlessInferenceService(t *testing.T) {
 		return pc.LatestRolledoutRevision == canary && pc.PreviousRolledoutRevision == first
 	})
 	t.Logf("promoted: traffic %s", trafficString(promoted))
+
+	checkServerlessTransformer(t, ns, claim, want)
+}
+
+// knativePythonML is the python-ml image under a registry Knative does not resolve tags
+// of (as knativeBusybox).
+const knativePythonML = "kfup.local/e2e/python-ml:bookworm"
+
+// checkServerlessTransformer is checkTransformer in Serverless mode: the transformer and
+// the predictor are Knative Services; a KServe v1 predict sent to the InferenceService's
+// own host through the host's ingress port reaches the transformer, which calls the
+// predictor at the host kfup gives it (<name>-predictor.<namespace>, Knative's
+// cluster-local route), and answers Python's predictions.
+func checkServerlessTransformer(t *testing.T, ns, claim string, want trained) {
+	t.Helper()
+	ctx := context.Background()
+	if out, err := exec.CommandContext(ctx, "docker", "tag", pythonML, knativePythonML).CombinedOutput(); err != nil {
+		t.Fatalf("docker tag %s %s: %v\n%s", pythonML, knativePythonML, err, out)
+	}
+	loaded := time.Now()
+	if _, err := kindc.LoadImages(ctx, clusterName, knativePythonML); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("loaded %s (%s)", knativePythonML, time.Since(loaded).Round(time.Second))
+	const name = "xgb-sl-tf"
+	isvc := &servingv1beta1.InferenceService{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: servingv1beta1.InferenceServiceSpec{
+			Predictor: servingv1beta1.PredictorSpec{Model: &servingv1beta1.ModelSpec{
+				ModelFormat:            servingv1beta1.ModelFormat{Name: "xgboost"},
+				PredictorExtensionSpec: servingv1beta1.PredictorExtensionSpec{ProtocolVersion: ptr.To(servingv1beta1.ProtocolV2), StorageURI: ptr.To("pvc://" + claim + "/models/xgb")},
+			}},
+			Transformer: &servingv1beta1.TransformerSpec{PodSpec: servingv1beta1.PodSpec{Containers: []corev1.Container{{
+				Name: "kserve-container", Image: knativePythonML, Command: []string{"python3", "-c", transformerPy},
+				Resources: corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+					Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+				},
+			}}}},
+		},
+	}
+	if err := k8sClient.Create(ctx, isvc); err != nil {
+		t.Fatalf("create inferenceservice with a transformer: %v", err)
+	}
+	got := waitISVCReady(t, ns, name, 4*time.Minute)
+	host := name + "." + ns + ".kfup.localhost"
+	if got.Status.URL != "http://"+host {
+		t.Errorf("status.url %q, want http://%s", got.Status.URL, host)
+	}
+	for _, c := range []servingv1beta1.ComponentType{servingv1beta1.PredictorComponent, servingv1beta1.TransformerComponent} {
+		ks := &unstructured.Unstructured{}
+		ks.SetGroupVersionKind(ksvcGVK)
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-" + string(c)}, ks); err != nil {
+			t.Errorf("the %s's Knative Service: %v", c, err)
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"instances": want.Rows})
+	port := statusOf(t, clusterName).IngressHTTPPort
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/v1/models/%s:predict", port, name), bytes.NewReader(body))
+	req.Host = host
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("POST %s through the host port: %v", got.Status.URL, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Predictions []float64 `json:"predictions"`
+		Via         string    `json:"via"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil {
+		t.Fatalf("POST %s/v1/models/%s:predict: %d %s", got.Status.URL, name, resp.StatusCode, b)
+	}
+	if out.Via != name+"-predictor."+ns {
+		t.Errorf("the transformer called %q, want %s-predictor.%s", out.Via, name, ns)
+	}
+	comparePredictions(t, "Serverless transformer → predictor", out.Predictions, want.Predictions)
+	t.Logf("Serverless transformer %s → %s: %d predictions match", host, out.Via, len(out.Predictions))
 }
 
 // waitISVC waits until the InferenceService ns/name is Ready and cond holds.
