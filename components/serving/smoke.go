@@ -143,7 +143,7 @@ func serveTinyModel(ctx context.Context, env *components.Env) (err error) {
 		"name": "input-0", "datatype": "FP32", "shape": []int{len(rows), model.NumFeatures()}, "data": data,
 	}}})
 	raw, err := cs.CoreV1().RESTClient().Post().Namespace(ns).Resource("pods").
-		Name(pods.Items[i].Name + ":8080").SubResource("proxy").Suffix("v2", "models", isvc.Name, "infer").
+		Name(pods.Items[i].Name+":8080").SubResource("proxy").Suffix("v2", "models", isvc.Name, "infer").
 		SetHeader("Content-Type", "application/json").Body(body).DoRaw(ctx)
 	if err != nil {
 		return fmt.Errorf("OIP v2 infer on the smoke model (pod %s): %w: %s", pods.Items[i].Name, err, raw)

@@ -30,7 +30,9 @@ var knativeCRDs sync.Once
 // default mode.
 func startKnative(t *testing.T) {
 	t.Helper()
-	knativeCRDs.Do(func() { env.InstallKnativeCRDs(t, "services.serving.knative.dev", "domainmappings.serving.knative.dev") })
+	knativeCRDs.Do(func() {
+		env.InstallKnativeCRDs(t, "services.serving.knative.dev", "domainmappings.serving.knative.dev")
+	})
 	cfg := controller.DefaultConfig()
 	cfg.SkipNameValidation = true
 	cfg.Image = testImage
@@ -212,12 +214,16 @@ spec:
       storageUri: pvc://models/xgb
 `)
 	get(t, &appsv1.Deployment{}, ns, "sw-predictor")
-	update(t, ns, "sw", func(i *servingv1beta1.InferenceService) { i.Annotations[controller.DeploymentModeAnnotation] = "Knative" })
+	update(t, ns, "sw", func(i *servingv1beta1.InferenceService) {
+		i.Annotations[controller.DeploymentModeAnnotation] = "Knative"
+	})
 	get(t, &knservingv1.Service{}, ns, "sw-predictor")
 	gone(t, &appsv1.Deployment{}, ns, "sw-predictor")
 	gone(t, &corev1.Service{}, ns, "sw-predictor")
 	get(t, &knservingv1beta1.DomainMapping{}, ns, "sw."+ns+".kfup.localhost")
-	update(t, ns, "sw", func(i *servingv1beta1.InferenceService) { i.Annotations[controller.DeploymentModeAnnotation] = "Standard" })
+	update(t, ns, "sw", func(i *servingv1beta1.InferenceService) {
+		i.Annotations[controller.DeploymentModeAnnotation] = "Standard"
+	})
 	get(t, &appsv1.Deployment{}, ns, "sw-predictor")
 	gone(t, &knservingv1.Service{}, ns, "sw-predictor")
 	gone(t, &knservingv1beta1.DomainMapping{}, ns, "sw."+ns+".kfup.localhost")

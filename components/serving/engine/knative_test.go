@@ -326,7 +326,7 @@ func TestStatusServerless(t *testing.T) {
 
 	ks.Status = knservingv1.ServiceStatus{ObservedGeneration: 2, LatestCreatedRevisionName: "iris-predictor-00002", LatestReadyRevisionName: "iris-predictor-00002",
 		URL: "http://iris-predictor.ns.kfup.localhost", Address: &knservingv1.Addressable{URL: "http://iris-predictor.ns.svc.cluster.local"},
-		Traffic: []knservingv1.TrafficTarget{{RevisionName: "iris-predictor-00002", LatestRevision: ptr.To(true), Percent: ptr.To[int64](100)}},
+		Traffic:    []knservingv1.TrafficTarget{{RevisionName: "iris-predictor-00002", LatestRevision: ptr.To(true), Percent: ptr.To[int64](100)}},
 		Conditions: []knservingv1.Condition{{Type: knservingv1.ConditionReady, Status: corev1.ConditionTrue}, {Type: knservingv1.ConditionRoutesReady, Status: corev1.ConditionTrue}}}
 	st = Status(in, o, now)
 	for _, ct := range []servingv1beta1.ConditionType{servingv1beta1.PredictorReady, servingv1beta1.IngressReady, servingv1beta1.Ready} {
