@@ -97,19 +97,24 @@ func TestLeaseName(t *testing.T) {
 // slice requires the manager but installs before it (its CRDs before the controllers
 // watching them), so the manager installs after the APIs it hosts, and after Knative on
 // kfup's ingress (whose KIngress CRD the ingress slice watches). Knative on Istio installs
-// after Istio, and the manager does not wait for it.
+// after Istio; the manager waits for it only when it hosts serving (whose Serverless mode
+// watches Knative's Service CRD).
 func TestInstallOrderFollowsRequires(t *testing.T) {
 	onIstio := profiles.Defaults()
 	onIstio.Components.Knative.Ingress = profiles.KnativeIngressIstio
-	for _, c := range registry.All("", profiles.Names(), onIstio) {
-		switch c.Name() {
-		case profiles.Knative:
-			if diff := cmp.Diff([]string{profiles.Istio}, c.DependsOn()); diff != "" {
-				t.Errorf("knative on Istio: DependsOn (-want +got):\n%s", diff)
-			}
-		case profiles.Manager:
-			if slices.Contains(c.DependsOn(), profiles.Knative) {
-				t.Errorf("manager with Knative on Istio waits for knative: %v", c.DependsOn())
+	withoutServing := slices.DeleteFunc(profiles.Names(), func(n string) bool { return n == profiles.Serving })
+	for _, enabled := range [][]string{profiles.Names(), withoutServing} {
+		serving := slices.Contains(enabled, profiles.Serving)
+		for _, c := range registry.All("", enabled, onIstio) {
+			switch c.Name() {
+			case profiles.Knative:
+				if diff := cmp.Diff([]string{profiles.Istio}, c.DependsOn()); diff != "" {
+					t.Errorf("knative on Istio: DependsOn (-want +got):\n%s", diff)
+				}
+			case profiles.Manager:
+				if waits := slices.Contains(c.DependsOn(), profiles.Knative); waits != serving {
+					t.Errorf("manager with Knative on Istio, serving %v: waits for knative %v: %v", serving, waits, c.DependsOn())
+				}
 			}
 		}
 	}

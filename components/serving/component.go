@@ -20,6 +20,8 @@ import (
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/ingress/proxy"
+	knservingv1 "github.com/kfup/kfup/components/knative/api/v1"
+	knservingv1beta1 "github.com/kfup/kfup/components/knative/api/v1beta1"
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	"github.com/kfup/kfup/components/serving/runtimeimages"
@@ -66,12 +68,15 @@ func (Component) CRDs() []string {
 	}
 }
 
-// AddToScheme registers serving.kserve.io v1beta1 and v1alpha1.
+// AddToScheme registers serving.kserve.io v1beta1 and v1alpha1, and the Knative kinds
+// Serverless InferenceServices become (Service, DomainMapping), as the in-cluster side.
 func (Component) AddToScheme(s *runtime.Scheme) error {
-	if err := servingv1beta1.AddToScheme(s); err != nil {
-		return err
+	for _, add := range []func(*runtime.Scheme) error{servingv1beta1.AddToScheme, servingv1alpha1.AddToScheme, knservingv1.AddToScheme, knservingv1beta1.AddToScheme} {
+		if err := add(s); err != nil {
+			return err
+		}
 	}
-	return servingv1alpha1.AddToScheme(s)
+	return nil
 }
 
 // ManagerArgs is --serving-namespace for components.serving.namespaces,

@@ -18,8 +18,6 @@ import (
 
 	"github.com/kfup/kfup/components"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
-	"github.com/kfup/kfup/components/serving/engine"
-	"github.com/kfup/kfup/components/serving/modelserver"
 )
 
 // smokeModel is the tiny XGBoost model that `kfup test` serves: 10 features, base score
@@ -28,6 +26,21 @@ import (
 //
 //go:embed smoke_model.json
 var smokeModel []byte
+
+// smokeCases are rows of smokeModel and XGBoost's own predictions for them (from the
+// fixture's cases).
+//
+//go:embed smoke_cases.json
+var smokeCases []byte
+
+// The serving engine's names the smoke test uses (package engine is the manager's: the
+// host side does not link it; TestSmoke checks they agree).
+const (
+	kfupRuntime           = "kfup-modelserver"
+	modelMountPath        = "/mnt/models"
+	labelInferenceService = "serving.kserve.io/inferenceservice"
+	labelComponent        = "component"
+)
 
 // smokeNamespace is where the smoke test's objects live, briefly: default, or the first
 // of components.serving.namespaces when the controller serves only those.
@@ -41,14 +54,17 @@ func smokeNamespace(env *components.Env) string {
 // serveTinyModel is the serving round trip of `kfup test`: in smokeNamespace, a ConfigMap holding
 // smokeModel and an InferenceService serving it with kfup's runtime in the cluster's
 // default deployment mode (Serverless where Knative runs), Ready within ctx; OIP v2
-// infer on a predictor pod (through the API server's pod proxy) must answer what kfup's
-// evaluator predicts for the same rows. Both objects have generated names and are
+// infer on a predictor pod (through the API server's pod proxy) must answer XGBoost's
+// own predictions for the fixture's rows. Both objects have generated names and are
 // deleted before it returns.
 func serveTinyModel(ctx context.Context, env *components.Env) (err error) {
 	ns := smokeNamespace(env)
-	model, err := modelserver.ParseXGBoostJSON(smokeModel)
-	if err != nil {
-		return fmt.Errorf("the smoke model: %w", err)
+	var cases struct {
+		Rows    [][]float64 `json:"rows"`
+		Predict []float64   `json:"predict"`
+	}
+	if err := json.Unmarshal(smokeCases, &cases); err != nil || len(cases.Rows) == 0 || len(cases.Rows) != len(cases.Predict) {
+		return fmt.Errorf("the smoke model's cases: %v", err)
 	}
 	labels := map[string]string{components.LabelComponent: Name, "kfup.dev/smoke": "true"}
 	cm := &corev1.ConfigMap{
@@ -66,12 +82,12 @@ func serveTinyModel(ctx context.Context, env *components.Env) (err error) {
 				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm.Name}},
 			}}}},
 			Model: &servingv1beta1.ModelSpec{
-				ModelFormat: servingv1beta1.ModelFormat{Name: engine.FormatXGBoost},
-				Runtime:     ptr.To(engine.KfupRuntime),
+				ModelFormat: servingv1beta1.ModelFormat{Name: "xgboost"},
+				Runtime:     ptr.To(kfupRuntime),
 				PredictorExtensionSpec: servingv1beta1.PredictorExtensionSpec{
 					ProtocolVersion: ptr.To(servingv1beta1.ProtocolV2),
 					Container: servingv1beta1.Container{VolumeMounts: []corev1.VolumeMount{{
-						Name: "model", MountPath: engine.ModelMountPath, ReadOnly: true,
+						Name: "model", MountPath: modelMountPath, ReadOnly: true,
 					}}},
 				},
 			},
@@ -120,7 +136,7 @@ func serveTinyModel(ctx context.Context, env *components.Env) (err error) {
 		return err
 	}
 	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{
-		LabelSelector: engine.LabelInferenceService + "=" + isvc.Name + "," + engine.LabelComponent + "=predictor",
+		LabelSelector: labelInferenceService + "=" + isvc.Name + "," + labelComponent + "=predictor",
 	})
 	if err != nil {
 		return fmt.Errorf("list the smoke predictor's pods: %w", err)
@@ -134,13 +150,12 @@ func serveTinyModel(ctx context.Context, env *components.Env) (err error) {
 		return fmt.Errorf("the smoke InferenceService %s is Ready but none of its %d predictor pods is", isvc.Name, len(pods.Items))
 	}
 
-	rows := smokeRows(model.NumFeatures())
-	var data []float32
-	for _, r := range rows {
+	var data []float64
+	for _, r := range cases.Rows {
 		data = append(data, r...)
 	}
 	body, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{
-		"name": "input-0", "datatype": "FP32", "shape": []int{len(rows), model.NumFeatures()}, "data": data,
+		"name": "input-0", "datatype": "FP64", "shape": []int{len(cases.Rows), len(cases.Rows[0])}, "data": data,
 	}}})
 	raw, err := cs.CoreV1().RESTClient().Post().Namespace(ns).Resource("pods").
 		Name(pods.Items[i].Name+":8080").SubResource("proxy").Suffix("v2", "models", isvc.Name, "infer").
@@ -153,28 +168,16 @@ func serveTinyModel(ctx context.Context, env *components.Env) (err error) {
 			Data []float64 `json:"data"`
 		} `json:"outputs"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil || len(out.Outputs) != 1 || len(out.Outputs[0].Data) != len(rows) {
-		return fmt.Errorf("OIP v2 infer on the smoke model answered %s, want %d predictions", raw, len(rows))
+	if err := json.Unmarshal(raw, &out); err != nil || len(out.Outputs) != 1 || len(out.Outputs[0].Data) != len(cases.Rows) {
+		return fmt.Errorf("OIP v2 infer on the smoke model answered %s, want %d predictions", raw, len(cases.Rows))
 	}
-	for k, r := range rows {
-		want := float64(model.Predict(r, nil)[0])
-		if got := out.Outputs[0].Data[k]; math.Abs(got-want) > 1e-4*math.Max(1, math.Abs(want)) {
-			return fmt.Errorf("the smoke model predicted %g for row %d, want %g", got, k, want)
+	for k, want := range cases.Predict {
+		// XGBoost predicts in float32: within its precision
+		if got := out.Outputs[0].Data[k]; math.Abs(got-want) > 1e-5*math.Max(1, math.Abs(want)) {
+			return fmt.Errorf("the smoke model predicted %g for row %d, XGBoost %g", got, k, want)
 		}
 	}
 	return nil
-}
-
-// smokeRows are the rows the smoke test scores: a few spread over each feature.
-func smokeRows(features int) [][]float32 {
-	out := make([][]float32, 4)
-	for i := range out {
-		out[i] = make([]float32, features)
-		for j := range out[i] {
-			out[i][j] = float32((i+1)*(j+2)%7) - 3
-		}
-	}
-	return out
 }
 
 // modeOf is the cluster's default deployment mode, for messages.
