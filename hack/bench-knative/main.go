@@ -6,7 +6,9 @@
 // directly and against the Knative pod's queue-proxy reached directly (Knative's hop
 // without the ingress), all on the node's address with the same load generator. It prints them side
 // by side with the targets (cold start <= 2 s, throughput >= 80 % of direct) and the idle
-// RSS of kfup's ingress (target <= 40 MiB). Run it with `make bench-knative`.
+// RSS of kfup's ingress (target <= 40 MiB); and the cold start of a Serverless
+// InferenceService (kfup's model server, scaled to zero → first prediction). Run it with
+// `make bench-knative`.
 package main
 
 import (
@@ -104,9 +106,14 @@ func run(ctx context.Context, kfupBin, nodeImage string, clients int, duration t
 		}
 	}
 
+	modelCM, isvc, err := tinyModel()
+	if err != nil {
+		return err
+	}
 	for _, o := range []client.Object{
 		ksvc("hello", map[string]any{"autoscaling.knative.dev/window": "6s"}),
 		ksvc("steady", map[string]any{"autoscaling.knative.dev/min-scale": "1"}),
+		modelCM, isvc,
 	} {
 		if err := cl.Create(ctx, o); err != nil {
 			return err
@@ -118,7 +125,7 @@ func run(ctx context.Context, kfupBin, nodeImage string, clients int, duration t
 			return err
 		}
 	}
-	for _, name := range []string{"hello", "steady"} {
+	for _, name := range []string{"hello", "steady", isvcName + "-predictor"} {
 		if err := waitReady(ctx, cl, name); err != nil {
 			return err
 		}
@@ -162,6 +169,37 @@ func run(ctx context.Context, kfupBin, nodeImage string, clients int, duration t
 	}
 	slices.Sort(cold)
 
+	// the same for a Serverless InferenceService: zero pods → the first prediction of
+	// kfup's model server, through its own host (a DomainMapping), kfup's ingress (twice:
+	// the domain, then the predictor's cluster-local route) and the activator
+	infer := func(c *http.Client) error {
+		req, _ := http.NewRequest(http.MethodPost, ingress+"v2/models/"+isvcName+"/infer", strings.NewReader(inferBody))
+		req.Host = isvcName + "." + namespace + ".kfup.localhost"
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"outputs"`) {
+			return fmt.Errorf("infer (Host %s): %d %q", req.Host, resp.StatusCode, b)
+		}
+		return nil
+	}
+	var coldISVC []time.Duration
+	for i := range colds {
+		if err := waitZero(ctx, cl, isvcName+"-predictor"); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if err := infer(&http.Client{Timeout: time.Minute}); err != nil {
+			return fmt.Errorf("InferenceService cold start %d: %w", i+1, err)
+		}
+		coldISVC = append(coldISVC, time.Since(t0))
+	}
+	slices.Sort(coldISVC)
+
 	// the revision's pod reached directly on Knative's queue-proxy (its port 8012):
 	// Knative's own hop, without kfup's ingress
 	qp := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "steady-queue-proxy"}, Spec: corev1.ServiceSpec{
@@ -186,6 +224,8 @@ func run(ctx context.Context, kfupBin, nodeImage string, clients int, duration t
 	fmt.Printf("cold start (zero pods -> first byte, %d runs): min %s, median %s, max %s   (target <= 2s: %s)\n",
 		len(cold), cold[0].Round(time.Millisecond), cold[len(cold)/2].Round(time.Millisecond), cold[len(cold)-1].Round(time.Millisecond),
 		verdict(cold[len(cold)/2] <= 2*time.Second))
+	fmt.Printf("Serverless InferenceService cold start (zero pods -> first prediction of kfup's model server, %d runs): min %s, median %s, max %s\n",
+		len(coldISVC), coldISVC[0].Round(time.Millisecond), coldISVC[len(coldISVC)/2].Round(time.Millisecond), coldISVC[len(coldISVC)-1].Round(time.Millisecond))
 	fmt.Printf("steady state, %d keep-alive clients, %s per side:\n", clients, duration)
 	fmt.Printf("  %-16s %10s %10s %10s %8s\n", "", "req/s", "p50", "p99", "errors")
 	for _, r := range []httpload.Result{d, q, k} {
@@ -202,6 +242,38 @@ func run(ctx context.Context, kfupBin, nodeImage string, clients int, duration t
 		return errors.New("requests failed: see the errors column")
 	}
 	return nil
+}
+
+// isvcName is the Serverless InferenceService whose cold start is measured; inferBody
+// asks its model (10 features) for one row.
+const (
+	isvcName  = "tiny"
+	inferBody = `{"inputs":[{"name":"input-0","datatype":"FP32","shape":[1,10],"data":[1,2,3,4,5,6,7,8,9,10]}]}`
+)
+
+// tinyModel returns a ConfigMap holding the XGBoost fixture `kfup test` serves and a
+// Serverless InferenceService serving it with kfup's runtime, scaling to zero 6 s after
+// its last request.
+func tinyModel() (*corev1.ConfigMap, *unstructured.Unstructured, error) {
+	model, err := os.ReadFile("components/serving/smoke_model.json")
+	if err != nil {
+		return nil, nil, fmt.Errorf("the tiny model (run from the repository's root): %w", err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "tiny-model", Namespace: namespace}, BinaryData: map[string][]byte{"model.json": model}}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+		"metadata": map[string]any{"name": isvcName, "namespace": namespace, "annotations": map[string]any{"serving.kserve.io/deploymentMode": "Serverless"}},
+		"spec": map[string]any{"predictor": map[string]any{
+			"minReplicas": int64(0),
+			"annotations": map[string]any{"autoscaling.knative.dev/window": "6s"},
+			"volumes":     []any{map[string]any{"name": "model", "configMap": map[string]any{"name": "tiny-model"}}},
+			"model": map[string]any{
+				"modelFormat": map[string]any{"name": "xgboost"}, "runtime": "kfup-modelserver", "protocolVersion": "v2",
+				"volumeMounts": []any{map[string]any{"name": "model", "mountPath": "/mnt/models", "readOnly": true}},
+			},
+		}},
+	}}
+	return cm, u, nil
 }
 
 func verdict(ok bool) string {
