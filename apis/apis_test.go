@@ -98,7 +98,8 @@ func TestLeaseName(t *testing.T) {
 // watching them), so the manager installs after the APIs it hosts, and after Knative on
 // kfup's ingress (whose KIngress CRD the ingress slice watches). Knative on Istio installs
 // after Istio; the manager waits for it only when it hosts serving (whose Serverless mode
-// watches Knative's Service CRD).
+// watches Knative's Service CRD), and after Istio when serving routes Standard mode by
+// Istio's VirtualServices.
 func TestInstallOrderFollowsRequires(t *testing.T) {
 	onIstio := profiles.Defaults()
 	onIstio.Components.Knative.Ingress = profiles.KnativeIngressIstio
@@ -115,6 +116,22 @@ func TestInstallOrderFollowsRequires(t *testing.T) {
 				if waits := slices.Contains(c.DependsOn(), profiles.Knative); waits != serving {
 					t.Errorf("manager with Knative on Istio, serving %v: waits for knative %v: %v", serving, waits, c.DependsOn())
 				}
+			}
+		}
+	}
+	// Standard-mode InferenceServices routed by Istio's VirtualServices: the manager
+	// waits for Istio's CRDs
+	byIstio := profiles.Defaults()
+	byIstio.Components.Ingress.Enabled = false
+	byIstio.Components.Istio = profiles.IstioConfig{Enabled: true, IngressGateway: true}
+	byIstio.Components.Serving.Enabled = true
+	for _, enabled := range [][]string{profiles.Names(), withoutServing} {
+		for _, c := range registry.All("", enabled, byIstio) {
+			if c.Name() != profiles.Manager {
+				continue
+			}
+			if waits, want := slices.Contains(c.DependsOn(), profiles.Istio), slices.Contains(enabled, profiles.Serving); waits != want {
+				t.Errorf("manager with serving routed by Istio, serving enabled %v: waits for istio %v: %v", want, waits, c.DependsOn())
 			}
 		}
 	}

@@ -205,6 +205,13 @@ type TrainingConfig struct {
 	Namespaces string `json:"namespaces,omitempty"`
 }
 
+// ServingRoutesByIstio says Standard-mode InferenceServices are routed by an Istio
+// VirtualService each, through Istio's ingress gateway: serving and Istio with its
+// gateway are enabled, kfup's ingress (which routes them by an Ingress otherwise) is not.
+func (c Components) ServingRoutesByIstio() bool {
+	return c.Serving.Enabled && !c.Ingress.Enabled && c.Istio.Enabled && c.Istio.IngressGateway
+}
+
 // NamespaceList returns the namespaces of Namespaces, in order; none when it is empty
 // (every namespace). Validate checks each one.
 func (c TrainingConfig) NamespaceList() []string {

@@ -16,11 +16,13 @@ import (
 	"github.com/kfup/kfup/profiles"
 )
 
-// Names of the component, its namespace and the gateway release.
+// Names of the component, its namespace, the gateway release and the Gateway that
+// Standard-mode InferenceServices' VirtualServices bind to.
 const (
-	Name        = "istio"
-	Namespace   = "istio-system"
-	GatewayName = "istio-ingressgateway"
+	Name               = "istio"
+	Namespace          = "istio-system"
+	GatewayName        = "istio-ingressgateway"
+	ServingGatewayName = "kfup-gateway"
 )
 
 // Settings configure Istio.
@@ -63,7 +65,8 @@ func (Component) DependsOn() []string { return nil }
 
 func settings(env *components.Env) Settings { return SettingsFor(env.Config()) }
 
-// Objects returns the istio-system namespace and every rendered object.
+// Objects returns the istio-system namespace, every rendered object and, with the
+// ingress gateway, the Gateway of InferenceServices (ServingGateway).
 func Objects(s Settings) ([]*unstructured.Unstructured, error) {
 	rendered, err := Render(s)
 	if err != nil {
@@ -77,7 +80,28 @@ func Objects(s Settings) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(ns, rendered...), nil
+	out := append(ns, rendered...)
+	if s.IngressGateway {
+		out = append(out, ServingGateway())
+	}
+	return out, nil
+}
+
+// ServingGateway is the Gateway kfup-gateway: plain HTTP on port 80 of the ingress
+// gateway (the host's HTTP ingress port) for any host, which the VirtualService of
+// each Standard-mode InferenceService binds its hosts to (--serving-istio-gateway).
+func ServingGateway() *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+		"metadata": map[string]any{"name": ServingGatewayName, "namespace": Namespace},
+		"spec": map[string]any{
+			"selector": map[string]any{"istio": "ingressgateway"},
+			"servers": []any{map[string]any{
+				"port":  map[string]any{"number": int64(80), "name": "http", "protocol": "HTTP"},
+				"hosts": []any{"*"},
+			}},
+		},
+	}}
 }
 
 // Images lists the images of the rendered Deployments and the sidecar proxy image.

@@ -1,11 +1,13 @@
 package istio
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 
+	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -112,5 +114,45 @@ func TestIstiodModulePinsTheChartsVersion(t *testing.T) {
 	root, hack := version("../../go.mod"), version("../../hack/istiod/go.mod")
 	if root != hack {
 		t.Fatalf("go.mod pins istio.io/istio %s but hack/istiod/go.mod pins %s: run 'cd hack/istiod && go get istio.io/istio@%s && go mod tidy'", root, hack, root)
+	}
+}
+
+// With the ingress gateway, Objects adds kfup-gateway: HTTP on port 80 of the very
+// pods the gateway release runs (its selector matches their labels), any host.
+func TestObjectsServingGateway(t *testing.T) {
+	s := DefaultSettings()
+	s.IngressGateway = true
+	objs, err := Objects(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := find(objs, "Gateway", ServingGatewayName)
+	if gw == nil || gw.GetNamespace() != Namespace || gw.GetAPIVersion() != "networking.istio.io/v1" {
+		t.Fatalf("Gateway %s: %v", ServingGatewayName, gw)
+	}
+	raw, err := gw.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed := &istionetworkingv1.Gateway{}
+	if err := json.Unmarshal(raw, typed); err != nil {
+		t.Fatalf("not an Istio Gateway: %v", err)
+	}
+	if srv := typed.Spec.Servers; len(srv) != 1 || srv[0].Port.GetNumber() != 80 || srv[0].Port.GetProtocol() != "HTTP" || len(srv[0].Hosts) != 1 || srv[0].Hosts[0] != "*" {
+		t.Errorf("servers: %v", srv)
+	}
+	dep := find(objs, "Deployment", GatewayName)
+	if dep == nil {
+		t.Fatal("no gateway Deployment")
+	}
+	labels, _, _ := unstructured.NestedStringMap(dep.Object, "spec", "template", "metadata", "labels")
+	for k, v := range typed.Spec.Selector {
+		if labels[k] != v {
+			t.Errorf("selector %s=%s does not match the gateway's pods %v", k, v, labels)
+		}
+	}
+	s.IngressGateway = false
+	if objs, err = Objects(s); err != nil || find(objs, "Gateway", ServingGatewayName) != nil {
+		t.Errorf("without the ingress gateway: %v", err)
 	}
 }

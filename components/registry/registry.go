@@ -41,7 +41,8 @@ var Planned = []string{}
 // settings decide some install orders: Knative on kfup's ingress installs after the
 // ingress and before the manager, whose ingress controller watches Knative's KIngress
 // CRD (and whose serving controller its Service CRD); on Istio it installs after Istio,
-// and before the manager when serving is enabled.
+// and before the manager when serving is enabled. Istio installs before the manager
+// when serving routes Standard-mode InferenceServices by its VirtualServices.
 func All(managerBinary string, enabled []string, p *profiles.Profile) []components.Component {
 	if p == nil {
 		p = profiles.Defaults()
@@ -63,6 +64,10 @@ func All(managerBinary string, enabled []string, p *profiles.Profile) []componen
 	if k := p.Components.Knative; slices.Contains(enabled, profiles.Knative) &&
 		(k.Ingress != profiles.KnativeIngressIstio || slices.Contains(enabled, profiles.Serving)) {
 		after = append(after, profiles.Knative)
+	}
+	// and Istio's VirtualServices, for Standard-mode InferenceServices routed by Istio
+	if p.Components.ServingRoutesByIstio() && slices.Contains(enabled, profiles.Serving) && slices.Contains(enabled, profiles.Istio) {
+		after = append(after, profiles.Istio)
 	}
 	return append(out,
 		&manager.Component{APIs: hosted, Binary: managerBinary, After: after},

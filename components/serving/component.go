@@ -9,6 +9,7 @@ package serving
 import (
 	"context"
 	"fmt"
+	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"slices"
 	"strings"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/kfup/kfup/components"
 	"github.com/kfup/kfup/components/ingress/proxy"
+	"github.com/kfup/kfup/components/istio"
 	knservingv1 "github.com/kfup/kfup/components/knative/api/v1"
 	knservingv1beta1 "github.com/kfup/kfup/components/knative/api/v1beta1"
 	servingv1alpha1 "github.com/kfup/kfup/components/serving/api/v1alpha1"
@@ -69,9 +71,10 @@ func (Component) CRDs() []string {
 }
 
 // AddToScheme registers serving.kserve.io v1beta1 and v1alpha1, and the Knative kinds
-// Serverless InferenceServices become (Service, DomainMapping), as the in-cluster side.
+// Serverless InferenceServices become (Service, DomainMapping), and Istio's networking
+// kinds (the VirtualServices of Standard mode on Istio), as the in-cluster side.
 func (Component) AddToScheme(s *runtime.Scheme) error {
-	for _, add := range []func(*runtime.Scheme) error{servingv1beta1.AddToScheme, servingv1alpha1.AddToScheme, knservingv1.AddToScheme, knservingv1beta1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{servingv1beta1.AddToScheme, servingv1alpha1.AddToScheme, knservingv1.AddToScheme, knservingv1beta1.AddToScheme, istionetworkingv1.AddToScheme} {
 		if err := add(s); err != nil {
 			return err
 		}
@@ -82,7 +85,9 @@ func (Component) AddToScheme(s *runtime.Scheme) error {
 // ManagerArgs is --serving-namespace for components.serving.namespaces,
 // --serving-ingress-class for kfup's ingress when components.ingress is on (an Ingress
 // per Standard-mode InferenceService, its host <name>-<namespace>.kfup.localhost on the
-// host's HTTP port), --serving-knative and --serving-knative-domain when Knative is
+// host's HTTP port) or else, with Istio's ingress gateway, --serving-istio-gateway (a
+// VirtualService per Standard-mode InferenceService on Istio's kfup-gateway, the same
+// hosts), --serving-knative and --serving-knative-domain when Knative is
 // enabled (Serverless InferenceServices become Knative Services, their own hosts
 // DomainMappings under components.knative.domain) and --serving-default-deployment-mode
 // (components.serving.deploymentMode).
@@ -93,6 +98,8 @@ func (c Component) ManagerArgs(env *components.Env) []string {
 	}
 	if env.Config().Components.Ingress.Enabled {
 		args = append(args, "--serving-ingress-class="+proxy.IngressClass)
+	} else if env.Config().Components.ServingRoutesByIstio() {
+		args = append(args, "--serving-istio-gateway="+istio.Namespace+"/"+istio.ServingGatewayName)
 	}
 	if k := env.Config().Components.Knative; k.Enabled {
 		args = append(args, "--serving-knative", "--serving-knative-domain="+k.Domain)

@@ -34,3 +34,37 @@ func TestBundleRuntimeImages(t *testing.T) {
 		t.Errorf("kfup's own runtime: got %v", err)
 	}
 }
+
+// The manager's serving flags route Standard-mode InferenceServices by kfup's ingress
+// where it is on, else by Istio's VirtualServices where Istio's gateway is, else not
+// from outside at all.
+func TestManagerArgsRouting(t *testing.T) {
+	routing := func(ingress, istio, gateway bool) []string {
+		p := profiles.Defaults()
+		p.Components.Serving.Enabled = true
+		p.Components.Ingress.Enabled = ingress
+		p.Components.Istio = profiles.IstioConfig{Enabled: istio, IngressGateway: gateway}
+		var out []string
+		for _, a := range (serving.Component{}).ManagerArgs(&components.Env{Profile: p}) {
+			if strings.HasPrefix(a, "--serving-ingress-class=") || strings.HasPrefix(a, "--serving-istio-gateway=") {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name                    string
+		ingress, istio, gateway bool
+		want                    []string
+	}{
+		{"kfup's ingress", true, false, false, []string{"--serving-ingress-class=kfup"}},
+		{"kfup's ingress beside Istio", true, true, true, []string{"--serving-ingress-class=kfup"}},
+		{"Istio's gateway", false, true, true, []string{"--serving-istio-gateway=istio-system/kfup-gateway"}},
+		{"Istio without a gateway", false, true, false, nil},
+		{"neither", false, false, false, nil},
+	} {
+		if d := cmp.Diff(c.want, routing(c.ingress, c.istio, c.gateway)); d != "" {
+			t.Errorf("%s (-want +got):\n%s", c.name, d)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"github.com/spf13/pflag"
+	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,7 +31,8 @@ type Config struct {
 	// Ingress says how InferenceServices are routed from outside the cluster: an Ingress
 	// of class Ingress.Class per InferenceService (none when empty), hosts under
 	// Ingress.Domain. A class needs the ingress slice hosted too (its cache holds the
-	// Ingresses).
+	// Ingresses). Without a class, Ingress.IstioGateway routes them by an Istio
+	// VirtualService each (Istio's CRDs installed).
 	Ingress engine.IngressSettings
 	// Knative says Knative Serving's CRDs are installed: Serverless InferenceServices get
 	// a Knative Service per component (--serving-knative).
@@ -83,6 +85,9 @@ func (a *API) AddToScheme(s *runtime.Scheme) error {
 	if err := knservingv1beta1.AddToScheme(s); err != nil {
 		return err
 	}
+	if err := istionetworkingv1.AddToScheme(s); err != nil {
+		return err
+	}
 	return servingv1alpha1.AddToScheme(s)
 }
 
@@ -90,6 +95,7 @@ func (a *API) AddToScheme(s *runtime.Scheme) error {
 func (a *API) AddFlags(fl *pflag.FlagSet) {
 	fl.IntVar(&a.Config.Workers, "serving-workers", a.Config.Workers, "InferenceServices reconciled at once")
 	fl.StringVar(&a.Config.Ingress.Class, "serving-ingress-class", a.Config.Ingress.Class, "IngressClass of the Ingress made for each InferenceService (kfup: kfup's ingress; empty: none, served inside the cluster only)")
+	fl.StringVar(&a.Config.Ingress.IstioGateway, "serving-istio-gateway", a.Config.Ingress.IstioGateway, "Istio Gateway (<namespace>/<name>) that a VirtualService per InferenceService binds its hosts to, when no --serving-ingress-class routes them (needs Istio's CRDs; empty: none)")
 	fl.StringVar(&a.Config.Ingress.Domain, "serving-ingress-domain", a.Config.Ingress.Domain, "DNS suffix of InferenceServices' hosts: <name>-<namespace>.<domain>")
 	fl.BoolVar(&a.Config.Knative, "serving-knative", a.Config.Knative, "deploy Serverless InferenceServices as Knative Services (needs Knative Serving's CRDs)")
 	fl.StringVar(&a.Config.KnativeDomain, "serving-knative-domain", a.Config.KnativeDomain, "Knative's domain (config-domain): Serverless InferenceServices get the host <name>.<namespace>.<domain> (empty: none)")
@@ -105,7 +111,15 @@ func (a *API) Validate() error {
 	if c := a.Config.Ingress.Class; c != "" && len(validation.IsDNS1123Subdomain(c)) > 0 {
 		return errs.Usage("pass an IngressClass name such as --serving-ingress-class kfup", "--serving-ingress-class %q is not an object name", c)
 	}
-	if d := a.Config.Ingress.Domain; a.Config.Ingress.Class != "" && len(validation.IsDNS1123Subdomain(d)) > 0 {
+	if g := a.Config.Ingress.IstioGateway; g != "" {
+		if a.Config.Ingress.Class != "" {
+			return errs.Usage("pass one of them: an Ingress or a VirtualService routes an InferenceService, not both", "--serving-istio-gateway and --serving-ingress-class both given")
+		}
+		if err := engine.ValidIstioGateway(g); err != nil {
+			return errs.Usage("pass --serving-istio-gateway <namespace>/<name>, such as istio-system/kfup-gateway", "--serving-istio-gateway: %v", err)
+		}
+	}
+	if d := a.Config.Ingress.Domain; (a.Config.Ingress.Class != "" || a.Config.Ingress.IstioGateway != "") && len(validation.IsDNS1123Subdomain(d)) > 0 {
 		return errs.Usage("pass a DNS name such as --serving-ingress-domain kfup.localhost", "--serving-ingress-domain %q is not a DNS name", d)
 	}
 	if d := a.Config.KnativeDomain; d != "" && len(validation.IsDNS1123Subdomain(d)) > 0 {

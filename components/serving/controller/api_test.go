@@ -29,7 +29,13 @@ func TestAPIFlags(t *testing.T) {
 	if err != nil || d.Config.Workers != 4 || d.Namespaces() != nil || d.Name() != "serving" || len(d.Objects()) != 1 {
 		t.Fatalf("defaults: %+v %v", d, err)
 	}
-	for _, args := range [][]string{{"--serving-workers", "0"}, {"--serving-namespace", "Team_A"}} {
+	g, err := parse(t, "--serving-istio-gateway", "istio-system/kfup-gateway")
+	if err != nil || g.Config.Ingress.IstioGateway != "istio-system/kfup-gateway" {
+		t.Fatalf("--serving-istio-gateway: %+v %v", g.Config.Ingress, err)
+	}
+	for _, args := range [][]string{{"--serving-workers", "0"}, {"--serving-namespace", "Team_A"},
+		{"--serving-istio-gateway", "kfup-gateway"}, {"--serving-istio-gateway", "istio-system/kfup-gateway", "--serving-ingress-class", "kfup"},
+		{"--serving-istio-gateway", "istio-system/kfup-gateway", "--serving-ingress-domain", "not a domain"}} {
 		if _, err := parse(t, args...); errs.KindOf(err) != errs.KindUsage {
 			t.Errorf("%v: want a usage error, got %v", args, err)
 		}

@@ -8,7 +8,9 @@ package controller
 // it lists are read (get only, by name), to reference their keys from the storage
 // initializer as KServe does (docs/security.md). With --serving-ingress-class, each
 // InferenceService's Ingress is applied like the other children; with --serving-knative,
-// each Serverless component's Knative Service and the DomainMapping of its own host.
+// each Serverless component's Knative Service and the DomainMapping of its own host;
+// with --serving-istio-gateway, each Standard-mode InferenceService's Istio
+// VirtualService.
 
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices/status,verbs=get;update
@@ -24,3 +26,4 @@ package controller
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=serving.knative.dev,resources=services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=serving.knative.dev,resources=domainmappings,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=get;list;watch;create;patch;delete

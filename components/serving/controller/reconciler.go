@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -91,6 +92,9 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr manager.Manager) error
 		// the ingress slice caches every Ingress; its status says when a route is served
 		b = b.Owns(&networkingv1.Ingress{})
 	}
+	if r.routesByIstio() {
+		b = b.Owns(&istionetworkingv1.VirtualService{})
+	}
 	if r.cfg.Knative {
 		// Knative's status of each Serverless component, and of its own host
 		b = b.Owns(&knservingv1.Service{}).Owns(&knservingv1beta1.DomainMapping{})
@@ -106,6 +110,12 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr manager.Manager) error
 		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.cfg.Workers, SkipNameValidation: ptr.To(r.cfg.SkipNameValidation)}).
 		Complete(r)
+}
+
+// routesByIstio says Standard-mode InferenceServices are routed by an Istio
+// VirtualService each (--serving-istio-gateway without --serving-ingress-class).
+func (r *InferenceServiceReconciler) routesByIstio() bool {
+	return r.cfg.Ingress.Class == "" && r.cfg.Ingress.IstioGateway != ""
 }
 
 // Reconcile fetches the InferenceService, decides its runtime and children (package
@@ -246,6 +256,23 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 	} else if err := r.deleteOwned(ctx, isvc, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: isvc.Name, Namespace: isvc.Namespace}}); err != nil {
 		return o, ctrl.Result{}, err
 	}
+	// or, on Istio, its VirtualService: Istio reports nothing back, so the route is
+	// served once the VirtualService holds it
+	if vs := engine.VirtualService(isvc, children, r.cfg.Ingress); vs != nil {
+		if err := r.apply(ctx, isvc, vs); err != nil {
+			var taken *takenError
+			if errors.As(err, &taken) {
+				o.Err, o.ErrReason, o.Children = err, engine.ReasonResourceExists, nil
+				return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
+			}
+			return o, ctrl.Result{}, err
+		}
+		o.Ingress = &engine.RoutedIngress{URL: "http://" + r.cfg.Ingress.Host(isvc, ""), Served: true}
+	} else if r.routesByIstio() {
+		if err := r.deleteOwned(ctx, isvc, &istionetworkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: isvc.Name, Namespace: isvc.Namespace}}); err != nil {
+			return o, ctrl.Result{}, err
+		}
+	}
 	// a component removed from the spec takes its children with it
 	for _, comp := range []servingv1beta1.ComponentType{servingv1beta1.TransformerComponent, servingv1beta1.ExplainerComponent} {
 		if hasComponent(children, comp) {
@@ -338,6 +365,11 @@ func (r *InferenceServiceReconciler) deployServerless(ctx context.Context, isvc 
 	}
 	if err := r.deleteOwned(ctx, isvc, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: isvc.Name, Namespace: isvc.Namespace}}); err != nil {
 		return o, ctrl.Result{}, err
+	}
+	if r.routesByIstio() {
+		if err := r.deleteOwned(ctx, isvc, &istionetworkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: isvc.Name, Namespace: isvc.Namespace}}); err != nil {
+			return o, ctrl.Result{}, err
+		}
 	}
 	var kept []servingv1beta1.ComponentType
 	for _, c := range children {
@@ -582,7 +614,7 @@ func isNotCached(err error) bool {
 func (r *InferenceServiceReconciler) forget(ns, name string) {
 	r.applied.Range(func(k, _ any) bool {
 		key := k.(appliedKey)
-		if key.kind == "Ingress" && key.namespace == ns && key.name == name ||
+		if (key.kind == "Ingress" || key.kind == "VirtualService") && key.namespace == ns && key.name == name ||
 			key.kind == knservingv1beta1.DomainMappingKind && key.namespace == ns && strings.HasPrefix(key.name, name+"."+ns+".") {
 			r.applied.Delete(k)
 		}
