@@ -27,9 +27,10 @@ GENERATED := components manifests internal
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## build bin/kfup and bin/kfup-manager (static; kfup builds the manager image from kfup-manager)
+build: ## build bin/kfup, bin/kfup-manager and bin/kfup-ingress (static; kfup builds the manager image from the two)
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kfup ./cmd/kfup
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kfup-manager ./cmd/kfup-manager
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kfup-ingress ./cmd/kfup-ingress
 
 generate: ## regenerate deepcopy code, CRDs and RBAC (controller-gen) and the vendored Knative manifests
 	$(GO) generate ./manifests/...

@@ -80,3 +80,23 @@ func TestManagerBinaryStaysSlim(t *testing.T) {
 		}
 	}
 }
+
+// The ingress proxy's own binary links the proxy, its route table and client-go, none of
+// the controllers, schemes of the API slices or host tooling: its memory is the proxy's.
+func TestIngressBinaryStaysSlim(t *testing.T) {
+	deps := goList(t, true, module+"cmd/kfup-ingress")[module+"cmd/kfup-ingress"]
+	if len(deps) == 0 {
+		t.Fatal("go list found no dependencies of cmd/kfup-ingress")
+	}
+	allowed := regexp.MustCompile(`^` + module + `components/ingress/(agent|proxy|route|api/v1alpha1)$`)
+	for _, d := range deps {
+		if strings.HasPrefix(d, module) && !allowed.MatchString(d) {
+			t.Errorf("cmd/kfup-ingress depends on %s", d)
+		}
+		for _, banned := range []string{"sigs.k8s.io/controller-runtime/pkg/manager", "sigs.k8s.io/controller-runtime/pkg/client", "k8s.io/apiextensions-apiserver/", "sigs.k8s.io/kind/", "helm.sh/helm/", "github.com/google/go-containerregistry/"} {
+			if strings.HasPrefix(d, banned) {
+				t.Errorf("cmd/kfup-ingress depends on %s", d)
+			}
+		}
+	}
+}

@@ -1,5 +1,7 @@
 // Command kfup-manager is kfup's in-cluster binary: the controller manager (kfup manager),
-// the job-pod helpers (kfup agent), the model server (kfup modelserver) and, invoked as kubectl, an MPI launcher's exec client.
+// the job-pod helpers (kfup agent), the model server (kfup modelserver) and, invoked as
+// kubectl, an MPI launcher's exec client; invoked as kfup-ingress, the ingress proxy
+// (kfup agent ingress), which cmd/kfup-ingress is alone.
 // kfup builds its manager image from this binary when it finds it next to itself, built
 // from the same source (make build puts both in bin/): it links none of the host tooling
 // (kind, Helm, image building), so the manager starts smaller. Without it kfup on Linux
@@ -24,8 +26,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if filepath.Base(os.Args[0]) == "kubectl" {
-		os.Exit(incluster.KubectlMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	switch filepath.Base(os.Args[0]) {
+	case "kubectl":
+		os.Exit(incluster.KubectlMain(ctx, args, os.Stdin, os.Stdout, os.Stderr))
+	case "kfup-ingress":
+		// the image's link to this binary where kfup-ingress was not built beside it
+		args = append([]string{"agent", "ingress"}, args...)
 	}
-	os.Exit(incluster.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, apis.InCluster(), modelserver.NewCmd(nil), incluster.AgentHelper(launch.NewCmd()), incluster.AgentHelper(ingressagent.NewCmd())))
+	os.Exit(incluster.Main(ctx, args, os.Stdout, os.Stderr, apis.InCluster(), modelserver.NewCmd(nil), incluster.AgentHelper(launch.NewCmd()), incluster.AgentHelper(ingressagent.NewCmd())))
 }

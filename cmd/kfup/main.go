@@ -20,9 +20,15 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	if filepath.Base(os.Args[0]) == "kubectl" {
+	args := os.Args[1:]
+	switch filepath.Base(os.Args[0]) {
+	case "kubectl":
 		// installed as an MPIJob launcher's exec client (kfup agent mpi-delivery)
-		os.Exit(incluster.KubectlMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		os.Exit(incluster.KubectlMain(ctx, args, os.Stdin, os.Stdout, os.Stderr))
+	case "kfup-ingress":
+		// the manager image's link to this binary, where it is the manager's and no
+		// kfup-ingress was built beside it: the ingress proxy
+		args = append([]string{"agent", "ingress"}, args...)
 	}
-	os.Exit(cli.Main(ctx, os.Args[1:], cli.System()))
+	os.Exit(cli.Main(ctx, args, cli.System()))
 }

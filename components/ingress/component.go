@@ -167,7 +167,10 @@ func Objects(image string, pull corev1.PullPolicy) ([]*unstructured.Unstructured
 							Name:            "proxy",
 							Image:           image,
 							ImagePullPolicy: pull,
-							Args: []string{"agent", "ingress", "--namespace=" + Namespace, "--configmap=" + proxy.DefaultRoutesConfigMap,
+							// kfup-ingress: the proxy's own binary in the manager image, or a link
+							// to kfup, which runs `kfup agent ingress` by that name
+							Command: []string{"/" + manager.IngressBinary},
+							Args: []string{"--namespace=" + Namespace, "--configmap=" + proxy.DefaultRoutesConfigMap,
 								fmt.Sprintf("--external-addr=:%d", ExternalPort), fmt.Sprintf("--internal-addr=:%d", InternalPort), fmt.Sprintf("--admin-addr=:%d", AdminPort)},
 							Ports: []corev1.ContainerPort{
 								{Name: "external", ContainerPort: ExternalPort, Protocol: corev1.ProtocolTCP},

@@ -25,6 +25,12 @@ const BinaryEnv = "KFUP_MANAGER_BINARY"
 // for next to itself: the manager and job-pod helpers without the host tooling.
 const SlimBinary = "kfup-manager"
 
+// IngressBinary is the file name of the ingress proxy's own binary (cmd/kfup-ingress,
+// `kfup agent ingress` alone), and its path in the manager image: BuildImage puts the one
+// beside the manager binary there, or else a link to /kfup, which runs the same agent
+// when invoked by that name. Its Deployment runs /kfup-ingress either way.
+const IngressBinary = "kfup-ingress"
+
 // ImageRepo is the repository of the manager image. It never leaves the cluster's nodes:
 // kfup builds it and loads it, no registry is involved.
 const ImageRepo = "kfup.local/kfup-manager"
@@ -84,10 +90,11 @@ func isFile(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// BuildImage builds the manager image from a kfup binary: one layer holding /kfup and a
-// passwd entry for the non-root user, entrypoint `/kfup manager`. The tag is derived from
-// the binary's hash, so the same binary always gives the same image. The binary must be a
-// static linux executable (CGO_ENABLED=0), since the image has no libc.
+// BuildImage builds the manager image from a kfup binary: one layer holding /kfup, the
+// ingress proxy's /kfup-ingress (ingressBinaryFor) and a passwd entry for the non-root
+// user, entrypoint `/kfup manager`. The tag is derived from the binaries' hash, so the
+// same binaries always give the same image. The binary must be a static linux executable
+// (CGO_ENABLED=0), since the image has no libc.
 func BuildImage(binaryPath string) (v1.Image, string, error) {
 	bin, err := os.ReadFile(binaryPath)
 	if err != nil {
@@ -97,12 +104,22 @@ func BuildImage(binaryPath string) (v1.Image, string, error) {
 	if err != nil {
 		return nil, "", errs.Usage("build kfup with CGO_ENABLED=0 (make build does), or point "+BinaryEnv+" at such a build", "manager binary: %v", err)
 	}
-	sum := sha256.Sum256(bin)
-	tag := ImageRepo + ":" + hex.EncodeToString(sum[:])[:16]
+	h := sha256.New()
+	h.Write(bin)
+	ingress := binimage.File{Path: IngressBinary, Link: "kfup"}
+	if p := ingressBinaryFor(binaryPath, arch); p != "" {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, "", fmt.Errorf("read the ingress binary: %w", err)
+		}
+		ingress = binimage.File{Path: IngressBinary, Mode: 0o755, Data: data}
+		h.Write(data)
+	}
+	tag := ImageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:16]
 	img, err := binimage.Build(binimage.Spec{
 		Arch:       arch,
 		Dirs:       []string{"etc", "tmp"},
-		Files:      append(binimage.PasswdFiles("kfup", nonRoot), binimage.File{Path: "kfup", Mode: 0o755, Data: bin}),
+		Files:      append(binimage.PasswdFiles("kfup", nonRoot), binimage.File{Path: "kfup", Mode: 0o755, Data: bin}, ingress),
 		Entrypoint: []string{"/kfup"},
 		Cmd:        []string{"manager"},
 		User:       fmt.Sprintf("%d:%d", nonRoot, nonRoot),
@@ -112,6 +129,22 @@ func BuildImage(binaryPath string) (v1.Image, string, error) {
 		return nil, "", err
 	}
 	return img, tag, nil
+}
+
+// ingressBinaryFor returns the kfup-ingress beside the manager binary when it is a static
+// linux executable of the same architecture built from the same source (make build puts
+// it there): the ingress proxy then maps a binary of its own, without the controllers,
+// and starts in half the memory; "" when there is none such (a leftover of another build
+// is passed over), and the image links /kfup-ingress to /kfup.
+func ingressBinaryFor(binaryPath, arch string) string {
+	p := filepath.Join(filepath.Dir(binaryPath), IngressBinary)
+	if !isFile(p) || !sameBuild(binaryPath, p) {
+		return ""
+	}
+	if a, err := binimage.StaticLinuxArch(p); err != nil || a != arch {
+		return ""
+	}
+	return p
 }
 
 // RunningImage is the manager image as the manager component runs it in env's cluster

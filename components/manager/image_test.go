@@ -1,10 +1,13 @@
 package manager
 
 import (
+	"archive/tar"
 	"context"
 	"debug/elf"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -237,4 +241,81 @@ func TestDeploymentArgs(t *testing.T) {
 		return
 	}
 	t.Fatal("no Deployment among the manager's objects")
+}
+
+// layerFiles lists the image's files: a regular file's size, a link's target.
+func layerFiles(t *testing.T, img v1.Image) map[string]string {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("layers: %d, %v", len(layers), err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	out := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch h.Typeflag {
+		case tar.TypeSymlink:
+			out[h.Name] = "-> " + h.Linkname
+		case tar.TypeReg:
+			out[h.Name] = fmt.Sprint(h.Size)
+		}
+	}
+}
+
+// The ingress proxy's own binary goes into the image as /kfup-ingress when one of the
+// same build lies beside the manager binary; else /kfup-ingress links to /kfup (which
+// runs the proxy by that name). The tag tells the two images apart.
+func TestBuildImageIngressBinary(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.com/tiny\n\ngo 1.26\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	mgr := filepath.Join(dir, "kfup-manager")
+	build := exec.Command("go", "build", "-o", mgr, ".")
+	build.Dir, build.Env = src, append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-buildvcs=false")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	img, tagLinked, err := BuildImage(mgr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := layerFiles(t, img)[IngressBinary]; got != "-> kfup" {
+		t.Errorf("without %s beside the manager: %s is %q, want a link to kfup", IngressBinary, IngressBinary, got)
+	}
+	// one from another build (busybox: no Go build info) is passed over
+	other, err := os.ReadFile(staticBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, IngressBinary), other, 0o755)
+	if img, _, err = BuildImage(mgr); err != nil || layerFiles(t, img)[IngressBinary] != "-> kfup" {
+		t.Errorf("with a %s of another build: %v %v", IngressBinary, err, layerFiles(t, img))
+	}
+	// one of the same build (here: the same program) goes in
+	data, _ := os.ReadFile(mgr)
+	os.WriteFile(filepath.Join(dir, IngressBinary), data, 0o755)
+	img, tag, err := BuildImage(mgr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := layerFiles(t, img)[IngressBinary], fmt.Sprint(len(data)); got != want {
+		t.Errorf("with %s of the same build: it is %q in the image, want a file of %s bytes", IngressBinary, got, want)
+	}
+	if tag == tagLinked {
+		t.Errorf("the image with %s has the tag of the one without: %s", IngressBinary, tag)
+	}
 }

@@ -367,10 +367,11 @@ func waitZero(ctx context.Context, cl client.Client, name string) error {
 // memory is a process's resident memory, in MiB.
 type memory struct{ rss, anon, file float64 }
 
-// ingressMemory reads VmRSS, RssAnon and RssFile of kfup's ingress proxy (`kfup agent
-// ingress`) from /proc inside the node container.
+// ingressMemory reads VmRSS, RssAnon and RssFile of kfup's ingress proxy (the process
+// named kfup-ingress: its own binary, or the link to kfup) from /proc inside the node
+// container.
 func ingressMemory(node string) (memory, error) {
-	pid, err := exec.Command("docker", "exec", node, "pgrep", "-f", "agent ingress").Output()
+	pid, err := exec.Command("docker", "exec", node, "pgrep", "-x", "kfup-ingress").Output()
 	if err != nil {
 		return memory{}, fmt.Errorf("find kfup's ingress process in %s: %w", node, err)
 	}

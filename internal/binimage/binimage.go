@@ -23,6 +23,8 @@ type File struct {
 	Path string // relative to /, such as "usr/local/bin/tool"
 	Mode int64
 	Data []byte
+	// Link, when set, makes the file a symbolic link to it (Mode and Data unused).
+	Link string
 }
 
 // Spec describes an image.
@@ -53,6 +55,12 @@ func Build(s Spec) (v1.Image, error) {
 		}
 	}
 	for _, f := range s.Files {
+		if f.Link != "" {
+			if err := tw.WriteHeader(&tar.Header{Name: f.Path, Typeflag: tar.TypeSymlink, Linkname: f.Link, Mode: 0o777}); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := tw.WriteHeader(&tar.Header{Name: f.Path, Typeflag: tar.TypeReg, Mode: f.Mode, Size: int64(len(f.Data))}); err != nil {
 			return nil, err
 		}
