@@ -56,6 +56,10 @@ type Env struct {
 	// Profile is the resolved install profile: each component reads its own typed
 	// section. Nil means the defaults (profiles.Defaults); read it through Config.
 	Profile *profiles.Profile
+	// IngressURL is where the host reaches the cluster's ingress port, such as
+	// http://127.0.0.1:80 (kind maps it); empty where the host has no mapping (an
+	// existing cluster): smoke tests that go through the ingress from the host skip it.
+	IngressURL string
 }
 
 // Config returns the install profile components read their settings from: env.Profile,

@@ -116,8 +116,12 @@ func TestKnativeServiceOnKfupIngress(t *testing.T) {
 	r := mustKfup(t, "create", "--name", clusterName, "--wait", "8m",
 		"--set", "components.knative.enabled=true", "--set", "components.knative.images=kfup")
 	t.Logf("kfup create with Knative on kfup's ingress (%s)", r.elapsed.Round(time.Second))
+	// Knative's smoke test: a Knative Service of kfup's model server, Ready, answering
+	// through the host's ingress port
 	if r := mustKfup(t, "test", "--name", clusterName, "--component", "knative"); !strings.Contains(r.stdout, "✓ pass  knative") {
 		t.Fatalf("kfup test --component knative:\n%s", r.stdout)
+	} else {
+		t.Logf("kfup test --component knative (a Knative Service's round trip through the ingress port): %s", r.elapsed.Round(100*time.Millisecond))
 	}
 	// serving's smoke test serves a tiny model, Serverless here
 	smoke := time.Now()

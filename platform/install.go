@@ -54,6 +54,9 @@ func componentEnv(env *bootstrap.Env, rec *bootstrap.Record, profile *profiles.P
 		return nil, fmt.Errorf("client for cluster %q: %w", rec.Name, err)
 	}
 	ce := &components.Env{Client: c, REST: cfg, Out: env.Out, Profile: profile}
+	if rec.HTTPPort > 0 {
+		ce.IngressURL = fmt.Sprintf("http://127.0.0.1:%d", rec.HTTPPort)
+	}
 	if l, ok := env.Providers[rec.Provider].(bootstrap.ImageLoader); ok {
 		ce.Images = kindImageLoader{loader: l, cluster: rec.Name}
 	}

@@ -339,12 +339,6 @@ func waitDeployments(ctx context.Context, c client.Client, names ...string) erro
 	return components.WaitDeployments(ctx, c, Namespace, names...)
 }
 
-// Smoke is not implemented until Istio's gateway runs on kfup clusters: a Knative Service
-// needs it to become Ready.
-func (Component) Smoke(ctx context.Context, env *components.Env) error {
-	return waitDeployments(ctx, env.Client)
-}
-
 // Uninstall deletes net-istio and Knative Serving (with every Knative Service).
 func (Component) Uninstall(ctx context.Context, env *components.Env) error {
 	net, err := NetIstioObjects()

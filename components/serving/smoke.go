@@ -27,6 +27,9 @@ import (
 //go:embed smoke_model.json
 var smokeModel []byte
 
+// SmokeModel returns the tiny XGBoost model the smoke tests serve (Knative's too).
+func SmokeModel() []byte { return smokeModel }
+
 // smokeCases are rows of smokeModel and XGBoost's own predictions for them (from the
 // fixture's cases).
 //
