@@ -133,11 +133,11 @@ func SmokeService(cm, image string, pull corev1.PullPolicy) *knservingv1.Service
 	ks.Spec.Template.Annotations = map[string]string{knservingv1.MaxScaleAnnotation: "1"}
 	ks.Spec.Template.Spec.PodSpec = corev1.PodSpec{
 		Containers: []corev1.Container{{
-			Name:    "modelserver",
-			Image:   image,
-			Command: []string{"/kfup", "modelserver"},
-			Args:    []string{"--model-name=" + smokeModelName, "--model-dir=/mnt/models", "--http-port=8080", "--grpc-port=0"},
-			Ports:   []corev1.ContainerPort{{ContainerPort: 8080}},
+			Name:            "modelserver",
+			Image:           image,
+			Command:         []string{"/kfup", "modelserver"},
+			Args:            []string{"--model-name=" + smokeModelName, "--model-dir=/mnt/models", "--http-port=8080", "--grpc-port=0"},
+			Ports:           []corev1.ContainerPort{{ContainerPort: 8080}},
 			ImagePullPolicy: pull,
 			VolumeMounts:    []corev1.VolumeMount{{Name: "model", MountPath: "/mnt/models", ReadOnly: true}},
 			SecurityContext: &corev1.SecurityContext{
