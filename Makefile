@@ -22,7 +22,7 @@ TIER    := $(CURDIR)/hack/tier.sh
 GENERATED := components manifests internal
 
 .PHONY: help build test unit fuzz integration e2e check lint generate proto verify envtest envtest-path \
-        node-image workload-images istiod-image nvmlmock-image knative-images knative-conformance-images e2e-conformance bench bench-create bench-platform bench-platform-serverless bench-knative bench-training bench-hpo bench-serve bench-pipelines bench-run serving-fixtures clean
+        dashboard-assets node-image workload-images istiod-image nvmlmock-image knative-images knative-conformance-images e2e-conformance bench bench-create bench-platform bench-platform-serverless bench-knative bench-training bench-hpo bench-serve bench-pipelines bench-run serving-fixtures clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,7 @@ lint: ## go vet (all build tags) + gofmt check
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 verify: lint ## lint, and fail when generated files drift from their sources (make generate runs in a temporary copy; the working tree is not touched)
+	@hack/dashboard-assets.sh --check
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$$tmp"; \
 	$(MAKE) -s -C "$$tmp" generate GO="$(GO)" >"$$tmp/.generate.log" 2>&1 || { cat "$$tmp/.generate.log"; echo "make generate failed in a copy of the tree"; exit 1; }; \
@@ -69,6 +70,9 @@ verify: lint ## lint, and fail when generated files drift from their sources (ma
 	  git diff --no-index --stat -- "$$d" "$$tmp/$$d" || drift=1; \
 	done; \
 	if [ $$drift != 0 ]; then echo "generated files are out of date: run 'make generate' and commit the result"; exit 1; fi
+
+dashboard-assets: ## fetch the dashboard's pinned browser libraries (npm pack), verify their SHA256SUMS, write dashboard/assets/vendor/ (committed)
+	hack/dashboard-assets.sh
 
 envtest: ## build the envtest binaries (kube-apiserver, etcd) offline from the Go module proxy
 	@$(OFFLINE_KIND)/build-envtest.sh >/dev/null
