@@ -1,0 +1,286 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
+	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
+	"github.com/kfup/kfup/components/pipelines/ir"
+	"github.com/kfup/kfup/profiles"
+)
+
+func (s *Server) pipelinesRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /ns/{ns}/runs", s.runList)
+	mux.HandleFunc("GET /ns/{ns}/runs/{name}", s.run)
+	mux.HandleFunc("GET /ns/{ns}/runs/{name}/dag", s.runDAG)
+	mux.HandleFunc("GET /ns/{ns}/runs/{name}/task", s.runTask)
+	mux.HandleFunc("GET /ns/{ns}/runs/{name}/logs", func(w http.ResponseWriter, r *http.Request) {
+		s.podLogs(w, r, func(p *corev1.Pod) bool { return p.Labels[pipelinesv1alpha1.LabelRun] == r.PathValue("name") })
+	})
+}
+
+// runRow is one PipelineRun in the list.
+type runRow struct {
+	Name, Href, Pipeline, Phase, Tasks, Duration, Error string
+	Created                                             time.Time
+}
+
+func (s *Server) runRowOf(run *pipelinesv1alpha1.PipelineRun) runRow {
+	st := run.Status
+	row := runRow{Name: run.Name, Href: "/ns/" + run.Namespace + "/runs/" + run.Name, Pipeline: st.Pipeline, Phase: string(st.Phase),
+		Error: st.Error, Created: run.CreationTimestamp.Time}
+	if row.Phase == "" {
+		row.Phase = string(pipelinesv1alpha1.PhasePending)
+	}
+	if row.Pipeline == "" && run.Spec.PipelineVersionRef != nil {
+		row.Pipeline = run.Spec.PipelineVersionRef.Name
+	}
+	done := 0
+	for _, t := range st.Tasks {
+		if t.Phase == pipelinesv1alpha1.PhaseSucceeded || t.Phase == pipelinesv1alpha1.PhaseSkipped {
+			done++
+		}
+	}
+	row.Tasks = itoa(int32(done)) + "/" + itoa(int32(len(st.Tasks)))
+	if st.StartTime != nil {
+		end := s.now()
+		if st.CompletionTime != nil {
+			end = st.CompletionTime.Time
+		}
+		row.Duration = duration.HumanDuration(end.Sub(st.StartTime.Time))
+	}
+	return row
+}
+
+func (s *Server) runList(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.newPage(w, r, "Pipeline runs", "runs")
+	if !ok {
+		return
+	}
+	p.Live = s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun") + " pods"
+	var rows []runRow
+	if !p.unreachable() {
+		// one List per page: the status carries everything the rows show
+		var list pipelinesv1alpha1.PipelineRunList
+		if err := s.client.List(r.Context(), &list, client.InNamespace(p.NS)); err != nil {
+			p.problem(err, "list", s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun"), "")
+		}
+		for i := range list.Items {
+			rows = append(rows, s.runRowOf(&list.Items[i]))
+		}
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Created.After(rows[j].Created) })
+	}
+	p.Data = rows
+	s.render(w, "runs", p)
+}
+
+type runDetail struct {
+	Run   runRow
+	Found bool
+	Tasks int
+	// Version is the run's resourceVersion: a live refresh redraws the DAG when it changed.
+	Version string
+	Tabs    objectTabs
+}
+
+func (s *Server) getRun(ctx context.Context, ns, name string) (*pipelinesv1alpha1.PipelineRun, error) {
+	var run pipelinesv1alpha1.PipelineRun
+	err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &run)
+	return &run, err
+}
+
+func (s *Server) run(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.newPage(w, r, r.PathValue("name"), "runs")
+	if !ok {
+		return
+	}
+	p.Live = s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun") + " pods"
+	d := runDetail{Run: runRow{Name: r.PathValue("name")}}
+	run, err := s.getRun(r.Context(), p.NS, r.PathValue("name"))
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			p.Problems = append(p.Problems, Problem{Kind: "error", Text: "PipelineRun " + r.PathValue("name") + " does not exist in namespace " + p.NS + "."})
+		} else {
+			p.problem(err, "get", s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun"), r.PathValue("name"))
+		}
+		p.Data = d
+		s.render(w, "run", p)
+		return
+	}
+	d.Found = true
+	d.Run = s.runRowOf(run)
+	d.Tasks = len(run.Status.Tasks)
+	d.Version = run.ResourceVersion
+	d.Tabs = s.tabs(r.Context(), p, run)
+	p.Data = d
+	s.render(w, "run", p)
+}
+
+// dagNode and dag are the run's graph as the page's script lays it out (dagre).
+type dagNode struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+	Phase string `json:"phase"`
+}
+
+type dag struct {
+	Nodes []dagNode   `json:"nodes"`
+	Edges [][2]string `json:"edges"`
+}
+
+// iteration matches a loop iteration's index in a task ID ("for-loop-1[2]").
+var iteration = regexp.MustCompile(`\[\d+\]`)
+
+// runGraph joins the pipeline's IR (tasks and their dependencies, nested DAGs) with the
+// run's task statuses: every task the run has started with its phase, the rest Pending.
+func runGraph(spec *ir.PipelineSpec, tasks []pipelinesv1alpha1.TaskStatus) dag {
+	deps := map[string][]string{} // template path → dependency paths (same DAG)
+	var walk func(c *ir.ComponentSpec, prefix string, depth int)
+	walk = func(c *ir.ComponentSpec, prefix string, depth int) {
+		if c == nil || c.DAG == nil || depth > 16 {
+			return
+		}
+		for name, t := range c.DAG.Tasks {
+			id := prefix + name
+			for _, d := range t.DependentTasks {
+				deps[id] = append(deps[id], prefix+d)
+			}
+			if _, ok := deps[id]; !ok {
+				deps[id] = nil
+			}
+			if spec != nil {
+				if sub, ok := spec.Components[t.ComponentRef.Name]; ok {
+					walk(&sub, id+"/", depth+1)
+				}
+			}
+		}
+	}
+	if spec != nil {
+		walk(spec.Root, "", 0)
+	}
+	g := dag{Nodes: []dagNode{}, Edges: [][2]string{}}
+	have := map[string]bool{}
+	started := map[string]bool{} // template paths with a status
+	for _, t := range tasks {
+		have[t.ID] = true
+		started[iteration.ReplaceAllString(t.ID, "")] = true
+		g.Nodes = append(g.Nodes, dagNode{ID: t.ID, Label: t.Task, Phase: string(t.Phase)})
+	}
+	var pending []string
+	for path := range deps {
+		if !started[path] {
+			pending = append(pending, path)
+		}
+	}
+	sort.Strings(pending)
+	for _, path := range pending {
+		have[path] = true
+		g.Nodes = append(g.Nodes, dagNode{ID: path, Label: path[strings.LastIndex(path, "/")+1:], Phase: string(pipelinesv1alpha1.PhasePending)})
+	}
+	for _, n := range g.Nodes {
+		prefix := ""
+		if i := strings.LastIndex(n.ID, "/"); i >= 0 {
+			prefix = n.ID[:i+1]
+		}
+		tpl := iteration.ReplaceAllString(n.ID, "")
+		ds := deps[tpl]
+		for _, d := range ds {
+			from := prefix + d[strings.LastIndex(d, "/")+1:]
+			if !have[from] {
+				from = iteration.ReplaceAllString(from, "")
+			}
+			if have[from] {
+				g.Edges = append(g.Edges, [2]string{from, n.ID})
+			}
+		}
+		if len(ds) == 0 && prefix != "" {
+			parent := strings.TrimSuffix(prefix, "/")
+			if !have[parent] {
+				parent = iteration.ReplaceAllString(parent, "")
+			}
+			if have[parent] && parent != n.ID {
+				g.Edges = append(g.Edges, [2]string{parent, n.ID})
+			}
+		}
+	}
+	return g
+}
+
+// runSpec is the run's IR: inline, else its PipelineVersion's.
+func (s *Server) runSpec(ctx context.Context, run *pipelinesv1alpha1.PipelineRun) *ir.PipelineSpec {
+	var raw []byte
+	if run.Spec.PipelineSpec != nil {
+		raw = run.Spec.PipelineSpec.Raw
+	} else if ref := run.Spec.PipelineVersionRef; ref != nil {
+		var v pipelinesv2beta1.PipelineVersion
+		if err := s.client.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: ref.Name}, &v); err == nil {
+			raw = v.Spec.PipelineSpec.Raw
+		}
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	var spec ir.PipelineSpec
+	if json.Unmarshal(raw, &spec) != nil {
+		return nil
+	}
+	return &spec
+}
+
+func (s *Server) runDAG(w http.ResponseWriter, r *http.Request) {
+	run, err := s.getRun(r.Context(), r.PathValue("ns"), r.PathValue("name"))
+	if err != nil {
+		pr := problemOf(err, "get", s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun"), r.PathValue("ns"), r.PathValue("name"))
+		http.Error(w, pr.Text, http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(runGraph(s.runSpec(r.Context(), run), run.Status.Tasks))
+}
+
+// taskPanel is the side panel of one task of a run.
+type taskPanel struct {
+	NS, Run    string
+	Task       *pipelinesv1alpha1.TaskStatus
+	ID         string
+	Parameters map[string]string
+	Inputs     map[string][]pipelinesv1alpha1.Artifact
+	Outputs    map[string][]pipelinesv1alpha1.Artifact
+}
+
+func (s *Server) runTask(w http.ResponseWriter, r *http.Request) {
+	run, err := s.getRun(r.Context(), r.PathValue("ns"), r.PathValue("name"))
+	if err != nil {
+		pr := problemOf(err, "get", s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun"), r.PathValue("ns"), r.PathValue("name"))
+		http.Error(w, pr.Text, http.StatusBadGateway)
+		return
+	}
+	tp := taskPanel{NS: run.Namespace, Run: run.Name, ID: r.URL.Query().Get("id"), Parameters: map[string]string{},
+		Inputs: map[string][]pipelinesv1alpha1.Artifact{}, Outputs: map[string][]pipelinesv1alpha1.Artifact{}}
+	for i := range run.Status.Tasks {
+		if t := &run.Status.Tasks[i]; t.ID == tp.ID {
+			tp.Task = t
+			for k, v := range t.Parameters {
+				tp.Parameters[k] = string(v.Raw)
+			}
+			for k, v := range t.Inputs {
+				tp.Inputs[k] = v.Artifacts
+			}
+			for k, v := range t.Artifacts {
+				tp.Outputs[k] = v.Artifacts
+			}
+		}
+	}
+	s.fragment(w, "run", "task", tp)
+}
