@@ -199,12 +199,21 @@ func (s *Server) recent(ctx context.Context, p *page) []recentRow {
 	return out
 }
 
-// stateOf is an object's state from its status: a phase, else its newest true condition.
+// stateOf is an object's state from its status: a phase, else its Ready condition (Knative
+// style, as an InferenceService has), else its newest true condition (Kubeflow style).
 func stateOf(o *unstructured.Unstructured) string {
 	if ph, _, _ := unstructured.NestedString(o.Object, "status", "phase"); ph != "" {
 		return ph
 	}
 	conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, _ := c.(map[string]any); m["type"] == "Ready" {
+			if m["status"] == "True" {
+				return "Ready"
+			}
+			return "NotReady"
+		}
+	}
 	state, last := "", ""
 	for _, c := range conds {
 		m, _ := c.(map[string]any)

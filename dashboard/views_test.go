@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	kubefake "k8s.io/client-go/kubernetes/fake"
@@ -294,5 +295,34 @@ func TestRunGraphNestedAndLoops(t *testing.T) {
 	}
 	if len(g.Nodes) != 5 {
 		t.Errorf("nodes %v: want the five started (the loop's templates are started)", g.Nodes)
+	}
+}
+
+func TestStateOf(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status map[string]any
+		want   string
+	}{
+		{"phase", map[string]any{"phase": "Running"}, "Running"},
+		{"no status", nil, "Pending"},
+		{"ready condition", map[string]any{"conditions": []any{
+			map[string]any{"type": "PredictorReady", "status": "True", "lastTransitionTime": "2026-12-07T01:00:01Z"},
+			map[string]any{"type": "Ready", "status": "True", "lastTransitionTime": "2026-12-07T01:00:00Z"}}}, "Ready"},
+		{"not ready", map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": "False"}}}, "NotReady"},
+		{"newest true condition", map[string]any{"conditions": []any{
+			map[string]any{"type": "Created", "status": "True", "lastTransitionTime": "2026-12-07T01:00:00Z"},
+			map[string]any{"type": "Running", "status": "False", "lastTransitionTime": "2026-12-07T01:00:09Z"},
+			map[string]any{"type": "Failed", "status": "True", "lastTransitionTime": "2026-12-07T01:00:05Z"}}}, "Failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &unstructured.Unstructured{Object: map[string]any{}}
+			if tc.status != nil {
+				o.Object["status"] = tc.status
+			}
+			if got := stateOf(o); got != tc.want {
+				t.Errorf("stateOf = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -90,6 +90,7 @@ func runDashboard(ctx context.Context, f *Factory, opts *DashboardOptions) error
 	// (cfg itself) have no deadline
 	reads := rest.CopyConfig(cfg)
 	reads.Timeout = 10 * time.Second
+	reads.WarningHandlerWithContext = rest.NoWarnings{} // the pages say what failed; warnings would go to an unset logger
 	scheme, err := registry.Scheme()
 	if err != nil {
 		return err
