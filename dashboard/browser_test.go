@@ -32,6 +32,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
+	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
 	"github.com/kfup/kfup/components/registry"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
@@ -370,6 +371,11 @@ func TestBrowserViews(t *testing.T) {
 		createWithStatus(t, c, tr)
 	}
 	createWithStatus(t, c, pipelineRun(ns, "train-eval", 12, 4))
+	must(t, c.Create(ctx, &pipelinesv2beta1.Pipeline{ObjectMeta: metav1.ObjectMeta{Name: "train-eval", Namespace: ns},
+		Spec: pipelinesv2beta1.PipelineSpec{Description: "12 steps of 4 tasks"}}))
+	rr := &pipelinesv1alpha1.RecurringRun{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: ns},
+		Spec: pipelinesv1alpha1.RecurringRunSpec{Schedule: "0 3 * * *", RunSpec: pipelinesv1alpha1.PipelineRunSpec{PipelineSpec: pipelineRun(ns, "x", 1, 1).Spec.PipelineSpec}}}
+	must(t, c.Create(ctx, rr))
 
 	for _, v := range []struct{ name, path, wait, want string }{
 		{"home", "/ns/" + ns + "/", "#capacity", "mnist-ddp"},
@@ -380,8 +386,8 @@ func TestBrowserViews(t *testing.T) {
 		{"endpoints-list", "/ns/" + ns + "/endpoints", "#endpoints", "iris-predictor-2 (latest) 20%, iris-predictor-1 80%"},
 		{"endpoint", "/ns/" + ns + "/endpoints/iris", "#tryit", "Try it"},
 		{"experiments-list", "/ns/" + ns + "/experiments", "#experiments", "lr-search-b"},
-		{"experiment", "/ns/" + ns + "/experiments/lr-search", "#trials", "0.961"},
-		{"runs-list", "/ns/" + ns + "/runs", "#runs", "train-eval"},
+		{"experiment", "/ns/" + ns + "/experiments/lr-search", "#parcoords.drawn", "0.961"},
+		{"runs-list", "/ns/" + ns + "/runs", "#recurring", "0 3 * * *"},
 		{"run", "/ns/" + ns + "/runs/train-eval", "#dag.drawn", "Succeeded"},
 	} {
 		t.Run(v.name, func(t *testing.T) {
@@ -394,6 +400,22 @@ func TestBrowserViews(t *testing.T) {
 			screenshot(t, tab, v.name)
 		})
 	}
+	t.Run("experiment-charts", func(t *testing.T) {
+		tab := h.tab(t)
+		do(t, tab, chromedp.Navigate(h.base+"/ns/"+ns+"/experiments/lr-search"), chromedp.WaitVisible(chromedp.CSS("#parcoords.drawn")),
+			chromedp.WaitVisible(chromedp.CSS("#objective-chart.drawn canvas")))
+		if n := evalJS[int](t, tab, `document.querySelectorAll("#parcoords polyline.pc-line").length`); n != 2 {
+			t.Errorf("%d parallel-coordinate lines, want the 2 trials with a metric", n)
+		}
+		if !evalJS[bool](t, tab, `document.querySelector('#parcoords polyline.best').dataset.trial === "lr-search-b"`) {
+			t.Error("the optimal trial's line is not marked")
+		}
+		// the table's filter dims the lines of the trials it hides
+		evalJS[bool](t, tab, `(function(){ var f = document.querySelector('input[data-filter=trials]'); f.value = "lr-search-a"; f.dispatchEvent(new Event("input")); return true })()`)
+		if n := evalJS[int](t, tab, `document.querySelectorAll("#parcoords polyline.dim").length`); n != 1 {
+			t.Errorf("%d lines dimmed by the filter, want 1", n)
+		}
+	})
 	t.Run("run-task-panel", func(t *testing.T) {
 		tab := h.tab(t)
 		do(t, tab, chromedp.Navigate(h.base+"/ns/"+ns+"/runs/train-eval"), chromedp.WaitVisible(chromedp.CSS("#dag.drawn")),
@@ -503,6 +525,27 @@ func TestBrowserDAG200(t *testing.T) {
 		t.Errorf("%d edges drawn, want %d", edges, 19*10)
 	}
 	screenshot(t, tab, "run-dag-200")
+}
+
+// TestBrowserDAG1000 measures the first paint of a 1,000-task run's DAG (issue 18 asks
+// for under 1 s); the figure is logged, not asserted (timings are benchmarks here).
+func TestBrowserDAG1000(t *testing.T) {
+	h := setup(t)
+	ns := env.Namespace(t)
+	createWithStatus(t, h.c, pipelineRun(ns, "thousand", 100, 10))
+	tab := h.tab(t)
+	start := time.Now()
+	do(t, tab, chromedp.Navigate(h.base+"/ns/"+ns+"/runs/thousand"))
+	loaded := time.Since(start)
+	do(t, tab, chromedp.WaitVisible(chromedp.CSS("#dag.drawn")))
+	drawn := time.Since(start)
+	nodes := evalJS[int](t, tab, `document.querySelectorAll("svg.dag g.node").length`)
+	paint := evalJS[float64](t, tab, `(function(){ var e = performance.getEntriesByType("paint").filter(function(p){ return p.name === "first-contentful-paint" })[0]; return e ? e.startTime : -1 })()`)
+	t.Logf("1000-task DAG: page loaded %v, first contentful paint %.0f ms, DAG laid out and drawn %v after navigation (%d nodes)",
+		loaded.Round(time.Millisecond), paint, drawn.Round(time.Millisecond), nodes)
+	if nodes != 1000 {
+		t.Errorf("%d nodes drawn, want 1000", nodes)
+	}
 }
 
 // pipelineRun is a run of levels×width tasks t-<level>-<i>, each depending on

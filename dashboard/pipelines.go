@@ -63,25 +63,88 @@ func (s *Server) runRowOf(run *pipelinesv1alpha1.PipelineRun) runRow {
 	return row
 }
 
+// pipelineRow is one Pipeline with its versions.
+type pipelineRow struct {
+	Name, DisplayName, Description string
+	Versions                       []string
+	Created                        time.Time
+}
+
+// recurringRow is one RecurringRun.
+type recurringRow struct {
+	Name, Schedule, Pipeline, Last, Next string
+	Suspended                            bool
+	Active                               int
+}
+
+type runsData struct {
+	Runs      []runRow
+	Pipelines []pipelineRow
+	Recurring []recurringRow
+}
+
+// runList is the pipelines view: runs (one List: the status carries everything a row
+// shows), pipelines with their versions, and recurring runs.
 func (s *Server) runList(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.newPage(w, r, "Pipeline runs", "runs")
 	if !ok {
 		return
 	}
-	p.Live = s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun") + " pods"
-	var rows []runRow
+	ctx := r.Context()
+	cat := s.catalog(ctx)
+	p.Live = strings.Join(cat.IDs(profiles.Pipelines, "PipelineRun", "RecurringRun", "Pipeline", "PipelineVersion"), " ")
+	var d runsData
 	if !p.unreachable() {
-		// one List per page: the status carries everything the rows show
 		var list pipelinesv1alpha1.PipelineRunList
-		if err := s.client.List(r.Context(), &list, client.InNamespace(p.NS)); err != nil {
-			p.problem(err, "list", s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun"), "")
+		if err := s.client.List(ctx, &list, client.InNamespace(p.NS)); err != nil {
+			p.problem(err, "list", cat.ID(profiles.Pipelines, "PipelineRun"), "")
 		}
 		for i := range list.Items {
-			rows = append(rows, s.runRowOf(&list.Items[i]))
+			d.Runs = append(d.Runs, s.runRowOf(&list.Items[i]))
 		}
-		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Created.After(rows[j].Created) })
+		sort.SliceStable(d.Runs, func(i, j int) bool { return d.Runs[i].Created.After(d.Runs[j].Created) })
 	}
-	p.Data = rows
+	if _, ok := cat.Find(profiles.Pipelines, "Pipeline"); ok && !p.unreachable() {
+		var pls pipelinesv2beta1.PipelineList
+		var vers pipelinesv2beta1.PipelineVersionList
+		if err := s.client.List(ctx, &pls, client.InNamespace(p.NS)); err != nil {
+			p.problem(err, "list", cat.ID(profiles.Pipelines, "Pipeline"), "")
+		} else if err := s.client.List(ctx, &vers, client.InNamespace(p.NS)); err != nil {
+			p.problem(err, "list", cat.ID(profiles.Pipelines, "PipelineVersion"), "")
+		}
+		for _, pl := range pls.Items {
+			row := pipelineRow{Name: pl.Name, DisplayName: pl.Spec.DisplayName, Description: pl.Spec.Description, Created: pl.CreationTimestamp.Time}
+			for _, v := range vers.Items {
+				if v.Spec.PipelineName == pl.Name {
+					row.Versions = append(row.Versions, v.Name)
+				}
+			}
+			sort.Strings(row.Versions)
+			d.Pipelines = append(d.Pipelines, row)
+		}
+		sort.Slice(d.Pipelines, func(i, j int) bool { return d.Pipelines[i].Name < d.Pipelines[j].Name })
+	}
+	if _, ok := cat.Find(profiles.Pipelines, "RecurringRun"); ok && !p.unreachable() {
+		var rrs pipelinesv1alpha1.RecurringRunList
+		if err := s.client.List(ctx, &rrs, client.InNamespace(p.NS)); err != nil {
+			p.problem(err, "list", cat.ID(profiles.Pipelines, "RecurringRun"), "")
+		}
+		for _, rr := range rrs.Items {
+			row := recurringRow{Name: rr.Name, Schedule: rr.Spec.Schedule, Suspended: rr.Spec.Suspend, Active: len(rr.Status.Active)}
+			if ref := rr.Spec.RunSpec.PipelineVersionRef; ref != nil {
+				row.Pipeline = ref.Name
+			}
+			if t := rr.Status.LastScheduleTime; t != nil {
+				row.Last = duration.HumanDuration(s.now().Sub(t.Time)) + " ago"
+			}
+			if t := rr.Status.NextScheduleTime; t != nil && !rr.Spec.Suspend {
+				row.Next = "in " + duration.HumanDuration(t.Sub(s.now()))
+			}
+			d.Recurring = append(d.Recurring, row)
+		}
+		sort.Slice(d.Recurring, func(i, j int) bool { return d.Recurring[i].Name < d.Recurring[j].Name })
+	}
+	p.Data = d
 	s.render(w, "runs", p)
 }
 

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"sort"
@@ -24,6 +25,7 @@ func (s *Server) tuningRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ns/{ns}/experiments", s.experimentList)
 	mux.HandleFunc("GET /ns/{ns}/experiments.csv", s.experimentCSV)
 	mux.HandleFunc("GET /ns/{ns}/experiments/{name}", s.experiment)
+	mux.HandleFunc("GET /ns/{ns}/experiments/{name}/trials", s.experimentTrials)
 	mux.HandleFunc("POST /ns/{ns}/experiments", s.experimentCreate)
 }
 
@@ -176,7 +178,17 @@ func (s *Server) experiment(w http.ResponseWriter, r *http.Request) {
 	if err := s.client.List(ctx, &trials, client.InNamespace(p.NS), client.MatchingLabels{tuningv1beta1.LabelExperimentName: e.Name}); err != nil {
 		p.problem(err, "list", s.catalog(r.Context()).ID(profiles.Tuning, "Trial"), "")
 	}
-	for _, t := range trials.Items {
+	d.Trials = trialRows(&e, d.ParamNames, d.Metrics, trials.Items)
+	d.Tabs = s.tabs(ctx, p, &e)
+	p.Data = d
+	s.render(w, "experiment", p)
+}
+
+// trialRows are an experiment's trials in creation order, their parameters in the order
+// of paramNames and their latest metrics in the order of metrics.
+func trialRows(e *tuningv1beta1.Experiment, paramNames, metrics []string, trials []tuningv1beta1.Trial) []trialRow {
+	var out []trialRow
+	for _, t := range trials {
 		row := trialRow{Name: t.Name, Created: t.CreationTimestamp.Time, Best: t.Name == e.Status.CurrentOptimalTrial.BestTrialName, State: "Created"}
 		last := metav1.Time{}
 		for _, c := range t.Status.Conditions {
@@ -184,7 +196,7 @@ func (s *Server) experiment(w http.ResponseWriter, r *http.Request) {
 				row.State, last = string(c.Type), c.LastTransitionTime
 			}
 		}
-		for _, n := range d.ParamNames {
+		for _, n := range paramNames {
 			v := ""
 			for _, a := range t.Spec.ParameterAssignments {
 				if a.Name == n {
@@ -193,7 +205,7 @@ func (s *Server) experiment(w http.ResponseWriter, r *http.Request) {
 			}
 			row.Params = append(row.Params, v)
 		}
-		for _, n := range d.Metrics {
+		for _, n := range metrics {
 			v := ""
 			if t.Status.Observation != nil {
 				for _, m := range t.Status.Observation.Metrics {
@@ -204,12 +216,64 @@ func (s *Server) experiment(w http.ResponseWriter, r *http.Request) {
 			}
 			row.Metrics = append(row.Metrics, v)
 		}
-		d.Trials = append(d.Trials, row)
+		out = append(out, row)
 	}
-	sort.SliceStable(d.Trials, func(i, j int) bool { return d.Trials[i].Created.Before(d.Trials[j].Created) })
-	d.Tabs = s.tabs(ctx, p, &e)
-	p.Data = d
-	s.render(w, "experiment", p)
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// trialsJSON is what the experiment page's charts draw: the parameters and metrics named,
+// the objective's direction, and each trial's values (strings, as Katib reports them).
+type trialsJSON struct {
+	Params   []string    `json:"params"`
+	Metrics  []string    `json:"metrics"`
+	Maximize bool        `json:"maximize"`
+	Best     string      `json:"best"`
+	Trials   []trialJSON `json:"trials"`
+}
+
+type trialJSON struct {
+	Name    string   `json:"name"`
+	State   string   `json:"state"`
+	Params  []string `json:"params"`
+	Metrics []string `json:"metrics"`
+}
+
+// experimentTrials serves the experiment's trials as JSON for its charts: the objective
+// per trial (uPlot) and the parallel coordinates of parameters and objective.
+func (s *Server) experimentTrials(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ns, name := r.PathValue("ns"), r.PathValue("name")
+	var e tuningv1beta1.Experiment
+	if err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &e); err != nil {
+		pr := problemOf(err, "get", s.catalog(ctx).ID(profiles.Tuning, "Experiment"), ns, name)
+		http.Error(w, pr.Text, http.StatusBadGateway)
+		return
+	}
+	var trials tuningv1beta1.TrialList
+	if err := s.client.List(ctx, &trials, client.InNamespace(ns), client.MatchingLabels{tuningv1beta1.LabelExperimentName: name}); err != nil {
+		pr := problemOf(err, "list", s.catalog(ctx).ID(profiles.Tuning, "Trial"), ns, "")
+		http.Error(w, pr.Text, http.StatusBadGateway)
+		return
+	}
+	out := trialsJSON{Params: []string{}, Metrics: []string{}, Trials: []trialJSON{}, Best: e.Status.CurrentOptimalTrial.BestTrialName}
+	for _, ps := range e.Spec.Parameters {
+		out.Params = append(out.Params, ps.Name)
+	}
+	if o := e.Spec.Objective; o != nil {
+		out.Metrics = append([]string{o.ObjectiveMetricName}, o.AdditionalMetricNames...)
+		out.Maximize = o.Type == tuningv1beta1.ObjectiveTypeMaximize
+	}
+	for _, t := range trialRows(&e, out.Params, out.Metrics, trials.Items) {
+		out.Trials = append(out.Trials, trialJSON{Name: t.Name, State: t.State, Params: t.Params, Metrics: t.Metrics})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 // maxYAML bounds an Experiment submitted from the form.

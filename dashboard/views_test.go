@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
+	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
 	"github.com/kfup/kfup/components/pipelines/ir"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
@@ -213,9 +214,21 @@ func TestExperimentsListCSVAndDetail(t *testing.T) {
 	}
 
 	body := ts.get("/ns/default/experiments/hpo")
-	mustContain(t, body, "hpo-a", "hpo-b", "hpo-c", "<th>lr</th>", "<th>accuracy</th>", "<th>loss</th>", `<tr class="best"><td>hpo-b</td>`, "0.97", `id="trials" class="sortable"`)
+	mustContain(t, body, "hpo-a", "hpo-b", "hpo-c", "<th>lr</th>", "<th>accuracy</th>", "<th>loss</th>", `<tr data-trial="hpo-b" class="best"><td>hpo-b</td>`, `data-trials="/ns/default/experiments/hpo/trials"`, "0.97", `id="trials" class="sortable"`)
 	if strings.Contains(body, "other-a") {
 		t.Error("the experiment lists another experiment's trial")
+	}
+	var got trialsJSON
+	if err := json.Unmarshal([]byte(ts.get("/ns/default/experiments/hpo/trials")), &got); err != nil {
+		t.Fatal(err)
+	}
+	wantJSON := trialsJSON{Params: []string{"lr", "layers"}, Metrics: []string{"accuracy", "loss"}, Maximize: true, Best: "hpo-b", Trials: []trialJSON{
+		{Name: "hpo-a", State: "Succeeded", Params: []string{"0.01", "3"}, Metrics: []string{"0.9", "0.1"}},
+		{Name: "hpo-b", State: "Succeeded", Params: []string{"0.05", "3"}, Metrics: []string{"0.97", "0.1"}},
+		{Name: "hpo-c", State: "Running", Params: []string{"0.08", "3"}, Metrics: []string{"", ""}},
+	}}
+	if d := cmp.Diff(wantJSON, got); d != "" {
+		t.Errorf("trials JSON (-want +got):\n%s", d)
 	}
 }
 
@@ -255,8 +268,13 @@ func TestRunsAndDAG(t *testing.T) {
 	run.Status.Pipeline = "p"
 	run.Status.Tasks = []pipelinesv1alpha1.TaskStatus{{ID: "prep", Task: "prep", Phase: "Succeeded", PodName: "r1-prep",
 		Parameters: map[string]apiextensionsv1.JSON{"rows": {Raw: []byte("42")}}}, {ID: "train", Task: "train", Phase: "Running"}}
-	ts := newTestServer(t, nil, []client.Object{run})
-	mustContain(t, ts.get("/ns/default/runs"), "r1", "Running", "1/2")
+	pl := &pipelinesv2beta1.Pipeline{ObjectMeta: metav1.ObjectMeta{Name: "iris", Namespace: "default"}, Spec: pipelinesv2beta1.PipelineSpec{Description: "train and score"}}
+	v1 := &pipelinesv2beta1.PipelineVersion{ObjectMeta: metav1.ObjectMeta{Name: "iris-v1", Namespace: "default"}, Spec: pipelinesv2beta1.PipelineVersionSpec{PipelineName: "iris"}}
+	v2 := &pipelinesv2beta1.PipelineVersion{ObjectMeta: metav1.ObjectMeta{Name: "iris-v2", Namespace: "default"}, Spec: pipelinesv2beta1.PipelineVersionSpec{PipelineName: "iris"}}
+	rr := &pipelinesv1alpha1.RecurringRun{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "default"},
+		Spec: pipelinesv1alpha1.RecurringRunSpec{Schedule: "0 3 * * *", RunSpec: pipelinesv1alpha1.PipelineRunSpec{PipelineVersionRef: &pipelinesv1alpha1.PipelineVersionRef{Name: "iris-v2"}}}}
+	ts := newTestServer(t, nil, []client.Object{run, pl, v1, v2, rr})
+	mustContain(t, ts.get("/ns/default/runs"), "r1", "Running", "1/2", "train and score", "iris-v1, iris-v2", "nightly", "0 3 * * *")
 	mustContain(t, ts.get("/ns/default/runs/r1"), `data-src="/ns/default/runs/r1/dag"`, `id="run-phase"`)
 	var g dag
 	if err := json.Unmarshal([]byte(ts.get("/ns/default/runs/r1/dag")), &g); err != nil {

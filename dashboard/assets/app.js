@@ -80,6 +80,7 @@
         Array.prototype.forEach.call(t.tBodies[0].rows, function (r) {
           r.hidden = q !== "" && r.textContent.toLowerCase().indexOf(q) < 0;
         });
+        document.dispatchEvent(new CustomEvent("kfup:filtered"));
       });
     });
   }
@@ -127,9 +128,122 @@
     });
   }
 
+
+  // An experiment's charts, from data-trials (JSON): the objective of each trial with the
+  // best so far (uPlot), and parallel coordinates of the parameters and the objective,
+  // linked to the trial table (hover either; the table's filter dims hidden trials).
+  var trialData = {};
+  function withTrials(src, fn) {
+    if (!trialData[src]) {
+      trialData[src] = fetch(src, { credentials: "same-origin" }).then(function (r) { return r.json(); });
+      setTimeout(function () { delete trialData[src]; }, 500);
+    }
+    trialData[src].then(fn);
+  }
+  function num(v) { var n = parseFloat(v); return isNaN(n) ? null : n; }
+
+  function objectiveChart(box, d) {
+    if (!window.uPlot) return;
+    var xs = [], ys = [], best = [], cur = null;
+    d.trials.forEach(function (t, i) {
+      var v = num(t.metrics[0]);
+      xs.push(i + 1);
+      ys.push(v);
+      if (v !== null && (cur === null || (d.maximize ? v > cur : v < cur))) cur = v;
+      best.push(cur);
+    });
+    box.textContent = "";
+    if (xs.length === 0) { box.textContent = "No trials yet."; return; }
+    new uPlot({
+      width: Math.max(300, box.clientWidth - 8), height: 220,
+      scales: { x: { time: false } },
+      axes: [{ label: "trial", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, {}],
+      series: [{ label: "trial" },
+        { label: d.metrics[0] || "objective", stroke: "#2754c5", width: 0, points: { show: true, size: 7, fill: "#2754c5" } },
+        { label: "best so far", stroke: "#1f8a4c", width: 2, points: { show: false } }],
+    }, [xs, ys, best], box);
+    box.classList.add("drawn");
+  }
+
+  function parcoords(box, d) {
+    var dims = d.params.map(function (p, i) { return { name: p, get: function (t) { return t.params[i]; } }; });
+    if (d.metrics.length) dims.push({ name: d.metrics[0], get: function (t) { return t.metrics[0]; }, objective: true });
+    var trials = d.trials.filter(function (t) { return dims.every(function (dm) { return dm.get(t) !== ""; }); });
+    box.textContent = "";
+    if (dims.length < 2 || trials.length === 0) { box.textContent = "No finished trials yet."; return; }
+    dims.forEach(function (dm) {
+      var vals = trials.map(dm.get);
+      dm.numeric = vals.every(function (v) { return num(v) !== null; });
+      if (dm.numeric) {
+        var ns = vals.map(num);
+        dm.min = Math.min.apply(null, ns); dm.max = Math.max.apply(null, ns);
+      } else {
+        dm.cats = vals.filter(function (v, i) { return vals.indexOf(v) === i; }).sort();
+      }
+    });
+    var W = Math.max(320, box.clientWidth - 8), H = 220, top = 24, bottom = 20, left = 40, right = 40;
+    var step = (W - left - right) / (dims.length - 1);
+    var svg = el("svg", { width: W, height: H, "class": "parcoords" }, box);
+    function y(dm, v) {
+      var f;
+      if (dm.numeric) f = dm.max === dm.min ? 0.5 : (num(v) - dm.min) / (dm.max - dm.min);
+      else f = dm.cats.length < 2 ? 0.5 : dm.cats.indexOf(v) / (dm.cats.length - 1);
+      return H - bottom - f * (H - top - bottom);
+    }
+    var lines = {};
+    trials.forEach(function (t) {
+      var pts = dims.map(function (dm, i) { return (left + i * step) + "," + y(dm, dm.get(t)); });
+      var line = el("polyline", { points: pts.join(" "), "class": "pc-line" + (t.name === d.best ? " best" : ""), "data-trial": t.name }, svg);
+      var title = el("title", {}, line);
+      title.textContent = t.name + ": " + dims.map(function (dm) { return dm.name + "=" + dm.get(t); }).join(", ");
+      line.addEventListener("mouseenter", function () { hover(t.name, true); });
+      line.addEventListener("mouseleave", function () { hover(t.name, false); });
+      lines[t.name] = line;
+    });
+    dims.forEach(function (dm, i) {
+      var x = left + i * step;
+      el("line", { x1: x, x2: x, y1: top, y2: H - bottom, "class": "pc-axis" }, svg);
+      var label = el("text", { x: x, y: 14, "text-anchor": "middle", "class": "pc-label" + (dm.objective ? " objective" : "") }, svg);
+      label.textContent = dm.name;
+      var lo = el("text", { x: x + 4, y: H - 6, "class": "pc-tick" }, svg);
+      lo.textContent = dm.numeric ? String(dm.min) : dm.cats[0];
+      var hi = el("text", { x: x + 4, y: top + 10, "class": "pc-tick" }, svg);
+      hi.textContent = dm.numeric ? String(dm.max) : dm.cats[dm.cats.length - 1];
+    });
+    function hover(name, on) {
+      if (lines[name]) lines[name].classList.toggle("hover", on);
+      var row = document.querySelector('#trials tr[data-trial="' + name + '"]');
+      if (row) row.classList.toggle("hover", on);
+    }
+    document.querySelectorAll("#trials tr[data-trial]").forEach(function (row) {
+      row.addEventListener("mouseenter", function () { hover(row.dataset.trial, true); });
+      row.addEventListener("mouseleave", function () { hover(row.dataset.trial, false); });
+    });
+    box.dimHidden = function () {
+      document.querySelectorAll("#trials tr[data-trial]").forEach(function (row) {
+        if (lines[row.dataset.trial]) lines[row.dataset.trial].classList.toggle("dim", row.hidden);
+      });
+    };
+    box.dimHidden();
+    box.classList.add("drawn");
+  }
+
+  function drawCharts(root) {
+    root.querySelectorAll("[data-trials]").forEach(function (box) {
+      withTrials(box.dataset.trials, function (d) {
+        if (box.dataset.chart === "objective") objectiveChart(box, d);
+        else parcoords(box, d);
+      });
+    });
+  }
+  document.addEventListener("kfup:filtered", function () {
+    document.querySelectorAll("[data-chart=parcoords]").forEach(function (b) { if (b.dimHidden) b.dimHidden(); });
+  });
+
   function wire(root) {
     tables(root);
     root.querySelectorAll("[data-dag]").forEach(drawDAG);
+    drawCharts(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
