@@ -21,6 +21,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -371,6 +372,9 @@ func TestBrowserViews(t *testing.T) {
 		createWithStatus(t, c, tr)
 	}
 	createWithStatus(t, c, pipelineRun(ns, "train-eval", 12, 4))
+	again := pipelineRun(ns, "train-eval-2", 12, 4)
+	again.Spec.Parameters = map[string]apiextensionsv1.JSON{"lr": {Raw: []byte("0.05")}, "epochs": {Raw: []byte("10")}}
+	createWithStatus(t, c, again)
 	must(t, c.Create(ctx, &pipelinesv2beta1.Pipeline{ObjectMeta: metav1.ObjectMeta{Name: "train-eval", Namespace: ns},
 		Spec: pipelinesv2beta1.PipelineSpec{Description: "12 steps of 4 tasks"}}))
 	rr := &pipelinesv1alpha1.RecurringRun{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: ns},
@@ -419,12 +423,26 @@ func TestBrowserViews(t *testing.T) {
 	t.Run("run-task-panel", func(t *testing.T) {
 		tab := h.tab(t)
 		do(t, tab, chromedp.Navigate(h.base+"/ns/"+ns+"/runs/train-eval"), chromedp.WaitVisible(chromedp.CSS("#dag.drawn")),
-			chromedp.Click(chromedp.CSS(`svg.dag g.node[data-id="t-0-0"]`)), chromedp.WaitVisible(chromedp.CSS("#side h2")))
+			chromedp.Click(chromedp.CSS(`svg.dag g.node[data-id="t-0-0"]`)), chromedp.WaitVisible(chromedp.CSS("#side h2")),
+			chromedp.WaitVisible(chromedp.CSS("#side .roc canvas")))
 		text := textOf(t, tab, "#side")
-		if !strings.Contains(text, "t-0-0") || !strings.Contains(text, "Succeeded") {
-			t.Errorf("side panel: %q", text)
+		for _, want := range []string{"t-0-0", "Succeeded", "accuracy", "0.93", "setosa", "versicolor", "15"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("side panel lacks %q: %q", want, text)
+			}
 		}
 		screenshot(t, tab, "run-task")
+	})
+	t.Run("runs-compare", func(t *testing.T) {
+		tab := h.tab(t)
+		do(t, tab, chromedp.Navigate(h.base+"/ns/"+ns+"/runs"), chromedp.WaitVisible(chromedp.CSS("#runs")),
+			chromedp.Click(chromedp.CSS(`input[name=run][value="train-eval"]`)), chromedp.Click(chromedp.CSS(`input[name=run][value="train-eval-2"]`)),
+			chromedp.Click(chromedp.CSS(`#compare button`)), chromedp.WaitVisible(chromedp.CSS("#comparison")))
+		text := textOf(t, tab, "#comparison")
+		if !strings.Contains(text, "t-0-0/metrics/accuracy") || !strings.Contains(text, "lr") {
+			t.Errorf("comparison: %q", text)
+		}
+		screenshot(t, tab, "runs-compare")
 	})
 	t.Run("namespace-selector", func(t *testing.T) {
 		tab := h.tab(t)
@@ -571,8 +589,19 @@ func pipelineRun(ns, name string, levels, width int) *pipelinesv1alpha1.Pipeline
 				phase = pipelinesv1alpha1.PhaseRunning
 			}
 			if phase != "" {
-				statuses = append(statuses, pipelinesv1alpha1.TaskStatus{ID: id, Task: id, Phase: phase, Attempts: 1, PodName: name + "-" + id,
-					StartTime: &metav1.Time{Time: time.Now().Add(-time.Minute)}})
+				st := pipelinesv1alpha1.TaskStatus{ID: id, Task: id, Phase: phase, Attempts: 1, PodName: name + "-" + id,
+					StartTime: &metav1.Time{Time: time.Now().Add(-time.Minute)}}
+				if id == "t-0-0" { // metrics as the kfp SDK records them
+					st.Artifacts = map[string]pipelinesv1alpha1.ArtifactList{
+						"metrics": {Artifacts: []pipelinesv1alpha1.Artifact{{URI: "kfup://store/metrics", Type: "system.Metrics",
+							Metadata: &apiextensionsv1.JSON{Raw: []byte(`{"accuracy": 0.93, "loss": 0.21}`)}}}},
+						"classification": {Artifacts: []pipelinesv1alpha1.Artifact{{URI: "kfup://store/cm", Type: "system.ClassificationMetrics",
+							Metadata: &apiextensionsv1.JSON{Raw: []byte(`{"confusionMatrix": {"annotationSpecs": [{"displayName": "setosa"}, {"displayName": "versicolor"}],
+							"rows": [{"row": [12, 1]}, {"row": [2, 15]}]}, "confidenceMetrics": [{"falsePositiveRate": 0, "recall": 0},
+							{"falsePositiveRate": 0.1, "recall": 0.7}, {"falsePositiveRate": 0.3, "recall": 0.92}, {"falsePositiveRate": 1, "recall": 1}]}`)}}}},
+					}
+				}
+				statuses = append(statuses, st)
 			}
 		}
 	}

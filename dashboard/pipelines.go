@@ -3,6 +3,8 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"html"
 	"net/http"
 	"regexp"
 	"sort"
@@ -11,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -22,7 +25,9 @@ import (
 
 func (s *Server) pipelinesRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ns/{ns}/runs", s.runList)
+	mux.HandleFunc("GET /ns/{ns}/runs/compare", s.runCompare)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}", s.run)
+	mux.HandleFunc("POST /ns/{ns}/runs/{name}/clone", s.runClone)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/dag", s.runDAG)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/task", s.runTask)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/logs", func(w http.ResponseWriter, r *http.Request) {
@@ -320,6 +325,92 @@ type taskPanel struct {
 	Parameters map[string]string
 	Inputs     map[string][]pipelinesv1alpha1.Artifact
 	Outputs    map[string][]pipelinesv1alpha1.Artifact
+	Metrics    []metricsView
+}
+
+// metricsView is what the panel shows of one metrics artifact, from the metadata the
+// kfp SDK writes: scalars (system.Metrics), a confusion matrix and an ROC curve
+// (system.ClassificationMetrics). HTML and Markdown artifacts live in the artifact store
+// and are named only.
+type metricsView struct {
+	Name, Type, URI string
+	Scalars         [][2]string
+	Categories      []string
+	Matrix          [][]string
+	// ROC is the curve's points as JSON ([[fpr...], [tpr...]]) for the page's script.
+	ROC string
+}
+
+// metricsOf reads the viewable metrics of a task's output artifacts.
+func metricsOf(outputs map[string][]pipelinesv1alpha1.Artifact) []metricsView {
+	var out []metricsView
+	names := make([]string, 0, len(outputs))
+	for n := range outputs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, a := range outputs[name] {
+			v := metricsView{Name: name, Type: a.Type, URI: a.URI}
+			var md map[string]any
+			if a.Metadata != nil {
+				_ = json.Unmarshal(a.Metadata.Raw, &md)
+			}
+			switch a.Type {
+			case "system.Metrics":
+				keys := make([]string, 0, len(md))
+				for k := range md {
+					if k != "display_name" {
+						keys = append(keys, k)
+					}
+				}
+				sort.Strings(keys)
+				for _, k := range keys {
+					v.Scalars = append(v.Scalars, [2]string{k, fmt.Sprint(md[k])})
+				}
+			case "system.ClassificationMetrics":
+				if cm, ok := md["confusionMatrix"].(map[string]any); ok {
+					specs, _ := cm["annotationSpecs"].([]any)
+					for _, sp := range specs {
+						m, _ := sp.(map[string]any)
+						v.Categories = append(v.Categories, fmt.Sprint(m["displayName"]))
+					}
+					rows, _ := cm["rows"].([]any)
+					for _, r := range rows {
+						m, _ := r.(map[string]any)
+						cells, _ := m["row"].([]any)
+						var row []string
+						for _, c := range cells {
+							row = append(row, fmt.Sprint(c))
+						}
+						v.Matrix = append(v.Matrix, row)
+					}
+				}
+				if pts, ok := md["confidenceMetrics"].([]any); ok && len(pts) > 0 {
+					type pt struct{ fpr, tpr float64 }
+					var ps []pt
+					for _, p := range pts {
+						m, _ := p.(map[string]any)
+						fpr, _ := m["falsePositiveRate"].(float64)
+						tpr, _ := m["recall"].(float64)
+						ps = append(ps, pt{fpr, tpr})
+					}
+					sort.SliceStable(ps, func(i, j int) bool { return ps[i].fpr < ps[j].fpr })
+					xs, ys := make([]float64, len(ps)), make([]float64, len(ps))
+					for i, p := range ps {
+						xs[i], ys[i] = p.fpr, p.tpr
+					}
+					b, _ := json.Marshal([][]float64{xs, ys})
+					v.ROC = string(b)
+				}
+			case "system.HTML", "system.Markdown":
+			default:
+				continue
+			}
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (s *Server) runTask(w http.ResponseWriter, r *http.Request) {
@@ -343,7 +434,130 @@ func (s *Server) runTask(w http.ResponseWriter, r *http.Request) {
 			for k, v := range t.Artifacts {
 				tp.Outputs[k] = v.Artifacts
 			}
+			tp.Metrics = metricsOf(tp.Outputs)
 		}
 	}
 	s.fragment(w, "run", "task", tp)
+}
+
+// compareData is the comparison of several runs: their parameters, outputs and scalar
+// metrics, one column per run.
+type compareData struct {
+	Runs []runRow
+	Rows []compareRow
+}
+
+type compareRow struct {
+	Section, Name string
+	Values        []string
+	Differ        bool
+}
+
+// maxCompare bounds the runs compared at once.
+const maxCompare = 10
+
+// runCompare compares the runs named by ?run= (2 to 10): parameters, pipeline outputs and
+// every scalar metric (task/artifact/name) side by side, differing rows marked.
+func (s *Server) runCompare(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.newPage(w, r, "Compare runs", "runs")
+	if !ok {
+		return
+	}
+	p.Live = s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun")
+	names := r.URL.Query()["run"]
+	if len(names) > maxCompare {
+		names = names[:maxCompare]
+	}
+	var d compareData
+	values := map[[2]string][]string{}
+	var keys [][2]string
+	add := func(i int, section, name, v string) {
+		k := [2]string{section, name}
+		if _, ok := values[k]; !ok {
+			values[k] = make([]string, len(names))
+			keys = append(keys, k)
+		}
+		values[k][i] = v
+	}
+	for i, name := range names {
+		run, err := s.getRun(r.Context(), p.NS, name)
+		if err != nil {
+			p.problem(err, "get", s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun"), name)
+			d.Runs = append(d.Runs, runRow{Name: name, Phase: "-"})
+			continue
+		}
+		d.Runs = append(d.Runs, s.runRowOf(run))
+		for k, v := range run.Spec.Parameters {
+			add(i, "parameter", k, string(v.Raw))
+		}
+		for k, v := range run.Status.Outputs {
+			add(i, "output", k, string(v.Raw))
+		}
+		for _, t := range run.Status.Tasks {
+			art := map[string][]pipelinesv1alpha1.Artifact{}
+			for k, v := range t.Artifacts {
+				art[k] = v.Artifacts
+			}
+			for _, m := range metricsOf(art) {
+				for _, sc := range m.Scalars {
+					add(i, "metric", t.ID+"/"+m.Name+"/"+sc[0], sc[1])
+				}
+			}
+		}
+	}
+	order := map[string]int{"parameter": 0, "output": 1, "metric": 2}
+	sort.SliceStable(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return order[keys[i][0]] < order[keys[j][0]]
+		}
+		return keys[i][1] < keys[j][1]
+	})
+	for _, k := range keys {
+		row := compareRow{Section: k[0], Name: k[1], Values: values[k]}
+		for _, v := range row.Values[1:] {
+			if v != row.Values[0] {
+				row.Differ = true
+			}
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	p.Data = d
+	s.render(w, "compare", p)
+}
+
+// runClone creates a new run with the spec of the run named (as kubectl create of its
+// spec would) and sends the browser to it.
+func (s *Server) runClone(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("ns"), r.PathValue("name")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fail := func(msg string) {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_, _ = w.Write([]byte(`<p class="problem">` + html.EscapeString(msg) + `</p>`))
+	}
+	run, err := s.getRun(r.Context(), ns, name)
+	if err != nil {
+		pr := problemOf(err, "get", s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun"), ns, name)
+		fail(pr.Text + " " + pr.Fix)
+		return
+	}
+	prefix := name
+	if len(prefix) > 40 {
+		prefix = prefix[:40]
+	}
+	clone := &pipelinesv1alpha1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: strings.TrimSuffix(prefix, "-") + "-",
+		Labels: map[string]string{}, Annotations: map[string]string{"pipelines.kfup.dev/cloned-from": name}}, Spec: *run.Spec.DeepCopy()}
+	for k, v := range run.Labels {
+		clone.Labels[k] = v
+	}
+	if err := s.client.Create(r.Context(), clone); err != nil {
+		if isAPIStatus(err) && !apierrors.IsForbidden(err) {
+			fail("The API server refused the clone, nothing was created: " + err.Error())
+			return
+		}
+		pr := problemOf(err, "create", s.catalog(r.Context()).ID(profiles.Pipelines, "PipelineRun"), ns, "")
+		fail(pr.Text + " " + pr.Fix)
+		return
+	}
+	w.Header().Set("HX-Redirect", "/ns/"+ns+"/runs/"+clone.Name)
+	w.WriteHeader(http.StatusCreated)
 }

@@ -344,3 +344,60 @@ func TestStateOf(t *testing.T) {
 		})
 	}
 }
+
+func metricsArtifact(typ, metadata string) pipelinesv1alpha1.ArtifactList {
+	return pipelinesv1alpha1.ArtifactList{Artifacts: []pipelinesv1alpha1.Artifact{{URI: "store://x", Type: typ, Metadata: &apiextensionsv1.JSON{Raw: []byte(metadata)}}}}
+}
+
+func TestMetricsViewers(t *testing.T) {
+	got := metricsOf(map[string][]pipelinesv1alpha1.Artifact{
+		"metrics":        metricsArtifact("system.Metrics", `{"accuracy": 0.93, "f1": 0.9, "display_name": "m"}`).Artifacts,
+		"classification": metricsArtifact("system.ClassificationMetrics", `{"confusionMatrix": {"annotationSpecs": [{"displayName": "cat"}, {"displayName": "dog"}], "rows": [{"row": [8, 2]}, {"row": [1, 9]}]}, "confidenceMetrics": [{"confidenceThreshold": 0.2, "recall": 1, "falsePositiveRate": 0.6}, {"confidenceThreshold": 0.8, "recall": 0.5, "falsePositiveRate": 0.1}]}`).Artifacts,
+		"report":         metricsArtifact("system.Markdown", `{}`).Artifacts,
+		"model":          metricsArtifact("system.Model", `{}`).Artifacts,
+	})
+	want := []metricsView{
+		{Name: "classification", Type: "system.ClassificationMetrics", URI: "store://x", Categories: []string{"cat", "dog"},
+			Matrix: [][]string{{"8", "2"}, {"1", "9"}}, ROC: "[[0.1,0.6],[0.5,1]]"},
+		{Name: "metrics", Type: "system.Metrics", URI: "store://x", Scalars: [][2]string{{"accuracy", "0.93"}, {"f1", "0.9"}}},
+		{Name: "report", Type: "system.Markdown", URI: "store://x"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("metrics (-want +got):\n%s", d)
+	}
+}
+
+func TestCompareAndCloneRuns(t *testing.T) {
+	mk := func(name, lr, acc string) *pipelinesv1alpha1.PipelineRun {
+		r := &pipelinesv1alpha1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"team": "a"}}}
+		r.Spec.PipelineSpec = &runtime.RawExtension{Raw: []byte(`{"pipelineInfo":{"name":"p"}}`)}
+		r.Spec.Parameters = map[string]apiextensionsv1.JSON{"lr": {Raw: []byte(lr)}, "epochs": {Raw: []byte("3")}}
+		r.Status.Tasks = []pipelinesv1alpha1.TaskStatus{{ID: "train", Task: "train", Phase: "Succeeded",
+			Artifacts: map[string]pipelinesv1alpha1.ArtifactList{"metrics": metricsArtifact("system.Metrics", `{"accuracy": `+acc+`}`),
+				"cm": metricsArtifact("system.ClassificationMetrics", `{"confusionMatrix": {"annotationSpecs": [{"displayName": "cat"}, {"displayName": "dog"}], "rows": [{"row": [8, 2]}, {"row": [1, 9]}]}, "confidenceMetrics": [{"recall": 1, "falsePositiveRate": 0.6}]}`)}}}
+		return r
+	}
+	ts := newTestServer(t, nil, []client.Object{mk("a", "0.1", "0.9"), mk("b", "0.2", "0.9")})
+	body := ts.get("/ns/default/runs/compare?run=a&run=b")
+	mustContain(t, body, `<tr class="differ"><td class="meta">parameter</td><td>lr</td><td><code>0.1</code></td><td><code>0.2</code></td>`,
+		`<tr><td class="meta">parameter</td><td>epochs</td>`, `<tr><td class="meta">metric</td><td>train/metrics/accuracy</td>`)
+	mustContain(t, ts.get("/ns/default/runs/a/task?id=train"), "accuracy", "<strong>0.9</strong>", "<th>cat</th><td>8</td><td>2</td>", `data-roc="[[0.6],[1]]"`)
+
+	w := ts.post("/ns/default/runs/a/clone", nil)
+	if w.Code != http.StatusCreated || !strings.HasPrefix(w.Header().Get("HX-Redirect"), "/ns/default/runs/a-") {
+		t.Fatalf("clone: %d %q %s", w.Code, w.Header().Get("HX-Redirect"), w.Body)
+	}
+	var list pipelinesv1alpha1.PipelineRunList
+	if err := ts.c.List(t.Context(), &list); err != nil {
+		t.Fatal(err)
+	}
+	var clone *pipelinesv1alpha1.PipelineRun
+	for i := range list.Items {
+		if list.Items[i].Annotations["pipelines.kfup.dev/cloned-from"] == "a" {
+			clone = &list.Items[i]
+		}
+	}
+	if clone == nil || string(clone.Spec.Parameters["lr"].Raw) != "0.1" || clone.Labels["team"] != "a" || len(clone.Status.Tasks) != 0 {
+		t.Errorf("clone %+v: want a's spec and labels, no status", clone)
+	}
+}

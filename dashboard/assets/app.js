@@ -240,8 +240,22 @@
     document.querySelectorAll("[data-chart=parcoords]").forEach(function (b) { if (b.dimHidden) b.dimHidden(); });
   });
 
+  // An ROC curve of a metrics artifact (data-roc: [[fpr...], [tpr...]]).
+  function drawROC(box) {
+    if (!window.uPlot || box.dataset.drawn) return;
+    box.dataset.drawn = "1";
+    var d = JSON.parse(box.dataset.roc);
+    new uPlot({
+      width: Math.max(260, box.clientWidth - 8), height: 220,
+      scales: { x: { time: false, range: [0, 1] }, y: { range: [0, 1] } },
+      axes: [{ label: "false positive rate" }, { label: "true positive rate" }],
+      series: [{ label: "FPR" }, { label: "TPR", stroke: "#2754c5", width: 2 }],
+    }, d, box);
+  }
+
   function wire(root) {
     tables(root);
+    root.querySelectorAll("[data-roc]").forEach(drawROC);
     root.querySelectorAll("[data-dag]").forEach(drawDAG);
     drawCharts(root);
   }
