@@ -319,7 +319,9 @@ func (s *Server) runDAG(w http.ResponseWriter, r *http.Request) {
 
 // taskPanel is the side panel of one task of a run.
 type taskPanel struct {
-	NS, Run    string
+	NS, Run string
+	// Container is the task pod's container that runs the component (its log).
+	Container  string
 	Task       *pipelinesv1alpha1.TaskStatus
 	ID         string
 	Parameters map[string]string
@@ -420,7 +422,7 @@ func (s *Server) runTask(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, pr.Text, http.StatusBadGateway)
 		return
 	}
-	tp := taskPanel{NS: run.Namespace, Run: run.Name, ID: r.URL.Query().Get("id"), Parameters: map[string]string{},
+	tp := taskPanel{NS: run.Namespace, Run: run.Name, ID: r.URL.Query().Get("id"), Container: pipelinesv1alpha1.MainContainer, Parameters: map[string]string{},
 		Inputs: map[string][]pipelinesv1alpha1.Artifact{}, Outputs: map[string][]pipelinesv1alpha1.Artifact{}}
 	for i := range run.Status.Tasks {
 		if t := &run.Status.Tasks[i]; t.ID == tp.ID {
