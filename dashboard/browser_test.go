@@ -148,9 +148,12 @@ func start(chromiumPath string) (*harness, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stop = cancel
 	b := NewBroker()
-	gvrs := []schema.GroupVersionResource{corev1.SchemeGroupVersion.WithResource("pods"), corev1.SchemeGroupVersion.WithResource("events")}
-	for _, k := range Discover(ctx, c, registry.APIs).Kinds {
-		gvrs = append(gvrs, k.GVR())
+	gvrs := func(ctx context.Context) []schema.GroupVersionResource {
+		out := []schema.GroupVersionResource{corev1.SchemeGroupVersion.WithResource("pods"), corev1.SchemeGroupVersion.WithResource("events")}
+		for _, k := range Discover(ctx, c, registry.APIs).Kinds {
+			out = append(out, k.GVR())
+		}
+		return out
 	}
 	if err := Watch(ctx, env.Config, gvrs, b); err != nil {
 		return nil, err

@@ -59,40 +59,68 @@ func (b *Broker) subscribe(ns string) (chan Change, func()) {
 	}
 }
 
-// Watch runs metadata-only informers (client-go) on resources with cfg, the user's
-// credentials, publishing every add, update and delete to b until ctx ends. A resource
-// the user may not watch is logged by client-go and retried; the pages still read it
-// directly and say what is forbidden.
-func Watch(ctx context.Context, cfg *rest.Config, resources []schema.GroupVersionResource, b *Broker) error {
+// WatchInterval is how often Watch asks for the resources to watch again, so that a kind
+// installed while the dashboard runs gets its informer.
+const WatchInterval = 30 * time.Second
+
+// Watch runs metadata-only informers (client-go) with cfg, the user's credentials, on the
+// resources that resources returns (asked again every WatchInterval: new ones are added),
+// publishing every add, update and delete to b until ctx ends. A resource the user may
+// not watch is logged by client-go and retried; the pages still read it directly and say
+// what is forbidden.
+func Watch(ctx context.Context, cfg *rest.Config, resources func(context.Context) []schema.GroupVersionResource, b *Broker) error {
 	mc, err := metadata.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("dashboard: watch client: %w", err)
 	}
 	f := metadatainformer.NewSharedInformerFactory(mc, 10*time.Minute)
-	for _, gvr := range resources {
-		id := gvr.Resource
-		if gvr.Group != "" {
-			id += "." + gvr.Group
-		}
-		publish := func(obj any) {
-			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = t.Obj
+	watched := map[schema.GroupVersionResource]bool{}
+	add := func() error {
+		for _, gvr := range resources(ctx) {
+			if watched[gvr] {
+				continue
 			}
-			ns := ""
-			if o, ok := obj.(interface{ GetNamespace() string }); ok {
-				ns = o.GetNamespace()
+			watched[gvr] = true
+			id := gvr.Resource
+			if gvr.Group != "" {
+				id += "." + gvr.Group
 			}
-			b.Publish(Change{Namespace: ns, Resource: id})
+			publish := func(obj any) {
+				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = t.Obj
+				}
+				ns := ""
+				if o, ok := obj.(interface{ GetNamespace() string }); ok {
+					ns = o.GetNamespace()
+				}
+				b.Publish(Change{Namespace: ns, Resource: id})
+			}
+			if _, err := f.ForResource(gvr).Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+				AddFunc:    publish,
+				UpdateFunc: func(_, obj any) { publish(obj) },
+				DeleteFunc: publish,
+			}); err != nil {
+				return fmt.Errorf("dashboard: watch %s: %w", id, err)
+			}
 		}
-		if _, err := f.ForResource(gvr).Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    publish,
-			UpdateFunc: func(_, obj any) { publish(obj) },
-			DeleteFunc: publish,
-		}); err != nil {
-			return fmt.Errorf("dashboard: watch %s: %w", id, err)
-		}
+		f.Start(ctx.Done()) // starts the informers not started yet
+		return nil
 	}
-	f.Start(ctx.Done())
+	if err := add(); err != nil {
+		return err
+	}
+	go func() {
+		t := time.NewTicker(WatchInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = add() // AddEventHandler fails only on a stopped informer: ctx is ending
+			}
+		}
+	}()
 	return nil
 }
 

@@ -104,10 +104,15 @@ func runDashboard(ctx context.Context, f *Factory, opts *DashboardOptions) error
 		return fmt.Errorf("dashboard: client for cluster %q: %w", opts.Name, err)
 	}
 	broker := dashboard.NewBroker()
-	watched := []schema.GroupVersionResource{corev1.SchemeGroupVersion.WithResource("pods"),
-		corev1.SchemeGroupVersion.WithResource("events"), corev1.SchemeGroupVersion.WithResource("nodes")}
-	for _, k := range dashboard.Discover(ctx, c, registry.APIs).Kinds {
-		watched = append(watched, k.GVR())
+	// pods, events, nodes, and every kind of the registry's slices the cluster serves now
+	// or later
+	watched := func(ctx context.Context) []schema.GroupVersionResource {
+		out := []schema.GroupVersionResource{corev1.SchemeGroupVersion.WithResource("pods"),
+			corev1.SchemeGroupVersion.WithResource("events"), corev1.SchemeGroupVersion.WithResource("nodes")}
+		for _, k := range dashboard.Discover(ctx, c, registry.APIs).Kinds {
+			out = append(out, k.GVR())
+		}
+		return out
 	}
 	if err := dashboard.Watch(ctx, cfg, watched, broker); err != nil {
 		return err
