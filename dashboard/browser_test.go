@@ -10,7 +10,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
-
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,7 +159,19 @@ func start(chromiumPath string) (*harness, error) {
 	if err := Watch(ctx, env.Config, gvrs, b); err != nil {
 		return nil, err
 	}
-	s, err := New(c, WithClientset(cs), WithAPIs(registry.APIs), WithBroker(b), WithClusterName("envtest"))
+	// "Try it" reaches this stand-in for the cluster's ingress: an OIP v2 model that
+	// answers for any InferenceService host
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/infer") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"model_name":%q,"id":"e2e","outputs":[{"name":"predict","shape":[1],"datatype":"FP32","data":[1]}],"host":%q}`,
+			strings.Split(r.URL.Path, "/")[3], r.Host)
+	}))
+	s, err := New(c, WithClientset(cs), WithAPIs(registry.APIs), WithBroker(b), WithClusterName("envtest"),
+		WithInferTransport(IngressTransport(strings.TrimPrefix(model.URL, "http://"))))
 	if err != nil {
 		return nil, err
 	}
@@ -407,6 +420,18 @@ func TestBrowserViews(t *testing.T) {
 			screenshot(t, tab, v.name)
 		})
 	}
+	t.Run("endpoint-try-it", func(t *testing.T) {
+		tab := h.tab(t)
+		do(t, tab, chromedp.Navigate(h.base+"/ns/"+ns+"/endpoints/iris"), chromedp.WaitVisible(chromedp.CSS("#tryit button")),
+			chromedp.Click(chromedp.CSS("#tryit button")), chromedp.WaitVisible(chromedp.CSS("#infer-result pre.response")))
+		text := textOf(t, tab, "#infer-result")
+		for _, want := range []string{"200 OK", `"outputs"`, "/v2/models/iris/infer", "iris-" + ns + ".kfup.localhost"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("Try it shows %q, lacking %q", text, want)
+			}
+		}
+		screenshot(t, tab, "endpoint-try-it")
+	})
 	t.Run("experiment-charts", func(t *testing.T) {
 		tab := h.tab(t)
 		do(t, tab, chromedp.Navigate(h.base+"/ns/"+ns+"/experiments/lr-search"), chromedp.WaitVisible(chromedp.CSS("#parcoords.drawn")),
