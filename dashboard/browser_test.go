@@ -447,6 +447,18 @@ func TestBrowserViews(t *testing.T) {
 		if n := evalJS[int](t, tab, `document.querySelectorAll("#parcoords polyline.dim").length`); n != 1 {
 			t.Errorf("%d lines dimmed by the filter, want 1", n)
 		}
+		// a live refresh of the region keeps the filter, and the charts follow it again
+		evalJS[bool](t, tab, `(function(){ document.getElementById("live").dataset.old = "1"; htmx.trigger(document.getElementById("live"), "kfup:refresh"); return true })()`)
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](`!document.getElementById("live").dataset.old && !!document.querySelector("#parcoords.drawn")`,
+			chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("the live region did not refresh: %v", err)
+		}
+		if v := evalJS[string](t, tab, `document.querySelector('input[data-filter=trials]').value`); v != "lr-search-a" {
+			t.Errorf("after a refresh the filter is %q, want lr-search-a", v)
+		}
+		if n := evalJS[int](t, tab, `document.querySelectorAll("#trials tbody tr:not([hidden])").length`); n != 1 {
+			t.Errorf("after a refresh %d trial rows show, want the 1 the filter keeps", n)
+		}
 	})
 	t.Run("run-task-panel", func(t *testing.T) {
 		tab := h.tab(t)

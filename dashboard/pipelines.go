@@ -157,9 +157,7 @@ type runDetail struct {
 	Run   runRow
 	Found bool
 	Tasks int
-	// Version is the run's resourceVersion: a live refresh redraws the DAG when it changed.
-	Version string
-	Tabs    objectTabs
+	Tabs  objectTabs
 }
 
 func (s *Server) getRun(ctx context.Context, ns, name string) (*pipelinesv1alpha1.PipelineRun, error) {
@@ -189,7 +187,6 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	d.Found = true
 	d.Run = s.runRowOf(run)
 	d.Tasks = len(run.Status.Tasks)
-	d.Version = run.ResourceVersion
 	d.Tabs = s.tabs(r.Context(), p, run)
 	p.Data = d
 	s.render(w, "run", p)

@@ -47,8 +47,11 @@
   }
 
   // Tables with class "sortable" sort by a header click; an input with data-filter="<id>"
-  // hides the rows of table <id> that do not contain its text.
+  // hides the rows of table <id> that do not contain its text. Both survive a live
+  // refresh of the region (kept by table id, applied again when it is wired).
+  var sorts = {}, filters = {};
   function tables(root) {
+    if (!root.querySelectorAll) return;
     root.querySelectorAll("table.sortable th").forEach(function (th) {
       if (th.dataset.bound) return;
       th.dataset.bound = "1";
@@ -58,6 +61,7 @@
         var asc = th.dataset.sort !== "asc";
         table.querySelectorAll("th").forEach(function (h) { delete h.dataset.sort; });
         th.dataset.sort = asc ? "asc" : "desc";
+        if (table.id) sorts[table.id] = { idx: idx, asc: asc };
         var body = table.tBodies[0];
         var rows = Array.prototype.slice.call(body.rows);
         rows.sort(function (a, b) {
@@ -76,12 +80,25 @@
       inp.addEventListener("input", function () {
         var t = document.getElementById(inp.dataset.filter);
         if (!t) return;
+        filters[inp.dataset.filter] = inp.value;
         var q = inp.value.toLowerCase();
         Array.prototype.forEach.call(t.tBodies[0].rows, function (r) {
           r.hidden = q !== "" && r.textContent.toLowerCase().indexOf(q) < 0;
         });
         document.dispatchEvent(new CustomEvent("kfup:filtered"));
       });
+      if (filters[inp.dataset.filter]) {
+        inp.value = filters[inp.dataset.filter];
+        inp.dispatchEvent(new Event("input"));
+      }
+    });
+    root.querySelectorAll("table.sortable[id]").forEach(function (table) {
+      var st = sorts[table.id];
+      var th = st && table.tHead && table.tHead.rows[0].cells[st.idx];
+      if (!th || th.dataset.sort) return;
+      // a click sorts ascending from no order: click again for descending
+      th.click();
+      if (!st.asc) th.click();
     });
   }
 
@@ -95,8 +112,8 @@
     return e;
   }
   function drawDAG(box) {
-    if (box.dataset.drawn === box.dataset.src + box.dataset.version) return;
-    box.dataset.drawn = box.dataset.src + box.dataset.version;
+    if (box.kfupDrawn) return;
+    box.kfupDrawn = true;
     fetch(box.dataset.src, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
       var g = new dagre.graphlib.Graph();
       g.setGraph({ rankdir: "TB", nodesep: 16, ranksep: 36, marginx: 8, marginy: 8 });
@@ -230,6 +247,8 @@
 
   function drawCharts(root) {
     root.querySelectorAll("[data-trials]").forEach(function (box) {
+      if (box.kfupDrawn) return;
+      box.kfupDrawn = true;
       withTrials(box.dataset.trials, function (d) {
         if (box.dataset.chart === "objective") objectiveChart(box, d);
         else parcoords(box, d);
@@ -242,8 +261,8 @@
 
   // An ROC curve of a metrics artifact (data-roc: [[fpr...], [tpr...]]).
   function drawROC(box) {
-    if (!window.uPlot || box.dataset.drawn) return;
-    box.dataset.drawn = "1";
+    if (!window.uPlot || box.kfupDrawn) return;
+    box.kfupDrawn = true;
     var d = JSON.parse(box.dataset.roc);
     new uPlot({
       width: Math.max(260, box.clientWidth - 8), height: 220,
@@ -254,6 +273,7 @@
   }
 
   function wire(root) {
+    if (!root || !root.querySelectorAll) return;
     tables(root);
     root.querySelectorAll("[data-roc]").forEach(drawROC);
     root.querySelectorAll("[data-dag]").forEach(drawDAG);
@@ -263,7 +283,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     startLive();
     namespaceSelector();
-    wire(document);
   });
-  document.addEventListener("htmx:afterSettle", function (e) { wire(e.target); });
+  // htmx calls this for the page once loaded and for every fragment it swaps in (a live
+  // refresh replaces the region: its new elements are wired again)
+  htmx.onLoad(wire);
 })();
