@@ -407,6 +407,7 @@ func TestBrowserViews(t *testing.T) {
 		{"endpoint", "/ns/" + ns + "/endpoints/iris", "#tryit", "Try it"},
 		{"experiments-list", "/ns/" + ns + "/experiments", "#experiments", "lr-search-b"},
 		{"experiment", "/ns/" + ns + "/experiments/lr-search", "#parcoords.drawn", "0.961"},
+		{"trial", "/ns/" + ns + "/experiments/lr-search/trials/lr-search-b", "#trial-metrics", "0.961"},
 		{"runs-list", "/ns/" + ns + "/runs", "#recurring", "0 3 * * *"},
 		{"run", "/ns/" + ns + "/runs/train-eval", "#dag.drawn", "Succeeded"},
 	} {

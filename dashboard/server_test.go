@@ -318,7 +318,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"home", "training", "job", "endpoints", "endpoint", "experiments", "experiment", "runs", "run"} {
+	for _, name := range []string{"home", "training", "job", "endpoints", "endpoint", "experiments", "experiment", "trial", "runs", "run", "compare"} {
 		if _, ok := p.t[name]; !ok {
 			t.Errorf("no template %s", name)
 		}
@@ -326,7 +326,8 @@ func TestRenderEveryTemplate(t *testing.T) {
 	// an empty page of every view renders (no nil dereference in a template)
 	ts := newTestServer(t, nil, nil)
 	for _, path := range []string{"/ns/default/", "/ns/default/training", "/ns/default/training/PyTorchJob/none", "/ns/default/endpoints",
-		"/ns/default/endpoints/none", "/ns/default/experiments", "/ns/default/experiments/none", "/ns/default/runs", "/ns/default/runs/none"} {
+		"/ns/default/endpoints/none", "/ns/default/experiments", "/ns/default/experiments/none", "/ns/default/experiments/none/trials/none", "/ns/default/runs", "/ns/default/runs/none",
+		"/ns/default/runs/compare?run=a&run=b"} {
 		body := ts.get(path)
 		if !strings.Contains(body, "</html>") {
 			t.Errorf("%s: truncated page", path)

@@ -26,6 +26,12 @@ func (s *Server) tuningRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ns/{ns}/experiments.csv", s.experimentCSV)
 	mux.HandleFunc("GET /ns/{ns}/experiments/{name}", s.experiment)
 	mux.HandleFunc("GET /ns/{ns}/experiments/{name}/trials", s.experimentTrials)
+	mux.HandleFunc("GET /ns/{ns}/experiments/{name}/trials/{trial}", s.trial)
+	mux.HandleFunc("GET /ns/{ns}/experiments/{name}/trials/{trial}/logs", func(w http.ResponseWriter, r *http.Request) {
+		s.podLogs(w, r, func(p *corev1.Pod) bool {
+			return p.Labels[tuningv1beta1.LabelTrialName] == r.PathValue("trial") && p.Labels[tuningv1beta1.LabelExperimentName] == r.PathValue("name")
+		})
+	})
 	mux.HandleFunc("POST /ns/{ns}/experiments", s.experimentCreate)
 }
 
@@ -371,4 +377,68 @@ spec:
                 image: busybox
                 command: ["sh", "-c", "echo accuracy=0.9 lr=${trialParameters.learningRate}"]
 `
+}
+
+type trialDetail struct {
+	Experiment, Name, State string
+	Found                   bool
+	Params                  []tuningv1beta1.ParameterAssignment
+	Metrics                 []tuningv1beta1.Metric
+	Objective               string
+	Run                     string
+	Conditions              []conditionRow
+	Pods                    []podRow
+	Tabs                    objectTabs
+}
+
+// trial is one trial's page: its state and conditions, parameters, each metric's latest,
+// min and max (what the trial's status keeps), its run object, its pods with their logs.
+func (s *Server) trial(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.newPage(w, r, r.PathValue("trial"), "experiments")
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	cat := s.catalog(ctx)
+	p.Live = strings.Join(cat.IDs(profiles.Tuning, "Trial"), " ") + " pods events"
+	d := trialDetail{Experiment: r.PathValue("name"), Name: r.PathValue("trial"), State: "Created"}
+	var t tuningv1beta1.Trial
+	err := s.client.Get(ctx, client.ObjectKey{Namespace: p.NS, Name: d.Name}, &t)
+	if err == nil && t.Labels[tuningv1beta1.LabelExperimentName] != d.Experiment {
+		err = apierrors.NewNotFound(tuningv1beta1.GroupVersion.WithResource("trials").GroupResource(), d.Name)
+	}
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			p.Problems = append(p.Problems, Problem{Kind: "error", Text: "Trial " + d.Name + " of experiment " + d.Experiment + " does not exist in namespace " + p.NS + "."})
+		} else {
+			p.problem(err, "get", cat.ID(profiles.Tuning, "Trial"), d.Name)
+		}
+		p.Data = d
+		s.render(w, "trial", p)
+		return
+	}
+	d.Found = true
+	d.Params = t.Spec.ParameterAssignments
+	if t.Status.Observation != nil {
+		d.Metrics = t.Status.Observation.Metrics
+	}
+	if o := t.Spec.Objective; o != nil {
+		d.Objective = string(o.Type) + " " + o.ObjectiveMetricName
+	}
+	if t.Spec.RunSpec != nil {
+		d.Run = t.Spec.RunSpec.GetKind() + " " + t.Name
+	}
+	last := metav1.Time{}
+	for _, c := range t.Status.Conditions {
+		d.Conditions = append(d.Conditions, conditionRow{Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message, Time: c.LastTransitionTime.Time})
+		if c.Status == corev1.ConditionTrue && !c.LastTransitionTime.Before(&last) {
+			d.State, last = string(c.Type), c.LastTransitionTime
+		}
+	}
+	sort.SliceStable(d.Conditions, func(i, j int) bool { return d.Conditions[i].Time.Before(d.Conditions[j].Time) })
+	d.Pods = s.pods(ctx, p, client.MatchingLabels{tuningv1beta1.LabelTrialName: t.Name, tuningv1beta1.LabelExperimentName: d.Experiment},
+		func(pod *corev1.Pod) (string, bool) { return "trial", true })
+	d.Tabs = s.tabs(ctx, p, &t)
+	p.Data = d
+	s.render(w, "trial", p)
 }

@@ -214,10 +214,14 @@ func TestExperimentsListCSVAndDetail(t *testing.T) {
 	}
 
 	body := ts.get("/ns/default/experiments/hpo")
-	mustContain(t, body, "hpo-a", "hpo-b", "hpo-c", "<th>lr</th>", "<th>accuracy</th>", "<th>loss</th>", `<tr data-trial="hpo-b" class="best"><td>hpo-b</td>`, `data-trials="/ns/default/experiments/hpo/trials"`, "0.97", `id="trials" class="sortable"`)
+	mustContain(t, body, "hpo-a", "hpo-b", "hpo-c", "<th>lr</th>", "<th>accuracy</th>", "<th>loss</th>", `<tr data-trial="hpo-b" class="best"><td><a href="/ns/default/experiments/hpo/trials/hpo-b">hpo-b</a></td>`, `data-trials="/ns/default/experiments/hpo/trials"`, "0.97", `id="trials" class="sortable"`)
 	if strings.Contains(body, "other-a") {
 		t.Error("the experiment lists another experiment's trial")
 	}
+	mustContain(t, body, `href="/ns/default/experiments/hpo/trials/hpo-b"`)
+	trialPage := ts.get("/ns/default/experiments/hpo/trials/hpo-b")
+	mustContain(t, trialPage, `id="trial-state"`, "Succeeded", "<td>lr</td><td><code>0.05</code></td>", "<strong>0.97</strong>")
+	mustContain(t, ts.get("/ns/default/experiments/hpo/trials/other-a"), "Trial other-a of experiment hpo does not exist")
 	var got trialsJSON
 	if err := json.Unmarshal([]byte(ts.get("/ns/default/experiments/hpo/trials")), &got); err != nil {
 		t.Fatal(err)
