@@ -21,8 +21,8 @@ TIER    := $(CURDIR)/hack/tier.sh
 # Where make generate writes (and so where make verify looks for drift).
 GENERATED := components manifests internal
 
-.PHONY: help build test unit fuzz integration e2e check lint generate proto verify envtest envtest-path \
-        node-image workload-images istiod-image nvmlmock-image knative-images knative-conformance-images e2e-conformance bench bench-create bench-platform bench-platform-serverless bench-knative bench-training bench-hpo bench-serve bench-pipelines bench-run serving-fixtures clean
+.PHONY: help build test unit fuzz integration browser e2e check lint generate proto verify envtest envtest-path \
+        dashboard-assets node-image workload-images istiod-image nvmlmock-image knative-images knative-conformance-images e2e-conformance bench bench-create bench-platform bench-platform-serverless bench-knative bench-training bench-hpo bench-serve bench-pipelines bench-run serving-fixtures clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -59,10 +59,12 @@ proto: ## generate the Go code of kfup's .proto files (protoc from Debian's prot
 lint: ## go vet (all build tags) + gofmt check
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
+	$(GO) vet -tags browser ./dashboard/...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 verify: lint ## lint, and fail when generated files drift from their sources (make generate runs in a temporary copy; the working tree is not touched)
+	@hack/dashboard-assets.sh --check
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$$tmp"; \
 	$(MAKE) -s -C "$$tmp" generate GO="$(GO)" >"$$tmp/.generate.log" 2>&1 || { cat "$$tmp/.generate.log"; echo "make generate failed in a copy of the tree"; exit 1; }; \
@@ -70,6 +72,9 @@ verify: lint ## lint, and fail when generated files drift from their sources (ma
 	  git diff --no-index --stat -- "$$d" "$$tmp/$$d" || drift=1; \
 	done; \
 	if [ $$drift != 0 ]; then echo "generated files are out of date: run 'make generate' and commit the result"; exit 1; fi
+
+dashboard-assets: ## fetch the dashboard's pinned browser libraries (npm pack), verify their SHA256SUMS, write dashboard/assets/vendor/ (committed)
+	hack/dashboard-assets.sh
 
 envtest: ## build the envtest binaries (kube-apiserver, etcd) offline from the Go module proxy
 	@$(OFFLINE_KIND)/build-envtest.sh >/dev/null
@@ -110,6 +115,21 @@ integration: envtest ## integration tier: envtest against a real kube-apiserver 
 	  $(TIER) integration $(GO) test -count=1 ./...
 
 test: unit integration ## unit + integration tiers
+
+# The browser tier: kfup dashboard in a real headless Chromium (Debian's chromium, driven
+# from Go with chromedp) against envtest; screenshots of every view in $(ARTIFACTS)/dashboard/.
+# Without chromium it says so, records the tier as skipped and succeeds.
+CHROMIUM ?= $(firstword $(shell command -v chromium chromium-headless-shell 2>/dev/null))
+
+browser: envtest ## browser tier: the dashboard in headless Chromium (chromedp) against envtest, screenshots in $(ARTIFACTS)/dashboard/
+	@if [ -z "$(CHROMIUM)" ]; then \
+	  echo "==> tier browser: SKIP: chromium not found (apt-get install -y chromium; .ci/run installs it)"; \
+	  mkdir -p $(ARTIFACTS); echo "tier browser: SKIP (chromium not found)" >>"$${TIER_SUMMARY:-$(ARTIFACTS)/tiers.txt}"; \
+	else \
+	  mkdir -p $(ARTIFACTS)/dashboard; \
+	  export KUBEBUILDER_ASSETS="$${KUBEBUILDER_ASSETS:-$$($(OFFLINE_KIND)/build-envtest.sh 2>/dev/null | tail -1)}" CHROMIUM="$(CHROMIUM)" ARTIFACTS="$(ARTIFACTS)"; \
+	  $(TIER) browser $(GO) test -tags browser -count=1 -run '^TestBrowser' -v ./dashboard/; \
+	fi
 
 node-image: ## ensure the e2e node image (offline build for kfup-offline/*, docker pull otherwise)
 	@img="$(KFUP_NODE_IMAGE)"; \
@@ -214,10 +234,11 @@ e2e: build node-image workload-images istiod-image nvmlmock-image knative-images
 	    KFUP_HOME=$(E2E_HOME)/state KUBECONFIG=$(E2E_HOME)/kubeconfig $(BIN)/kfup delete --all -q || rc=1; fi; \
 	  exit $$rc
 
-check: ## everything CI runs: lint + generated-file check, fuzz, unit, integration, e2e (one summary line per tier)
+check: ## everything CI runs: lint + generated-file check, fuzz, unit, integration, browser, e2e (one summary line per tier)
 	@$(TIER) verify $(MAKE) --no-print-directory verify
 	@$(TIER) fuzz $(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory e2e
 	@$(TIER) --summary
 

@@ -40,7 +40,7 @@ func goList(t *testing.T, deps bool, patterns ...string) map[string][]string {
 func TestLayering(t *testing.T) {
 	inCluster := regexp.MustCompile(`^` + module + `(internal/(apihost|incluster|agent)|components/[^/]+/(controller|engine|frameworks|modelserver))(/|$)`)
 	above := regexp.MustCompile(`^` + module + `(components|apis|bootstrap|bundle|platform|cmd|profiles|e2e|hack)(/|$)`)
-	hostInstaller := regexp.MustCompile(`^` + module + `(components(/[^/]+)?|components/registry|bootstrap(/.*)?|bundle|platform)$`)
+	hostInstaller := regexp.MustCompile(`^` + module + `(components(/[^/]+)?|components/registry|bootstrap(/.*)?|bundle|platform|dashboard(/.*)?)$`)
 	for pkg, imports := range goList(t, false, module+"...") {
 		for _, imp := range imports {
 			if strings.HasPrefix(pkg, module+"internal/") && above.MatchString(imp) {
@@ -49,7 +49,8 @@ func TestLayering(t *testing.T) {
 		}
 	}
 	for pkg, deps := range goList(t, true, module+"components", module+"components/registry", module+"components/manager",
-		module+"components/istio", module+"components/knative", module+"components/training", module+"bootstrap/...", module+"bundle", module+"platform") {
+		module+"components/istio", module+"components/knative", module+"components/training", module+"bootstrap/...", module+"bundle", module+"platform",
+		module+"dashboard/...") {
 		if !hostInstaller.MatchString(pkg) {
 			continue
 		}

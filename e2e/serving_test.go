@@ -7,10 +7,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"math"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +33,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kfup/kfup/components/registry"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
+	"github.com/kfup/kfup/dashboard"
 )
 
 // trainXGBoost trains a binary:logistic model (10 trees) on a synthetic dataset fixed by
@@ -540,6 +546,61 @@ func checkIngressInfer(t *testing.T, isvc *servingv1beta1.InferenceService, want
 		return
 	}
 	hostInfer(t, host, isvc.Name, want)
+	dashboardTryIt(t, isvc, want)
+}
+
+// dashboardTryIt sends want's rows through kfup dashboard's "Try it" endpoint (a browser
+// session: login token, CSRF header, Origin) to the model behind the host's ingress port,
+// and compares the predictions it shows with want's.
+func dashboardTryIt(t *testing.T, isvc *servingv1beta1.InferenceService, want trained) {
+	t.Helper()
+	port := statusOf(t, clusterName).IngressHTTPPort
+	s, err := dashboard.New(k8sClient, dashboard.WithAPIs(registry.APIs), dashboard.WithToken("e2e-token"),
+		dashboard.WithInferTransport(dashboard.IngressTransport(fmt.Sprintf("127.0.0.1:%d", port))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 90 * time.Second}
+	if resp, err := browser.Get(srv.URL + "/login?token=e2e-token"); err != nil {
+		t.Fatalf("dashboard login: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	var data []float64
+	for _, r := range want.Rows {
+		data = append(data, r...)
+	}
+	body, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{
+		"name": "input-0", "datatype": "FP32", "shape": []int{len(want.Rows), len(want.Rows[0])}, "data": data}}})
+	form := url.Values{"model": {isvc.Name}, "body": {string(body)}}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/ns/"+isvc.Namespace+"/endpoints/"+isvc.Name+"/infer", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(dashboard.CSRFHeader, "1")
+	req.Header.Set("Origin", srv.URL)
+	resp, err := browser.Do(req)
+	if err != nil {
+		t.Fatalf("dashboard Try it: %v", err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	// the fragment shows the model's answer, HTML-escaped, in <pre class="response">
+	m := regexp.MustCompile(`(?s)<pre class="response">(.*)</pre>`).FindSubmatch(page)
+	if resp.StatusCode != http.StatusOK || m == nil || !strings.Contains(string(page), "200 OK") {
+		t.Fatalf("dashboard Try it: %d\n%s", resp.StatusCode, page)
+	}
+	var out struct {
+		Outputs []struct {
+			Data []float64 `json:"data"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &out); err != nil || len(out.Outputs) == 0 {
+		t.Fatalf("dashboard Try it answered %s (%v)", m[1], err)
+	}
+	comparePredictions(t, "kfup dashboard's Try it", out.Outputs[0].Data, want.Predictions)
+	t.Logf("kfup dashboard's Try it: %d predictions from %s", len(out.Outputs[0].Data), isvc.Status.URL)
 }
 
 // hostInfer posts want's rows to model's OIP v2 infer at host through the host's ingress

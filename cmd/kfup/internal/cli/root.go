@@ -56,6 +56,8 @@ type Factory struct {
 	// ImageEnv returns the environment (KEY=value) of an image in the local Docker, nil
 	// when it is not there or Docker does not answer.
 	ImageEnv func(ctx context.Context, image string) []string
+	// OpenBrowser opens a URL in the user's browser (kfup dashboard).
+	OpenBrowser func(url string) error
 
 	printer *ui.Printer
 }
@@ -78,6 +80,7 @@ func NewFactory(io IOStreams) *Factory {
 	}
 	f.GPUs = func(ctx context.Context) (*gpu.Inventory, error) { return gpu.Discover(ctx) }
 	f.ImageEnv = dockerImageEnv
+	f.OpenBrowser = openBrowser
 	return f
 }
 
@@ -96,6 +99,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		NewCmdGPU(f, nil),
 		NewCmdPipeline(f),
 		NewCmdRun(f, nil),
+		NewCmdDashboard(f, nil),
 		incluster.NewCmdAgent(f.IO.Out, launch.NewCmd(), ingressagent.NewCmd()),
 		modelserver.NewCmd(nil),
 	)
@@ -119,6 +123,7 @@ implementation of the Kubeflow APIs onto it: training jobs, tuning, pipelines an
   kfup gpu list        show this host's NVIDIA GPUs
   kfup pipeline run    run a compiled Kubeflow pipeline (also list, get, logs, validate)
   kfup run train.py    run local code on the cluster as a training job (logs and outputs back)
+  kfup dashboard       serve the web dashboard on 127.0.0.1 and open it (jobs, experiments, endpoints, runs)
   kfup delete          remove the cluster and everything kfup made`,
 		SilenceErrors: true,
 		SilenceUsage:  true,

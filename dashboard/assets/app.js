@@ -1,0 +1,290 @@
+// kfup dashboard: the little script the server-rendered pages need. No inline scripts
+// anywhere (the CSP allows only files from /assets/); htmx does the partial updates.
+(function () {
+  "use strict";
+
+  // Live updates: the server sends one "change" event per burst of changes, its data the
+  // resources that changed ("pods", "pytorchjobs.kubeflow.org", ...). A region marked
+  // data-live="<resources>" (or "*") re-fetches itself through htmx (hx-trigger
+  // "kfup:refresh").
+  function startLive() {
+    var src = document.body.dataset.events;
+    if (!src || !window.EventSource) return;
+    var es = new EventSource(src);
+    var pending = null;
+    var changed = {};
+    es.addEventListener("change", function (e) {
+      e.data.split(" ").forEach(function (r) { changed[r] = true; });
+      if (pending) return;
+      pending = setTimeout(function () {
+        var got = changed;
+        changed = {};
+        pending = null;
+        document.querySelectorAll("[data-live]").forEach(function (el) {
+          var want = el.dataset.live.split(" ");
+          if (want.indexOf("*") >= 0 || want.some(function (r) { return got[r]; })) {
+            htmx.trigger(el, "kfup:refresh");
+          }
+        });
+      }, 150);
+    });
+    var state = document.getElementById("live-state");
+    es.addEventListener("open", function () { if (state) { state.textContent = "live"; state.className = "live on"; } });
+    es.addEventListener("error", function () { if (state) { state.textContent = "reconnecting"; state.className = "live off"; } });
+  }
+
+  // The namespace selector keeps the current view: /ns/<old>/x becomes /ns/<new>/x.
+  function namespaceSelector() {
+    var sel = document.getElementById("ns-select");
+    if (!sel) return;
+    sel.addEventListener("change", function () {
+      var p = location.pathname.replace(/^\/ns\/[^/]+/, "/ns/" + encodeURIComponent(sel.value));
+      // an object's page does not exist in another namespace: go to its list
+      var parts = p.split("/");
+      if (parts.length > 4) p = parts.slice(0, 4).join("/");
+      location.assign(p);
+    });
+  }
+
+  // Tables with class "sortable" sort by a header click; an input with data-filter="<id>"
+  // hides the rows of table <id> that do not contain its text. Both survive a live
+  // refresh of the region (kept by table id, applied again when it is wired).
+  var sorts = {}, filters = {};
+  function tables(root) {
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll("table.sortable th").forEach(function (th) {
+      if (th.dataset.bound) return;
+      th.dataset.bound = "1";
+      th.addEventListener("click", function () {
+        var table = th.closest("table");
+        var idx = Array.prototype.indexOf.call(th.parentNode.children, th);
+        var asc = th.dataset.sort !== "asc";
+        table.querySelectorAll("th").forEach(function (h) { delete h.dataset.sort; });
+        th.dataset.sort = asc ? "asc" : "desc";
+        if (table.id) sorts[table.id] = { idx: idx, asc: asc };
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = a.cells[idx] ? a.cells[idx].dataset.v || a.cells[idx].textContent : "";
+          var y = b.cells[idx] ? b.cells[idx].dataset.v || b.cells[idx].textContent : "";
+          var nx = parseFloat(x), ny = parseFloat(y);
+          var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+          return asc ? c : -c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+    root.querySelectorAll("input[data-filter]").forEach(function (inp) {
+      if (inp.dataset.bound) return;
+      inp.dataset.bound = "1";
+      inp.addEventListener("input", function () {
+        var t = document.getElementById(inp.dataset.filter);
+        if (!t) return;
+        filters[inp.dataset.filter] = inp.value;
+        var q = inp.value.toLowerCase();
+        Array.prototype.forEach.call(t.tBodies[0].rows, function (r) {
+          r.hidden = q !== "" && r.textContent.toLowerCase().indexOf(q) < 0;
+        });
+        document.dispatchEvent(new CustomEvent("kfup:filtered"));
+      });
+      if (filters[inp.dataset.filter]) {
+        inp.value = filters[inp.dataset.filter];
+        inp.dispatchEvent(new Event("input"));
+      }
+    });
+    root.querySelectorAll("table.sortable[id]").forEach(function (table) {
+      var st = sorts[table.id];
+      var th = st && table.tHead && table.tHead.rows[0].cells[st.idx];
+      if (!th || th.dataset.sort) return;
+      // a click sorts ascending from no order: click again for descending
+      th.click();
+      if (!st.asc) th.click();
+    });
+  }
+
+  // A pipeline run's DAG: nodes and edges from data-src (JSON), laid out by dagre, drawn
+  // as SVG; a click on a task loads its side panel.
+  var SVG = "http://www.w3.org/2000/svg";
+  function el(name, attrs, parent) {
+    var e = document.createElementNS(SVG, name);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function drawDAG(box) {
+    if (box.kfupDrawn) return;
+    box.kfupDrawn = true;
+    fetch(box.dataset.src, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
+      var g = new dagre.graphlib.Graph();
+      g.setGraph({ rankdir: "TB", nodesep: 16, ranksep: 36, marginx: 8, marginy: 8 });
+      g.setDefaultEdgeLabel(function () { return {}; });
+      d.nodes.forEach(function (n) { g.setNode(n.id, { width: Math.min(220, 24 + 7 * n.label.length), height: 30, n: n }); });
+      d.edges.forEach(function (e) { if (g.hasNode(e[0]) && g.hasNode(e[1])) g.setEdge(e[0], e[1]); });
+      dagre.layout(g);
+      var gg = g.graph();
+      box.textContent = "";
+      var svg = el("svg", { width: gg.width, height: gg.height, viewBox: "0 0 " + gg.width + " " + gg.height, "class": "dag" }, box);
+      g.edges().forEach(function (e) {
+        var pts = g.edge(e).points;
+        el("path", { d: "M" + pts.map(function (p) { return p.x + "," + p.y; }).join("L"), "class": "edge" }, svg);
+      });
+      g.nodes().forEach(function (id) {
+        var v = g.node(id);
+        var a = el("g", { "class": "node phase-" + (v.n.phase || "Pending").toLowerCase(), "data-id": id, tabindex: "0" }, svg);
+        el("rect", { x: v.x - v.width / 2, y: v.y - v.height / 2, width: v.width, height: v.height, rx: 5 }, a);
+        var t = el("text", { x: v.x, y: v.y + 4, "text-anchor": "middle" }, a);
+        t.textContent = v.n.label.length > 28 ? v.n.label.slice(0, 27) + "…" : v.n.label;
+        var title = el("title", {}, a);
+        title.textContent = id + ": " + (v.n.phase || "Pending");
+        a.addEventListener("click", function () {
+          if (box.dataset.task) htmx.ajax("GET", box.dataset.task + "?id=" + encodeURIComponent(id), "#side");
+        });
+      });
+      box.dataset.nodes = String(d.nodes.length);
+      box.classList.add("drawn");
+    });
+  }
+
+
+  // An experiment's charts, from data-trials (JSON): the objective of each trial with the
+  // best so far (uPlot), and parallel coordinates of the parameters and the objective,
+  // linked to the trial table (hover either; the table's filter dims hidden trials).
+  var trialData = {};
+  function withTrials(src, fn) {
+    if (!trialData[src]) {
+      trialData[src] = fetch(src, { credentials: "same-origin" }).then(function (r) { return r.json(); });
+      setTimeout(function () { delete trialData[src]; }, 500);
+    }
+    trialData[src].then(fn);
+  }
+  function num(v) { var n = parseFloat(v); return isNaN(n) ? null : n; }
+
+  function objectiveChart(box, d) {
+    if (!window.uPlot) return;
+    var xs = [], ys = [], best = [], cur = null;
+    d.trials.forEach(function (t, i) {
+      var v = num(t.metrics[0]);
+      xs.push(i + 1);
+      ys.push(v);
+      if (v !== null && (cur === null || (d.maximize ? v > cur : v < cur))) cur = v;
+      best.push(cur);
+    });
+    box.textContent = "";
+    if (xs.length === 0) { box.textContent = "No trials yet."; return; }
+    new uPlot({
+      width: Math.max(300, box.clientWidth - 8), height: 220,
+      scales: { x: { time: false } },
+      axes: [{ label: "trial", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, {}],
+      series: [{ label: "trial" },
+        { label: d.metrics[0] || "objective", stroke: "#2754c5", width: 0, points: { show: true, size: 7, fill: "#2754c5" } },
+        { label: "best so far", stroke: "#1f8a4c", width: 2, points: { show: false } }],
+    }, [xs, ys, best], box);
+    box.classList.add("drawn");
+  }
+
+  function parcoords(box, d) {
+    var dims = d.params.map(function (p, i) { return { name: p, get: function (t) { return t.params[i]; } }; });
+    if (d.metrics.length) dims.push({ name: d.metrics[0], get: function (t) { return t.metrics[0]; }, objective: true });
+    var trials = d.trials.filter(function (t) { return dims.every(function (dm) { return dm.get(t) !== ""; }); });
+    box.textContent = "";
+    if (dims.length < 2 || trials.length === 0) { box.textContent = "No finished trials yet."; return; }
+    dims.forEach(function (dm) {
+      var vals = trials.map(dm.get);
+      dm.numeric = vals.every(function (v) { return num(v) !== null; });
+      if (dm.numeric) {
+        var ns = vals.map(num);
+        dm.min = Math.min.apply(null, ns); dm.max = Math.max.apply(null, ns);
+      } else {
+        dm.cats = vals.filter(function (v, i) { return vals.indexOf(v) === i; }).sort();
+      }
+    });
+    var W = Math.max(320, box.clientWidth - 8), H = 220, top = 24, bottom = 20, left = 40, right = 40;
+    var step = (W - left - right) / (dims.length - 1);
+    var svg = el("svg", { width: W, height: H, "class": "parcoords" }, box);
+    function y(dm, v) {
+      var f;
+      if (dm.numeric) f = dm.max === dm.min ? 0.5 : (num(v) - dm.min) / (dm.max - dm.min);
+      else f = dm.cats.length < 2 ? 0.5 : dm.cats.indexOf(v) / (dm.cats.length - 1);
+      return H - bottom - f * (H - top - bottom);
+    }
+    var lines = {};
+    trials.forEach(function (t) {
+      var pts = dims.map(function (dm, i) { return (left + i * step) + "," + y(dm, dm.get(t)); });
+      var line = el("polyline", { points: pts.join(" "), "class": "pc-line" + (t.name === d.best ? " best" : ""), "data-trial": t.name }, svg);
+      var title = el("title", {}, line);
+      title.textContent = t.name + ": " + dims.map(function (dm) { return dm.name + "=" + dm.get(t); }).join(", ");
+      line.addEventListener("mouseenter", function () { hover(t.name, true); });
+      line.addEventListener("mouseleave", function () { hover(t.name, false); });
+      lines[t.name] = line;
+    });
+    dims.forEach(function (dm, i) {
+      var x = left + i * step;
+      el("line", { x1: x, x2: x, y1: top, y2: H - bottom, "class": "pc-axis" }, svg);
+      var label = el("text", { x: x, y: 14, "text-anchor": "middle", "class": "pc-label" + (dm.objective ? " objective" : "") }, svg);
+      label.textContent = dm.name;
+      var lo = el("text", { x: x + 4, y: H - 6, "class": "pc-tick" }, svg);
+      lo.textContent = dm.numeric ? String(dm.min) : dm.cats[0];
+      var hi = el("text", { x: x + 4, y: top + 10, "class": "pc-tick" }, svg);
+      hi.textContent = dm.numeric ? String(dm.max) : dm.cats[dm.cats.length - 1];
+    });
+    function hover(name, on) {
+      if (lines[name]) lines[name].classList.toggle("hover", on);
+      var row = document.querySelector('#trials tr[data-trial="' + name + '"]');
+      if (row) row.classList.toggle("hover", on);
+    }
+    document.querySelectorAll("#trials tr[data-trial]").forEach(function (row) {
+      row.addEventListener("mouseenter", function () { hover(row.dataset.trial, true); });
+      row.addEventListener("mouseleave", function () { hover(row.dataset.trial, false); });
+    });
+    box.dimHidden = function () {
+      document.querySelectorAll("#trials tr[data-trial]").forEach(function (row) {
+        if (lines[row.dataset.trial]) lines[row.dataset.trial].classList.toggle("dim", row.hidden);
+      });
+    };
+    box.dimHidden();
+    box.classList.add("drawn");
+  }
+
+  function drawCharts(root) {
+    root.querySelectorAll("[data-trials]").forEach(function (box) {
+      if (box.kfupDrawn) return;
+      box.kfupDrawn = true;
+      withTrials(box.dataset.trials, function (d) {
+        if (box.dataset.chart === "objective") objectiveChart(box, d);
+        else parcoords(box, d);
+      });
+    });
+  }
+  document.addEventListener("kfup:filtered", function () {
+    document.querySelectorAll("[data-chart=parcoords]").forEach(function (b) { if (b.dimHidden) b.dimHidden(); });
+  });
+
+  // An ROC curve of a metrics artifact (data-roc: [[fpr...], [tpr...]]).
+  function drawROC(box) {
+    if (!window.uPlot || box.kfupDrawn) return;
+    box.kfupDrawn = true;
+    var d = JSON.parse(box.dataset.roc);
+    new uPlot({
+      width: Math.max(260, box.clientWidth - 8), height: 220,
+      scales: { x: { time: false, range: [0, 1] }, y: { range: [0, 1] } },
+      axes: [{ label: "false positive rate" }, { label: "true positive rate" }],
+      series: [{ label: "FPR" }, { label: "TPR", stroke: "#2754c5", width: 2 }],
+    }, d, box);
+  }
+
+  function wire(root) {
+    if (!root || !root.querySelectorAll) return;
+    tables(root);
+    root.querySelectorAll("[data-roc]").forEach(drawROC);
+    root.querySelectorAll("[data-dag]").forEach(drawDAG);
+    drawCharts(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    startLive();
+    namespaceSelector();
+  });
+  // htmx calls this for the page once loaded and for every fragment it swaps in (a live
+  // refresh replaces the region: its new elements are wired again)
+  htmx.onLoad(wire);
+})();
