@@ -496,3 +496,43 @@ func TestTableJSON(t *testing.T) {
 		t.Error("an index out of range was read")
 	}
 }
+
+// The cache keeps of a slice what ReadyEndpoints reads, and gives the same endpoints.
+func TestTrimEndpointSlice(t *testing.T) {
+	e := endpointSlice("ns", "s", map[string]int32{"http": 8080}, "10.0.0.1")
+	e.UID, e.ResourceVersion = "u1", "42"
+	e.Labels["endpointslice.kubernetes.io/managed-by"] = "endpointslice-controller.k8s.io"
+	e.Annotations = map[string]string{"endpoints.kubernetes.io/last-change-trigger-time": "2026-12-07T00:00:00Z"}
+	e.OwnerReferences = []metav1.OwnerReference{{Kind: "Service", Name: "s"}}
+	e.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager"}}
+	e.Endpoints[0].Addresses = append(e.Endpoints[0].Addresses, "10.0.0.11")
+	e.Endpoints[0].NodeName, e.Endpoints[0].Zone, e.Endpoints[0].Hostname = ptr.To("node-1"), ptr.To("z"), ptr.To("pod-0")
+	e.Endpoints[0].TargetRef = &corev1.ObjectReference{Kind: "Pod", Name: "pod-0", Namespace: "ns"}
+	e.Endpoints = append(e.Endpoints, discoveryv1.Endpoint{Addresses: []string{"10.0.0.2"},
+		Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(false), Terminating: ptr.To(true)}})
+	got, err := route.TrimEndpointSlice(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "s-abcde", UID: "u1", ResourceVersion: "42",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "s"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       e.Ports,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("trimmed (-want +got):\n%s", diff)
+	}
+	trimmed := got.(*discoveryv1.EndpointSlice)
+	if a, b := route.ReadyEndpoints("http", []*discoveryv1.EndpointSlice{e}), route.ReadyEndpoints("http", []*discoveryv1.EndpointSlice{trimmed}); !cmp.Equal(a, b) {
+		t.Errorf("endpoints %v, trimmed %v", a, b)
+	}
+	if len(e.Endpoints) != 2 || len(e.Endpoints[0].Addresses) != 2 {
+		t.Error("the input was changed")
+	}
+	tomb := "not a slice"
+	if got, _ := route.TrimEndpointSlice(tomb); got != tomb {
+		t.Errorf("passed %v, want it as it is", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -132,4 +133,35 @@ func ptrString(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// TrimEndpointSlice keeps of an EndpointSlice what routing reads (a cache transform,
+// cache.TransformFunc): its name, namespace, UID, resource version and Service label,
+// address type and ports, and of each ready endpoint its first address. Not kept:
+// endpoints that are not ready (terminating ones among them), host and node names,
+// zones, hints, target references, other labels, annotations, owners, managed fields —
+// most of a slice's bytes. Anything else (a cache tombstone) passes as it is.
+func TrimEndpointSlice(obj any) (any, error) {
+	e, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return obj, nil
+	}
+	out := &discoveryv1.EndpointSlice{
+		TypeMeta: e.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.Namespace, Name: e.Name, UID: e.UID,
+			ResourceVersion: e.ResourceVersion, DeletionTimestamp: e.DeletionTimestamp},
+		AddressType: e.AddressType,
+		Ports:       e.Ports,
+	}
+	if svc, ok := e.Labels[discoveryv1.LabelServiceName]; ok {
+		out.Labels = map[string]string{discoveryv1.LabelServiceName: svc}
+	}
+	for _, ep := range e.Endpoints {
+		if len(ep.Addresses) == 0 || (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) {
+			continue
+		}
+		out.Endpoints = append(out.Endpoints, discoveryv1.Endpoint{Addresses: ep.Addresses[:1:1],
+			Conditions: discoveryv1.EndpointConditions{Ready: ep.Conditions.Ready}})
+	}
+	return out, nil
 }
