@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -15,10 +16,11 @@ import (
 
 // balancer is the transport of one forwarded request: it sends the request to one of the
 // backend's endpoints, chosen by twoChoices on the requests each has in flight, and to
-// another one when the chosen endpoint refuses the connection (a pod that stopped
-// listening before it left the table). A refused connection carried no byte of the
-// request, so trying elsewhere never repeats it; any other error, and any answer, is
-// the request's. An ExternalName backend goes to its address, dialled by name.
+// another one when the chosen endpoint cannot be dialled — above all a connection
+// refused, a pod that stopped listening before it left the table; or no route to it, a
+// pod already gone. A connection never made carried no byte of the request, so trying
+// elsewhere never repeats it; any other error, and any answer, is the request's. An
+// ExternalName backend goes to its address, dialled by name.
 type balancer struct {
 	p       *Proxy
 	next    http.RoundTripper
@@ -53,13 +55,20 @@ func (b *balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		n.Add(-1)
-		if !errors.Is(err, syscall.ECONNREFUSED) || len(candidates) == 1 {
+		if !notDialled(err) || req.Context().Err() != nil || len(candidates) == 1 {
 			body.release()
 			return nil, err
 		}
-		b.p.log.Info("endpoint refused the connection; trying another", "backend", b.backend.String(), "endpoint", addr)
+		b.p.log.Info("endpoint not reached; trying another", "backend", b.backend.String(), "endpoint", addr, "err", err)
 		candidates = slices.Delete(slices.Clone(candidates), i, i+1)
 	}
+}
+
+// notDialled says err is a failed dial: refused, or no route to the host (nothing sent).
+func notDialled(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" &&
+		(errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH))
 }
 
 // twoChoices picks one of n endpoints by the power of two choices: two distinct ones
