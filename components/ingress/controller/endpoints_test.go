@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -40,7 +41,7 @@ metadata:
 
 	a, b := localBackend(t, "a"), localBackend(t, "b")
 	ready(t, svc, "http", a)
-	waitKIngress(t, r.ns, "web", kingressv1alpha1.ConditionReady, "True", "")
+	readySince := condition(waitKIngress(t, r.ns, "web", kingressv1alpha1.ConditionReady, "True", ""), kingressv1alpha1.ConditionReady).LastTransitionTime.Time
 	if code, body, why := through(t, r.external, "web.example.com", "/one"); code != 200 || body != "a /one" {
 		t.Fatalf("through the proxy: %d %q %s", code, body, why)
 	}
@@ -69,11 +70,13 @@ metadata:
 		code, _, _ := through(t, r.external, "web.example.com", "/")
 		return len(s.Backend.Endpoints) == 0 && code == 503, fmt.Sprintf("%+v, %d", s.Backend, code)
 	})
+	time.Sleep(3 * time.Second) // a few reconciles more
 	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: r.ns, Name: "web"}, k); err != nil {
 		t.Fatal(err)
 	}
-	if c := condition(k, kingressv1alpha1.ConditionReady); c.Status != "True" || k.Status.PublicLoadBalancer == nil {
-		t.Errorf("Ready for its generation, then its endpoints went: %+v", k.Status)
+	if c := condition(k, kingressv1alpha1.ConditionReady); c.Status != "True" || k.Status.PublicLoadBalancer == nil ||
+		c.LastTransitionTime.Time.After(readySince) {
+		t.Errorf("Ready since %s for its generation, then its endpoints went: %+v", readySince, k.Status)
 	}
 
 	// A new generation without endpoints waits for them, and is Ready with them.

@@ -63,9 +63,9 @@ type Reconciler struct {
 
 // servedRoutes is how one object's routes were in a table.
 type servedRoutes struct {
-	// fingerprint is route.Result.Fingerprint.
+	// fingerprint is route.Result.Fingerprint (which leaves endpoints out).
 	fingerprint string
-	// endpoints says every backend (but the unresolved) had a ready endpoint.
+	// endpoints says every resolved backend had a ready endpoint.
 	endpoints bool
 }
 

@@ -83,9 +83,9 @@ func ProbeHash(ing *kingressv1alpha1.Ingress) (string, error) {
 // Fingerprint identifies the routes the object adds — hosts, visibility, matches,
 // headers, splits and their resolved backends — so that the controller can tell whether a
 // table the proxy serves already routes this object as it now compiles, whatever else
-// changed in the table. Of a backend's endpoints it keeps only whether there are any:
-// pods coming and going (a scale-up, a rollout) change the table, not what the object
-// is routed to.
+// changed in the table. It leaves the backends' endpoints out: pods coming and going (a
+// scale-up, a rollout) change the table, not what the object is routed to (NoEndpoints
+// says whether its backends have any).
 func (r *Result) Fingerprint() string {
 	type entry struct {
 		Vis   Visibility `json:"vis"`
@@ -97,9 +97,7 @@ func (r *Result) Fingerprint() string {
 		rt := *p.route
 		rt.Splits = slices.Clone(rt.Splits)
 		for i := range rt.Splits {
-			if b := &rt.Splits[i].Backend; len(b.Endpoints) > 0 {
-				b.Endpoints = []string{"ready"}
-			}
+			rt.Splits[i].Backend.Endpoints = nil
 		}
 		entries = append(entries, entry{p.vis, p.hosts, rt})
 	}
