@@ -519,7 +519,7 @@ func TestTrimEndpointSlice(t *testing.T) {
 			Labels: map[string]string{discoveryv1.LabelServiceName: "s"}},
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Ports:       e.Ports,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("trimmed (-want +got):\n%s", diff)
