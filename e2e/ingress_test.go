@@ -23,7 +23,8 @@ import (
 
 // An Ingress of class kfup answers on the host's HTTP ingress port (kind maps it to the
 // node port of kfup's proxy): a busybox httpd behind a Service, routed by host and path
-// prefix; another host gets the proxy's 404.
+// prefix, to the Service's ready endpoints (two pods both answer; none, the proxy's 503
+// saying so); another host gets the proxy's 404.
 func TestIngressOnHostPort(t *testing.T) {
 	ns := testNamespace(t)
 	ctx := context.Background()
@@ -97,6 +98,43 @@ func TestIngressOnHostPort(t *testing.T) {
 	})
 	if err != nil {
 		t.Errorf("Ingress status %+v, want the host's address", got.Status.LoadBalancer)
+	}
+	// The proxy routes to the Service's ready endpoints: two pods both answer, and
+	// with none the proxy says so.
+	scale := func(n int32) {
+		t.Helper()
+		var d appsv1.Deployment
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), &d); err != nil {
+			t.Fatal(err)
+		}
+		d.Spec.Replicas = ptr.To(n)
+		if err := k8sClient.Update(ctx, &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scale(2)
+	seen := map[string]bool{}
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+		code, body, why, err := get("web.kfup.localhost", "/api/")
+		last = fmt.Sprintf("%d %q %q %v", code, body, why, err)
+		if code == 200 {
+			seen[strings.TrimSpace(body)] = true
+		}
+		return len(seen) == 2, nil
+	})
+	if err != nil {
+		t.Fatalf("two pods behind the Service, answers from %v only; last %s", seen, last)
+	}
+	t.Logf("both endpoints answered: %v", seen)
+	scale(0)
+	want := "no ready endpoints for " + ns + "/web:http"
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+		code, body, why, err := get("web.kfup.localhost", "/api/")
+		last = fmt.Sprintf("%d %q %q %v", code, body, why, err)
+		return code == 503 && strings.Contains(body, want) && strings.Contains(why, want), nil
+	})
+	if err != nil {
+		t.Fatalf("scaled to zero: want 503 %q, last %s", want, last)
 	}
 	if code, _, why, err := get("web.kfup.localhost", "/apis"); err != nil || code != 404 || !strings.Contains(why, "no route") {
 		t.Errorf("/apis (not under the /api prefix): %d %q %v", code, why, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
@@ -41,6 +42,17 @@ type API interface {
 	// services, config maps, ...) must carry LabelAPI with the slice's name: the
 	// manager's caches keep only children so labelled.
 	Controllers(p Process) ([]Controller, error)
+}
+
+// Cacher is implemented by slices whose controllers read, from the manager's cache, a kind
+// that is neither their own nor their labelled children — the ingress reads the
+// EndpointSlices of the Services it routes to, which Kubernetes makes. CacheRules lists
+// each such kind with its cache rule, above all a Transform that keeps only what the
+// slice reads: such kinds are cached cluster-wide (in the slice's Namespaces, when a rule
+// names none), so memory grows with the cluster's objects, not the slice's. One slice
+// caches a kind; the children's kinds (pods, services, ...) cannot be named.
+type Cacher interface {
+	CacheRules() map[client.Object]cache.ByObject
 }
 
 // Process is what the manager process hands a slice's controllers.

@@ -28,6 +28,8 @@ import (
 //   - of a service: its metadata;
 //   - of a deployment (a served model's): its metadata, replicas and status — what the
 //     model's readiness is read from;
+//   - the kinds a slice reads that no slice makes (Cacher: the ingress's
+//     EndpointSlices), as its rules say, in its namespaces unless a rule names some;
 //   - of every object: no managedFields (server-side apply bookkeeping);
 //   - nothing else: a cached read of any other kind fails (ReaderFailOnMissingInformer)
 //     instead of starting a cluster-wide informer behind the slices' backs; controllers
@@ -52,6 +54,14 @@ func CacheOptions(apis ...API) cache.Options {
 		}
 		for _, o := range a.Objects() {
 			byObject[o] = cache.ByObject{Namespaces: own}
+		}
+		if c, ok := a.(Cacher); ok {
+			for o, rule := range c.CacheRules() {
+				if rule.Namespaces == nil {
+					rule.Namespaces = own
+				}
+				byObject[o] = rule
+			}
 		}
 	}
 	if len(apis) == 0 {

@@ -197,3 +197,38 @@ func TestCacheOptionsNamespacesPerAPI(t *testing.T) {
 		})
 	}
 }
+
+// cachingAPI is a slice that also reads a kind it does not make (Cacher).
+type cachingAPI struct {
+	fakeAPI
+	rules map[client.Object]cache.ByObject
+}
+
+func (c cachingAPI) CacheRules() map[client.Object]cache.ByObject { return c.rules }
+
+// A Cacher's kinds are cached by its rules, in its namespaces unless a rule names some.
+func TestCacheOptionsCacherRules(t *testing.T) {
+	trim := func(o any) (any, error) { return o, nil }
+	a := cachingAPI{
+		fakeAPI: fakeAPI{name: "a", namespaces: []string{"team-a"}, obj: &corev1.ConfigMap{}},
+		rules: map[client.Object]cache.ByObject{
+			&corev1.Endpoints{}: {Transform: trim},
+			&corev1.Secret{}:    {Namespaces: map[string]cache.Config{"kfup-system": {}}},
+		},
+	}
+	o := CacheOptions(a)
+	eps, ok := byType(o, &corev1.Endpoints{})
+	if !ok || eps.Transform == nil {
+		t.Fatalf("Endpoints: rule %+v, %v", eps, ok)
+	}
+	if diff := cmp.Diff([]string{"team-a"}, slices.Sorted(maps.Keys(eps.Namespaces))); diff != "" {
+		t.Errorf("Endpoints namespaces (-want +got):\n%s", diff)
+	}
+	sec, _ := byType(o, &corev1.Secret{})
+	if diff := cmp.Diff([]string{"kfup-system"}, slices.Sorted(maps.Keys(sec.Namespaces))); diff != "" {
+		t.Errorf("Secret namespaces (-want +got):\n%s", diff)
+	}
+	if len(o.ByObject) != 7 {
+		t.Errorf("%d cache rules, want the 5 of before and the slice's 2", len(o.ByObject))
+	}
+}

@@ -7,13 +7,16 @@ package controller
 
 import (
 	"github.com/spf13/pflag"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kingressv1alpha1 "github.com/kfup/kfup/components/ingress/api/v1alpha1"
 	"github.com/kfup/kfup/components/ingress/proxy"
+	"github.com/kfup/kfup/components/ingress/route"
 	"github.com/kfup/kfup/internal/apihost"
 	"github.com/kfup/kfup/internal/errs"
 )
@@ -66,7 +69,10 @@ type API struct {
 	Namespace []string
 }
 
-var _ apihost.API = (*API)(nil)
+var (
+	_ apihost.API    = (*API)(nil)
+	_ apihost.Cacher = (*API)(nil)
+)
 
 // NewAPI returns the ingress slice with kfup's defaults.
 func NewAPI() *API { return &API{Config: DefaultConfig()} }
@@ -121,6 +127,13 @@ func (a *API) Objects() []client.Object {
 		out = append(out, &kingressv1alpha1.Ingress{})
 	}
 	return out
+}
+
+// CacheRules caches EndpointSlices, trimmed to what routing reads
+// (route.TrimEndpointSlice): the controller routes to the ready endpoints of the Services
+// its objects name.
+func (a *API) CacheRules() map[client.Object]cache.ByObject {
+	return map[client.Object]cache.ByObject{&discoveryv1.EndpointSlice{}: {Transform: route.TrimEndpointSlice}}
 }
 
 // Controllers returns the ingress controller.

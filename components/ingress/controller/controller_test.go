@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -115,6 +118,88 @@ func service(t *testing.T, ns, name string, ports ...corev1.ServicePort) *corev1
 	return svc
 }
 
+// ready gives Service svc's port portName ready endpoints at addrs ("ip:port"), as
+// Kubernetes' EndpointSlice controller would (envtest runs none): one EndpointSlice per
+// port number, those of before deleted; none, no ready endpoint.
+func ready(t *testing.T, svc *corev1.Service, portName string, addrs ...string) {
+	t.Helper()
+	ctx := context.Background()
+	const portLabel = "test.kfup.dev/port"
+	labels := map[string]string{discoveryv1.LabelServiceName: svc.Name, portLabel: strings.ToLower(portName)}
+	if err := env.Client.DeleteAllOf(ctx, &discoveryv1.EndpointSlice{}, client.InNamespace(svc.Namespace), client.MatchingLabels(labels)); err != nil {
+		t.Fatal(err)
+	}
+	byPort := map[int32]*discoveryv1.EndpointSlice{}
+	for _, a := range addrs {
+		host, p, err := net.SplitHostPort(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.Atoi(p)
+		port := int32(n)
+		e := byPort[port]
+		if e == nil {
+			e = &discoveryv1.EndpointSlice{
+				ObjectMeta:  metav1.ObjectMeta{Namespace: svc.Namespace, GenerateName: svc.Name + "-", Labels: labels},
+				AddressType: discoveryv1.AddressTypeIPv4,
+				Ports:       []discoveryv1.EndpointPort{{Name: ptr.To(portName), Port: ptr.To(port), Protocol: ptr.To(corev1.ProtocolTCP)}},
+			}
+			byPort[port] = e
+		}
+		e.Endpoints = append(e.Endpoints, discoveryv1.Endpoint{Addresses: []string{host}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}})
+	}
+	for _, e := range byPort {
+		if err := env.Client.Create(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// localBackend is an HTTP/1.1 and h2c server answering "name path" on an address of this
+// machine's that is not a loopback one (EndpointSlices refuse those); it returns that
+// address, a pod address for the tests' EndpointSlices.
+func localBackend(t *testing.T, name string) string {
+	t.Helper()
+	ip := ""
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			ip = n.IP.String()
+			break
+		}
+	}
+	if ip == "" {
+		t.Skip("no IPv4 address but loopback: an EndpointSlice cannot point at this machine")
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewUnstartedServer(nil)
+	s.Listener.Close()
+	s.Listener = ln
+	s.Config = proxy.Server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
+	}))
+	s.Start()
+	t.Cleanup(s.Close)
+	return strings.TrimPrefix(s.URL, "http://")
+}
+
+// through sends GET path for host to the proxy at addr: its status, body and why header.
+func through(t *testing.T, addr, host, path string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	req.Host = host
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header.Get(proxy.RouteHeader)
+}
+
 func kingress(t *testing.T, ns, doc string) *kingressv1alpha1.Ingress {
 	t.Helper()
 	var k kingressv1alpha1.Ingress
@@ -170,12 +255,15 @@ const class = `  annotations: {networking.knative.dev/ingress.class: kfup.ingres
 `
 
 // A KIngress of kfup's class: the table published holds its hosts, splits and headers
-// resolved to the Services' cluster IPs, the proxy serves it, and the status says so with
-// both load balancers.
+// resolved to the Services' ready endpoints, the proxy serves it (to those endpoints),
+// and the status says so with both load balancers.
 func TestKIngressStatusAndRoutes(t *testing.T) {
 	r := startRig(t, "routes-a")
 	v1 := service(t, r.ns, "hello-00001")
 	v2 := service(t, r.ns, "hello-00002", corev1.ServicePort{Name: "http2", Port: 81, TargetPort: intstr.FromInt32(8013)})
+	addr1, addr2 := localBackend(t, "v1"), localBackend(t, "v2")
+	ready(t, v1, "http", addr1)
+	ready(t, v2, "http2", addr2)
 	kingress(t, r.ns, `
 metadata:
   name: hello
@@ -215,42 +303,33 @@ metadata:
 	if cm.Labels["kfup.dev/api"] != controller.APIName {
 		t.Errorf("routes ConfigMap labels %v", cm.Labels)
 	}
-	addr1, addr2 := net.JoinHostPort(v1.Spec.ClusterIP, "80"), net.JoinHostPort(v2.Spec.ClusterIP, "81")
+	at := func(s *route.Split, addr string) bool {
+		return s != nil && len(s.Backend.Endpoints) == 1 && s.Backend.Endpoints[0] == addr && s.Backend.Address == ""
+	}
 	rt := tab.Lookup(true, "hello.example.com", "/", nil)
-	if rt == nil || rt.Pick(0).Backend.Address != addr1 || rt.Pick(95).Backend.Address != addr2 || !rt.Pick(95).Backend.H2C {
+	if rt == nil || !at(rt.Pick(0), addr1) || !at(rt.Pick(95), addr2) || !rt.Pick(95).Backend.H2C {
 		t.Fatalf("default route %+v, want 90 %% %s and 10 %% %s over h2c", rt, addr1, addr2)
 	}
 	if got := rt.Pick(0).AppendHeaders["Knative-Serving-Revision"]; got != "hello-00001" {
 		t.Errorf("appended revision header %q", got)
 	}
-	if rt := tab.Lookup(true, "hello.example.com", "/", http.Header{"Knative-Serving-Tag": {"canary"}}); rt == nil || rt.Pick(0).Backend.Address != addr2 {
+	if rt := tab.Lookup(true, "hello.example.com", "/", http.Header{"Knative-Serving-Tag": {"canary"}}); rt == nil || !at(rt.Pick(0), addr2) {
 		t.Errorf("tag route %+v", rt)
 	}
 	if rt := tab.Lookup(true, "hello."+r.ns+".svc.cluster.local", "/", nil); rt != nil {
 		t.Errorf("a cluster-local host on the external listener: %+v", rt)
 	}
-	if rt := tab.Lookup(false, "hello."+r.ns+".svc.cluster.local", "/", nil); rt == nil || rt.Pick(0).Backend.Address != addr1 {
+	if rt := tab.Lookup(false, "hello."+r.ns+".svc.cluster.local", "/", nil); rt == nil || !at(rt.Pick(0), addr1) {
 		t.Errorf("cluster-local route %+v", rt)
 	}
 
-	// The proxy serves that table: a request for the host is forwarded (to a cluster IP
-	// no kube-proxy serves here, so whatever answers, the proxy's own "no route" does
-	// not), and a request for another host is not.
-	routed := func(host string) string {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+r.external+"/", nil)
-		req.Host = host
-		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.Header.Get(proxy.RouteHeader)
+	// The proxy serves that table, to the endpoints (over h2c to hello-00002's), and a
+	// request for another host gets the proxy's own 404.
+	if code, body, why := through(t, r.external, "hello.example.com", "/x"); code != 200 || (body != "v1 /x" && body != "v2 /x") {
+		t.Errorf("hello.example.com/x: %d %q %s", code, body, why)
 	}
-	if why := routed("hello.example.com"); strings.Contains(why, "no route") {
-		t.Errorf("the proxy has no route for hello.example.com: %s", why)
-	}
-	if why := routed("nobody.example.com"); !strings.Contains(why, "no route") {
-		t.Errorf("nobody.example.com: %q, want the proxy's no route", why)
+	if code, _, why := through(t, r.external, "nobody.example.com", "/"); code != 404 || !strings.Contains(why, "no route") {
+		t.Errorf("nobody.example.com: %d %q, want the proxy's no route", code, why)
 	}
 
 	// A KIngress of another class is not kfup's: no status, no route.
@@ -278,7 +357,7 @@ spec:
 		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: r.ns, Name: "hello"}, &k); err != nil {
 			return false, err.Error()
 		}
-		return rt != nil && rt.Pick(0).Backend.Address == addr1 && k.Status.ObservedGeneration == k.Generation && condition(&k, "Ready").Status == "True",
+		return rt != nil && at(rt.Pick(0), addr1) && k.Status.ObservedGeneration == k.Generation && condition(&k, "Ready").Status == "True",
 			fmt.Sprintf("route %+v, observed %d of %d", rt, k.Status.ObservedGeneration, k.Generation)
 	})
 	var other kingressv1alpha1.Ingress
@@ -326,7 +405,12 @@ metadata:
 	if c := condition(k, kingressv1alpha1.ConditionLoadBalancerReady); !strings.Contains(c.Message, r.ns+"/later:80: no such Service") {
 		t.Errorf("LoadBalancerReady %+v, want the missing Service named", c)
 	}
-	service(t, r.ns, "later")
+	later := service(t, r.ns, "later")
+	k = waitKIngress(t, r.ns, "later", kingressv1alpha1.ConditionLoadBalancerReady, "Unknown", "WaitingForEndpoints")
+	if c := condition(k, kingressv1alpha1.ConditionLoadBalancerReady); c.Message != "no ready endpoints for "+r.ns+"/later:80" {
+		t.Errorf("LoadBalancerReady %+v, want the Service without endpoints named", c)
+	}
+	ready(t, later, "http", "10.244.0.9:8080")
 	waitKIngress(t, r.ns, "later", kingressv1alpha1.ConditionReady, "True", "")
 }
 

@@ -47,7 +47,7 @@ func TestKIngressStaysReadyWhileProxyLags(t *testing.T) {
 	cfg.Knative = true
 	cfg.ProxyAdmin = admin.URL
 	env.StartManager(t, &controller.API{Config: cfg})
-	service(t, ns, "web")
+	ready(t, service(t, ns, "web"), "http", "10.244.0.1:8080")
 
 	doc := func(name string) string {
 		return `

@@ -2,9 +2,10 @@ package controller
 
 // RBAC of the ingress controller; controller-gen turns these markers into
 // manifests/rbac/role.yaml (make generate). Ingresses and KIngresses are read everywhere
-// and only their status written; backend Services are read by name (get) to resolve
-// their cluster IPs; the route table is published in one ConfigMap of kfup-system, owned
-// by the IngressClass kfup (read by name for its UID).
+// and only their status written; backend Services are read by name (get) and their
+// EndpointSlices cached (list, watch), to route to their ready endpoints; the route
+// table is published in one ConfigMap of kfup-system, owned by the IngressClass kfup
+// (read by name for its UID).
 
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses/status,verbs=update
@@ -12,5 +13,6 @@ package controller
 // +kubebuilder:rbac:groups=networking.internal.knative.dev,resources=ingresses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.internal.knative.dev,resources=ingresses/status,verbs=update
 // +kubebuilder:rbac:groups="",resources=services,verbs=get
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;create;update,namespace=kfup-system

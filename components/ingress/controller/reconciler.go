@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,7 +34,8 @@ import (
 )
 
 // waitRetry is how soon objects waiting for a backend Service or for the proxy are looked
-// at again (backend Services are not watched: the manager caches only kfup's children).
+// at again (backend Services are not watched: the manager caches only kfup's children;
+// their EndpointSlices are).
 const waitRetry = 2 * time.Second
 
 // Reconciler turns every Ingress of class kfup and every KIngress of kfup's class into one
@@ -49,9 +51,22 @@ type Reconciler struct {
 	http     *http.Client
 	// warned remembers, per Ingress UID, the Unsupported event last recorded for it.
 	warned sync.Map
-	// servedRoutes is, per object UID, the fingerprint of its routes in the last table
-	// the proxy was seen serving (one reconcile at a time: no lock).
-	servedRoutes map[types.UID]string
+	// servedRoutes is, per object UID, how its routes were in the last table the proxy
+	// was seen serving (one reconcile at a time: no lock).
+	servedRoutes map[types.UID]servedRoutes
+
+	// named holds the Services ("namespace/name") the table names: the EndpointSlices
+	// whose changes recompile it.
+	namedMu sync.Mutex
+	named   map[string]bool
+}
+
+// servedRoutes is how one object's routes were in a table.
+type servedRoutes struct {
+	// fingerprint is route.Result.Fingerprint (which leaves endpoints out).
+	fingerprint string
+	// endpoints says every resolved backend had a ready endpoint.
+	endpoints bool
 }
 
 // key is the one reconcile key: the routes ConfigMap.
@@ -62,7 +77,8 @@ func (r *Reconciler) key() reconcile.Request {
 // Name returns "ingress".
 func (r *Reconciler) Name() string { return "ingress" }
 
-// SetupWithManager watches Ingresses and, with Knative, KIngresses.
+// SetupWithManager watches Ingresses, with Knative KIngresses, and the EndpointSlices of
+// the Services the table names.
 func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	r.client, r.reader = mgr.GetClient(), mgr.GetAPIReader()
 	r.recorder = mgr.GetEventRecorderFor("kfup-ingress")
@@ -74,7 +90,13 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	})
 	b := ctrl.NewControllerManagedBy(mgr).Named("ingress").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: &r.cfg.SkipNameValidation}).
-		Watches(&networkingv1.Ingress{}, all)
+		Watches(&networkingv1.Ingress{}, all).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			if !r.isNamed(o.GetNamespace() + "/" + o.GetLabels()[discoveryv1.LabelServiceName]) {
+				return nil
+			}
+			return []reconcile.Request{r.key()}
+		}))
 	if r.cfg.Knative {
 		b = b.Watches(&kingressv1alpha1.Ingress{}, all)
 	}
@@ -93,6 +115,23 @@ func (c compiled) uid() types.UID {
 		return c.kingress.UID
 	}
 	return c.ingress.UID
+}
+
+// latched says the object's status already reports it served, for its generation: a
+// KIngress LoadBalancerReady at its observed generation, an Ingress with its address.
+// Its backends losing their ready endpoints (pods restarting, a Deployment scaled to
+// zero) does not take that back: requests get 503 meanwhile, and its routes did not
+// change.
+func (c compiled) latched() bool {
+	if k := c.kingress; k != nil {
+		for _, cd := range k.Status.Conditions {
+			if cd.Type == kingressv1alpha1.ConditionLoadBalancerReady {
+				return cd.Status == "True" && k.Status.ObservedGeneration == k.Generation
+			}
+		}
+		return false
+	}
+	return len(c.ingress.Status.LoadBalancer.Ingress) > 0
 }
 
 func (c compiled) name() string {
@@ -139,22 +178,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		return true
 	})
 	// An object is routed when the proxy serves this table, or when the table it still
-	// serves routed the object exactly as it compiles now: another object's change must
-	// not take an unchanged one out of Ready while the proxy catches up.
-	fingerprints := make(map[types.UID]string, len(objs))
+	// serves routed the object as it compiles now (and, if its backends have ready
+	// endpoints now, had them then): another object's change must not take an unchanged
+	// one out of Ready while the proxy catches up. Endpoints coming and going are no
+	// change of an object already reported served (latched).
+	now := make(map[types.UID]servedRoutes, len(objs))
 	for _, c := range objs {
-		fingerprints[c.uid()] = c.res.Fingerprint()
+		now[c.uid()] = servedRoutes{fingerprint: c.res.Fingerprint(), endpoints: len(c.res.NoEndpoints) == 0}
 	}
 	if served {
-		r.servedRoutes = fingerprints
+		r.servedRoutes = now
 	}
 	for _, c := range objs {
 		if len(c.res.Waiting) > 0 {
 			retry = true
 		}
-		fp, ok := r.servedRoutes[c.uid()]
-		routed := served || (ok && fp == fingerprints[c.uid()])
-		if err := r.writeStatus(ctx, c, routed, why); err != nil {
+		was, ok := r.servedRoutes[c.uid()]
+		is := now[c.uid()]
+		latched := c.latched()
+		routed := served || (ok && was.fingerprint == is.fingerprint && (was.endpoints || !is.endpoints || latched))
+		if err := r.writeStatus(ctx, c, routed, latched, why); err != nil {
 			if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 				retry = true
 				continue
@@ -171,7 +214,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 // compileAll compiles every object kfup's ingress serves, in a stable order (KIngresses,
 // then Ingresses, each by namespace and name).
 func (r *Reconciler) compileAll(ctx context.Context) ([]compiled, error) {
-	res := &resolver{ctx: ctx, reader: r.reader, seen: map[string]*corev1.Service{}}
+	res := &resolver{ctx: ctx, reader: r.reader, cache: r.client, seen: map[string]*route.Services{}, name: r.name}
+
 	var out []compiled
 	if r.cfg.Knative {
 		var list kingressv1alpha1.IngressList
@@ -208,7 +252,38 @@ func (r *Reconciler) compileAll(ctx context.Context) ([]compiled, error) {
 	if err := res.err; err != nil {
 		return nil, err
 	}
+	named := map[string]bool{}
+	for _, c := range out {
+		for _, b := range c.res.Backends {
+			named[b] = true
+		}
+	}
+	r.setNamed(named)
 	return out, nil
+}
+
+// name adds Service key to the named ones, before its EndpointSlices are read: a change
+// after the read recompiles the table.
+func (r *Reconciler) name(key string) {
+	r.namedMu.Lock()
+	defer r.namedMu.Unlock()
+	if r.named == nil {
+		r.named = map[string]bool{}
+	}
+	r.named[key] = true
+}
+
+// setNamed makes named the Services the table names.
+func (r *Reconciler) setNamed(named map[string]bool) {
+	r.namedMu.Lock()
+	defer r.namedMu.Unlock()
+	r.named = named
+}
+
+func (r *Reconciler) isNamed(key string) bool {
+	r.namedMu.Lock()
+	defer r.namedMu.Unlock()
+	return r.named[key]
 }
 
 // IsKfupKIngress says whether a KIngress names kfup's class (Knative copies
@@ -231,34 +306,60 @@ func (r *Reconciler) isKfupIngress(ing *networkingv1.Ingress) bool {
 	return ing.Annotations["kubernetes.io/ingress.class"] == r.cfg.IngressClass
 }
 
-// resolver resolves backends from the API server, once per Service per reconcile.
+// resolver resolves backends, once per Service per reconcile: the Service from the API
+// server, its EndpointSlices from the manager's cache (trimmed: trimEndpointSlice).
 type resolver struct {
 	ctx    context.Context
 	reader client.Reader
-	seen   map[string]*corev1.Service
+	cache  client.Reader
+	seen   map[string]*route.Services // nil: no such Service
+	name   func(key string)
 	err    error
 }
 
 func (s *resolver) Resolve(ns, name string, port intstr.IntOrString) (route.Backend, error) {
 	key := ns + "/" + name
-	svc, ok := s.seen[key]
+	svcs, ok := s.seen[key]
 	if !ok {
-		var got corev1.Service
-		switch err := s.reader.Get(s.ctx, types.NamespacedName{Namespace: ns, Name: name}, &got); {
-		case err == nil:
-			svc = &got
-		case apierrors.IsNotFound(err):
-		default:
-			if s.err == nil {
-				s.err = fmt.Errorf("read Service %s: %w", key, err)
-			}
+		var err error
+		if svcs, err = s.read(ns, name); err != nil {
+			return route.Backend{Namespace: ns, Name: name, Port: port.String()}, err
 		}
-		s.seen[key] = svc
+		s.seen[key] = svcs
 	}
-	if svc == nil {
+	if svcs == nil {
 		return route.Backend{Namespace: ns, Name: name, Port: port.String()}, route.ErrNoService
 	}
-	return route.NewServices(svc).Resolve(ns, name, port)
+	return svcs.Resolve(ns, name, port)
+}
+
+// read reads Service ns/name and, unless it is an ExternalName one, its EndpointSlices;
+// nil when there is no such Service. An error reading the Service stops the reconcile
+// (s.err); one reading its slices (a namespace the cache does not hold) is the backend's.
+func (s *resolver) read(ns, name string) (*route.Services, error) {
+	s.name(ns + "/" + name)
+	var svc corev1.Service
+	switch err := s.reader.Get(s.ctx, types.NamespacedName{Namespace: ns, Name: name}, &svc); {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		if s.err == nil {
+			s.err = fmt.Errorf("read Service %s/%s: %w", ns, name, err)
+		}
+		return nil, nil
+	}
+	out := route.NewServices(&svc)
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return out, nil
+	}
+	var list discoveryv1.EndpointSliceList
+	if err := s.cache.List(s.ctx, &list, client.InNamespace(ns), client.MatchingLabels{discoveryv1.LabelServiceName: name}); err != nil {
+		return nil, fmt.Errorf("read the EndpointSlices: %w", err)
+	}
+	for i := range list.Items {
+		out.WithEndpointSlices(&list.Items[i])
+	}
+	return out, nil
 }
 
 // publish writes the table into the routes ConfigMap, creating it, or updating it when it
@@ -324,14 +425,17 @@ func (r *Reconciler) probe(ctx context.Context, hash string) (served bool, why s
 }
 
 // writeStatus writes what became of one object.
-func (r *Reconciler) writeStatus(ctx context.Context, c compiled, served bool, why string) error {
+func (r *Reconciler) writeStatus(ctx context.Context, c compiled, served, latched bool, why string) error {
 	if c.kingress != nil {
-		return r.writeKIngressStatus(ctx, c.kingress, c.res, served, why)
+		return r.writeKIngressStatus(ctx, c.kingress, c.res, served, latched, why)
 	}
 	return r.writeIngressStatus(ctx, c.ingress, c.res, served)
 }
 
-func (r *Reconciler) writeKIngressStatus(ctx context.Context, k *kingressv1alpha1.Ingress, res *route.Result, served bool, why string) error {
+// writeKIngressStatus writes a KIngress's conditions: LoadBalancerReady turns True for a
+// generation once the proxy serves it and every backend has a ready endpoint
+// (WaitingForEndpoints until then), and stays so when endpoints go later (latched).
+func (r *Reconciler) writeKIngressStatus(ctx context.Context, k *kingressv1alpha1.Ingress, res *route.Result, served, latched bool, why string) error {
 	now := metav1.Now()
 	st := k.Status.DeepCopy()
 	st.ObservedGeneration = k.Generation
@@ -342,6 +446,8 @@ func (r *Reconciler) writeKIngressStatus(ctx context.Context, k *kingressv1alpha
 		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "False", "Unsupported", "not routed")
 	case len(res.Waiting) > 0:
 		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "Unknown", "WaitingForBackends", strings.Join(res.Waiting, "; "))
+	case len(res.NoEndpoints) > 0 && !latched:
+		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "Unknown", "WaitingForEndpoints", "no ready endpoints for "+strings.Join(res.NoEndpoints, ", "))
 	case !served:
 		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "Unknown", "Uninitialized", why)
 	}

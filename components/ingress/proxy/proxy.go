@@ -1,8 +1,11 @@
 // Package proxy is the data plane of kfup's ingress: an HTTP reverse proxy (the standard
-// library's httputil.ReverseProxy) that serves a route.Table. It speaks HTTP/1.1 and h2c
-// on both sides, passes websocket upgrades through, streams bodies as they come (gRPC,
-// server-sent events), never retries a request (a refused connection is dialled again:
-// nothing was sent) and sets no timeout of its own — what Knative's
+// library's httputil.ReverseProxy) that serves a route.Table. It sends each request to
+// one of its backend's ready endpoints (pod addresses, as Envoy-based ingresses do, not
+// the Service's cluster IP), the one with fewer requests in flight of two drawn at random
+// (power of two choices), and to another endpoint when one refuses the connection (nothing
+// was sent, so no request is repeated). It speaks HTTP/1.1 and h2c on both sides, passes
+// websocket upgrades through, streams bodies as they come (gRPC, server-sent events),
+// never retries a request the backend saw and sets no timeout of its own — what Knative's
 // KIngress conformance asks of an ingress. The table is swapped atomically: a request in
 // flight finishes on the table it started with.
 package proxy
@@ -22,7 +25,6 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/kfup/kfup/components/ingress/route"
@@ -48,20 +50,19 @@ const (
 	RouteHeader = "X-Kfup-Ingress"
 )
 
-// DefaultRefusedWait is how long a backend that refuses connections is dialled again
-// before the request gets 502 (WithRefusedWait).
-const DefaultRefusedWait = 3 * time.Second
-
 // Proxy serves the current route table.
 type Proxy struct {
-	cur         atomic.Pointer[loaded]
-	log         *slog.Logger
-	h1          *http.Transport
-	h2c         *http.Transport
-	draw        func() int
-	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
-	refusedWait time.Duration
-	count       atomic.Int64
+	cur   atomic.Pointer[loaded]
+	log   *slog.Logger
+	h1    *http.Transport
+	h2c   *http.Transport
+	draw  func() int
+	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
+	count atomic.Int64
+	// inflight counts, per endpoint address, the requests sent there and not finished
+	// (*atomic.Int64): what the power of two choices compares. It outlives tables, since
+	// requests outlive them; Load drops the idle addresses no table names any more.
+	inflight sync.Map
 }
 
 type loaded struct {
@@ -87,27 +88,15 @@ func WithDialer(f func(ctx context.Context, network, addr string) (net.Conn, err
 	return optionFunc(func(p *Proxy) { p.dial = f })
 }
 
-// WithRefusedWait sets how long a backend refusing connections is dialled again, with
-// growing pauses, before the request gets 502 (DefaultRefusedWait; 0: not again). The
-// proxy dials Services' cluster IPs, and a Service just created refuses connections
-// until kube-proxy has programmed its address on the node, which can be after the
-// controller routed it (Envoy-based ingresses dial pod endpoints and never see this).
-// Nothing was sent to the backend, so this never repeats a request.
-func WithRefusedWait(d time.Duration) Option {
-	return optionFunc(func(p *Proxy) { p.refusedWait = d })
-}
-
 // New returns a proxy serving an empty table (every request 404) until Load.
 func New(opts ...Option) *Proxy {
-	p := &Proxy{log: slog.Default(), draw: func() int { return rand.IntN(100) }, refusedWait: DefaultRefusedWait}
+	p := &Proxy{log: slog.Default(), draw: func() int { return rand.IntN(100) }}
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	p.dial = d.DialContext
 	for _, o := range opts {
 		o.apply(p)
 	}
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return dialRefused(ctx, p.dial, network, addr, p.refusedWait)
-	}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) { return p.dial(ctx, network, addr) }
 	p.h1 = &http.Transport{
 		DialContext:         dial,
 		MaxIdleConns:        1000,
@@ -128,33 +117,11 @@ func New(opts ...Option) *Proxy {
 	return p
 }
 
-// dialRefused dials addr, and again after growing pauses (50 ms doubling up to 1 s)
-// while the connection is refused, for up to wait in all.
-func dialRefused(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), network, addr string, wait time.Duration) (net.Conn, error) {
-	deadline := time.Now().Add(wait)
-	pause := 50 * time.Millisecond
-	for {
-		c, err := dial(ctx, network, addr)
-		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().Add(pause).After(deadline) {
-			return c, err
-		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, err
-		case <-t.C:
-		}
-		pause = min(2*pause, time.Second)
-	}
-}
-
 // Load makes t the table served from now on.
 func (p *Proxy) Load(t *route.Table) string {
 	b, _ := json.Marshal(t)
 	h := Hash(b)
-	p.cur.Store(&loaded{tab: t, hash: h})
-	p.refreshConnsSoon()
+	p.store(&loaded{tab: t, hash: h})
 	return h
 }
 
@@ -166,28 +133,37 @@ func (p *Proxy) LoadJSON(b []byte) (string, error) {
 		return "", fmt.Errorf("read the route table: %w", err)
 	}
 	h := Hash(b)
-	p.cur.Store(&loaded{tab: &t, hash: h})
-	p.refreshConnsSoon()
+	p.store(&loaded{tab: &t, hash: h})
 	return h, nil
 }
 
-// connRefreshDelay is how long after a table change the proxy drops its idle backend
-// connections (refreshConnsSoon).
-const connRefreshDelay = 3 * time.Second
-
-// refreshConnsSoon drops the idle backend connections a moment after a table change.
-// The proxy dials Services' cluster IPs; a Service just created may not be programmed on
-// the node yet (kube-proxy syncs within a second or two), and a connection dialled in
-// that window reaches whatever answers the un-NATed address: nothing (refused, dialled
-// again: WithRefusedWait) or, on a host that intercepts outbound traffic, a server that
-// answers and keeps the connection alive — which keep-alive would then reuse for every
-// later request to that backend. Dropping idle connections once the node has had time
-// to program the Service makes the next request dial it again.
-func (p *Proxy) refreshConnsSoon() {
-	time.AfterFunc(connRefreshDelay, func() {
-		p.h1.CloseIdleConnections()
-		p.h2c.CloseIdleConnections()
+// store serves l and forgets the in-flight counts of endpoints it does not name and no
+// request uses.
+func (p *Proxy) store(l *loaded) {
+	p.cur.Store(l)
+	named := map[string]bool{}
+	l.tab.EachRoute(func(r *route.Route) {
+		for _, s := range r.Splits {
+			for _, e := range s.Backend.Endpoints {
+				named[e] = true
+			}
+		}
 	})
+	p.inflight.Range(func(k, v any) bool {
+		if !named[k.(string)] && v.(*atomic.Int64).Load() == 0 {
+			p.inflight.Delete(k)
+		}
+		return true
+	})
+}
+
+// inFlight is the in-flight count of endpoint addr.
+func (p *Proxy) inFlight(addr string) *atomic.Int64 {
+	if v, ok := p.inflight.Load(addr); ok {
+		return v.(*atomic.Int64)
+	}
+	v, _ := p.inflight.LoadOrStore(addr, new(atomic.Int64))
+	return v.(*atomic.Int64)
 }
 
 // Hash is the version of a table's JSON form: what the proxy reports it serves.
@@ -217,8 +193,8 @@ func (p *Proxy) Handler(external bool) http.Handler {
 			refuse(w, http.StatusServiceUnavailable, "no backend has a share of "+rt.Source)
 			return
 		}
-		if s.Backend.Address == "" {
-			refuse(w, http.StatusServiceUnavailable, fmt.Sprintf("backend %s/%s:%s of %s is not there yet", s.Backend.Namespace, s.Backend.Name, s.Backend.Port, rt.Source))
+		if !s.Backend.Reachable() {
+			refuse(w, http.StatusServiceUnavailable, fmt.Sprintf("no ready endpoints for %s (%s)", s.Backend.String(), rt.Source))
 			return
 		}
 		p.count.Add(1)
@@ -233,9 +209,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route.Route,
 	if s.Backend.H2C && r.Header.Get("Upgrade") == "" {
 		transport = p.h2c
 	}
+	host := s.Backend.Address
+	if host == "" {
+		host = s.Backend.Endpoints[0] // the balancer picks one
+	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(&url.URL{Scheme: "http", Host: s.Backend.Address})
+			pr.SetURL(&url.URL{Scheme: "http", Host: host})
 			pr.Out.Host = pr.In.Host
 			if rt.RewriteHost != "" {
 				pr.Out.Host = rt.RewriteHost
@@ -253,15 +233,15 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route.Route,
 				pr.Out.Header.Set(route.HashHeader, rt.ProbeHash)
 			}
 		},
-		Transport:     transport,
+		Transport:     &balancer{p: p, next: transport, backend: &s.Backend},
 		BufferPool:    copyBuffers,
 		FlushInterval: -1, // stream: gRPC, server-sent events and slow bodies go out as they come
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				return // the client went away
 			}
-			p.log.Warn("backend failed", "route", rt.Source, "backend", s.Backend.Address, "err", err)
-			refuse(w, http.StatusBadGateway, fmt.Sprintf("backend %s/%s:%s: %v", s.Backend.Namespace, s.Backend.Name, s.Backend.Port, err))
+			p.log.Warn("backend failed", "route", rt.Source, "backend", s.Backend.String(), "err", err)
+			refuse(w, http.StatusBadGateway, fmt.Sprintf("backend %s: %v", s.Backend.String(), err))
 		},
 	}
 	rp.ServeHTTP(w, r)

@@ -43,7 +43,7 @@ func h1Backend(t *testing.T, name string, h http.Handler) route.Backend {
 	t.Helper()
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
-	return route.Backend{Namespace: "default", Name: name, Port: "80", Address: strings.TrimPrefix(s.URL, "http://")}
+	return route.Backend{Namespace: "default", Name: name, Port: "80", Endpoints: []string{strings.TrimPrefix(s.URL, "http://")}}
 }
 
 func h2cBackend(t *testing.T, name string, h http.Handler) route.Backend {
@@ -54,7 +54,7 @@ func h2cBackend(t *testing.T, name string, h http.Handler) route.Backend {
 	s.Config.Protocols = &p
 	s.Start()
 	t.Cleanup(s.Close)
-	return route.Backend{Namespace: "default", Name: name, Port: "81", Address: strings.TrimPrefix(s.URL, "http://"), H2C: true}
+	return route.Backend{Namespace: "default", Name: name, Port: "81", Endpoints: []string{strings.TrimPrefix(s.URL, "http://")}, H2C: true}
 }
 
 // serve starts the proxy's external and internal listeners.
@@ -211,57 +211,151 @@ func TestProbeHash(t *testing.T) {
 	}
 }
 
-// A backend that refuses connections at first (a Service whose cluster IP kube-proxy has
-// not programmed yet) is dialled again for the refused-wait window: the request gets the
-// backend's answer, sent once. Without the window it is a 502 at once.
-func TestRefusedBackendDialledAgain(t *testing.T) {
+// refusedAddr is an address where nothing listens: connections are refused.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close() // refused until the backend starts listening there
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// An endpoint that refuses the connection (a pod gone before it left the table) is left
+// for another of the backend's endpoints: the request, with its body, gets the live
+// one's answer, sent once, whichever endpoint was tried first.
+func TestRefusedEndpointTriesAnother(t *testing.T) {
 	var calls atomic.Int64
-	late := route.Backend{Namespace: "default", Name: "late", Port: "80", Address: addr}
-	ing := ingress(rule("", []string{"late.example.com"},
-		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("late", 100, "late")}}))
-
-	now := proxy.New(proxy.WithRefusedWait(0))
-	load(t, now, backends{"late": late}, ing)
-	ext, _ := serve(t, now)
-	if code, _, _ := get(t, ext, "late.example.com", nil); code != http.StatusBadGateway {
-		t.Fatalf("without the window: %d, want 502", code)
-	}
-
-	p := proxy.New(proxy.WithRefusedWait(5 * time.Second))
-	load(t, p, backends{"late": late}, ing)
-	ext, _ = serve(t, p)
-	started := make(chan struct{})
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		ln, err := net.Listen("tcp", addr)
+	live := h1Backend(t, "mixed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "live got %q", b)
+	}))
+	mixed := route.Backend{Namespace: "default", Name: "mixed", Port: "80",
+		Endpoints: []string{refusedAddr(t), live.Endpoints[0], refusedAddr(t)}}
+	p := proxy.New()
+	load(t, p, backends{"mixed": mixed}, ingress(rule("", []string{"mixed.example.com"},
+		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("mixed", 100, "mixed")}})))
+	ext, _ := serve(t, p)
+	for i := range 20 {
+		req, _ := http.NewRequest(http.MethodPost, ext, strings.NewReader(fmt.Sprintf("body %d", i)))
+		req.Host = "mixed.example.com"
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			t.Error(err)
-			close(started)
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := fmt.Sprintf("live got \"body %d\"", i); resp.StatusCode != 200 || string(b) != want {
+			t.Fatalf("request %d: %d %q, want 200 %q", i, resp.StatusCode, b, want)
+		}
+	}
+	if calls.Load() != 20 {
+		t.Errorf("the live endpoint saw %d requests, want 20", calls.Load())
+	}
+}
+
+// The power of two choices: of two distinct endpoints drawn, the one with fewer requests
+// in flight, the first drawn on a tie; a lone endpoint is always chosen.
+func TestTwoChoices(t *testing.T) {
+	tests := []struct {
+		name  string
+		load  []int64
+		draws []int // what rnd answers, in turn
+		want  int
+	}{
+		{"one endpoint", []int64{7}, nil, 0},
+		{"the second drawn is less busy", []int64{5, 1, 9}, []int{0, 0}, 1},      // draws 0, then 0 of the rest: 1
+		{"the first drawn is less busy", []int64{5, 1, 9}, []int{2, 0}, 0},       // draws 2 and 0
+		{"a tie keeps the first drawn", []int64{3, 3, 3}, []int{1, 1}, 1},        // draws 1 and 2
+		{"the busiest is never chosen", []int64{0, 100, 0}, []int{1, 1}, 2},      // draws 1 and 2
+		{"two endpoints: both compared", []int64{4, 2}, []int{0, 0}, 1},          // draws 0, then 0 of the rest: 1
+		{"the second draw skips the first", []int64{9, 9, 9, 1}, []int{2, 2}, 3}, // draws 2, then 2 of the rest: 3
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			i := 0
+			rnd := func(k int) int {
+				d := tc.draws[i]
+				i++
+				if d >= k {
+					t.Fatalf("draw %d out of [0, %d)", d, k)
+				}
+				return d
+			}
+			if got := proxy.TwoChoices(len(tc.load), func(i int) int64 { return tc.load[i] }, rnd); got != tc.want {
+				t.Errorf("chose %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// Requests spread over a backend's endpoints, and away from one that holds its requests:
+// while an endpoint is busy with a slow request, the next ones go to the idle endpoint.
+func TestBalancesOnRequestsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	var calls [2]atomic.Int64
+	pair := route.Backend{Namespace: "default", Name: "pair", Port: "80"}
+	for i, name := range []string{"a", "b"} {
+		be := h1Backend(t, "pair", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls[i].Add(1)
+			if r.URL.Path == "/hold" {
+				<-release
+			}
+			_, _ = w.Write([]byte(name))
+		}))
+		pair.Endpoints = append(pair.Endpoints, be.Endpoints[0])
+	}
+	p := proxy.New()
+	load(t, p, backends{"pair": pair}, ingress(rule("", []string{"pair.example.com"},
+		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("pair", 100, "pair")}})))
+	ext, _ := serve(t, p)
+	held := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, ext+"/hold", nil)
+		req.Host = "pair.example.com"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			held <- err.Error()
 			return
 		}
-		s := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			calls.Add(1)
-			_, _ = w.Write([]byte("late ok"))
-		})}
-		t.Cleanup(func() { s.Close() })
-		close(started)
-		_ = s.Serve(ln)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		held <- string(b)
 	}()
-	code, body, _ := get(t, ext, "late.example.com", nil)
-	<-started
-	if code != 200 || body != "late ok" || calls.Load() != 1 {
-		t.Fatalf("%d %q after %d calls, want 200 \"late ok\" after 1", code, body, calls.Load())
+	deadline := time.Now().Add(5 * time.Second)
+	for calls[0].Load()+calls[1].Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	busy := "a"
+	if calls[1].Load() == 1 {
+		busy = "b"
+	}
+	for i := range 10 {
+		if _, body, _ := get(t, ext, "pair.example.com", nil); body == busy {
+			t.Fatalf("request %d went to the busy endpoint (%s)", i, busy)
+		}
+	}
+	close(release)
+	if body := <-held; body != busy {
+		t.Errorf("the held request got %q, want %q", body, busy)
+	}
+	// Both idle again: both get a share.
+	got := map[string]int{}
+	for range 40 {
+		_, body, _ := get(t, ext, "pair.example.com", nil)
+		got[body]++
+	}
+	if got["a"] == 0 || got["b"] == 0 {
+		t.Errorf("40 requests over two idle endpoints: %v", got)
 	}
 }
 
 // A backend's failure is passed on as it is: no retry (Knative's conformance asks the
-// ingress not to retry); a backend that does not answer is a 502; a missing Service 503.
+// ingress not to retry); a backend whose every endpoint refuses is a 502; one without
+// ready endpoints, or a missing Service, a 503 saying so. An ExternalName backend is
+// dialled by its name.
 func TestNoRetryAndErrors(t *testing.T) {
 	var calls atomic.Int64
 	flaky := h1Backend(t, "flaky", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -271,17 +365,15 @@ func TestNoRetryAndErrors(t *testing.T) {
 		}
 		_, _ = w.Write([]byte("ok"))
 	}))
-	closed := h1Backend(t, "closed", echo("closed"))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed.Address = ln.Addr().String()
-	ln.Close() // nothing listens there any more
-	be := backends{"flaky": flaky, "closed": closed}
-	p := proxy.New(proxy.WithRefusedWait(200 * time.Millisecond))
+	closed := route.Backend{Namespace: "default", Name: "closed", Port: "80", Endpoints: []string{refusedAddr(t), refusedAddr(t)}}
+	idle := route.Backend{Namespace: "default", Name: "idle", Port: "80"}
+	named := h1Backend(t, "named", echo("named"))
+	_, port, _ := net.SplitHostPort(named.Endpoints[0])
+	named.Address, named.Endpoints = net.JoinHostPort("localhost", port), nil
+	be := backends{"flaky": flaky, "closed": closed, "idle": idle, "named": named}
+	p := proxy.New()
 	tab := route.NewTable()
-	for _, name := range []string{"flaky", "closed", "missing"} {
+	for _, name := range []string{"flaky", "closed", "missing", "idle", "named"} {
 		res := route.KIngress(ingress(rule("", []string{name + ".example.com"},
 			kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split(name, 100, name)}})), be)
 		res.AddTo(tab)
@@ -300,8 +392,14 @@ func TestNoRetryAndErrors(t *testing.T) {
 	if code, _, h := get(t, ext, "closed.example.com", nil); code != 502 || !strings.Contains(h.Get(proxy.RouteHeader), "default/closed:80") {
 		t.Errorf("closed backend: %d %q", code, h.Get(proxy.RouteHeader))
 	}
-	if code, _, h := get(t, ext, "missing.example.com", nil); code != 503 || !strings.Contains(h.Get(proxy.RouteHeader), "default/missing:80") {
-		t.Errorf("missing Service: %d %q", code, h.Get(proxy.RouteHeader))
+	for _, name := range []string{"missing", "idle"} {
+		want := "kfup-ingress: no ready endpoints for default/" + name + ":80 (kingress default/hello)\n"
+		if code, body, h := get(t, ext, name+".example.com", nil); code != 503 || body != want || h.Get(proxy.RouteHeader) == "" {
+			t.Errorf("%s: %d %q, want 503 %q", name, code, body, want)
+		}
+	}
+	if code, body, _ := get(t, ext, "named.example.com", nil); code != 200 || !strings.HasPrefix(body, "named ") {
+		t.Errorf("ExternalName backend: %d %q", code, body)
 	}
 }
 
@@ -383,7 +481,7 @@ func TestUpgradePassesThrough(t *testing.T) {
 	})
 	s := httptest.NewServer(upgrade)
 	t.Cleanup(s.Close)
-	be := backends{"ws": {Namespace: "default", Name: "ws", Port: "80", Address: strings.TrimPrefix(s.URL, "http://"), H2C: true}}
+	be := backends{"ws": {Namespace: "default", Name: "ws", Port: "80", Endpoints: []string{strings.TrimPrefix(s.URL, "http://")}, H2C: true}}
 	p := proxy.New()
 	load(t, p, be, ingress(rule("", []string{"ws.example.com"},
 		kingressv1alpha1.HTTPIngressPath{Splits: []kingressv1alpha1.IngressBackendSplit{split("ws", 100, "ws")}})))

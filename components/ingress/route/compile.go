@@ -20,7 +20,8 @@ import (
 // Resolver finds the address of a Service port.
 type Resolver interface {
 	// Resolve returns the backend of Service namespace/name's port (a number or a port
-	// name) with Address and H2C filled in; an error says why it cannot be reached.
+	// name) with Endpoints (or Address) and H2C filled in; an error says why it cannot
+	// be resolved.
 	Resolve(namespace, name string, port intstr.IntOrString) (Backend, error)
 }
 
@@ -32,6 +33,9 @@ type Result struct {
 	Invalid field.ErrorList
 	// Waiting lists the backends that cannot be resolved yet ("ns/name:port: why").
 	Waiting []string
+	// NoEndpoints lists the backends resolved without a ready endpoint yet
+	// ("ns/name:port"): their requests get 503 until the Service has one.
+	NoEndpoints []string
 	// Backends are every Service the object names, "namespace/name".
 	Backends []string
 	add      []pending
@@ -79,16 +83,23 @@ func ProbeHash(ing *kingressv1alpha1.Ingress) (string, error) {
 // Fingerprint identifies the routes the object adds — hosts, visibility, matches,
 // headers, splits and their resolved backends — so that the controller can tell whether a
 // table the proxy serves already routes this object as it now compiles, whatever else
-// changed in the table.
+// changed in the table. It leaves the backends' endpoints out: pods coming and going (a
+// scale-up, a rollout) change the table, not what the object is routed to (NoEndpoints
+// says whether its backends have any).
 func (r *Result) Fingerprint() string {
 	type entry struct {
 		Vis   Visibility `json:"vis"`
 		Hosts []string   `json:"hosts"`
-		Route *Route     `json:"route"`
+		Route Route      `json:"route"`
 	}
 	entries := make([]entry, 0, len(r.add))
 	for _, p := range r.add {
-		entries = append(entries, entry{p.vis, p.hosts, p.route})
+		rt := *p.route
+		rt.Splits = slices.Clone(rt.Splits)
+		for i := range rt.Splits {
+			rt.Splits[i].Backend.Endpoints = nil
+		}
+		entries = append(entries, entry{p.vis, p.hosts, rt})
 	}
 	b, _ := json.Marshal(entries) // plain data: never fails
 	sum := sha256.Sum256(b)
@@ -274,9 +285,12 @@ func (out *Result) backend(fp *field.Path, ns, name string, port intstr.IntOrStr
 		out.Backends = append(out.Backends, key)
 	}
 	b, err := res.Resolve(ns, name, port)
-	if err != nil {
+	switch {
+	case err != nil:
 		out.Waiting = append(out.Waiting, fmt.Sprintf("%s:%s: %v", key, port.String(), err))
 		b = Backend{Namespace: ns, Name: name, Port: port.String()}
+	case !b.Reachable() && !slices.Contains(out.NoEndpoints, b.String()):
+		out.NoEndpoints = append(out.NoEndpoints, b.String())
 	}
 	return b
 }

@@ -28,21 +28,32 @@ const (
 	ClusterLocal Visibility = "ClusterLocal"
 )
 
-// Backend is where a split sends requests: a Service port, resolved to an address the
-// proxy dials.
+// Backend is where a split sends requests: a Service port, resolved to the endpoints the
+// proxy dials (or, for an ExternalName Service, a DNS name). With neither, requests get
+// 503: the Service or its port does not exist, or it has no ready endpoint.
 type Backend struct {
 	// Namespace and Name name the Service.
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	// Port is the Service port as the object named it (a number or a port name).
 	Port string `json:"port"`
-	// Address is host:port to dial (the Service's cluster IP and port number); empty
-	// when the Service or its port does not exist (requests get 503).
+	// Endpoints are the ready endpoints of the Service port, "ip:port" (pod address and
+	// target port, from its EndpointSlices), sorted: the proxy balances among them.
+	Endpoints []string `json:"endpoints,omitempty"`
+	// Address is host:port to dial by name, for an ExternalName Service (Knative's
+	// cluster-local placeholders, DomainMappings), instead of Endpoints.
 	Address string `json:"address,omitempty"`
 	// H2C says the port speaks HTTP/2 without TLS (appProtocol h2c, or a port named
 	// h2c, http2 or grpc, as Knative and Kubernetes name them).
 	H2C bool `json:"h2c,omitempty"`
 }
+
+// Reachable says whether the backend has somewhere to send requests: a ready endpoint or
+// an external name.
+func (b *Backend) Reachable() bool { return b.Address != "" || len(b.Endpoints) > 0 }
+
+// String names the Service port, "namespace/name:port".
+func (b *Backend) String() string { return b.Namespace + "/" + b.Name + ":" + b.Port }
 
 // Split is one weighted backend of a route.
 type Split struct {
@@ -262,6 +273,30 @@ func first(e *host, path string, h http.Header) *Route {
 		}
 	}
 	return nil
+}
+
+// EachRoute calls f on every route of the table once.
+func (t *Table) EachRoute(f func(*Route)) {
+	seen := map[*Route]bool{}
+	each := func(e *host) {
+		if e == nil {
+			return
+		}
+		for _, r := range e.Routes {
+			if !seen[r] {
+				seen[r] = true
+				f(r)
+			}
+		}
+	}
+	// The internal listener holds every route.
+	for _, k := range sortedKeys(t.internal.Exact) {
+		each(t.internal.Exact[k])
+	}
+	for _, k := range sortedKeys(t.internal.Wildcard) {
+		each(t.internal.Wildcard[k])
+	}
+	each(t.internal.Any)
 }
 
 // Hosts lists the host names (and wildcards) of a listener, sorted.

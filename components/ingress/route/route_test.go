@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -18,8 +19,9 @@ import (
 )
 
 // services are the Services the tests' objects name: Knative-style revision Services (port
-// 80 "http", h2c 81 "http2"), a gRPC one by appProtocol, a headless one and an ExternalName.
-func services() route.Services {
+// 80 "http" to 8080, h2c 81 "http2" to 8013), a gRPC one by appProtocol, a headless one, one
+// without ready endpoints and an ExternalName, with their EndpointSlices.
+func services() *route.Services {
 	svc := func(ns, name, ip string, ports ...corev1.ServicePort) *corev1.Service {
 		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec: corev1.ServiceSpec{ClusterIP: ip, Ports: ports}}
@@ -35,8 +37,40 @@ func services() route.Services {
 		svc("default", "tagged", "10.0.0.3", http80),
 		svc("ml", "model", "10.0.1.1", http80, grpc),
 		svc("ml", "headless", corev1.ClusterIPNone, http80),
+		svc("ml", "idle", "10.0.1.2", http80),
 		ext,
+	).WithEndpointSlices(
+		endpointSlice("default", "hello-00001", map[string]int32{"http": 8080, "http2": 8013}, "10.1.0.1", "10.1.0.2"),
+		endpointSlice("default", "hello-00002", map[string]int32{"http": 8080, "http2": 8013}, "10.1.0.3"),
+		endpointSlice("default", "tagged", map[string]int32{"http": 8080}, "10.1.0.4"),
+		endpointSlice("ml", "model", map[string]int32{"http": 8080, "api": 9090}, "10.1.1.1"),
+		endpointSlice("ml", "headless", map[string]int32{"http": 80}, "10.1.1.2"),
+		endpointSlice("ml", "idle", map[string]int32{"http": 8080}),
 	)
+}
+
+// endpointSlice is an IPv4 EndpointSlice of Service ns/svc: ports by name, a ready
+// endpoint per address.
+func endpointSlice(ns, svc string, ports map[string]int32, ips ...string) *discoveryv1.EndpointSlice {
+	e := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: svc + "-abcde", Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+	}
+	for name, port := range ports {
+		e.Ports = append(e.Ports, discoveryv1.EndpointPort{Name: ptr.To(name), Port: ptr.To(port), Protocol: ptr.To(corev1.ProtocolTCP)})
+	}
+	for _, ip := range ips {
+		e.Endpoints = append(e.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}})
+	}
+	return e
+}
+
+// dest is where a backend sends requests: its endpoints, or its external name.
+func dest(b route.Backend) string {
+	if b.Address != "" {
+		return b.Address
+	}
+	return strings.Join(b.Endpoints, ",")
 }
 
 func kingress(t *testing.T, doc string) *kingressv1alpha1.Ingress {
@@ -105,23 +139,23 @@ func TestKIngressRoutes(t *testing.T) {
 		path     string
 		header   http.Header
 		draw     int
-		want     string // split address, "" for no route
+		want     string // split endpoints, "" for no route
 		h2c      bool
 		rewrite  string
 		headers  map[string]string // route's then split's appended headers
 	}{
-		{"90 % side of the split", true, "hello.default.example.com", "/", nil, 0, "10.0.0.1:80", false, "",
+		{"90 % side of the split", true, "hello.default.example.com", "/", nil, 0, "10.1.0.1:8080,10.1.0.2:8080", false, "",
 			map[string]string{"Knative-Serving-Revision": "hello-00001", "Knative-Serving-Namespace": "default"}},
-		{"the last of the 90", true, "hello.default.example.com:8080", "/x", nil, 89, "10.0.0.1:80", false, "", nil},
-		{"10 % side of the split", true, "HELLO.default.example.com", "/", nil, 90, "10.0.0.2:80", false, "",
+		{"the last of the 90", true, "hello.default.example.com:8080", "/x", nil, 89, "10.1.0.1:8080,10.1.0.2:8080", false, "", nil},
+		{"10 % side of the split", true, "HELLO.default.example.com", "/", nil, 90, "10.1.0.3:8080", false, "",
 			map[string]string{"Knative-Serving-Revision": "hello-00002"}},
-		{"tag header wins over the default path", true, "hello.default.example.com", "/", tag, 0, "10.0.0.2:80", false, "",
+		{"tag header wins over the default path", true, "hello.default.example.com", "/", tag, 0, "10.1.0.3:8080", false, "",
 			map[string]string{"K-Route-Tag": "canary", "Knative-Serving-Revision": "hello-00002"}},
-		{"wrong tag value: the default path", true, "hello.default.example.com", "/", http.Header{"Knative-Serving-Tag": {"other"}}, 0, "10.0.0.1:80", false, "", nil},
+		{"wrong tag value: the default path", true, "hello.default.example.com", "/", http.Header{"Knative-Serving-Tag": {"other"}}, 0, "10.1.0.1:8080,10.1.0.2:8080", false, "", nil},
 		{"cluster-local host not served outside", true, "hello.default.svc.cluster.local", "/", nil, 0, "", false, "", nil},
-		{"cluster-local host inside, h2c by port name", false, "hello.default.svc.cluster.local", "/", nil, 0, "10.0.0.1:81", true, "", nil},
-		{"longer prefix first, port named, host rewritten", false, "hello.default", "/private/a", nil, 0, "10.0.0.3:80", false, "tagged.default.svc.cluster.local", nil},
-		{"external host also inside", false, "hello.default.example.com", "/", nil, 95, "10.0.0.2:80", false, "", nil},
+		{"cluster-local host inside, h2c by port name", false, "hello.default.svc.cluster.local", "/", nil, 0, "10.1.0.1:8013,10.1.0.2:8013", true, "", nil},
+		{"longer prefix first, port named, host rewritten", false, "hello.default", "/private/a", nil, 0, "10.1.0.4:8080", false, "tagged.default.svc.cluster.local", nil},
+		{"external host also inside", false, "hello.default.example.com", "/", nil, 95, "10.1.0.3:8080", false, "", nil},
 		{"unknown host", true, "other.example.com", "/", nil, 0, "", false, "", nil},
 	}
 	for _, tc := range tests {
@@ -137,7 +171,7 @@ func TestKIngressRoutes(t *testing.T) {
 				t.Fatal("no route")
 			}
 			s := r.Pick(tc.draw)
-			if s == nil || s.Backend.Address != tc.want || s.Backend.H2C != tc.h2c || r.RewriteHost != tc.rewrite {
+			if s == nil || dest(s.Backend) != tc.want || s.Backend.H2C != tc.h2c || r.RewriteHost != tc.rewrite {
 				t.Fatalf("split %+v rewrite %q, want %s h2c=%v rewrite %q", s, r.RewriteHost, tc.want, tc.h2c, tc.rewrite)
 			}
 			for k, v := range tc.headers {
@@ -188,22 +222,79 @@ func TestKIngressProbeHash(t *testing.T) {
 }
 
 // A Result's fingerprint is its routes as compiled: stable for the same object and
-// Services, different when a backend moves or the spec changes.
+// Services, and for endpoints that come and go, to none (NoEndpoints says so); different
+// when the spec changes.
 func TestFingerprint(t *testing.T) {
 	ing := kingress(t, hello)
 	a, b := route.KIngress(ing, services()).Fingerprint(), route.KIngress(ing, services()).Fingerprint()
 	if a != b || a == "" {
 		t.Fatalf("same object, same Services: %q and %q", a, b)
 	}
-	moved := services()
-	moved["default/hello-00001"].Spec.ClusterIP = "10.0.0.9"
-	if route.KIngress(ing, moved).Fingerprint() == a {
-		t.Error("a backend's new cluster IP left the fingerprint unchanged")
+	withSlices := func(eps ...*discoveryv1.EndpointSlice) *route.Services {
+		s := services()
+		return route.NewServices(s.Service("default", "hello-00001"), s.Service("default", "hello-00002"), s.Service("default", "tagged")).WithEndpointSlices(eps...)
+	}
+	rest := []*discoveryv1.EndpointSlice{
+		endpointSlice("default", "hello-00002", map[string]int32{"http": 8080, "http2": 8013}, "10.1.0.3"),
+		endpointSlice("default", "tagged", map[string]int32{"http": 8080}, "10.1.0.4"),
+	}
+	scaled := withSlices(append(rest, endpointSlice("default", "hello-00001", map[string]int32{"http": 8080, "http2": 8013}, "10.1.0.7"))...)
+	if got := route.KIngress(ing, scaled).Fingerprint(); got != a {
+		t.Error("other ready endpoints changed the fingerprint")
+	}
+	gone := withSlices(rest...)
+	res := route.KIngress(ing, gone)
+	if res.Fingerprint() != a {
+		t.Error("a backend without endpoints changed the fingerprint")
+	}
+	if diff := cmp.Diff([]string{"default/hello-00001:80", "default/hello-00001:81"}, res.NoEndpoints); diff != "" {
+		t.Errorf("no endpoints (-want +got):\n%s", diff)
 	}
 	changed := ing.DeepCopy()
 	changed.Spec.Rules[1].HTTP.Paths[0].Path = "/other"
 	if route.KIngress(changed, services()).Fingerprint() == a {
 		t.Error("a new path left the fingerprint unchanged")
+	}
+}
+
+// Ready endpoints come from the slices of the Service port's name, with the slice's
+// (target) port: not ready and terminating ones left out, nil readiness counted ready,
+// each address once, IPv6 bracketed, FQDN slices and other ports' slices ignored.
+func TestReadyEndpoints(t *testing.T) {
+	v4 := endpointSlice("ns", "s", map[string]int32{"http": 8080}, "10.0.0.2", "10.0.0.1")
+	v4.Endpoints = append(v4.Endpoints,
+		discoveryv1.Endpoint{Addresses: []string{"10.0.0.3"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(false), Serving: ptr.To(true), Terminating: ptr.To(true)}},
+		discoveryv1.Endpoint{Addresses: []string{"10.0.0.4", "10.0.0.44"}},
+		discoveryv1.Endpoint{Addresses: []string{"10.0.0.1"}}, // also in the other slice
+	)
+	// a named target port resolved differently for some pods: another slice
+	other := endpointSlice("ns", "s", map[string]int32{"http": 8081}, "10.0.0.5")
+	v6 := endpointSlice("ns", "s", map[string]int32{"http": 8080}, "fd00::1")
+	v6.AddressType = discoveryv1.AddressTypeIPv6
+	fqdn := endpointSlice("ns", "s", map[string]int32{"http": 8080}, "pod.example.com")
+	fqdn.AddressType = discoveryv1.AddressTypeFQDN
+	grpc := endpointSlice("ns", "s", map[string]int32{"grpc": 9000}, "10.0.0.9")
+	unnamed := endpointSlice("ns", "u", map[string]int32{"": 5000}, "10.0.1.1")
+	udp := endpointSlice("ns", "s", map[string]int32{"http": 53}, "10.0.2.1")
+	udp.Ports[0].Protocol = ptr.To(corev1.ProtocolUDP)
+	tests := []struct {
+		name string
+		port string
+		eps  []*discoveryv1.EndpointSlice
+		want []string
+	}{
+		{"ready only, sorted, once", "http", []*discoveryv1.EndpointSlice{v4, other, v6, fqdn, grpc, udp},
+			[]string{"10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.4:8080", "10.0.0.5:8081", "[fd00::1]:8080"}},
+		{"another port", "grpc", []*discoveryv1.EndpointSlice{v4, grpc}, []string{"10.0.0.9:9000"}},
+		{"the only, unnamed port", "", []*discoveryv1.EndpointSlice{unnamed, v4}, []string{"10.0.1.1:5000"}},
+		{"no slices", "http", nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, route.ReadyEndpoints(tc.port, tc.eps)); diff != "" {
+				t.Errorf("endpoints (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -268,8 +359,9 @@ func TestKIngressInvalid(t *testing.T) {
 	}
 }
 
-// A backend that cannot be resolved is waited for, and its route answers 503 (no address)
-// rather than going elsewhere.
+// A backend that cannot be resolved is waited for, and its route answers 503 (nowhere to
+// send) rather than going elsewhere; one without ready endpoints is resolved, with none;
+// a headless Service routes to its pods like any other; an ExternalName one by its name.
 func TestBackendsWaitedFor(t *testing.T) {
 	res := route.KIngress(kingress(t, `
 metadata: {name: x, namespace: ml}
@@ -288,25 +380,35 @@ spec:
         splits: [{serviceName: model, serviceNamespace: ml, servicePort: 9000}]
       - path: /ext
         splits: [{serviceName: placeholder, serviceNamespace: default, servicePort: 80}]
+      - path: /idle
+        splits: [{serviceName: idle, serviceNamespace: ml, servicePort: 80}]
 `), services())
 	want := []string{
 		"ml/missing:80: no such Service",
-		"ml/headless:80: headless Service: kfup's ingress routes to a cluster IP",
 		"ml/model:8080: the Service has no port 8080",
 	}
 	if diff := cmp.Diff(want, res.Waiting); diff != "" {
 		t.Errorf("waiting (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff([]string{"ml/idle:80"}, res.NoEndpoints); diff != "" {
+		t.Errorf("no endpoints (-want +got):\n%s", diff)
+	}
 	tab := route.NewTable()
 	res.AddTo(tab)
-	if s := tab.Lookup(true, "m.example.com", "/a", nil).Pick(0); s.Backend.Address != "" {
-		t.Errorf("missing Service resolved to %q", s.Backend.Address)
+	for path, want := range map[string]string{
+		"/a":    "",
+		"/b":    "10.1.1.2:80",
+		"/grpc": "10.1.1.1:9090",
+		"/ext":  "kfup-ingress.kfup-system.svc.cluster.local:80",
+		"/idle": "",
+	} {
+		s := tab.Lookup(true, "m.example.com", path, nil).Pick(0)
+		if got := dest(s.Backend); got != want || s.Backend.Reachable() != (want != "") {
+			t.Errorf("%s: backend %+v, want %q", path, s.Backend, want)
+		}
 	}
-	if s := tab.Lookup(true, "m.example.com", "/grpc", nil).Pick(0); s.Backend.Address != "10.0.1.1:9000" || !s.Backend.H2C {
-		t.Errorf("gRPC backend %+v, want 10.0.1.1:9000 over h2c", s.Backend)
-	}
-	if s := tab.Lookup(true, "m.example.com", "/ext", nil).Pick(0); s.Backend.Address != "kfup-ingress.kfup-system.svc.cluster.local:80" {
-		t.Errorf("ExternalName backend %+v", s.Backend)
+	if s := tab.Lookup(true, "m.example.com", "/grpc", nil).Pick(0); !s.Backend.H2C {
+		t.Errorf("gRPC backend %+v, want h2c", s.Backend)
 	}
 }
 
@@ -392,5 +494,45 @@ func TestTableJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"routes":[],"external":{"any":[3]}}`), &back); err == nil {
 		t.Error("an index out of range was read")
+	}
+}
+
+// The cache keeps of a slice what ReadyEndpoints reads, and gives the same endpoints.
+func TestTrimEndpointSlice(t *testing.T) {
+	e := endpointSlice("ns", "s", map[string]int32{"http": 8080}, "10.0.0.1")
+	e.UID, e.ResourceVersion = "u1", "42"
+	e.Labels["endpointslice.kubernetes.io/managed-by"] = "endpointslice-controller.k8s.io"
+	e.Annotations = map[string]string{"endpoints.kubernetes.io/last-change-trigger-time": "2026-12-07T00:00:00Z"}
+	e.OwnerReferences = []metav1.OwnerReference{{Kind: "Service", Name: "s"}}
+	e.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager"}}
+	e.Endpoints[0].Addresses = append(e.Endpoints[0].Addresses, "10.0.0.11")
+	e.Endpoints[0].NodeName, e.Endpoints[0].Zone, e.Endpoints[0].Hostname = ptr.To("node-1"), ptr.To("z"), ptr.To("pod-0")
+	e.Endpoints[0].TargetRef = &corev1.ObjectReference{Kind: "Pod", Name: "pod-0", Namespace: "ns"}
+	e.Endpoints = append(e.Endpoints, discoveryv1.Endpoint{Addresses: []string{"10.0.0.2"},
+		Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(false), Terminating: ptr.To(true)}})
+	got, err := route.TrimEndpointSlice(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "s-abcde", UID: "u1", ResourceVersion: "42",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "s"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       e.Ports,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("trimmed (-want +got):\n%s", diff)
+	}
+	trimmed := got.(*discoveryv1.EndpointSlice)
+	if a, b := route.ReadyEndpoints("http", []*discoveryv1.EndpointSlice{e}), route.ReadyEndpoints("http", []*discoveryv1.EndpointSlice{trimmed}); !cmp.Equal(a, b) {
+		t.Errorf("endpoints %v, trimmed %v", a, b)
+	}
+	if len(e.Endpoints) != 2 || len(e.Endpoints[0].Addresses) != 2 {
+		t.Error("the input was changed")
+	}
+	tomb := "not a slice"
+	if got, _ := route.TrimEndpointSlice(tomb); got != tomb {
+		t.Errorf("passed %v, want it as it is", got)
 	}
 }

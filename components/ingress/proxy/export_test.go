@@ -1,0 +1,4 @@
+package proxy
+
+// TwoChoices is twoChoices, for the tests.
+var TwoChoices = twoChoices
