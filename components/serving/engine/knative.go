@@ -254,15 +254,24 @@ func knativeTraffic(canary *int64, st servingv1beta1.ComponentStatusSpec, newRev
 // knativeComponentStatus is a component's status from its Knative Service's (KServe's
 // PropagateStatus): the revisions, the traffic, and the revision rolled out to all
 // traffic, whose predecessor is kept for rollbacks; the URL and address once the
-// Service is ready (kept from old before).
-func knativeComponentStatus(old servingv1beta1.ComponentStatusSpec, ks *knservingv1.ServiceStatus) servingv1beta1.ComponentStatusSpec {
+// Service is ready (kept from old before). The rollout is followed only from a status
+// of the Service's current generation whose routes are ready: until Knative's Route has
+// caught up with a new spec, the Service reports the latest ready revision beside the
+// traffic of the spec before (a canary's revision at 100 % for a moment), which must not
+// count as rolled out.
+func knativeComponentStatus(old servingv1beta1.ComponentStatusSpec, ks *knservingv1.ServiceStatus, generation int64) servingv1beta1.ComponentStatusSpec {
 	st := old
 	st.LatestCreatedRevision = ks.LatestCreatedRevisionName
 	perRevision := map[string]int64{}
 	for _, t := range ks.Traffic {
 		perRevision[t.RevisionName] += ptr.Deref(t.Percent, 0)
 	}
+	routed := ks.Condition(knservingv1.ConditionRoutesReady)
+	settled := ks.ObservedGeneration >= generation && routed != nil && routed.Status == corev1.ConditionTrue
 	for _, t := range ks.Traffic {
+		if !settled {
+			break
+		}
 		if t.RevisionName != ks.LatestReadyRevisionName || !ptr.Deref(t.LatestRevision, false) {
 			continue
 		}

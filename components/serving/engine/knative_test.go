@@ -236,9 +236,10 @@ func TestDesiredKnativeNewRevision(t *testing.T) {
 // knativeComponentStatus follows a canary rollout as KServe does: the revision rolled out
 // to all traffic, its predecessor, and the URL once ready.
 func TestKnativeComponentStatusRollout(t *testing.T) {
-	ready := []knservingv1.Condition{{Type: knservingv1.ConditionReady, Status: corev1.ConditionTrue}}
+	ready := []knservingv1.Condition{{Type: knservingv1.ConditionReady, Status: corev1.ConditionTrue}, {Type: knservingv1.ConditionRoutesReady, Status: corev1.ConditionTrue}}
 	steps := []struct {
 		name string
+		gen  int64 // the Knative Service's generation (0: the status's own)
 		ks   knservingv1.ServiceStatus
 		want servingv1beta1.ComponentStatusSpec
 	}{
@@ -251,6 +252,21 @@ func TestKnativeComponentStatusRollout(t *testing.T) {
 			want: servingv1beta1.ComponentStatusSpec{LatestCreatedRevision: "m-00001", LatestReadyRevision: "m-00001", LatestRolledoutRevision: "m-00001",
 				URL: "http://m.ns.example", Address: &servingv1beta1.Addressable{URL: "http://m.ns.svc.cluster.local"},
 				Traffic: []servingv1beta1.TrafficTarget{{RevisionName: "m-00001", LatestRevision: ptr.To(true), Percent: ptr.To[int64](100)}}}},
+		{name: "a canary's spec not yet routed: its revision ready beside the old spec's traffic is not rolled out",
+			gen: 2,
+			ks: knservingv1.ServiceStatus{ObservedGeneration: 2, LatestCreatedRevisionName: "m-00002", LatestReadyRevisionName: "m-00002", URL: "http://m.ns.example",
+				Conditions: []knservingv1.Condition{{Type: knservingv1.ConditionReady, Status: corev1.ConditionTrue}, {Type: knservingv1.ConditionRoutesReady, Status: corev1.ConditionUnknown}},
+				Traffic:    []knservingv1.TrafficTarget{{RevisionName: "m-00002", LatestRevision: ptr.To(true), Percent: ptr.To[int64](100)}}},
+			want: servingv1beta1.ComponentStatusSpec{LatestCreatedRevision: "m-00002", LatestReadyRevision: "m-00002", LatestRolledoutRevision: "m-00001",
+				URL: "http://m.ns.example", Address: &servingv1beta1.Addressable{URL: "http://m.ns.svc.cluster.local"},
+				Traffic: []servingv1beta1.TrafficTarget{{RevisionName: "m-00002", LatestRevision: ptr.To(true), Percent: ptr.To[int64](100)}}}},
+		{name: "nor from a status of the generation before",
+			gen: 3,
+			ks: knservingv1.ServiceStatus{ObservedGeneration: 2, Conditions: ready, LatestCreatedRevisionName: "m-00002", LatestReadyRevisionName: "m-00002", URL: "http://m.ns.example",
+				Traffic: []knservingv1.TrafficTarget{{RevisionName: "m-00002", LatestRevision: ptr.To(true), Percent: ptr.To[int64](100)}}},
+			want: servingv1beta1.ComponentStatusSpec{LatestCreatedRevision: "m-00002", LatestReadyRevision: "m-00002", LatestRolledoutRevision: "m-00001",
+				URL: "http://m.ns.example", Address: &servingv1beta1.Addressable{URL: "http://m.ns.svc.cluster.local"},
+				Traffic: []servingv1beta1.TrafficTarget{{RevisionName: "m-00002", LatestRevision: ptr.To(true), Percent: ptr.To[int64](100)}}}},
 		{name: "canary at 10: the rolled-out revision stays",
 			ks: knservingv1.ServiceStatus{Conditions: ready, LatestCreatedRevisionName: "m-00002", LatestReadyRevisionName: "m-00002", URL: "http://m.ns.example",
 				Traffic: []knservingv1.TrafficTarget{{RevisionName: "m-00002", LatestRevision: ptr.To(true), Percent: ptr.To[int64](10)}, {Tag: "prev", RevisionName: "m-00001", LatestRevision: ptr.To(false), Percent: ptr.To[int64](90)}}},
@@ -266,7 +282,7 @@ func TestKnativeComponentStatusRollout(t *testing.T) {
 	}
 	var st servingv1beta1.ComponentStatusSpec
 	for _, s := range steps {
-		st = knativeComponentStatus(st, &s.ks)
+		st = knativeComponentStatus(st, &s.ks, s.gen)
 		if diff := cmp.Diff(s.want, st); diff != "" {
 			t.Fatalf("%s (-want +got):\n%s", s.name, diff)
 		}

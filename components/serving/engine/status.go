@@ -172,7 +172,7 @@ func Status(isvc *servingv1beta1.InferenceService, o Observed, now metav1.Time) 
 		if old.Components != nil {
 			prev = old.Components[c.Component]
 		}
-		st.Components[c.Component] = knativeComponentStatus(prev, &ks.Status)
+		st.Components[c.Component] = knativeComponentStatus(prev, &ks.Status, ks.Generation)
 		status, reason, msg := knativeCondition(ks, knservingv1.ConditionReady)
 		if status == corev1.ConditionTrue && ks.Status.LatestCreatedRevisionName != "" && ks.Status.LatestCreatedRevisionName != ks.Status.LatestReadyRevisionName {
 			// Knative keeps the Service ready on its last good revision while the
