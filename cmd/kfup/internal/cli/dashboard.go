@@ -69,16 +69,9 @@ stops the server. docs/dashboard.md describes the views and the security model.`
 }
 
 func runDashboard(ctx context.Context, f *Factory, opts *DashboardOptions) error {
-	env, err := f.Env()
+	env, rec, err := f.Cluster(opts.Name)
 	if err != nil {
 		return err
-	}
-	rec, err := env.Store.Load(opts.Name)
-	if err != nil {
-		return err
-	}
-	if rec == nil {
-		return errs.New(errs.KindNotFound, fmt.Sprintf("create it with 'kfup create --name %s'", opts.Name), "no kfup cluster named %q", opts.Name)
 	}
 	cfg := env.REST
 	if cfg == nil {

@@ -96,16 +96,9 @@ func pipelineClient(_ context.Context, f *Factory) (client.Client, kubernetes.In
 	if err := bootstrap.ValidateName(name); err != nil {
 		return nil, nil, err
 	}
-	env, err := f.Env()
+	env, rec, err := f.Cluster(name)
 	if err != nil {
 		return nil, nil, err
-	}
-	rec, err := env.Store.Load(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	if rec == nil {
-		return nil, nil, errs.New(errs.KindNotFound, fmt.Sprintf("create it with 'kfup create --name %s'", name), "no kfup cluster named %q", name)
 	}
 	cfg := env.REST
 	if cfg == nil {

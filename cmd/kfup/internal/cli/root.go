@@ -62,6 +62,23 @@ type Factory struct {
 	printer *ui.Printer
 }
 
+// Cluster returns the bootstrap environment and the record of kfup's cluster name: a
+// NotFound error with the fix when kfup made (or adopted) none of that name.
+func (f *Factory) Cluster(name string) (*bootstrap.Env, *bootstrap.Record, error) {
+	env, err := f.Env()
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := env.Store.Load(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rec == nil {
+		return nil, nil, errs.New(errs.KindNotFound, fmt.Sprintf("create it with 'kfup create --name %s'", name), "no kfup cluster named %q", name)
+	}
+	return env, rec, nil
+}
+
 // NewFactory returns a Factory over io acting on the real host.
 func NewFactory(io IOStreams) *Factory {
 	f := &Factory{IO: io}

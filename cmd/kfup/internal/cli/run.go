@@ -116,16 +116,9 @@ func clusterREST(f *Factory) (*rest.Config, error) {
 	if err := bootstrap.ValidateName(name); err != nil {
 		return nil, err
 	}
-	env, err := f.Env()
+	env, rec, err := f.Cluster(name)
 	if err != nil {
 		return nil, err
-	}
-	rec, err := env.Store.Load(name)
-	if err != nil {
-		return nil, err
-	}
-	if rec == nil {
-		return nil, errs.New(errs.KindNotFound, fmt.Sprintf("create it with 'kfup create --name %s'", name), "no kfup cluster named %q", name)
 	}
 	if env.REST != nil {
 		return env.REST, nil

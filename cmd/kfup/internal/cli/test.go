@@ -88,16 +88,9 @@ An offline cluster must have the images loaded into its node first (docs/gpu.md)
 }
 
 func runTest(ctx context.Context, f *Factory, opts *TestOptions) error {
-	env, err := f.Env()
+	env, rec, err := f.Cluster(opts.Name)
 	if err != nil {
 		return err
-	}
-	rec, err := env.Store.Load(opts.Name)
-	if err != nil {
-		return err
-	}
-	if rec == nil {
-		return errs.New(errs.KindNotFound, fmt.Sprintf("create it with 'kfup create --name %s'", opts.Name), "no kfup cluster named %q", opts.Name)
 	}
 	if opts.GPU && !slices.Contains(rec.Components, nvidia.Name) {
 		return errs.New(errs.KindNotFound, fmt.Sprintf("create it with 'kfup create --gpu --name %s' (GPUs are wired in at creation)", opts.Name),
