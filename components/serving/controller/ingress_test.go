@@ -33,23 +33,7 @@ func startWithIngress(t *testing.T) {
 func TestIngressPerInferenceService(t *testing.T) {
 	startWithIngress(t)
 	ns := env.Namespace(t)
-	createISVC(t, ns, `
-metadata: {name: iris}
-spec:
-  predictor:
-    model:
-      modelFormat: {name: xgboost}
-      storageUri: pvc://models/xgb/iris
-  transformer:
-    containers:
-    - name: transformer
-      image: example/transformer:1
-`)
-	pred, tr := &appsv1.Deployment{}, &appsv1.Deployment{}
-	get(t, pred, ns, "iris-predictor")
-	get(t, tr, ns, "iris-transformer")
-	markAvailable(t, pred)
-	markAvailable(t, tr)
+	irisWithTransformer(t, ns)
 	isvc := waitCondition(t, ns, "iris", servingv1beta1.IngressReady, "False", "IngressNotServed")
 	external := "http://iris-" + ns + ".kfup.localhost"
 	if isvc.Status.URL != external || isvc.Status.Address.URL != "http://iris-transformer."+ns+".svc.cluster.local" {
@@ -111,6 +95,29 @@ spec:
 		return apierrors.IsNotFound(err) && isvc.Status.URL == "http://iris-transformer."+ns+".svc.cluster.local",
 			fmt.Sprintf("ingress: %v, url %q", err, isvc.Status.URL)
 	})
+}
+
+// irisWithTransformer creates the InferenceService iris in ns, an XGBoost predictor
+// behind a transformer, and marks both components' Deployments available.
+func irisWithTransformer(t *testing.T, ns string) {
+	t.Helper()
+	createISVC(t, ns, `
+metadata: {name: iris}
+spec:
+  predictor:
+    model:
+      modelFormat: {name: xgboost}
+      storageUri: pvc://models/xgb/iris
+  transformer:
+    containers:
+    - name: transformer
+      image: example/transformer:1
+`)
+	pred, tr := &appsv1.Deployment{}, &appsv1.Deployment{}
+	get(t, pred, ns, "iris-predictor")
+	get(t, tr, ns, "iris-transformer")
+	markAvailable(t, pred)
+	markAvailable(t, tr)
 }
 
 // An Ingress of the InferenceService's name that is someone else's is never taken over.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -69,23 +68,7 @@ func startWithIstio(t *testing.T) {
 func TestVirtualServicePerInferenceService(t *testing.T) {
 	startWithIstio(t)
 	ns := env.Namespace(t)
-	createISVC(t, ns, `
-metadata: {name: iris}
-spec:
-  predictor:
-    model:
-      modelFormat: {name: xgboost}
-      storageUri: pvc://models/xgb/iris
-  transformer:
-    containers:
-    - name: transformer
-      image: example/transformer:1
-`)
-	pred, tr := &appsv1.Deployment{}, &appsv1.Deployment{}
-	get(t, pred, ns, "iris-predictor")
-	get(t, tr, ns, "iris-transformer")
-	markAvailable(t, pred)
-	markAvailable(t, tr)
+	irisWithTransformer(t, ns)
 	isvc := waitCondition(t, ns, "iris", servingv1beta1.Ready, "True", "")
 	if want := "http://iris-" + ns + ".kfup.localhost"; isvc.Status.URL != want || condition(isvc, servingv1beta1.IngressReady).Status != "True" {
 		t.Errorf("url %q (want %s), IngressReady %+v", isvc.Status.URL, want, condition(isvc, servingv1beta1.IngressReady))
