@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"k8s.io/client-go/util/retry"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -344,8 +345,15 @@ func testServerlessInferenceService(t *testing.T) {
 	hostInfer(t, host, name, want)
 
 	// promotion: all traffic to the canary, which becomes the rolled-out revision
-	split.Spec.Predictor.CanaryTrafficPercent = nil
-	if err := k8sClient.Update(ctx, split); err != nil {
+	// (the controller writes the status meanwhile: update the latest version)
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest := &servingv1beta1.InferenceService{}
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(split), latest); err != nil {
+			return err
+		}
+		latest.Spec.Predictor.CanaryTrafficPercent = nil
+		return k8sClient.Update(ctx, latest)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	canary := split.Status.Components[servingv1beta1.PredictorComponent].LatestReadyRevision
