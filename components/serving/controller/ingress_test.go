@@ -79,6 +79,15 @@ func TestIngressPerInferenceService(t *testing.T) {
 	}
 
 	// cluster-local: the Ingress goes, the URL is the cluster's
+	goesClusterLocal(t, ns, &networkingv1.Ingress{})
+}
+
+// goesClusterLocal labels the InferenceService iris in ns cluster-local and waits until
+// its route (an empty object of the route's kind: Ingress, VirtualService) is deleted
+// and its URL is the transformer's cluster-local one.
+func goesClusterLocal(t *testing.T, ns string, route client.Object) {
+	t.Helper()
+	isvc := &servingv1beta1.InferenceService{}
 	eventually(t, "label cluster-local", func(ctx context.Context) (bool, string) {
 		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "iris"}, isvc); err != nil {
 			return false, err.Error()
@@ -87,13 +96,13 @@ func TestIngressPerInferenceService(t *testing.T) {
 		err := env.Client.Update(ctx, isvc)
 		return err == nil, fmt.Sprint(err)
 	})
-	eventually(t, "the Ingress deleted and the cluster-local URL", func(ctx context.Context) (bool, string) {
-		err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "iris"}, &networkingv1.Ingress{})
+	eventually(t, fmt.Sprintf("the %T deleted and the cluster-local URL", route), func(ctx context.Context) (bool, string) {
+		err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "iris"}, route)
 		if getErr := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "iris"}, isvc); getErr != nil {
 			return false, getErr.Error()
 		}
 		return apierrors.IsNotFound(err) && isvc.Status.URL == "http://iris-transformer."+ns+".svc.cluster.local",
-			fmt.Sprintf("ingress: %v, url %q", err, isvc.Status.URL)
+			fmt.Sprintf("route: %v, url %q", err, isvc.Status.URL)
 	})
 }
 

@@ -10,7 +10,6 @@ import (
 
 	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -118,20 +117,5 @@ spec:
 	}
 
 	// cluster-local: the VirtualService goes, the URL is the cluster's
-	eventually(t, "label cluster-local", func(ctx context.Context) (bool, string) {
-		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "iris"}, isvc); err != nil {
-			return false, err.Error()
-		}
-		isvc.Labels = map[string]string{"networking.kserve.io/visibility": "cluster-local"}
-		err := env.Client.Update(ctx, isvc)
-		return err == nil, fmt.Sprint(err)
-	})
-	eventually(t, "the VirtualService deleted and the cluster-local URL", func(ctx context.Context) (bool, string) {
-		err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "iris"}, &istionetworkingv1.VirtualService{})
-		if getErr := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "iris"}, isvc); getErr != nil {
-			return false, getErr.Error()
-		}
-		return apierrors.IsNotFound(err) && isvc.Status.URL == "http://iris-transformer."+ns+".svc.cluster.local",
-			fmt.Sprintf("virtualservice: %v, url %q", err, isvc.Status.URL)
-	})
+	goesClusterLocal(t, ns, &istionetworkingv1.VirtualService{})
 }

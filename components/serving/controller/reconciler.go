@@ -208,13 +208,7 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 		}
 		for _, obj := range objs {
 			if err := r.apply(ctx, isvc, obj); err != nil {
-				var taken *takenError
-				if errors.As(err, &taken) {
-					// the object is not labelled, so not watched: look again later
-					o.Err, o.ErrReason, o.Children = err, engine.ReasonResourceExists, nil
-					return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
-				}
-				return o, ctrl.Result{}, err
+				return standardApplyFailed(o, err)
 			}
 		}
 		if c.HPA == nil {
@@ -241,12 +235,7 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 	// the Ingress of the InferenceService's hosts, when routed from outside
 	if ing := engine.Ingress(isvc, children, r.cfg.Ingress); ing != nil {
 		if err := r.apply(ctx, isvc, ing); err != nil {
-			var taken *takenError
-			if errors.As(err, &taken) {
-				o.Err, o.ErrReason, o.Children = err, engine.ReasonResourceExists, nil
-				return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
-			}
-			return o, ctrl.Result{}, err
+			return standardApplyFailed(o, err)
 		}
 		got := &networkingv1.Ingress{}
 		if err := r.get(ctx, client.ObjectKeyFromObject(ing), got); err != nil && !apierrors.IsNotFound(err) {
@@ -260,12 +249,7 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 	// served once the VirtualService holds it
 	if vs := engine.VirtualService(isvc, children, r.cfg.Ingress); vs != nil {
 		if err := r.apply(ctx, isvc, vs); err != nil {
-			var taken *takenError
-			if errors.As(err, &taken) {
-				o.Err, o.ErrReason, o.Children = err, engine.ReasonResourceExists, nil
-				return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
-			}
-			return o, ctrl.Result{}, err
+			return standardApplyFailed(o, err)
 		}
 		o.Ingress = &engine.RoutedIngress{URL: "http://" + r.cfg.Ingress.Host(isvc, ""), Served: true}
 	} else if r.routesByIstio() {
@@ -283,6 +267,19 @@ func (r *InferenceServiceReconciler) deploy(ctx context.Context, isvc *servingv1
 		}
 	}
 	return o, ctrl.Result{}, nil
+}
+
+// standardApplyFailed is deploy's result when applying a Standard-mode child (a
+// component's object, the Ingress, the VirtualService) failed: someone else's object of
+// its name is a ResourceExists condition, looked at again later (it is not labelled, so
+// not watched); anything else is an error.
+func standardApplyFailed(o engine.Observed, err error) (engine.Observed, ctrl.Result, error) {
+	var taken *takenError
+	if errors.As(err, &taken) {
+		o.Err, o.ErrReason, o.Children = err, engine.ReasonResourceExists, nil
+		return o, ctrl.Result{RequeueAfter: retryNoRuntime}, nil
+	}
+	return o, ctrl.Result{}, err
 }
 
 var allComponents = []servingv1beta1.ComponentType{servingv1beta1.PredictorComponent, servingv1beta1.TransformerComponent, servingv1beta1.ExplainerComponent}
