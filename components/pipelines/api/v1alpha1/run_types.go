@@ -67,29 +67,60 @@ type PipelineRunSpec struct {
 	// +kubebuilder:validation:Maximum=256
 	// +optional
 	Parallelism *int32 `json:"parallelism,omitempty"`
-	// ActiveDeadlineSeconds fails the run, and stops its pods, once it has run this long.
+	// ActiveDeadlineSeconds fails the run, and stops its pods, once it has run this long
+	// (since its latest retry, after one).
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
+	// Shutdown stops the run. Terminate starts no more tasks, deletes the running task
+	// pods and ends the run Canceled; exit handlers do not run. Once set it stays until a
+	// retry clears it; on a run already final it changes nothing.
+	// +optional
+	Shutdown RunShutdown `json:"shutdown,omitempty"`
+	// Retry counts the retries asked for: raising it by one runs a Failed or Canceled run
+	// again from the point of failure, in the same run. The tasks that succeeded (cache
+	// hits included) and those a condition skipped stay; failed, canceled and unstarted
+	// tasks run again as new attempts. It never goes down; status.observedRetry is the
+	// latest retry the controller acted on.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Retry int32 `json:"retry,omitempty"`
 }
 
+// RunShutdown is how a run is stopped before its end.
+// +kubebuilder:validation:Enum=Terminate
+type RunShutdown string
+
+// ShutdownTerminate stops a run at once: no new task, running task pods deleted, exit
+// handlers skipped (Argo Workflows' spec.shutdown: Terminate; a Stop that lets exit
+// handlers run would be a second value).
+const ShutdownTerminate RunShutdown = "Terminate"
+
 // RunPhase is the state of a run or of one of its tasks.
-// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Skipped
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Skipped;Canceled
 type RunPhase string
 
-// The phases; Succeeded, Failed and Skipped are final.
+// The phases; Succeeded, Failed, Skipped and Canceled are final. A task is Pending once a
+// retry of its run has sent it back to run again, until its next attempt starts.
 const (
 	PhasePending   RunPhase = "Pending"
 	PhaseRunning   RunPhase = "Running"
 	PhaseSucceeded RunPhase = "Succeeded"
 	PhaseFailed    RunPhase = "Failed"
 	PhaseSkipped   RunPhase = "Skipped"
+	// PhaseCanceled: the run was terminated (spec.shutdown), or the task was still to
+	// finish when it was.
+	PhaseCanceled RunPhase = "Canceled"
 )
 
 // Final reports whether p is a final phase.
 func (p RunPhase) Final() bool {
-	return p == PhaseSucceeded || p == PhaseFailed || p == PhaseSkipped
+	return p == PhaseSucceeded || p == PhaseFailed || p == PhaseSkipped || p == PhaseCanceled
 }
+
+// Retryable reports whether a run in phase p may be retried (spec.retry): only one that
+// ended Failed or Canceled.
+func (p RunPhase) Retryable() bool { return p == PhaseFailed || p == PhaseCanceled }
 
 // Artifact is one artifact a task produced or read.
 type Artifact struct {
@@ -118,9 +149,13 @@ type TaskStatus struct {
 	Task string `json:"task"`
 	// Phase is the task's state.
 	Phase RunPhase `json:"phase"`
-	// Attempts counts the attempts started (retries included).
+	// Attempts counts the attempts started (retries included, the run's too).
 	// +optional
 	Attempts int32 `json:"attempts,omitempty"`
+	// PriorAttempts are the attempts started before the run's latest retry: the task's
+	// retryPolicy counts only those after.
+	// +optional
+	PriorAttempts int32 `json:"priorAttempts,omitempty"`
 	// PodName is the pod of the latest attempt.
 	// +optional
 	PodName string `json:"podName,omitempty"`
@@ -166,9 +201,17 @@ type PipelineRunStatus struct {
 	// StartTime is when the controller first saw the run.
 	// +optional
 	StartTime *metav1.Time `json:"startTime,omitempty"`
-	// CompletionTime is when the run reached its final phase.
+	// CompletionTime is when the run reached its final phase (its latest, after a retry).
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// ObservedRetry is the latest retry (spec.retry) the controller acted on, whether it
+	// ran the run again or refused (an Event says why).
+	// +optional
+	ObservedRetry int32 `json:"observedRetry,omitempty"`
+	// LastRetryTime is when the latest retry started; spec.activeDeadlineSeconds counts
+	// from it.
+	// +optional
+	LastRetryTime *metav1.Time `json:"lastRetryTime,omitempty"`
 	// Error names the failed task and why, or what is wrong with the run.
 	// +optional
 	Error string `json:"error,omitempty"`
@@ -181,7 +224,8 @@ type PipelineRunStatus struct {
 	// +listMapKey=id
 	// +kubebuilder:validation:MaxItems=1000
 	Tasks []TaskStatus `json:"tasks,omitempty"`
-	// Conditions: Succeeded (True/False once final).
+	// Conditions: Succeeded (True/False once final, reason Succeeded, Failed or Canceled;
+	// Unknown, reason Retrying, while a retry runs).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -211,7 +255,10 @@ func (s *PipelineRunStatus) Task(id string) *TaskStatus {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50",message="a run's name is at most 50 characters: its task pods are named after it"
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.spec) || self.spec == oldSelf.spec",message="a run's spec is immutable: create a new run"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.spec) || (self.spec.?pipelineVersionRef == oldSelf.spec.?pipelineVersionRef && self.spec.?pipelineSpec == oldSelf.spec.?pipelineSpec && self.spec.?platformSpec == oldSelf.spec.?platformSpec && self.spec.?parameters == oldSelf.spec.?parameters && self.spec.?disableCache.orValue(false) == oldSelf.spec.?disableCache.orValue(false) && self.spec.?serviceAccountName.orValue(\"\") == oldSelf.spec.?serviceAccountName.orValue(\"\") && self.spec.?parallelism == oldSelf.spec.?parallelism && self.spec.?activeDeadlineSeconds == oldSelf.spec.?activeDeadlineSeconds)",message="a run's spec is immutable but for shutdown and retry: create a new run"
+// +kubebuilder:validation:XValidation:rule="self.spec.?retry.orValue(0) >= oldSelf.spec.?retry.orValue(0)",message="spec.retry counts the run's retries and never goes down: raise it by one to retry the run"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.spec.shutdown) || has(self.spec.shutdown) || self.spec.?retry.orValue(0) > oldSelf.spec.?retry.orValue(0)",message="spec.shutdown stays until a retry: raise spec.retry and remove spec.shutdown in the same update"
+// +kubebuilder:validation:XValidation:rule="self.spec.?retry.orValue(0) == oldSelf.spec.?retry.orValue(0) || !has(self.spec.shutdown)",message="a retry clears spec.shutdown: remove it in the same update that raises spec.retry"
 type PipelineRun struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -231,6 +278,8 @@ type PipelineRunList struct {
 }
 
 // RecurringRunSpec starts a run on a cron schedule.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.runSpec.shutdown) && self.runSpec.?retry.orValue(0) == 0",message="a schedule's runs start fresh: spec.runSpec sets neither shutdown nor retry (spec.suspend stops starting runs)"
 type RecurringRunSpec struct {
 	// Schedule is a cron expression (five fields, or @hourly, @daily, @every 1h30m ...).
 	// +kubebuilder:validation:MinLength=1

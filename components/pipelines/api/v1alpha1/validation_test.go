@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -152,7 +154,8 @@ func TestRejected(t *testing.T) {
 	}
 }
 
-// A run's spec cannot change once created: a run is a record of what ran.
+// A run's spec cannot change once created, but for what asks the controller to act on
+// it: a run is a record of what ran.
 func TestRunSpecImmutable(t *testing.T) {
 	e := needEnv(t)
 	ctx := context.Background()
@@ -160,9 +163,98 @@ func TestRunSpecImmutable(t *testing.T) {
 	if err := e.Client.Create(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	r.Spec.DisableCache = true
-	err := e.Client.Update(ctx, r)
-	if err == nil || !strings.Contains(err.Error(), "immutable") {
-		t.Fatalf("update: got %v, want the spec refused as immutable", err)
+	for name, edit := range map[string]func(*pipelinesv1alpha1.PipelineRunSpec){
+		"disableCache":          func(s *pipelinesv1alpha1.PipelineRunSpec) { s.DisableCache = true },
+		"parameters":            func(s *pipelinesv1alpha1.PipelineRunSpec) { s.Parameters = map[string]apiextensionsv1.JSON{"x": {Raw: []byte("1")}} },
+		"pipelineSpec":          func(s *pipelinesv1alpha1.PipelineRunSpec) { s.PipelineSpec.Raw = []byte(`{"pipelineInfo":{"name":"q"}}`) },
+		"parallelism":           func(s *pipelinesv1alpha1.PipelineRunSpec) { s.Parallelism = ptr.To[int32](2) },
+		"activeDeadlineSeconds": func(s *pipelinesv1alpha1.PipelineRunSpec) { s.ActiveDeadlineSeconds = ptr.To[int64](60) },
+		"serviceAccountName":    func(s *pipelinesv1alpha1.PipelineRunSpec) { s.ServiceAccountName = "robot" },
+	} {
+		u := r.DeepCopy()
+		edit(&u.Spec)
+		err := e.Client.Update(ctx, u)
+		if err == nil || !strings.Contains(err.Error(), "immutable") {
+			t.Errorf("%s: got %v, want the spec refused as immutable", name, err)
+		}
+	}
+}
+
+// spec.shutdown and spec.retry may change, one way: a terminate stays until a retry
+// clears it, and the retry counter only goes up.
+func TestRunShutdownAndRetry(t *testing.T) {
+	e := needEnv(t)
+	ctx := context.Background()
+	r := run("stop", e.Namespace(t))
+	if err := e.Client.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name     string
+		shutdown pipelinesv1alpha1.RunShutdown
+		retry    int32
+		refused  string // "": accepted
+	}{
+		{"terminate", pipelinesv1alpha1.ShutdownTerminate, 0, ""},
+		{"undo the terminate", "", 0, "spec.shutdown stays until a retry"},
+		{"retry, still terminated", pipelinesv1alpha1.ShutdownTerminate, 1, "a retry clears spec.shutdown"},
+		{"unknown shutdown", "Pause", 0, "Unsupported value"},
+		{"retry, the terminate cleared", "", 1, ""},
+		{"retry again", "", 2, ""},
+		{"retry counter down", "", 1, "never goes down"},
+		{"retry counter below zero", "", -1, "spec.retry"},
+		{"terminate again", pipelinesv1alpha1.ShutdownTerminate, 2, ""},
+	}
+	for _, s := range steps {
+		u := &pipelinesv1alpha1.PipelineRun{}
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(r), u); err != nil {
+			t.Fatal(err)
+		}
+		u.Spec.Shutdown, u.Spec.Retry = s.shutdown, s.retry
+		err := e.Client.Update(ctx, u)
+		switch {
+		case s.refused == "" && err != nil:
+			t.Fatalf("%s: refused: %v", s.name, err)
+		case s.refused != "" && (err == nil || !strings.Contains(err.Error(), s.refused)):
+			t.Fatalf("%s: got %v, want refused with %q", s.name, err, s.refused)
+		}
+	}
+	// a schedule's runs start fresh
+	for name, edit := range map[string]func(*pipelinesv1alpha1.PipelineRunSpec){
+		"shutdown": func(s *pipelinesv1alpha1.PipelineRunSpec) { s.Shutdown = pipelinesv1alpha1.ShutdownTerminate },
+		"retry":    func(s *pipelinesv1alpha1.PipelineRunSpec) { s.Retry = 1 },
+	} {
+		rr := &pipelinesv1alpha1.RecurringRun{ObjectMeta: metav1.ObjectMeta{Name: "rr-" + name, Namespace: r.Namespace},
+			Spec: pipelinesv1alpha1.RecurringRunSpec{Schedule: "@daily", RunSpec: r.Spec}}
+		rr.Spec.RunSpec.Shutdown, rr.Spec.RunSpec.Retry = "", 0
+		edit(&rr.Spec.RunSpec)
+		if err := e.Client.Create(ctx, rr); err == nil || !strings.Contains(err.Error(), "start fresh") {
+			t.Errorf("a schedule with runSpec.%s: got %v, want refused", name, err)
+		}
+	}
+}
+
+// Every field of a run's spec but shutdown and retry is named in the schema's
+// immutability rule: a field added without it would become editable.
+func TestImmutabilityRuleNamesEveryField(t *testing.T) {
+	crd, err := os.ReadFile("../../../../manifests/crds/pipelines.kfup.dev_pipelineruns.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rule, ok := strings.Cut(string(crd), "rule: '!has(oldSelf.spec) ||")
+	if !ok {
+		t.Fatal("no immutability rule in the PipelineRun CRD")
+	}
+	rule, _, _ = strings.Cut(rule, "- message") // the rule wraps over lines, up to the next one
+	rule = strings.Join(strings.Fields(rule), " ")
+	typ := reflect.TypeFor[pipelinesv1alpha1.PipelineRunSpec]()
+	for f := range typ.Fields() {
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		if name == "shutdown" || name == "retry" {
+			continue
+		}
+		if !strings.Contains(rule, "self.spec.?"+name+" ") && !strings.Contains(rule, "self.spec.?"+name+".") {
+			t.Errorf("spec.%s is not in the immutability rule of PipelineRun (run_types.go): %s", name, rule)
+		}
 	}
 }

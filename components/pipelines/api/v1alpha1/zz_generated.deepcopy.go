@@ -169,6 +169,10 @@ func (in *PipelineRunStatus) DeepCopyInto(out *PipelineRunStatus) {
 		in, out := &in.CompletionTime, &out.CompletionTime
 		*out = (*in).DeepCopy()
 	}
+	if in.LastRetryTime != nil {
+		in, out := &in.LastRetryTime, &out.LastRetryTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Outputs != nil {
 		in, out := &in.Outputs, &out.Outputs
 		*out = make(map[string]v1.JSON, len(*in))
