@@ -41,15 +41,19 @@ type Artifact struct {
 	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
-// TaskStatus is what the run knows of one executor task, by its ID.
+// TaskStatus is what the run knows of one executor task, by its ID. A task Pending with
+// attempts is one a retry of the run sent back: its next attempt is ready at once.
 type TaskStatus struct {
 	Phase Phase
 	// Attempts is how many attempts have started (1 after the first).
-	Attempts   int
-	Parameters map[string]any
-	Artifacts  map[string][]Artifact
-	Error      string
-	FinishedAt time.Time
+	Attempts int
+	// PriorAttempts are those started before the run's latest retry: the retry policy
+	// counts only the others.
+	PriorAttempts int
+	Parameters    map[string]any
+	Artifacts     map[string][]Artifact
+	Error         string
+	FinishedAt    time.Time
 }
 
 // Input is everything the planner reads.
@@ -303,8 +307,12 @@ func (p *planner) run(id, name string, t *ir.TaskSpec, c *ir.ComponentSpec, para
 		return result{phase: Succeeded, params: st.Parameters, artifacts: st.Artifacts}
 	case Skipped:
 		return result{phase: Skipped}
+	case Pending:
+		step.Attempt = st.Attempts + 1
+		p.plan.Ready = append(p.plan.Ready, step)
+		return result{phase: Running}
 	case Failed:
-		if d, retry := Backoff(t.RetryPolicy, st.Attempts); retry {
+		if d, retry := Backoff(t.RetryPolicy, st.Attempts-st.PriorAttempts); retry {
 			step.Attempt = st.Attempts + 1
 			step.NotBefore = st.FinishedAt.Add(d)
 			p.plan.Ready = append(p.plan.Ready, step)

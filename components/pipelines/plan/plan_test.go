@@ -253,6 +253,46 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+// A retry of the run sends a failed task back as Pending: its next attempt is ready at
+// once, and its retry policy counts only the attempts since (PriorAttempts).
+func TestRunRetry(t *testing.T) {
+	p := load(t, "pipeline_with_retry.yaml")
+	var task string
+	for name, tk := range p.Spec.Root.DAG.Tasks {
+		if tk.RetryPolicy != nil {
+			task = name
+		}
+	}
+	end := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		status  TaskStatus
+		attempt int // of the ready step; 0: none, the run failed
+	}{
+		{"sent back after 4 attempts", TaskStatus{Phase: Pending, Attempts: 4, PriorAttempts: 4}, 5},
+		{"first attempt since the retry failed: the policy retries", TaskStatus{Phase: Failed, Attempts: 5, PriorAttempts: 4, FinishedAt: end}, 6},
+		{"the policy's 3 retries since the retry spent", TaskStatus{Phase: Failed, Attempts: 8, PriorAttempts: 4, Error: "boom"}, 0},
+	} {
+		pl, _ := Compute(Input{Pipeline: p, Status: map[string]TaskStatus{task: tc.status}})
+		switch {
+		case tc.attempt == 0 && (pl.Phase != Failed || !strings.Contains(pl.Error, "boom (after 8 attempts)")):
+			t.Errorf("%s: phase %s, error %q", tc.name, pl.Phase, pl.Error)
+		case tc.attempt > 0 && (len(pl.Ready) != 1 || pl.Ready[0].Attempt != tc.attempt || pl.Phase != Running):
+			t.Errorf("%s: ready %+v, want attempt %d", tc.name, pl.Ready, tc.attempt)
+		}
+		if tc.status.Phase == Pending && len(pl.Ready) == 1 && !pl.Ready[0].NotBefore.IsZero() {
+			t.Errorf("%s: a task sent back waits until %v, want now", tc.name, pl.Ready[0].NotBefore)
+		}
+	}
+
+	// the consumer of a failed producer was skipped; with the producer sent back it waits
+	pc := load(t, "producer_consumer_param_pipeline.yaml")
+	pl, _ := Compute(Input{Pipeline: pc, Parameters: map[string]any{"text": "hi"}, Status: map[string]TaskStatus{"producer": {Phase: Pending, Attempts: 1, PriorAttempts: 1}}})
+	if d := cmp.Diff([]string{"producer"}, ids(pl.Ready)); d != "" || len(pl.Skipped) != 0 || pl.Ready[0].Attempt != 2 {
+		t.Errorf("ready (-want +got):\n%s skipped %+v", d, pl.Skipped)
+	}
+}
+
 func TestCacheKey(t *testing.T) {
 	p := load(t, "parameter_cache.yaml")
 	pl, _ := Compute(Input{Pipeline: p})
