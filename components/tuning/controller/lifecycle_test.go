@@ -21,6 +21,7 @@ import (
 
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
 	"github.com/kfup/kfup/components/tuning/controller"
+	"github.com/kfup/kfup/components/tuning/controller/dbmanager"
 	"github.com/kfup/kfup/components/tuning/engine"
 	"github.com/kfup/kfup/internal/agent"
 	"github.com/kfup/kfup/internal/conformance"
@@ -72,7 +73,54 @@ func TestConformanceLifecycle(t *testing.T) {
 				t.Errorf("%d trials active at once, parallelTrialCount %d", maxParallel, p)
 			}
 			checkOptimal(t, ns, exp)
+			checkObservationLogs(t, ns)
 		})
+	}
+}
+
+// checkObservationLogs checks that every succeeded trial's observation log (what
+// GetObservationLog and the dashboard's charts read) holds each loss it reported, in
+// order: what its collector parsed from the run's log.
+func checkObservationLogs(t *testing.T, ns string) {
+	t.Helper()
+	trials := &tuningv1beta1.TrialList{}
+	if err := env.Client.List(context.Background(), trials, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range trials.Items {
+		tr := &trials.Items[i]
+		if !slices.ContainsFunc(tr.Status.Conditions, func(c tuningv1beta1.TrialCondition) bool {
+			return c.Type == tuningv1beta1.TrialSucceeded && c.Status == corev1.ConditionTrue
+		}) {
+			continue
+		}
+		lr := ""
+		for _, p := range tr.Spec.ParameterAssignments {
+			if p.Name == "lr" {
+				lr = p.Value
+			}
+		}
+		l, cm, err := dbmanager.ReadLog(context.Background(), env.Client, tr)
+		if err != nil || cm == nil {
+			t.Errorf("trial %s: no observation log (%v)", tr.Name, err)
+			continue
+		}
+		var losses []string
+		for _, o := range l.Observations() {
+			if o.Name == "loss" {
+				losses = append(losses, o.Value)
+			}
+		}
+		want := []string{lr, lr} // the StdOut log reports it twice, the File/TfEvent sidecars once
+		if k := tr.Spec.MetricsCollector.Collector; k != nil && (k.Kind == tuningv1beta1.FileCollector || k.Kind == tuningv1beta1.TfEventCollector) {
+			want = want[:1]
+		}
+		if !slices.Equal(losses, want) {
+			t.Errorf("trial %s: observation log losses %q, want %q", tr.Name, losses, want)
+		}
+		if !metav1.IsControlledBy(cm, tr) {
+			t.Errorf("trial %s: observation log %s is not owned by the trial", tr.Name, cm.Name)
+		}
 	}
 }
 

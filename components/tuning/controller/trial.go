@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
+	"github.com/kfup/kfup/components/tuning/controller/dbmanager"
 	"github.com/kfup/kfup/components/tuning/engine"
 	"github.com/kfup/kfup/internal/agent"
 	"github.com/kfup/kfup/internal/apihost"
@@ -327,11 +328,25 @@ func (r *TrialReconciler) observe(ctx context.Context, t *tuningv1beta1.Trial) (
 		}
 		all = append(all, obs...)
 	}
+	r.keepLog(ctx, t, all)
 	out := &tuningv1beta1.Observation{}
 	for _, m := range engine.Summarize(all, names) {
 		out.Metrics = append(out.Metrics, tuningv1beta1.Metric{Name: m.Name, Min: m.Min, Max: m.Max, Latest: m.Latest})
 	}
 	return out, all, nil
+}
+
+// keepLog writes what the collector parsed into the trial's observation log
+// (dbmanager.WriteLog), for GetObservationLog and the dashboard's charts once the run and
+// its pods are gone. The trial's status does not depend on it: a failure is logged, and
+// a ConfigMap of that name the trial does not own is left alone.
+func (r *TrialReconciler) keepLog(ctx context.Context, t *tuningv1beta1.Trial, all []engine.Observation) {
+	if len(all) == 0 {
+		return
+	}
+	if err := dbmanager.WriteLog(ctx, r.client, r.reader, r.client.Scheme(), t, all); err != nil {
+		ctrl.LoggerFrom(ctx).Info("cannot keep the trial's observation log", "trial", t.Name, "configMap", dbmanager.LogName(t.Name), "error", err.Error())
+	}
 }
 
 // badMetrics is a metrics log kfup cannot read (e.g. a line that is not JSON with the JSON

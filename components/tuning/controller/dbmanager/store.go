@@ -20,11 +20,12 @@ import (
 // apiName is the tuning slice's apihost.LabelAPI value (controller.APIName).
 const apiName = "tuning"
 
-// A Push trial's observation log — what its code reported through the DBManager API — is
-// kept in a ConfigMap of the trial's namespace, "<trial>-observation-log", owned by the
-// trial (deleted with it), bounded by engine.PushLog. It is Katib's database table
-// observation_logs for that trial: the trial controller summarizes it into the trial's
-// status when the run ends, GetObservationLog reads it.
+// A trial's observation log — what a Push trial's code reported through the DBManager
+// API, or what the other collectors parsed from its run's logs (WriteLog) — is kept in a
+// ConfigMap of the trial's namespace, "<trial>-observation-log", owned by the trial
+// (deleted with it), bounded by engine.PushLog. It is Katib's database table
+// observation_logs for that trial: the trial controller summarizes a Push trial's into
+// its status when the run ends, GetObservationLog and the dashboard read it.
 
 // Keys of the observation log ConfigMap's data.
 const (
@@ -61,6 +62,27 @@ func ReadLog(ctx context.Context, r client.Reader, t *tuningv1beta1.Trial) (*eng
 // AppendLog adds reports to trial t's observation log, creating it on the first
 // report; concurrent reports (several pods of one trial) retry on conflict.
 func AppendLog(ctx context.Context, c client.Client, r client.Reader, scheme *runtime.Scheme, t *tuningv1beta1.Trial, reports []engine.Observation) error {
+	return updateLog(ctx, c, r, scheme, t, func(l *engine.PushLog) *engine.PushLog {
+		l.Add(reports...)
+		return l
+	})
+}
+
+// WriteLog makes trial t's observation log what the StdOut, File and TfEvent collectors
+// parsed from its run's logs, obs, so that GetObservationLog and the dashboard's charts
+// see every report of those trials too, as Katib's collectors write them to its
+// database; a log of the same content is not written again.
+func WriteLog(ctx context.Context, c client.Client, r client.Reader, scheme *runtime.Scheme, t *tuningv1beta1.Trial, obs []engine.Observation) error {
+	return updateLog(ctx, c, r, scheme, t, func(*engine.PushLog) *engine.PushLog {
+		l := &engine.PushLog{}
+		l.Add(obs...)
+		return l
+	})
+}
+
+// updateLog writes change's log over trial t's, creating the ConfigMap when absent;
+// unchanged data is not written, a conflict is retried.
+func updateLog(ctx context.Context, c client.Client, r client.Reader, scheme *runtime.Scheme, t *tuningv1beta1.Trial, change func(*engine.PushLog) *engine.PushLog) error {
 	return retry.OnError(retry.DefaultRetry, func(err error) bool {
 		return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
 	}, func() error {
@@ -68,11 +90,16 @@ func AppendLog(ctx context.Context, c client.Client, r client.Reader, scheme *ru
 		if err != nil {
 			return err
 		}
-		l.Add(reports...)
-		kept, beyond := l.Encode()
+		kept, beyond := change(l).Encode()
 		if cm != nil {
+			if cm.Data[pushLogKept] == kept && cm.Data[pushLogBeyond] == beyond {
+				return nil
+			}
 			cm.Data = map[string]string{pushLogKept: kept, pushLogBeyond: beyond}
 			return c.Update(ctx, cm)
+		}
+		if kept == "" && beyond == "" {
+			return nil
 		}
 		cm = &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: LogName(t.Name), Namespace: t.Namespace, Labels: map[string]string{
