@@ -86,7 +86,8 @@ func taskKey(r *pipelinesv1alpha1.PipelineRun, taskID string) string {
 
 // ArtifactServer serves the fs artifact store to task pods over HTTP (store.NewServer):
 // a pod reads anything of its own namespace and writes only under its own task's prefix,
-// told apart by its IP, as the Push collector's server tells trials apart.
+// told apart by its IP, as the Push collector's server tells trials apart. A
+// port-forward to the manager (kfup dashboard) reads.
 type ArtifactServer struct {
 	addr   string
 	store  store.Store
@@ -131,7 +132,8 @@ func (s *ArtifactServer) Start(ctx context.Context) error {
 }
 
 // authorize finds the task pod calling (by its IP) and allows reads in its namespace and
-// writes under its task's key.
+// writes under its task's key; a caller on the pod's loopback (a port-forward: the
+// dashboard's artifact viewers) reads any key and writes none.
 func (s *ArtifactServer) authorize(r *http.Request, key string, write bool) error {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -140,6 +142,14 @@ func (s *ArtifactServer) authorize(r *http.Request, key string, write bool) erro
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		return fmt.Errorf("client address %q is not an IP", host)
+	}
+	if ip.IsLoopback() {
+		// a port-forward to the manager's pod (kfup dashboard's viewers): the API server
+		// let in someone with pods/portforward in the manager's namespace
+		if write {
+			return fmt.Errorf("a request through a port-forward to the manager may only read")
+		}
+		return nil
 	}
 	pod, err := s.taskPod(r.Context(), ip.Unmap())
 	if err != nil {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -25,7 +26,8 @@ func taskPodAt(name, ns, ip string, phase corev1.PodPhase, labels map[string]str
 }
 
 // A task pod, known by its IP, reads its namespace's artifacts and writes only under its
-// own task's key; any other caller is refused.
+// own task's key; a port-forward to the manager (its loopback) only reads; any other
+// caller is refused.
 func TestArtifactServerAuthorize(t *testing.T) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
@@ -56,12 +58,15 @@ func TestArtifactServerAuthorize(t *testing.T) {
 		{"a finished pod's IP", "10.0.0.7", "team-a/run-1-abcdef12/old/x", false, "not a running pipeline task pod"},
 		{"another API's pod", "10.0.0.8", "team-a/x", false, "not a running pipeline task pod"},
 		{"an unknown caller", "10.0.0.9", "team-a/x", false, "not a running pipeline task pod"},
+		{"a port-forward (the dashboard) reads any namespace", "127.0.0.1", "team-b/run-9-99999999/x/y", false, ""},
+		{"a port-forward over IPv6", "::1", "team-a/x", false, ""},
+		{"a port-forward may not write", "127.0.0.1", "team-a/run-1-abcdef12/train/model", true, "may only read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
 			r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
-			r.RemoteAddr = tc.ip + ":41000"
+			r.RemoteAddr = net.JoinHostPort(tc.ip, "41000")
 			err := s.authorize(r, tc.key, tc.write)
 			switch {
 			case tc.want == "" && err != nil:
