@@ -35,11 +35,14 @@ import (
 
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
+	"github.com/kfup/kfup/components/pipelines/store"
 	"github.com/kfup/kfup/components/registry"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	"github.com/kfup/kfup/components/training/builders"
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
+	"github.com/kfup/kfup/components/tuning/controller/dbmanager"
+	"github.com/kfup/kfup/components/tuning/engine"
 	"github.com/kfup/kfup/internal/testenv"
 )
 
@@ -85,10 +88,11 @@ func chromium() string {
 
 // harness is the dashboard under test (one per package) and a logged-in browser.
 type harness struct {
-	base    string
-	c       client.Client
-	browser context.Context
-	errs    *consoleErrors
+	artifacts store.Store
+	base      string
+	c         client.Client
+	browser   context.Context
+	errs      *consoleErrors
 }
 
 type consoleErrors struct {
@@ -147,7 +151,14 @@ func start(chromiumPath string) (*harness, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stop = cancel
+	// the artifact store the viewers read (kfup's fs store, as the manager serves it)
+	dir, err := os.MkdirTemp("", "kfup-browser-artifacts-")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	stop = func() { cancel(); _ = os.RemoveAll(dir) }
+	artifacts := store.NewFS(dir)
 	b := NewBroker()
 	gvrs := func(ctx context.Context) []schema.GroupVersionResource {
 		out := []schema.GroupVersionResource{corev1.SchemeGroupVersion.WithResource("pods"), corev1.SchemeGroupVersion.WithResource("events")}
@@ -171,7 +182,7 @@ func start(chromiumPath string) (*harness, error) {
 			strings.Split(r.URL.Path, "/")[3], r.Host)
 	}))
 	s, err := New(c, WithClientset(cs), WithAPIs(registry.APIs), WithBroker(b), WithClusterName("envtest"),
-		WithInferTransport(IngressTransport(strings.TrimPrefix(model.URL, "http://"))))
+		WithInferTransport(IngressTransport(strings.TrimPrefix(model.URL, "http://"))), WithArtifacts(StoreArtifacts(artifacts)))
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +203,7 @@ func start(chromiumPath string) (*harness, error) {
 	if err := chromedp.Do(browser, chromedp.Navigate(base+s.LoginPath()), chromedp.WaitVisible(chromedp.CSS("header nav"))); err != nil {
 		return nil, fmt.Errorf("open the dashboard in chromium: %w", err)
 	}
-	return &harness{base: base, c: c, browser: browser, errs: errs}, nil
+	return &harness{base: base, c: c, browser: browser, errs: errs, artifacts: artifacts}, nil
 }
 
 // tab opens a new tab of the logged-in browser for t.
@@ -221,6 +232,17 @@ func (h *harness) tab(t *testing.T) context.Context {
 // screenshot saves the page as $ARTIFACTS/dashboard/<name>.png.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	saveShot(t, ctx, name, chromedp.FullScreenshot(100))
+}
+
+// viewportShot saves what the window shows now.
+func viewportShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	saveShot(t, ctx, name, chromedp.CaptureScreenshot())
+}
+
+func saveShot(t *testing.T, ctx context.Context, name string, shot chromedp.Action[[]byte]) {
+	t.Helper()
 	dir := os.Getenv("ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("..", "_artifacts")
@@ -229,7 +251,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	buf, err := chromedp.Run(ctx, shot)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -243,6 +265,35 @@ func do(t *testing.T, tab context.Context, steps ...chromedp.Action[chromedp.Voi
 	if err := chromedp.Do(tab, steps...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// frameText is the text of css in the page's iframe whose URL contains urlPart: in the
+// iframe's own process where Chrome runs it as a target of its own (an opaque-origin
+// sandbox may be one), else through the page's DOM; it waits up to 5 s for both.
+func frameText(tab context.Context, urlPart, css string) (string, error) {
+	ctx, cancel := context.WithTimeout(tab, 5*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		infos, err := chromedp.Targets(tab)
+		if err != nil {
+			return "", err
+		}
+		for _, info := range infos {
+			if info.Type == "iframe" && strings.Contains(info.URL, urlPart) {
+				fctx, fcancel := chromedp.NewContext(tab, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel()) // closing the frame would reload the page
+				defer fcancel()
+				tctx, tcancel := context.WithTimeout(fctx, 3*time.Second)
+				defer tcancel()
+				return chromedp.Run(tctx, chromedp.Text(chromedp.CSS(css)))
+			}
+		}
+		nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`iframe[src*="`+urlPart+`"]`)))
+		if err == nil && len(nodes) > 0 && nodes[0].ContentDocument != nil {
+			return chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css), chromedp.FromNode(nodes[0])))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return "", fmt.Errorf("no iframe of %q with %s", urlPart, css)
 }
 
 func textOf(t *testing.T, tab context.Context, css string) string {
@@ -386,6 +437,14 @@ func TestBrowserViews(t *testing.T) {
 			tr.Status.Observation = &tuningv1beta1.Observation{Metrics: []tuningv1beta1.Metric{{Name: "accuracy", Latest: []string{"0.912", "0.961"}[i]}}}
 		}
 		createWithStatus(t, c, tr)
+		if i == 1 { // its observation log, as the tuning controller keeps it: 8 epochs
+			var obs []engine.Observation
+			for e := 1; e <= 8; e++ {
+				obs = append(obs, engine.Observation{Name: "accuracy", Value: fmt.Sprintf("%.3f", 0.961-0.4/float64(e*e))},
+					engine.Observation{Name: "loss", Value: fmt.Sprintf("%.3f", 1.2/float64(e))})
+			}
+			must(t, dbmanager.WriteLog(ctx, c, c, c.Scheme(), tr, obs))
+		}
 	}
 	createWithStatus(t, c, pipelineRun(ns, "train-eval", 12, 4))
 	again := pipelineRun(ns, "train-eval-2", 12, 4)
@@ -407,7 +466,7 @@ func TestBrowserViews(t *testing.T) {
 		{"endpoint", "/ns/" + ns + "/endpoints/iris", "#tryit", "Try it"},
 		{"experiments-list", "/ns/" + ns + "/experiments", "#experiments", "lr-search-b"},
 		{"experiment", "/ns/" + ns + "/experiments/lr-search", "#parcoords.drawn", "0.961"},
-		{"trial", "/ns/" + ns + "/experiments/lr-search/trials/lr-search-b", "#trial-metrics", "0.961"},
+		{"trial", "/ns/" + ns + "/experiments/lr-search/trials/lr-search-b", "#trial-series.drawn [data-metric=loss] canvas", "0.961"},
 		{"runs-list", "/ns/" + ns + "/runs", "#recurring", "0 3 * * *"},
 		{"run", "/ns/" + ns + "/runs/train-eval", "#dag.drawn", "Succeeded"},
 	} {
@@ -462,6 +521,13 @@ func TestBrowserViews(t *testing.T) {
 		}
 	})
 	t.Run("run-task-panel", func(t *testing.T) {
+		for key, body := range map[string]string{
+			ns + "/train-eval/t-0-0/report": "## Evaluation\n\n| class | f1 |\n|---|---|\n| setosa | 0.97 |\n\n<script>document.title = 'owned'</script>\n",
+			ns + "/train-eval/t-0-0/page": `<html><body><h1 id="h" style="color:#2754c5">Report</h1>` +
+				`<script>document.getElementById("h").textContent = "Report (scripted)"; try { parent.document.title = "owned" } catch (e) {}</script></body></html>`,
+		} {
+			must(t, h.artifacts.Put(ctx, key, strings.NewReader(body), int64(len(body))))
+		}
 		tab := h.tab(t)
 		do(t, tab, chromedp.Navigate(h.base+"/ns/"+ns+"/runs/train-eval"), chromedp.WaitVisible(chromedp.CSS("#dag.drawn")),
 			chromedp.Click(chromedp.CSS(`svg.dag g.node[data-id="t-0-0"]`)), chromedp.WaitVisible(chromedp.CSS("#side h2")),
@@ -472,7 +538,27 @@ func TestBrowserViews(t *testing.T) {
 				t.Errorf("side panel lacks %q: %q", want, text)
 			}
 		}
+		// the Markdown artifact rendered in the panel, its script left out; the HTML one
+		// in its sandboxed frame, its own script run, the page out of its reach
+		do(t, tab, chromedp.WaitVisible(chromedp.CSS("#side .markdown table")))
+		if got := textOf(t, tab, "#side .markdown"); !strings.Contains(got, "Evaluation") || !strings.Contains(got, "0.97") {
+			t.Errorf("Markdown artifact shows %q", got)
+		}
+		if !evalJS[bool](t, tab, `(function(){ var f = document.querySelector("#side iframe.artifact-html");
+			try { return !!f && f.contentDocument === null } catch (e) { return true } })()`) {
+			t.Error("the HTML artifact's frame is not cross-origin (sandboxed)")
+		}
+		if heading, err := frameText(tab, "/artifact?", "#h"); err != nil || heading != "Report (scripted)" {
+			t.Errorf("the HTML artifact's frame shows %q (%v), want its heading as its script set it", heading, err)
+		}
+		if title := evalJS[string](t, tab, `document.title`); title == "owned" {
+			t.Error("an artifact's script reached the dashboard's page")
+		}
 		screenshot(t, tab, "run-task")
+		// a full-page capture leaves a frame below the first screen blank: this one
+		// scrolls the artifacts into view
+		do(t, tab, chromedp.ScrollIntoView(chromedp.CSS("#side iframe.artifact-html")))
+		viewportShot(t, tab, "run-task-artifacts")
 	})
 	t.Run("runs-compare", func(t *testing.T) {
 		tab := h.tab(t)
@@ -583,6 +669,29 @@ func TestBrowserDAG200(t *testing.T) {
 	if edges != 19*10 {
 		t.Errorf("%d edges drawn, want %d", edges, 19*10)
 	}
+	// no two tasks overlap, and each level is one row: ten chains side by side
+	if overlaps := evalJS[int](t, tab, `(function(){
+		var r = Array.prototype.map.call(document.querySelectorAll("svg.dag g.node rect"), function (e) { return e.getBBox(); }), n = 0;
+		for (var i = 0; i < r.length; i++) for (var j = i + 1; j < r.length; j++)
+			if (r[i].x < r[j].x + r[j].width && r[j].x < r[i].x + r[i].width && r[i].y < r[j].y + r[j].height && r[j].y < r[i].y + r[i].height) n++;
+		return n })()`); overlaps != 0 {
+		t.Errorf("%d pairs of tasks overlap", overlaps)
+	}
+	if rows := evalJS[int](t, tab, `new Set(Array.prototype.map.call(document.querySelectorAll("svg.dag g.node rect"), function (e) { return e.getAttribute("y"); })).size`); rows != 20 {
+		t.Errorf("the tasks are on %d rows, want the 20 levels", rows)
+	}
+	// a live refresh draws the phases again on the layout it has: no second layout
+	if got := evalJS[string](t, tab, `document.getElementById("dag").dataset.layout`); got != "new" {
+		t.Errorf("first drawing: layout %q, want new", got)
+	}
+	evalJS[bool](t, tab, `(function(){ document.getElementById("live").dataset.old = "1"; htmx.trigger(document.getElementById("live"), "kfup:refresh"); return true })()`)
+	if _, err := chromedp.Run(tab, chromedp.Poll[bool](`!document.getElementById("live").dataset.old && !!document.querySelector("#dag.drawn")`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the live region did not refresh: %v", err)
+	}
+	if got := evalJS[string](t, tab, `document.getElementById("dag").dataset.layout`); got != "kept" {
+		t.Errorf("after a live refresh: layout %q, want kept", got)
+	}
 	screenshot(t, tab, "run-dag-200")
 }
 
@@ -640,6 +749,8 @@ func pipelineRun(ns, name string, levels, width int) *pipelinesv1alpha1.Pipeline
 							Metadata: &apiextensionsv1.JSON{Raw: []byte(`{"confusionMatrix": {"annotationSpecs": [{"displayName": "setosa"}, {"displayName": "versicolor"}],
 							"rows": [{"row": [12, 1]}, {"row": [2, 15]}]}, "confidenceMetrics": [{"falsePositiveRate": 0, "recall": 0},
 							{"falsePositiveRate": 0.1, "recall": 0.7}, {"falsePositiveRate": 0.3, "recall": 0.92}, {"falsePositiveRate": 1, "recall": 1}]}`)}}}},
+						"report": {Artifacts: []pipelinesv1alpha1.Artifact{{URI: "minio://kfup/" + ns + "/" + name + "/t-0-0/report", Type: "system.Markdown"}}},
+						"page":   {Artifacts: []pipelinesv1alpha1.Artifact{{URI: "minio://kfup/" + ns + "/" + name + "/t-0-0/page", Type: "system.HTML"}}},
 					}
 				}
 				statuses = append(statuses, st)

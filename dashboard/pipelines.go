@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +32,7 @@ func (s *Server) pipelinesRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /ns/{ns}/runs/{name}/clone", s.runClone)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/dag", s.runDAG)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/task", s.runTask)
+	mux.HandleFunc("GET /ns/{ns}/runs/{name}/artifact", s.runArtifact)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/logs", func(w http.ResponseWriter, r *http.Request) {
 		s.podLogs(w, r, func(p *corev1.Pod) bool { return p.Labels[pipelinesv1alpha1.LabelRun] == r.PathValue("name") })
 	})
@@ -329,13 +332,17 @@ type taskPanel struct {
 
 // metricsView is what the panel shows of one metrics artifact, from the metadata the
 // kfp SDK writes: scalars (system.Metrics), a confusion matrix and an ROC curve
-// (system.ClassificationMetrics). HTML and Markdown artifacts live in the artifact store
-// and are named only.
+// (system.ClassificationMetrics). HTML and Markdown artifacts live in the artifact store:
+// their viewer reads them from there (runArtifact).
 type metricsView struct {
 	Name, Type, URI string
-	Scalars         [][2]string
-	Categories      []string
-	Matrix          [][]string
+	// Index is the artifact's place in its output's list; View, for an HTML or Markdown
+	// artifact, the URL of its viewer (runArtifact).
+	Index      int
+	View       string
+	Scalars    [][2]string
+	Categories []string
+	Matrix     [][]string
 	// ROC is the curve's points as JSON ([[fpr...], [tpr...]]) for the page's script.
 	ROC string
 }
@@ -349,8 +356,8 @@ func metricsOf(outputs map[string][]pipelinesv1alpha1.Artifact) []metricsView {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		for _, a := range outputs[name] {
-			v := metricsView{Name: name, Type: a.Type, URI: a.URI}
+		for i, a := range outputs[name] {
+			v := metricsView{Name: name, Type: a.Type, URI: a.URI, Index: i}
 			var md map[string]any
 			if a.Metadata != nil {
 				_ = json.Unmarshal(a.Metadata.Raw, &md)
@@ -402,7 +409,7 @@ func metricsOf(outputs map[string][]pipelinesv1alpha1.Artifact) []metricsView {
 					b, _ := json.Marshal([][]float64{xs, ys})
 					v.ROC = string(b)
 				}
-			case "system.HTML", "system.Markdown":
+			case artifactHTML, artifactMarkdown:
 			default:
 				continue
 			}
@@ -434,6 +441,12 @@ func (s *Server) runTask(w http.ResponseWriter, r *http.Request) {
 				tp.Outputs[k] = v.Artifacts
 			}
 			tp.Metrics = metricsOf(tp.Outputs)
+			for i := range tp.Metrics {
+				if m := &tp.Metrics[i]; m.Type == artifactHTML || m.Type == artifactMarkdown {
+					m.View = "/ns/" + url.PathEscape(run.Namespace) + "/runs/" + url.PathEscape(run.Name) + "/artifact?" +
+						url.Values{"task": {t.ID}, "output": {m.Name}, "i": {strconv.Itoa(m.Index)}}.Encode()
+				}
+			}
 		}
 	}
 	s.fragment(w, "run", "task", tp)

@@ -20,7 +20,7 @@ const (
 	// contentSecurityPolicy allows scripts, styles and connections to the dashboard
 	// itself only, no inline script or style, no framing.
 	contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-		"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+		"connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 // randomToken returns 32 random bytes, URL-safe base64.

@@ -28,6 +28,7 @@ type Server struct {
 	status    func(context.Context) (*bootstrap.ClusterStatus, error)
 	broker    *Broker
 	inferRT   http.RoundTripper
+	artifacts ArtifactReader
 	namespace string
 	cluster   string
 	now       func() time.Time

@@ -1,9 +1,12 @@
 package dashboard
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"html/template"
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -18,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
+	"github.com/kfup/kfup/components/tuning/controller/dbmanager"
 	"github.com/kfup/kfup/profiles"
 )
 
@@ -389,10 +393,89 @@ type trialDetail struct {
 	Conditions              []conditionRow
 	Pods                    []podRow
 	Tabs                    objectTabs
+	// Series is the observation log as JSON for the page's charts (observationSeries);
+	// empty when the trial has none. SeriesNote says why there is none or what is left out.
+	Series, SeriesNote string
+}
+
+// seriesJSON is one metric's reports over time, as the trial page's charts draw them:
+// Steps[i] is the report's number (1, 2, ...), Values[i] its value, Times[i] its time
+// (RFC 3339; "" when the collector saw none).
+type seriesJSON struct {
+	Name   string    `json:"name"`
+	Steps  []int     `json:"steps"`
+	Values []float64 `json:"values"`
+	Times  []string  `json:"times"`
+}
+
+// observationSeries reads trial t's observation log (the ConfigMap the tuning controller
+// keeps, Katib's observation_logs table) into one series per numeric metric, the
+// objective first; what is not numeric (a NAS genotype) is left out and said.
+func (s *Server) observationSeries(ctx context.Context, p *page, t *tuningv1beta1.Trial) (string, string) {
+	l, cm, err := dbmanager.ReadLog(ctx, s.client, t)
+	if err != nil {
+		var notOurs dbmanager.NotOursError
+		if errors.As(err, &notOurs) {
+			return "", notOurs.Error()
+		}
+		if apierrors.IsForbidden(err) {
+			return "", "No metric-over-time charts: you may not get configmaps in namespace " + p.NS + " (the observation log is ConfigMap " + dbmanager.LogName(t.Name) + ")."
+		}
+		return "", "No metric-over-time charts: reading ConfigMap " + dbmanager.LogName(t.Name) + ": " + err.Error()
+	}
+	if cm == nil {
+		return "", "No reports in the observation log yet (ConfigMap " + dbmanager.LogName(t.Name) + "): a Push trial's appear as its code reports them, the other collectors' once the run ends."
+	}
+	var out []*seriesJSON
+	byName := map[string]*seriesJSON{}
+	skipped := map[string]bool{}
+	for _, o := range l.Observations() {
+		v, err := strconv.ParseFloat(o.Value, 64)
+		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+			skipped[o.Name] = true
+			continue
+		}
+		sr := byName[o.Name]
+		if sr == nil {
+			sr = &seriesJSON{Name: o.Name, Steps: []int{}, Values: []float64{}, Times: []string{}}
+			byName[o.Name] = sr
+			out = append(out, sr)
+		}
+		ts := ""
+		if !o.Timestamp.IsZero() {
+			ts = o.Timestamp.UTC().Format(time.RFC3339Nano)
+		}
+		sr.Steps, sr.Values, sr.Times = append(sr.Steps, o.Step), append(sr.Values, v), append(sr.Times, ts)
+	}
+	if obj := t.Spec.Objective; obj != nil {
+		sort.SliceStable(out, func(i, j int) bool {
+			return out[i].Name == obj.ObjectiveMetricName && out[j].Name != obj.ObjectiveMetricName
+		})
+	}
+	var left []string
+	for name := range skipped {
+		if byName[name] == nil {
+			left = append(left, name)
+		}
+	}
+	sort.Strings(left)
+	note := ""
+	if len(left) > 0 {
+		note = "Not charted (not numbers): " + strings.Join(left, ", ") + "."
+	}
+	if len(out) == 0 {
+		return "", note
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", err.Error()
+	}
+	return string(b), note
 }
 
 // trial is one trial's page: its state and conditions, parameters, each metric's latest,
-// min and max (what the trial's status keeps), its run object, its pods with their logs.
+// min and max (what the trial's status keeps) and its reports over time (the observation
+// log), its run object, its pods with their logs.
 func (s *Server) trial(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.newPage(w, r, r.PathValue("trial"), "experiments")
 	if !ok {
@@ -436,6 +519,7 @@ func (s *Server) trial(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.SliceStable(d.Conditions, func(i, j int) bool { return d.Conditions[i].Time.Before(d.Conditions[j].Time) })
+	d.Series, d.SeriesNote = s.observationSeries(ctx, p, &t)
 	d.Pods = s.pods(ctx, p, client.MatchingLabels{tuningv1beta1.LabelTrialName: t.Name, tuningv1beta1.LabelExperimentName: d.Experiment},
 		func(pod *corev1.Pod) (string, bool) { return "trial", true })
 	d.Tabs = s.tabs(ctx, p, &t)

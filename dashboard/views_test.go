@@ -1,8 +1,10 @@
 package dashboard
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,9 +26,12 @@ import (
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
 	"github.com/kfup/kfup/components/pipelines/ir"
+	"github.com/kfup/kfup/components/pipelines/store"
 	servingv1beta1 "github.com/kfup/kfup/components/serving/api/v1beta1"
 	trainingv1 "github.com/kfup/kfup/components/training/api/v1"
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
+	"github.com/kfup/kfup/components/tuning/controller/dbmanager"
+	"github.com/kfup/kfup/components/tuning/engine"
 )
 
 var t0 = metav1.NewTime(time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC))
@@ -404,4 +409,108 @@ func TestCompareAndCloneRuns(t *testing.T) {
 	if clone == nil || string(clone.Spec.Parameters["lr"].Raw) != "0.1" || clone.Labels["team"] != "a" || len(clone.Status.Tasks) != 0 {
 		t.Errorf("clone %+v: want a's spec and labels, no status", clone)
 	}
+}
+
+// TestTrialObservationLogSeries: the trial page charts the trial's observation log (the
+// ConfigMap the tuning controller keeps), objective first, non-numeric reports named and
+// left out; a trial without a log says so, and a ConfigMap of that name the trial does
+// not own is not read as its log.
+func TestTrialObservationLogSeries(t *testing.T) {
+	tr := trial("hpo", "hpo-a", "Succeeded", "0.01", "0.9")
+	tr.UID = "trial-uid"
+	tr.Spec.Objective = &tuningv1beta1.ObjectiveSpec{Type: tuningv1beta1.ObjectiveTypeMaximize, ObjectiveMetricName: "accuracy"}
+	noLog := trial("hpo", "hpo-b", "Running", "0.05", "")
+	taken := trial("hpo", "hpo-c", "Running", "0.05", "")
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: dbmanager.LogName("hpo-c"), Namespace: "default"}}
+	ts := newTestServer(t, nil, []client.Object{experiment("hpo"), tr, noLog, taken, foreign})
+	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	obs := []engine.Observation{{Name: "loss", Value: "0.9"}, {Name: "accuracy", Value: "0.5", Timestamp: at},
+		{Name: "loss", Value: "0.4"}, {Name: "accuracy", Value: "0.8", Timestamp: at.Add(time.Minute)}, {Name: "genotype", Value: "Genotype(normal=[])"}}
+	if err := dbmanager.WriteLog(context.Background(), ts.c, ts.c, ts.c.Scheme(), tr, obs); err != nil {
+		t.Fatal(err)
+	}
+	page := ts.get("/ns/default/experiments/hpo/trials/hpo-a")
+	mustContain(t, page, `id="trial-series"`, "Not charted (not numbers): genotype.")
+	i := strings.Index(page, `data-series="`)
+	if i < 0 {
+		t.Fatal("no data-series")
+	}
+	raw := html.UnescapeString(page[i+len(`data-series="`) : i+len(`data-series="`)+strings.Index(page[i+len(`data-series="`):], `"`)])
+	var got []seriesJSON
+	if err := json.Unmarshal([]byte(raw), &got); err != nil {
+		t.Fatalf("data-series %q: %v", raw, err)
+	}
+	want := []seriesJSON{
+		{Name: "accuracy", Steps: []int{1, 2}, Values: []float64{0.5, 0.8}, Times: []string{"2026-12-07T01:00:00Z", "2026-12-07T01:01:00Z"}},
+		{Name: "loss", Steps: []int{1, 2}, Values: []float64{0.9, 0.4}, Times: []string{"", ""}},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("series (-want +got):\n%s", d)
+	}
+	mustContain(t, ts.get("/ns/default/experiments/hpo/trials/hpo-b"), "No reports in the observation log yet")
+	other := ts.get("/ns/default/experiments/hpo/trials/hpo-c")
+	mustContain(t, other, "is not trial hpo-c&#39;s")
+	if strings.Contains(other, `id="trial-series"`) {
+		t.Error("a ConfigMap the trial does not own was charted")
+	}
+}
+
+// TestArtifactViewers: a task's Markdown output is rendered into the panel (raw HTML and
+// javascript: links left out), its HTML output served for a sandboxed frame under its own
+// CSP; an artifact the run's status does not name, one of another store, and one the
+// task never wrote are refused with what is wrong.
+func TestArtifactViewers(t *testing.T) {
+	st := store.NewFS(t.TempDir())
+	put := func(key, body string) string {
+		if err := st.Put(context.Background(), key, strings.NewReader(body), int64(len(body))); err != nil {
+			t.Fatal(err)
+		}
+		return st.URI(key)
+	}
+	md := put("default/r1-abc/eval/report", "# Eval\n\n| class | f1 |\n|---|---|\n| cat | 0.9 |\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))\n")
+	page := put("default/r1-abc/eval/page", "<html><body><h1 style=\"color:red\">report</h1><script>var x = 1</script></body></html>")
+	run := &pipelinesv1alpha1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: "r1", Namespace: "default", CreationTimestamp: t0}}
+	run.Status.Tasks = []pipelinesv1alpha1.TaskStatus{{ID: "eval", Task: "eval", Phase: "Succeeded", Artifacts: map[string]pipelinesv1alpha1.ArtifactList{
+		"report":  {Artifacts: []pipelinesv1alpha1.Artifact{{URI: md, Type: artifactMarkdown}}},
+		"page":    {Artifacts: []pipelinesv1alpha1.Artifact{{URI: page, Type: artifactHTML}}},
+		"missing": {Artifacts: []pipelinesv1alpha1.Artifact{{URI: st.URI("default/r1-abc/eval/none"), Type: artifactMarkdown}}},
+		"s3":      {Artifacts: []pipelinesv1alpha1.Artifact{{URI: "s3://bucket/report.md", Type: artifactMarkdown}}},
+	}}}
+	ts := newTestServer(t, nil, []client.Object{run}, WithArtifacts(StoreArtifacts(st)))
+
+	panel := ts.get("/ns/default/runs/r1/task?id=eval")
+	mustContain(t, panel, `hx-get="/ns/default/runs/r1/artifact?i=0&amp;output=report&amp;task=eval"`,
+		`<iframe class="artifact-html" sandbox="allow-scripts" src="/ns/default/runs/r1/artifact?i=0&amp;output=page&amp;task=eval"`)
+
+	got := ts.get("/ns/default/runs/r1/artifact?task=eval&output=report&i=0")
+	mustContain(t, got, "<h1>Eval</h1>", "<td>cat</td>", "<td>0.9</td>")
+	for _, bad := range []string{"<script>", "javascript:"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("the Markdown viewer passed %q through:\n%s", bad, got)
+		}
+	}
+
+	w := ts.do(httptest.NewRequest("GET", "/ns/default/runs/r1/artifact?task=eval&output=page&i=0", nil))
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<h1 style="color:red">report</h1>`) {
+		t.Fatalf("HTML viewer: %d %s", w.Code, w.Body)
+	}
+	csp := w.Header().Get("Content-Security-Policy")
+	for _, want := range []string{"sandbox allow-scripts", "default-src 'none'", "frame-ancestors 'self'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("HTML artifact CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "allow-same-origin") || w.Header().Get("X-Frame-Options") != "SAMEORIGIN" {
+		t.Errorf("HTML artifact headers %v", w.Header())
+	}
+
+	mustContain(t, ts.get("/ns/default/runs/r1/artifact?task=eval&output=missing&i=0"), "has no file at minio://kfup/default/r1-abc/eval/none")
+	mustContain(t, ts.get("/ns/default/runs/r1/artifact?task=eval&output=s3&i=0"), "s3://bucket/report.md is not in kfup&#39;s pvc artifact store")
+	for _, q := range []string{"task=eval&output=report&i=1", "task=prep&output=report&i=0", "task=eval&output=nope&i=0", "task=eval&output=report&i=-1"} {
+		if w := ts.do(httptest.NewRequest("GET", "/ns/default/runs/r1/artifact?"+q, nil)); w.Code != http.StatusNotFound {
+			t.Errorf("?%s: %d, want 404", q, w.Code)
+		}
+	}
+	noStore := newTestServer(t, nil, []client.Object{run.DeepCopy()})
+	mustContain(t, noStore.get("/ns/default/runs/r1/artifact?task=eval&output=report&i=0"), "cannot read the artifact store")
 }

@@ -111,40 +111,133 @@
     if (parent) parent.appendChild(e);
     return e;
   }
+
+  // fastOrder is dagre's customOrder: the order of the nodes within each rank of dagre's
+  // layout graph (dummy nodes included, every edge one rank long), by layer-by-layer
+  // barycenter sweeps as dagre's own order phase does, kept to arrays and index maps; the
+  // crossings of each pass are counted with a Fenwick tree (Barth, Juenger, Mutzel) and the
+  // best pass wins. dagre's own ordering spends most of a 1,000-task layout rebuilding
+  // per-rank graphs (docs/dashboard.md has the figures); this one takes a few percent of it.
+  function fastOrder(g) {
+    var layers = [], seen = {}, pos = {}, preds = {}, succs = {};
+    var nodes = g.nodes().filter(function (v) { return !g.children(v).length; });
+    nodes.forEach(function (v) {
+      preds[v] = g.inEdges(v).map(function (e) { return [e.v, g.edge(e).weight || 1]; });
+      succs[v] = g.outEdges(v).map(function (e) { return [e.w, g.edge(e).weight || 1]; });
+    });
+    // the first order: depth-first from the top ranks down, as dagre's initOrder
+    function dfs(v) {
+      if (seen[v]) return;
+      seen[v] = true;
+      var r = g.node(v).rank;
+      (layers[r] || (layers[r] = [])).push(v);
+      succs[v].forEach(function (s) { dfs(s[0]); });
+    }
+    nodes.sort(function (a, b) { return g.node(a).rank - g.node(b).rank; }).forEach(dfs);
+    for (var r = 0; r < layers.length; r++) layers[r] = layers[r] || [];
+    layers.forEach(function (l) { l.forEach(function (v, i) { pos[v] = i; }); });
+    // sweep orders one layer by the barycenter of each node's neighbours in the layer
+    // before it; a node without such neighbours keeps its slot
+    function sweep(layer, nbrs) {
+      var fixed = new Array(layer.length), movable = [];
+      layer.forEach(function (v, i) {
+        var s = 0, w = 0;
+        nbrs[v].forEach(function (p) { s += p[1] * pos[p[0]]; w += p[1]; });
+        if (w) movable.push({ v: v, i: i, bc: s / w }); else fixed[i] = v;
+      });
+      movable.sort(function (a, b) { return a.bc - b.bc || a.i - b.i; });
+      for (var i = 0, m = 0; i < layer.length; i++) {
+        if (fixed[i] === undefined) fixed[i] = movable[m++].v;
+        pos[fixed[i]] = i;
+      }
+      return fixed;
+    }
+    function crossings() {
+      var cc = 0;
+      for (var r = 1; r < layers.length; r++) {
+        var size = layers[r].length, tree = new Array(size + 1).fill(0);
+        layers[r - 1].forEach(function (u) {
+          succs[u].map(function (s) { return pos[s[0]]; }).sort(function (a, b) { return a - b; }).forEach(function (p) {
+            var j, above = 0;
+            for (j = size; j > 0; j -= j & -j) above += tree[j];
+            for (j = p + 1; j > 0; j -= j & -j) above -= tree[j];
+            cc += above;
+            for (j = p + 1; j <= size; j += j & -j) tree[j]++;
+          });
+        });
+      }
+      return cc;
+    }
+    var copy = function () { return layers.map(function (l) { return l.slice(); }); };
+    var best = copy(), bestCC = crossings();
+    for (var it = 0, stale = 0; it < 24 && stale < 4 && bestCC > 0; it++) {
+      if (it % 2 === 0) for (r = 1; r < layers.length; r++) layers[r] = sweep(layers[r], preds);
+      else for (r = layers.length - 2; r >= 0; r--) layers[r] = sweep(layers[r], succs);
+      var cc = crossings();
+      if (cc < bestCC) { bestCC = cc; best = copy(); stale = 0; } else stale++;
+    }
+    best.forEach(function (l) { l.forEach(function (v, i) { g.node(v).order = i; }); });
+  }
+
+  // layoutDAG lays out d's nodes and edges: network simplex ranks (dagre's default, the
+  // most compact) up to 250 nodes, its tight-tree ranker above (network simplex grows
+  // with nodes times edges: seconds for 1,000 tasks), fastOrder's ordering always.
+  function layoutDAG(d) {
+    var g = new dagre.graphlib.Graph();
+    g.setGraph({ rankdir: "TB", nodesep: 16, ranksep: 36, marginx: 8, marginy: 8,
+      ranker: d.nodes.length > 250 ? "tight-tree" : "network-simplex" });
+    g.setDefaultEdgeLabel(function () { return {}; });
+    d.nodes.forEach(function (n) { g.setNode(n.id, { width: Math.min(220, 24 + 7 * n.label.length), height: 30 }); });
+    d.edges.forEach(function (e) { if (g.hasNode(e[0]) && g.hasNode(e[1])) g.setEdge(e[0], e[1]); });
+    dagre.layout(g, { customOrder: fastOrder });
+    var out = { width: g.graph().width, height: g.graph().height, nodes: {}, edges: [] };
+    g.nodes().forEach(function (id) { var v = g.node(id); out.nodes[id] = { x: v.x, y: v.y, width: v.width, height: v.height }; });
+    g.edges().forEach(function (e) { out.edges.push(g.edge(e).points); });
+    return out;
+  }
+
+  // A live refresh replaces the run's region; the DAG's shape rarely changes with it (only
+  // phases do), so its layout is kept by the run's URL and the shape's signature and
+  // drawn again with the new phases: no second layout, the scroll position kept.
+  var layouts = {};
+  function dagSignature(d) {
+    return d.nodes.map(function (n) { return n.id + "\u0000" + n.label; }).join("\u0001") + "\u0002" +
+      d.edges.map(function (e) { return e[0] + "\u0000" + e[1]; }).join("\u0001");
+  }
   function drawDAG(box) {
     if (box.kfupDrawn) return;
     box.kfupDrawn = true;
-    fetch(box.dataset.src, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
-      var g = new dagre.graphlib.Graph();
-      g.setGraph({ rankdir: "TB", nodesep: 16, ranksep: 36, marginx: 8, marginy: 8 });
-      g.setDefaultEdgeLabel(function () { return {}; });
-      d.nodes.forEach(function (n) { g.setNode(n.id, { width: Math.min(220, 24 + 7 * n.label.length), height: 30, n: n }); });
-      d.edges.forEach(function (e) { if (g.hasNode(e[0]) && g.hasNode(e[1])) g.setEdge(e[0], e[1]); });
-      dagre.layout(g);
-      var gg = g.graph();
+    var src = box.dataset.src, wrap = box.parentNode;
+    fetch(src, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
+      var sig = dagSignature(d), kept = layouts[src];
+      var lay = kept && kept.sig === sig ? kept.layout : null;
+      box.dataset.layout = lay ? "kept" : "new";
+      if (!lay) lay = layoutDAG(d);
+      layouts = {};
+      layouts[src] = { sig: sig, layout: lay, scroll: kept && kept.scroll };
       box.textContent = "";
-      var svg = el("svg", { width: gg.width, height: gg.height, viewBox: "0 0 " + gg.width + " " + gg.height, "class": "dag" }, box);
-      g.edges().forEach(function (e) {
-        var pts = g.edge(e).points;
+      var svg = el("svg", { width: lay.width, height: lay.height, viewBox: "0 0 " + lay.width + " " + lay.height, "class": "dag" }, box);
+      lay.edges.forEach(function (pts) {
         el("path", { d: "M" + pts.map(function (p) { return p.x + "," + p.y; }).join("L"), "class": "edge" }, svg);
       });
-      g.nodes().forEach(function (id) {
-        var v = g.node(id);
-        var a = el("g", { "class": "node phase-" + (v.n.phase || "Pending").toLowerCase(), "data-id": id, tabindex: "0" }, svg);
+      d.nodes.forEach(function (n) {
+        var v = lay.nodes[n.id];
+        var a = el("g", { "class": "node phase-" + (n.phase || "Pending").toLowerCase(), "data-id": n.id, tabindex: "0" }, svg);
         el("rect", { x: v.x - v.width / 2, y: v.y - v.height / 2, width: v.width, height: v.height, rx: 5 }, a);
         var t = el("text", { x: v.x, y: v.y + 4, "text-anchor": "middle" }, a);
-        t.textContent = v.n.label.length > 28 ? v.n.label.slice(0, 27) + "…" : v.n.label;
+        t.textContent = n.label.length > 28 ? n.label.slice(0, 27) + "…" : n.label;
         var title = el("title", {}, a);
-        title.textContent = id + ": " + (v.n.phase || "Pending");
+        title.textContent = n.id + ": " + (n.phase || "Pending");
         a.addEventListener("click", function () {
-          if (box.dataset.task) htmx.ajax("GET", box.dataset.task + "?id=" + encodeURIComponent(id), "#side");
+          if (box.dataset.task) htmx.ajax("GET", box.dataset.task + "?id=" + encodeURIComponent(n.id), "#side");
         });
       });
+      if (wrap && layouts[src].scroll) { wrap.scrollLeft = layouts[src].scroll[0]; wrap.scrollTop = layouts[src].scroll[1]; }
+      if (wrap) wrap.addEventListener("scroll", function () { layouts[src].scroll = [wrap.scrollLeft, wrap.scrollTop]; }, { passive: true });
       box.dataset.nodes = String(d.nodes.length);
       box.classList.add("drawn");
     });
   }
-
 
   // An experiment's charts, from data-trials (JSON): the objective of each trial with the
   // best so far (uPlot), and parallel coordinates of the parameters and the objective,
@@ -272,10 +365,35 @@
     }, d, box);
   }
 
+  // A trial's metrics over time (data-series: [{name, steps, values, times}]): one chart
+  // per metric, by report number, each with its own scale; the time of a report, when
+  // its collector saw one, in the legend.
+  function drawSeries(box) {
+    if (!window.uPlot || box.kfupDrawn) return;
+    box.kfupDrawn = true;
+    var all = JSON.parse(box.dataset.series);
+    box.textContent = "";
+    all.forEach(function (sr) {
+      var one = document.createElement("div");
+      one.className = "chart series";
+      one.dataset.metric = sr.name;
+      box.appendChild(one);
+      new uPlot({
+        width: Math.max(300, Math.min(560, box.clientWidth - 8)), height: 200,
+        scales: { x: { time: false } },
+        axes: [{ label: "report" }, { label: sr.name }],
+        series: [{ label: "report", value: function (u, v, si, i) { return v == null ? "" : v + (i != null && sr.times[i] ? " at " + sr.times[i] : ""); } },
+          { label: sr.name, stroke: "#2754c5", width: 2, points: { show: sr.steps.length < 60, size: 6, fill: "#2754c5" } }],
+      }, [sr.steps, sr.values], one);
+    });
+    box.classList.add("drawn");
+  }
+
   function wire(root) {
     if (!root || !root.querySelectorAll) return;
     tables(root);
     root.querySelectorAll("[data-roc]").forEach(drawROC);
+    root.querySelectorAll("[data-series]").forEach(drawSeries);
     root.querySelectorAll("[data-dag]").forEach(drawDAG);
     drawCharts(root);
   }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/components/registry"
 	"github.com/kfup/kfup/dashboard"
 	"github.com/kfup/kfup/internal/errs"
@@ -113,6 +114,7 @@ func runDashboard(ctx context.Context, f *Factory, opts *DashboardOptions) error
 	dopts := []dashboard.Option{
 		dashboard.WithClientset(cs), dashboard.WithAPIs(registry.APIs), dashboard.WithBroker(broker),
 		dashboard.WithNamespace(opts.Namespace), dashboard.WithClusterName(opts.Name),
+		dashboard.WithArtifacts(dashboard.ManagerArtifacts(cfg, cs, manager.Namespace, manager.AppName)),
 		dashboard.WithStatus(func(ctx context.Context) (*bootstrap.ClusterStatus, error) {
 			return bootstrap.Status(ctx, env, opts.Name)
 		}),
