@@ -248,6 +248,9 @@ func (s *PipelineRunStatus) Task(id string) *TaskStatus {
 
 // PipelineRun is one run of a Kubeflow Pipelines v2 pipeline.
 //
+// Its spec is immutable but for shutdown and retry, the requests to terminate and to
+// retry it.
+//
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:path=pipelineruns,shortName=kfprun,scope=Namespaced,categories=all;kubeflow
@@ -255,7 +258,13 @@ func (s *PipelineRunStatus) Task(id string) *TaskStatus {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50",message="a run's name is at most 50 characters: its task pods are named after it"
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.spec) || (self.spec.?pipelineVersionRef == oldSelf.spec.?pipelineVersionRef && self.spec.?pipelineSpec == oldSelf.spec.?pipelineSpec && self.spec.?platformSpec == oldSelf.spec.?platformSpec && self.spec.?parameters == oldSelf.spec.?parameters && self.spec.?disableCache.orValue(false) == oldSelf.spec.?disableCache.orValue(false) && self.spec.?serviceAccountName.orValue(\"\") == oldSelf.spec.?serviceAccountName.orValue(\"\") && self.spec.?parallelism == oldSelf.spec.?parallelism && self.spec.?activeDeadlineSeconds == oldSelf.spec.?activeDeadlineSeconds)",message="a run's spec is immutable but for shutdown and retry: create a new run"
+// +kubebuilder:validation:XValidation:rule="has(self.spec.pipelineVersionRef) == has(oldSelf.spec.pipelineVersionRef) && (!has(self.spec.pipelineVersionRef) || self.spec.pipelineVersionRef == oldSelf.spec.pipelineVersionRef)",message="spec.pipelineVersionRef is immutable (a run changes only by spec.shutdown and spec.retry): create a new run"
+// +kubebuilder:validation:XValidation:rule="has(self.spec.pipelineSpec) == has(oldSelf.spec.pipelineSpec) && (!has(self.spec.pipelineSpec) || self.spec.pipelineSpec == oldSelf.spec.pipelineSpec)",message="spec.pipelineSpec is immutable (a run changes only by spec.shutdown and spec.retry): create a new run"
+// +kubebuilder:validation:XValidation:rule="has(self.spec.platformSpec) == has(oldSelf.spec.platformSpec) && (!has(self.spec.platformSpec) || self.spec.platformSpec == oldSelf.spec.platformSpec)",message="spec.platformSpec is immutable (a run changes only by spec.shutdown and spec.retry): create a new run"
+// +kubebuilder:validation:XValidation:rule="(has(self.spec.disableCache) && self.spec.disableCache) == (has(oldSelf.spec.disableCache) && oldSelf.spec.disableCache)",message="spec.disableCache is immutable (a run changes only by spec.shutdown and spec.retry): create a new run"
+// +kubebuilder:validation:XValidation:rule="(has(self.spec.serviceAccountName) ? self.spec.serviceAccountName : \"\") == (has(oldSelf.spec.serviceAccountName) ? oldSelf.spec.serviceAccountName : \"\")",message="spec.serviceAccountName is immutable (a run changes only by spec.shutdown and spec.retry): create a new run"
+// +kubebuilder:validation:XValidation:rule="has(self.spec.parallelism) == has(oldSelf.spec.parallelism) && (!has(self.spec.parallelism) || self.spec.parallelism == oldSelf.spec.parallelism)",message="spec.parallelism is immutable (a run changes only by spec.shutdown and spec.retry): create a new run"
+// +kubebuilder:validation:XValidation:rule="has(self.spec.activeDeadlineSeconds) == has(oldSelf.spec.activeDeadlineSeconds) && (!has(self.spec.activeDeadlineSeconds) || self.spec.activeDeadlineSeconds == oldSelf.spec.activeDeadlineSeconds)",message="spec.activeDeadlineSeconds is immutable (a run changes only by spec.shutdown and spec.retry): create a new run"
 // +kubebuilder:validation:XValidation:rule="self.spec.?retry.orValue(0) >= oldSelf.spec.?retry.orValue(0)",message="spec.retry counts the run's retries and never goes down: raise it by one to retry the run"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.spec.shutdown) || has(self.spec.shutdown) || self.spec.?retry.orValue(0) > oldSelf.spec.?retry.orValue(0)",message="spec.shutdown stays until a retry: raise spec.retry and remove spec.shutdown in the same update"
 // +kubebuilder:validation:XValidation:rule="self.spec.?retry.orValue(0) == oldSelf.spec.?retry.orValue(0) || !has(self.spec.shutdown)",message="a retry clears spec.shutdown: remove it in the same update that raises spec.retry"
