@@ -2,7 +2,10 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,9 +21,10 @@ import (
 
 // Webhooks are the admission checks the CRD schema cannot make: a run's, a schedule's or
 // a version's pipeline must parse, validate and plan with the run's parameters, the
-// version a run names must exist, and a schedule must be a cron expression in a known
-// zone. A refused object is not created, and the message names every problem with its
-// task and field. reader reads PipelineVersions (uncached: admission is rare).
+// version a run names must exist, a schedule must be a cron expression in a known zone,
+// and a run may be retried only once it has failed or been canceled. A refused object is
+// not created (or not changed), and the message names every problem with its task and
+// field. reader reads PipelineVersions (uncached: admission is rare).
 func Webhooks(scheme *runtime.Scheme, reader client.Reader) []apihost.Webhook {
 	return []apihost.Webhook{
 		{Path: pipelinesv1alpha1.WebhookPathRun, Handler: admission.WithValidator[*pipelinesv1alpha1.PipelineRun](scheme, runValidator{reader})},
@@ -48,16 +52,54 @@ func CheckRunSpec(ctx context.Context, reader client.Reader, ns, field string, s
 	return nil
 }
 
-// runValidator checks PipelineRuns on create; their spec is immutable, so updates
-// (labels, finalizers, the controller's own writes) pass unchecked.
+// runValidator checks PipelineRuns on create, and on update what the schema cannot: the
+// spec stays as it was but for shutdown and retry (CEL cannot compare the parameters'
+// JSON values), and a retry (spec.retry raised) is only of a run that ended Failed or
+// Canceled. Metadata updates (labels, finalizers) pass.
 type runValidator struct{ reader client.Reader }
 
 func (v runValidator) ValidateCreate(ctx context.Context, run *pipelinesv1alpha1.PipelineRun) (admission.Warnings, error) {
+	switch {
+	case run.Spec.Retry != 0:
+		return nil, errors.New("spec.retry: a new run has nothing to retry: leave it out (raise it on a Failed or Canceled run to retry that run)")
+	case run.Spec.Shutdown != "":
+		return nil, errors.New("spec.shutdown: a new run cannot start terminated: leave it out")
+	}
 	return nil, CheckRunSpec(ctx, v.reader, run.Namespace, "spec", &run.Spec)
 }
 
-func (runValidator) ValidateUpdate(context.Context, *pipelinesv1alpha1.PipelineRun, *pipelinesv1alpha1.PipelineRun) (admission.Warnings, error) {
+func (runValidator) ValidateUpdate(_ context.Context, old, run *pipelinesv1alpha1.PipelineRun) (admission.Warnings, error) {
+	if !sameRun(&old.Spec, &run.Spec) {
+		return nil, errors.New("spec: a run's spec is immutable but for shutdown and retry: create a new run")
+	}
+	if run.Spec.Retry > old.Spec.Retry {
+		if err := policy.CheckRetry(old.Status.Phase, &run.Spec); err != nil {
+			return nil, fmt.Errorf("spec.retry: run %s cannot be retried: %w", run.Name, err)
+		}
+	}
+	if run.Spec.Shutdown != "" && old.Spec.Shutdown == "" && old.Status.Phase.Final() {
+		return admission.Warnings{fmt.Sprintf("run %s has already ended (%s): spec.shutdown changes nothing", run.Name, old.Status.Phase)}, nil
+	}
 	return nil, nil
+}
+
+// sameRun reports whether a and b ask for the same run, their shutdown and retry aside:
+// their JSON equal as values (the API server may write a number or a key order of the
+// JSON it keeps otherwise than it was sent).
+func sameRun(a, b *pipelinesv1alpha1.PipelineRunSpec) bool {
+	norm := func(s *pipelinesv1alpha1.PipelineRunSpec) (any, error) {
+		s = s.DeepCopy()
+		s.Shutdown, s.Retry = "", 0
+		raw, err := json.Marshal(s)
+		if err != nil {
+			return nil, err
+		}
+		var v any
+		return v, json.Unmarshal(raw, &v)
+	}
+	x, errA := norm(a)
+	y, errB := norm(b)
+	return errA == nil && errB == nil && reflect.DeepEqual(x, y)
 }
 
 func (runValidator) ValidateDelete(context.Context, *pipelinesv1alpha1.PipelineRun) (admission.Warnings, error) {

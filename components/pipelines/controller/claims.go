@@ -156,7 +156,7 @@ func patchClaimSpec(spec corev1.PersistentVolumeClaimSpec, patch map[string]any)
 // runClaimTask completes a CreatePVC or DeletePVC task itself, as KFP's driver does: no
 // pod. CreatePVC's one output, "name", is the claim's name.
 func (r *RunReconciler) runClaimTask(ctx context.Context, run *pipelinesv1alpha1.PipelineRun, t *pipelinesv1alpha1.TaskStatus, s plan.Step, image string, now metav1.Time) error {
-	t.Attempts, t.CompletionTime = 1, &now
+	t.Attempts, t.CompletionTime = int32(s.Attempt), &now
 	var err error
 	var name string
 	if image == imageCreatePVC {

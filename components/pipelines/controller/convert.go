@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -12,22 +13,31 @@ import (
 	"github.com/kfup/kfup/components/pipelines/plan"
 )
 
+// settledByPlanner reports whether the planner settled t itself (skipped it, or failed
+// it before any attempt): such tasks are not the planner's input, it settles them again.
+func settledByPlanner(t *pipelinesv1alpha1.TaskStatus) bool {
+	return t.Attempts == 0 && t.CachedFrom == ""
+}
+
 // planStatus turns the tasks that started (a pod, an import, a cache hit) into the
 // planner's view; tasks the planner settled itself it settles again.
 func planStatus(tasks []pipelinesv1alpha1.TaskStatus) map[string]plan.TaskStatus {
 	out := make(map[string]plan.TaskStatus, len(tasks))
-	for _, t := range tasks {
-		if t.Attempts == 0 && t.CachedFrom == "" {
+	for i := range tasks {
+		t := &tasks[i]
+		if settledByPlanner(t) {
 			continue
 		}
-		ps := plan.TaskStatus{Attempts: max(int(t.Attempts), 1), Error: t.Message, Artifacts: planArtifacts(t.Artifacts)}
+		ps := plan.TaskStatus{Attempts: max(int(t.Attempts), 1), PriorAttempts: int(t.PriorAttempts), Error: t.Message, Artifacts: planArtifacts(t.Artifacts)}
 		switch t.Phase {
 		case pipelinesv1alpha1.PhaseSucceeded:
 			ps.Phase = plan.Succeeded
-		case pipelinesv1alpha1.PhaseFailed:
+		case pipelinesv1alpha1.PhaseFailed, pipelinesv1alpha1.PhaseCanceled:
 			ps.Phase = plan.Failed
 		case pipelinesv1alpha1.PhaseSkipped:
 			ps.Phase = plan.Skipped
+		case pipelinesv1alpha1.PhasePending:
+			ps.Phase = plan.Pending // sent back by a retry of the run
 		default:
 			ps.Phase = plan.Running
 		}
@@ -44,6 +54,23 @@ func planStatus(tasks []pipelinesv1alpha1.TaskStatus) map[string]plan.TaskStatus
 		out[t.ID] = ps
 	}
 	return out
+}
+
+// unsettle drops the tasks the planner settled itself that pl no longer settles: after a
+// retry of the run, a task skipped because its upstream failed waits for that upstream
+// to run again, as a task not yet started (a run's tasks only ever move forward
+// otherwise, so this changes nothing in a run never retried).
+func unsettle(tasks []pipelinesv1alpha1.TaskStatus, pl *plan.Plan) []pipelinesv1alpha1.TaskStatus {
+	settled := make(map[string]bool, len(pl.Skipped)+len(pl.Failed))
+	for _, s := range pl.Skipped {
+		settled[s.ID] = true
+	}
+	for _, f := range pl.Failed {
+		settled[f.ID] = true
+	}
+	return slices.DeleteFunc(tasks, func(t pipelinesv1alpha1.TaskStatus) bool {
+		return settledByPlanner(&t) && t.Phase.Final() && !settled[t.ID]
+	})
 }
 
 func planArtifacts(in map[string]pipelinesv1alpha1.ArtifactList) map[string][]plan.Artifact {

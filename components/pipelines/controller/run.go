@@ -15,7 +15,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
@@ -50,13 +49,12 @@ const (
 	cacheKeyIndex = "pipelines.kfup.dev/cache-key"
 	// maxOutputBytes bounds one task's output parameters as stored in the run's status.
 	maxOutputBytes = 64 << 10
-	// conditionSucceeded is the run's final condition.
-	conditionSucceeded = "Succeeded"
 )
 
-// RunReconciler drives PipelineRuns: fetch → fold the task pods' states into the status →
-// plan.Compute → start the ready tasks (a pod each, or a cache hit, or an importer) →
-// write the status once.
+// RunReconciler drives PipelineRuns: fetch → act on what the spec asks beyond running
+// (a retry, a terminate) → fold the task pods' states into the status → plan.Compute →
+// start the ready tasks (a pod each, or a cache hit, or an importer) → write the status
+// once.
 type RunReconciler struct {
 	cfg      Config
 	store    store.Store
@@ -116,43 +114,86 @@ func (r *RunReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if run.Status.Phase.Final() {
+	st := &run.Status
+	retry := run.Spec.Retry > st.ObservedRetry
+	if st.Phase.Final() && !retry {
 		return ctrl.Result{}, r.stopPods(ctx, run, pods)
 	}
-	before := run.Status.DeepCopy()
+	before := st.DeepCopy()
 	now := metav1.NewTime(r.cfg.now())
-	st := &run.Status
 	if st.StartTime == nil {
 		st.StartTime = &now
 	}
 	st.ObservedGeneration = run.Generation
-	requeue, err := r.step(ctx, run, pods, now)
-	var perm permanent
-	if errors.As(err, &perm) {
-		r.finish(run, pipelinesv1alpha1.PhaseFailed, perm.Error(), now)
-		err = nil
+	var events []runEvent
+	if retry {
+		again, err := policy.Retry(run, now)
+		if err != nil {
+			events = append(events, runEvent{corev1.EventTypeWarning, "RetryRefused", "Retry", fmt.Sprintf("retry %d refused: %v", run.Spec.Retry, err)})
+		} else {
+			events = append(events, runEvent{corev1.EventTypeNormal, "Retrying", "Retry", fmt.Sprintf("retry %d: %d task(s) to run again: %s", run.Spec.Retry, len(again), truncate(strings.Join(again, ", "), 512))})
+		}
 	}
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if !equality.Semantic.DeepEqual(before, st) {
-		if err := r.client.Status().Update(ctx, run); err != nil {
+	var requeue time.Duration
+	switch {
+	case st.Phase.Final(): // a refused retry
+	case run.Spec.Shutdown == pipelinesv1alpha1.ShutdownTerminate:
+		// a task whose pod ended before the terminate keeps its result; the rest is canceled
+		for i := range st.Tasks {
+			if err := r.observe(ctx, run, &st.Tasks[i], pods, now); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		policy.Finish(run, pipelinesv1alpha1.PhaseCanceled, "", now)
+	default:
+		requeue, err = r.step(ctx, run, pods, now)
+		var perm permanent
+		if errors.As(err, &perm) {
+			policy.Finish(run, pipelinesv1alpha1.PhaseFailed, perm.Error(), now)
+			err = nil
+		}
+		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if st.Phase.Final() && !before.Phase.Final() {
-			kind, reason := corev1.EventTypeNormal, "Succeeded"
-			msg := fmt.Sprintf("pipeline %s succeeded", st.Pipeline)
-			if st.Phase == pipelinesv1alpha1.PhaseFailed {
-				kind, reason, msg = corev1.EventTypeWarning, "Failed", st.Error
-			}
-			r.recorder.Eventf(run, nil, kind, reason, "Finish", "%s", msg)
-			return ctrl.Result{}, r.stopPods(ctx, run, pods)
-		}
 	}
-	if requeue > 0 {
+	if equality.Semantic.DeepEqual(before, st) {
 		return ctrl.Result{RequeueAfter: requeue}, nil
 	}
-	return ctrl.Result{}, nil
+	if err := r.client.Status().Update(ctx, run); err != nil {
+		return ctrl.Result{}, err
+	}
+	// the run became final in this pass (again, after a retry): its completion time moved
+	if st.Phase.Final() && (before.CompletionTime == nil || !before.CompletionTime.Equal(st.CompletionTime)) {
+		events = append(events, finishEvent(st, pods))
+	}
+	for _, e := range events {
+		r.recorder.Eventf(run, nil, e.kind, e.reason, e.action, "%s", e.msg)
+	}
+	if st.Phase.Final() {
+		return ctrl.Result{}, r.stopPods(ctx, run, pods)
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// runEvent is an Event to record on the run once its status is written.
+type runEvent struct{ kind, reason, action, msg string }
+
+// finishEvent is the Event of a run that has just become final; pods are its task pods
+// as the pass found them.
+func finishEvent(st *pipelinesv1alpha1.PipelineRunStatus, pods map[string]*corev1.Pod) runEvent {
+	switch st.Phase {
+	case pipelinesv1alpha1.PhaseFailed:
+		return runEvent{corev1.EventTypeWarning, "Failed", "Finish", st.Error}
+	case pipelinesv1alpha1.PhaseCanceled:
+		stopping := 0
+		for _, p := range pods {
+			if ph := taskPodPhase(p); ph != corev1.PodSucceeded && ph != corev1.PodFailed && p.DeletionTimestamp.IsZero() {
+				stopping++
+			}
+		}
+		return runEvent{corev1.EventTypeNormal, "Canceled", "Finish", fmt.Sprintf("%s: stopping %d running task pod(s)", policy.MessageTerminated, stopping)}
+	}
+	return runEvent{corev1.EventTypeNormal, "Succeeded", "Finish", fmt.Sprintf("pipeline %s succeeded", st.Pipeline)}
 }
 
 // pods returns the run's task pods by name.
@@ -172,7 +213,7 @@ func (r *RunReconciler) pods(ctx context.Context, run *pipelinesv1alpha1.Pipelin
 }
 
 // stopPods deletes the run's pods that still run once the run is final (a deadline, a
-// failure elsewhere); finished pods stay for their logs.
+// failure elsewhere, a terminate); finished pods stay for their logs.
 func (r *RunReconciler) stopPods(ctx context.Context, run *pipelinesv1alpha1.PipelineRun, pods map[string]*corev1.Pod) error {
 	for _, p := range pods {
 		if ph := taskPodPhase(p); ph == corev1.PodSucceeded || ph == corev1.PodFailed || !p.DeletionTimestamp.IsZero() {
@@ -185,29 +226,17 @@ func (r *RunReconciler) stopPods(ctx context.Context, run *pipelinesv1alpha1.Pip
 	return nil
 }
 
-// finish makes the run final.
-func (r *RunReconciler) finish(run *pipelinesv1alpha1.PipelineRun, phase pipelinesv1alpha1.RunPhase, msg string, now metav1.Time) {
-	st := &run.Status
-	st.Phase, st.Error, st.CompletionTime = phase, msg, &now
-	cond := metav1.Condition{Type: conditionSucceeded, Status: metav1.ConditionTrue, Reason: "Succeeded", Message: "every task succeeded or was skipped", ObservedGeneration: run.Generation}
-	if phase != pipelinesv1alpha1.PhaseSucceeded {
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "Failed", truncate(msg, 1024)
-	}
-	meta.SetStatusCondition(&st.Conditions, cond)
-	for i := range st.Tasks {
-		t := &st.Tasks[i]
-		if !t.Phase.Final() {
-			t.Phase, t.Message, t.CompletionTime = pipelinesv1alpha1.PhaseFailed, "stopped: the run ended", &now
-		}
-	}
-}
-
 // step folds the pods into the status, plans, and starts what is ready. It returns when
 // to look again (a retry's backoff, the deadline).
 func (r *RunReconciler) step(ctx context.Context, run *pipelinesv1alpha1.PipelineRun, pods map[string]*corev1.Pod, now metav1.Time) (time.Duration, error) {
 	st := &run.Status
-	if d := run.Spec.ActiveDeadlineSeconds; d != nil && now.Sub(st.StartTime.Time) >= time.Duration(*d)*time.Second {
-		r.finish(run, pipelinesv1alpha1.PhaseFailed, fmt.Sprintf("the run passed its deadline of %ds (spec.activeDeadlineSeconds)", *d), now)
+	// the deadline counts from the run's start, or from its latest retry
+	began := st.StartTime.Time
+	if st.LastRetryTime != nil {
+		began = st.LastRetryTime.Time
+	}
+	if d := run.Spec.ActiveDeadlineSeconds; d != nil && now.Sub(began) >= time.Duration(*d)*time.Second {
+		policy.Finish(run, pipelinesv1alpha1.PhaseFailed, fmt.Sprintf("the run passed its deadline of %ds (spec.activeDeadlineSeconds)", *d), now)
 		return 0, nil
 	}
 	p, err := loadPipeline(ctx, r.client, run.Namespace, "spec", &run.Spec)
@@ -228,6 +257,7 @@ func (r *RunReconciler) step(ctx context.Context, run *pipelinesv1alpha1.Pipelin
 	if err != nil {
 		return 0, permanent{fmt.Errorf("the run cannot start: %w", err)}
 	}
+	st.Tasks = unsettle(st.Tasks, pl)
 	for _, s := range pl.Skipped {
 		r.settle(st, s.ID, pipelinesv1alpha1.PhaseSkipped, s.Reason, now)
 	}
@@ -242,7 +272,7 @@ func (r *RunReconciler) step(ctx context.Context, run *pipelinesv1alpha1.Pipelin
 		}
 	}
 	if d := run.Spec.ActiveDeadlineSeconds; d != nil {
-		left := time.Duration(*d)*time.Second - now.Sub(st.StartTime.Time)
+		left := time.Duration(*d)*time.Second - now.Sub(began)
 		if requeue == 0 || left < requeue {
 			requeue = max(left, time.Second)
 		}
@@ -255,9 +285,9 @@ func (r *RunReconciler) step(ctx context.Context, run *pipelinesv1alpha1.Pipelin
 			return 0, permanent{fmt.Errorf("the pipeline's outputs: %w", err)}
 		}
 		st.Outputs = outputs
-		r.finish(run, pipelinesv1alpha1.PhaseSucceeded, "", now)
+		policy.Finish(run, pipelinesv1alpha1.PhaseSucceeded, "", now)
 	case plan.Failed:
-		r.finish(run, pipelinesv1alpha1.PhaseFailed, pl.Error, now)
+		policy.Finish(run, pipelinesv1alpha1.PhaseFailed, pl.Error, now)
 	}
 	return requeue, nil
 }
@@ -278,9 +308,10 @@ func (r *RunReconciler) settle(st *pipelinesv1alpha1.PipelineRunStatus, id strin
 	t.Phase, t.Message, t.CompletionTime = phase, truncate(msg, 2048), &now
 }
 
-// observe folds the pod of a running task into its status.
+// observe folds the pod of a running task into its status (a task a retry sent back,
+// Pending, still names the pod of its failed attempt: not its to fold).
 func (r *RunReconciler) observe(ctx context.Context, run *pipelinesv1alpha1.PipelineRun, t *pipelinesv1alpha1.TaskStatus, pods map[string]*corev1.Pod, now metav1.Time) error {
-	if t.Phase.Final() || t.PodName == "" {
+	if t.Phase != pipelinesv1alpha1.PhaseRunning || t.PodName == "" {
 		return nil
 	}
 	pod := pods[t.PodName]
@@ -445,7 +476,7 @@ func (r *RunReconciler) start(ctx context.Context, run *pipelinesv1alpha1.Pipeli
 	st := &run.Status
 	running := 0
 	for _, t := range st.Tasks {
-		if !t.Phase.Final() && t.PodName != "" {
+		if t.Phase == pipelinesv1alpha1.PhaseRunning && t.PodName != "" {
 			running++
 		}
 	}
@@ -455,7 +486,7 @@ func (r *RunReconciler) start(ctx context.Context, run *pipelinesv1alpha1.Pipeli
 	var requeue time.Duration
 	for _, s := range ready {
 		t := st.Task(s.ID)
-		if t != nil && !t.Phase.Final() {
+		if t != nil && t.Phase == pipelinesv1alpha1.PhaseRunning {
 			continue // started; its pod is on its way
 		}
 		if t != nil && int(t.Attempts) >= s.Attempt {
@@ -538,7 +569,7 @@ func (r *RunReconciler) importArtifact(t *pipelinesv1alpha1.TaskStatus, s plan.S
 		uri = s.Parameters[name]
 	}
 	u, ok := uri.(string)
-	t.Attempts, t.CompletionTime = 1, &now
+	t.Attempts, t.CompletionTime = int32(s.Attempt), &now
 	if !ok || u == "" {
 		t.Phase, t.Message = pipelinesv1alpha1.PhaseFailed, fmt.Sprintf("importer: artifactUri is %v, not a URI", uri)
 		return

@@ -1,5 +1,6 @@
 // Package policy holds the pipelines controllers' pure decisions: when a RecurringRun's
-// runs are due, and how task pods are named.
+// runs are due, how task pods are named, how a run ends (succeeded, failed, terminated)
+// and what a retry of a run sends back to run again.
 package policy
 
 import (
