@@ -35,6 +35,8 @@ check compiled files without a cluster.
   kfup pipeline list              list the runs of a namespace
   kfup pipeline get RUN           a run's tasks and outputs
   kfup pipeline logs RUN [TASK]   the logs of a run's tasks
+  kfup pipeline terminate RUN     stop a run: its running pods deleted, it ends Canceled
+  kfup pipeline retry RUN         run a failed or canceled run again from where it stopped
   kfup pipeline delete RUN...     delete runs and their pods
   kfup pipeline upload FILE       store a pipeline version to run by name (run --version)
   kfup pipeline validate FILE...  check compiled pipelines (no cluster needed)`,
@@ -45,6 +47,8 @@ check compiled files without a cluster.
 		NewCmdPipelineList(f, nil),
 		NewCmdPipelineGet(f, nil),
 		NewCmdPipelineLogs(f, nil),
+		NewCmdPipelineTerminate(f, nil),
+		NewCmdPipelineRetry(f, nil),
 		NewCmdPipelineDelete(f, nil),
 		NewCmdPipelineUpload(f, nil),
 		NewCmdPipelineValidate(f, nil),

@@ -164,6 +164,9 @@ func runPipelineGet(ctx context.Context, api *pipelineAPI, opts *PipelineGetOpti
 		fmt.Fprintf(tw, "Parameters:\t%s\n", strings.Join(ps, " "))
 	}
 	fmt.Fprintf(tw, "Phase:\t%s\n", runPhase(run))
+	if st := run.Status; st.ObservedRetry > 0 && st.LastRetryTime != nil {
+		fmt.Fprintf(tw, "Retried:\t%s ago (retry %d)\n", duration.HumanDuration(now.Sub(st.LastRetryTime.Time)), st.ObservedRetry)
+	}
 	if st := run.Status.StartTime; st != nil {
 		fmt.Fprintf(tw, "Started:\t%s (%s ago)\n", st.Local().Format(time.DateTime), duration.HumanDuration(now.Sub(st.Time)))
 	}
@@ -334,12 +337,20 @@ func runPipelineName(run *pipelinesv1alpha1.PipelineRun) string {
 	return ""
 }
 
-// runPhase is the run's phase; Pending until the controller has seen it.
-func runPhase(run *pipelinesv1alpha1.PipelineRun) pipelinesv1alpha1.RunPhase {
-	if run.Status.Phase == "" {
-		return pipelinesv1alpha1.PhasePending
+// runPhase is the run's phase as the user sees it: Pending until the controller has
+// seen it, Terminating once asked to stop (spec.shutdown) until it is Canceled, and
+// Retrying once asked for a retry (spec.retry) until the controller has acted on it.
+func runPhase(run *pipelinesv1alpha1.PipelineRun) string {
+	st := &run.Status
+	switch {
+	case run.Spec.Retry > st.ObservedRetry && st.Phase.Final():
+		return "Retrying"
+	case run.Spec.Shutdown != "" && !st.Phase.Final():
+		return "Terminating"
+	case st.Phase == "":
+		return string(pipelinesv1alpha1.PhasePending)
 	}
-	return run.Status.Phase
+	return string(st.Phase)
 }
 
 func age(t metav1.Time, now time.Time) string {

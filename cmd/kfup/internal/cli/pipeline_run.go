@@ -183,7 +183,7 @@ func runPipelineRun(ctx context.Context, api *pipelineAPI, opts *PipelineRunOpti
 	if !opts.Watch {
 		return nil
 	}
-	return watchRun(ctx, api, c, run.Namespace, run.Name, opts.Timeout)
+	return watchRun(ctx, api, c, run.Namespace, run.Name, 0, opts.Timeout)
 }
 
 // nsFlag is " -n NS" for commands to suggest, empty for the default namespace.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -15,9 +16,11 @@ import (
 )
 
 // watchRun polls run ns/name until it is final, printing each task's transitions once on
-// stderr as they are seen, then the run's outputs on stdout. A failed run is an error
-// naming the failed task; timeout (0: none) bounds the wait, not the run.
-func watchRun(ctx context.Context, api *pipelineAPI, c client.Client, ns, name string, timeout time.Duration) error {
+// stderr as they are seen, then the run's outputs on stdout. A failed or canceled run is
+// an error naming the failed task or why; timeout (0: none) bounds the wait, not the run.
+// retry is the retry of the run just asked for (0: none): until the controller has acted
+// on it, the run's status is the one before, and is not shown.
+func watchRun(ctx context.Context, api *pipelineAPI, c client.Client, ns, name string, retry int32, timeout time.Duration) error {
 	parent := ctx
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -29,7 +32,7 @@ func watchRun(ctx context.Context, api *pipelineAPI, c client.Client, ns, name s
 	seen := taskTransitions{}
 	stopped := func(err error) error {
 		step.Fail()
-		hint := fmt.Sprintf("the run goes on: 'kfup pipeline get %s%s' shows it, 'kfup pipeline delete %s%s' stops it", name, nsFlag(ns), name, nsFlag(ns))
+		hint := fmt.Sprintf("the run goes on: 'kfup pipeline get %s%s' shows it, 'kfup pipeline terminate %s%s' stops it", name, nsFlag(ns), name, nsFlag(ns))
 		switch {
 		case parent.Err() != nil:
 			return errs.Wrap(errs.KindInterrupted, hint, fmt.Errorf("watch run %s: %w", name, parent.Err()))
@@ -47,17 +50,22 @@ func watchRun(ctx context.Context, api *pipelineAPI, c client.Client, ns, name s
 			step.Fail()
 			return apiError(err, "watch run "+name)
 		}
-		for _, line := range seen.update(run.Status.Tasks) {
-			pr.Infof("   %s", line)
-		}
-		if run.Status.Phase.Final() {
-			if run.Status.Phase == pipelinesv1alpha1.PhaseFailed {
+		if run.Status.ObservedRetry >= retry {
+			for _, line := range seen.update(run.Status.Tasks) {
+				pr.Infof("   %s", line)
+			}
+			switch run.Status.Phase {
+			case pipelinesv1alpha1.PhaseFailed:
 				step.Fail()
 				return runFailed(run)
+			case pipelinesv1alpha1.PhaseCanceled:
+				step.Fail()
+				return runCanceled(run)
+			case pipelinesv1alpha1.PhaseSucceeded:
+				step.Done()
+				writeOutputs(api.f.IO.Out, run)
+				return nil
 			}
-			step.Done()
-			writeOutputs(api.f.IO.Out, run)
-			return nil
 		}
 		if err := api.sleep(ctx, api.poll); err != nil {
 			return stopped(err)
@@ -82,6 +90,17 @@ func runFailed(run *pipelinesv1alpha1.PipelineRun) error {
 	return errs.New(errs.KindUnknown, hint, "run %s failed: %s", run.Name, msg)
 }
 
+// runCanceled is the error of a run that was terminated, with the command that runs it
+// again.
+func runCanceled(run *pipelinesv1alpha1.PipelineRun) error {
+	why := "terminated"
+	if c := meta.FindStatusCondition(run.Status.Conditions, "Succeeded"); c != nil && c.Message != "" {
+		why = c.Message
+	}
+	return errs.New(errs.KindUnknown, fmt.Sprintf("'kfup pipeline retry %s%s' runs it again from where it stopped", run.Name, nsFlag(run.Namespace)),
+		"run %s was canceled: %s", run.Name, why)
+}
+
 // taskTransitions remembers what was printed of each task, so that each transition is
 // printed once however often the run is polled.
 type taskTransitions map[string]*taskSeen
@@ -93,8 +112,9 @@ type taskSeen struct {
 }
 
 // update returns a line for each change in tasks since the last call: "• ID  running",
-// "↻ ID  attempt 2", then one of "✓ ID  3s", "✗ ID  MESSAGE", "⤳ ID  cached (from
-// RUN/TASK)" and "- ID  skipped: REASON".
+// "↻ ID  attempt 2", then one of "✓ ID  3s", "✗ ID  MESSAGE", "⊘ ID  canceled", "⤳ ID
+// cached (from RUN/TASK)" and "- ID  skipped: REASON". A task a retry of the run sent
+// back (Pending, after its attempts so far) is followed again from its next attempt.
 func (s taskTransitions) update(tasks []pipelinesv1alpha1.TaskStatus) []string {
 	var lines []string
 	for i := range tasks {
@@ -102,10 +122,16 @@ func (s taskTransitions) update(tasks []pipelinesv1alpha1.TaskStatus) []string {
 		seen := s[t.ID]
 		if seen == nil {
 			seen = &taskSeen{attempts: 1}
+			if t.Phase == pipelinesv1alpha1.PhasePending {
+				seen.attempts = max(t.Attempts, 1)
+			}
 			s[t.ID] = seen
 		}
 		if seen.final {
-			continue
+			if t.Phase.Final() {
+				continue
+			}
+			seen.final, seen.running = false, false // sent back by a retry of the run
 		}
 		if t.Phase.Final() {
 			seen.final = true
@@ -146,6 +172,8 @@ func finalTransition(t *pipelinesv1alpha1.TaskStatus) string {
 			msg = "failed"
 		}
 		return fmt.Sprintf("✗ %s  %s%s", t.ID, msg, attempts)
+	case t.Phase == pipelinesv1alpha1.PhaseCanceled:
+		return fmt.Sprintf("⊘ %s  canceled%s", t.ID, attempts)
 	}
 	if t.Message != "" {
 		return fmt.Sprintf("- %s  skipped: %s", t.ID, oneLine(t.Message))
