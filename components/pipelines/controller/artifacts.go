@@ -68,20 +68,12 @@ func openStore(ctx context.Context, cfg Config, reader client.Reader) (store.Sto
 	}
 }
 
-// runKey is the store prefix of one run's artifacts: namespace, then the run's name and
-// the start of its UID (a run deleted and created again under its name does not see the
-// old one's files).
-func runKey(r *pipelinesv1alpha1.PipelineRun) string {
-	uid := string(r.UID)
-	if len(uid) > 8 {
-		uid = uid[:8]
-	}
-	return r.Namespace + "/" + r.Name + "-" + uid
-}
+// runKey is the store prefix of one run's artifacts (pipelinesv1alpha1.RunKey).
+func runKey(r *pipelinesv1alpha1.PipelineRun) string { return pipelinesv1alpha1.RunKey(r) }
 
-// taskKey is the store prefix of one task's outputs.
+// taskKey is the store prefix of one task's outputs (pipelinesv1alpha1.TaskKey).
 func taskKey(r *pipelinesv1alpha1.PipelineRun, taskID string) string {
-	return runKey(r) + "/" + taskID
+	return pipelinesv1alpha1.TaskKey(r, taskID)
 }
 
 // ArtifactServer serves the fs artifact store to task pods over HTTP (store.NewServer):

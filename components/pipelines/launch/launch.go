@@ -24,7 +24,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
+	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	"github.com/kfup/kfup/components/pipelines/executor"
 	"github.com/kfup/kfup/components/pipelines/ir"
 	"github.com/kfup/kfup/components/pipelines/store"
@@ -111,16 +113,47 @@ func Run(ctx context.Context, o Options) error {
 	if l.o.Exec == nil {
 		l.o.Exec = RunProcess
 	}
-	res, err := l.run(ctx)
+	kept := &keptLog{max: maxKeptLog}
+	l.o.Stdout, l.o.Stderr = io.MultiWriter(l.o.Stdout, kept), io.MultiWriter(l.o.Stderr, kept)
+	err := l.runAndFinish(ctx)
 	if err != nil {
 		l.report(&executor.Result{Error: oneLine(err.Error())})
+	}
+	l.keepLog(ctx, kept, err)
+	return err
+}
+
+func (l *launcher) runAndFinish(ctx context.Context) error {
+	res, err := l.run(ctx)
+	if err != nil {
 		return err
 	}
-	if err := l.finish(ctx, res); err != nil {
-		l.report(&executor.Result{Error: oneLine(err.Error())})
-		return err
+	return l.finish(ctx, res)
+}
+
+// maxKeptLog bounds the task's log kept in the store: its last 1 MiB.
+const maxKeptLog = 1 << 20
+
+// keepLog stores the task's output — the command's stdout and stderr and the launcher's
+// own lines, as the pod's log has them, their last maxKeptLog bytes — beside its result
+// (pipelinesv1alpha1.TaskLogFile), so that it stays readable once the pod is gone: kfup
+// pipeline logs and the dashboard read it then. It is best effort: the task's outcome
+// does not depend on it, a failure is one line on stderr.
+func (l *launcher) keepLog(ctx context.Context, kept *keptLog, runErr error) {
+	rk := l.getenv(EnvResultKey)
+	if rk == "" || l.st == nil {
+		return
 	}
-	return nil
+	if runErr != nil {
+		fmt.Fprintf(kept, "kfup launch: %s\n", oneLine(runErr.Error()))
+	}
+	key := path.Dir(rk) + "/" + pipelinesv1alpha1.TaskLogFile
+	b := kept.bytes()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := l.st.Put(ctx, key, bytes.NewReader(b), int64(len(b))); err != nil {
+		fmt.Fprintf(l.o.Stderr, "kfup launch: keep the task's log at %s: %v\n", l.st.URI(key), err)
+	}
 }
 
 type launcher struct {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	"github.com/kfup/kfup/components/pipelines/executor"
 	"github.com/kfup/kfup/components/pipelines/ir"
 	"github.com/kfup/kfup/components/pipelines/plan"
@@ -500,4 +501,65 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// The task's log — the command's stdout and stderr and the launcher's own lines — is kept
+// beside its result, succeeded or failed, its last maxKeptLog bytes with a line saying
+// how much was left out; a command leaving a process in the background that holds its
+// output does not hold the task.
+func TestRunKeepsLog(t *testing.T) {
+	const resultKey = "ns1/run-1-abcdef12/sh/.kfup-result.json"
+	logKey := "ns1/run-1-abcdef12/sh/" + pipelinesv1alpha1.TaskLogFile
+	for _, tc := range []struct {
+		name, script string
+		want         []string
+		code         int
+	}{
+		{"succeeded", `echo to stdout; echo to stderr >&2; echo 1 > "$ROOT$0"`, []string{"to stdout\n", "to stderr\n"}, 0},
+		{"failed", `echo working; echo "ValueError: boom" >&2; exit 3`, []string{"working\n", "ValueError: boom\n", "kfup launch: command exited with code 3: ValueError: boom\n"}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tk := shellTask(t, tc.script, nil, nil)
+			o := tk.options(t, nil, EnvResultKey+"="+resultKey)
+			err := Run(context.Background(), o)
+			var ee *ExitError
+			if (tc.code == 0 && err != nil) || (tc.code != 0 && (!errors.As(err, &ee) || ee.Code != tc.code)) {
+				t.Fatalf("Run = %v, want code %d", err, tc.code)
+			}
+			got := get(t, tk.st, logKey)
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("kept log %q lacks %q", got, w)
+				}
+			}
+			if !strings.Contains(tk.stdout.String(), tc.want[0]) {
+				t.Errorf("the pod's log lost the output: %q", tk.stdout.String())
+			}
+		})
+	}
+	t.Run("bounded", func(t *testing.T) {
+		tk := shellTask(t, `i=0; while [ $i -lt 1100 ]; do printf '%01023d\n' $i; i=$((i+1)); done; echo 1 > "$ROOT$0"; echo last line`, nil, nil)
+		if err := Run(context.Background(), tk.options(t, nil, EnvResultKey+"="+resultKey)); err != nil {
+			t.Fatal(err)
+		}
+		got := get(t, tk.st, logKey)
+		if !strings.HasPrefix(got, "[kfup: the first ") || !strings.Contains(got[max(0, len(got)-400):], "\nlast line\n") || len(got) > maxKeptLog+200 {
+			t.Errorf("kept log of %d bytes: starts %q, ends %q", len(got), got[:min(len(got), 80)], got[max(0, len(got)-40):])
+		}
+	})
+	t.Run("background child", func(t *testing.T) {
+		defer func(d time.Duration) { outputWaitDelay = d }(outputWaitDelay)
+		outputWaitDelay = 200 * time.Millisecond
+		tk := shellTask(t, `sleep 30 & echo 1 > "$ROOT$0"; echo started`, nil, nil)
+		t0 := time.Now()
+		if err := Run(context.Background(), tk.options(t, nil, EnvResultKey+"="+resultKey)); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(t0); d > 10*time.Second {
+			t.Errorf("the task waited %s for its background child", d)
+		}
+		if got := get(t, tk.st, logKey); !strings.Contains(got, "started") {
+			t.Errorf("kept log %q", got)
+		}
+	})
 }

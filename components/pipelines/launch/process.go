@@ -11,7 +11,12 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
+
+// outputWaitDelay is how long the launcher reads a command's output after it exited
+// (exec.Cmd.WaitDelay): a child it left in the background may hold the pipes.
+var outputWaitDelay = 5 * time.Second
 
 // Process is the component's command as the launcher runs it.
 type Process struct {
@@ -35,6 +40,9 @@ type Exec func(ctx context.Context, p Process) (code int, err error)
 func RunProcess(ctx context.Context, p Process) (int, error) {
 	cmd := exec.Command(p.Argv[0], p.Argv[1:]...)
 	cmd.Env, cmd.Stdout, cmd.Stderr = p.Env, p.Stdout, p.Stderr
+	// output goes through pipes (the launcher keeps a copy): a process the command left
+	// running in the background must not hold them open, and the task, forever
+	cmd.WaitDelay = outputWaitDelay
 	if err := cmd.Start(); err != nil {
 		code := 126
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
@@ -61,7 +69,7 @@ func RunProcess(ctx context.Context, p Process) (int, error) {
 	err := cmd.Wait()
 	close(done)
 	wg.Wait()
-	if err == nil {
+	if err == nil || errors.Is(err, exec.ErrWaitDelay) { // exit 0, its output pipes closed for it
 		return 0, nil
 	}
 	var ee *exec.ExitError
@@ -91,6 +99,36 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 	}
 	t.mu.Unlock()
 	return t.w.Write(p)
+}
+
+// keptLog keeps the last max bytes written to it, and how many came before them.
+type keptLog struct {
+	mu      sync.Mutex
+	max     int
+	buf     []byte
+	dropped int64
+}
+
+func (k *keptLog) Write(p []byte) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.buf = append(k.buf, p...)
+	if over := len(k.buf) - k.max; over > 0 {
+		k.dropped += int64(over)
+		k.buf = append(k.buf[:0], k.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+// bytes is what was kept, after a line saying how much was left out, if any.
+func (k *keptLog) bytes() []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.dropped == 0 {
+		return append([]byte(nil), k.buf...)
+	}
+	head := fmt.Sprintf("[kfup: the first %d bytes of this log are not kept; the last %d follow]\n", k.dropped, len(k.buf))
+	return append([]byte(head), k.buf...)
 }
 
 // lastLine is the last non-empty line written, trimmed.

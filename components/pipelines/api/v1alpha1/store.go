@@ -40,3 +40,26 @@ const (
 	WebhookPathRecurringRun = "/validate-pipelines-recurringrun"
 	WebhookPathVersion      = "/validate-pipelines-pipelineversion"
 )
+
+// The artifact store's keys of a run, shared by the controller (which gives each task
+// pod its prefix), the launcher and the readers (CLI, dashboard).
+const (
+	// TaskLogFile is the last segment of the key a task's log is kept under, in its
+	// task's prefix: its last attempt's output (kfup agent launch keeps it), readable
+	// once the pod is gone.
+	TaskLogFile = ".kfup-log.txt"
+)
+
+// RunKey is the store prefix of one run's artifacts: namespace, then the run's name and
+// the start of its UID (a run deleted and created again under its name does not see the
+// old one's files).
+func RunKey(r *PipelineRun) string {
+	uid := string(r.UID)
+	if len(uid) > 8 {
+		uid = uid[:8]
+	}
+	return r.Namespace + "/" + r.Name + "-" + uid
+}
+
+// TaskKey is the store prefix of one task's outputs (and its kept log).
+func TaskKey(r *PipelineRun, taskID string) string { return RunKey(r) + "/" + taskID }
