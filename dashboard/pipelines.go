@@ -33,9 +33,40 @@ func (s *Server) pipelinesRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/dag", s.runDAG)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/task", s.runTask)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/artifact", s.runArtifact)
-	mux.HandleFunc("GET /ns/{ns}/runs/{name}/logs", func(w http.ResponseWriter, r *http.Request) {
-		s.podLogs(w, r, func(p *corev1.Pod) bool { return p.Labels[pipelinesv1alpha1.LabelRun] == r.PathValue("name") })
-	})
+	mux.HandleFunc("GET /ns/{ns}/runs/{name}/logs", s.runLogs)
+}
+
+// maxKeptLogBytes bounds the kept log read: the launcher keeps 1 MiB and a line.
+const maxKeptLogBytes = 1<<20 + 1024
+
+// runLogs is a task pod's log; once the pod is gone, the log its task kept in the
+// artifact store (kfup agent launch writes it, the last 1 MiB of the last attempt).
+func (s *Server) runLogs(w http.ResponseWriter, r *http.Request) {
+	ctx, ns, pod := r.Context(), r.PathValue("ns"), r.URL.Query().Get("pod")
+	err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: pod}, &corev1.Pod{})
+	if apierrors.IsNotFound(err) {
+		if run, err := s.getRun(ctx, ns, r.PathValue("name")); err == nil {
+			for _, t := range run.Status.Tasks {
+				if t.PodName == "" || t.PodName != pod {
+					continue
+				}
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				uri := "minio://kfup/" + pipelinesv1alpha1.TaskKey(run, t.ID) + "/" + pipelinesv1alpha1.TaskLogFile
+				b, err := s.readArtifact(ctx, uri, maxKeptLogBytes)
+				if err != nil {
+					fmt.Fprintf(w, `<p class="problem">%s</p>`, html.EscapeString("Pod "+pod+" is gone, and its task's kept log cannot be read: "+err.Error()))
+					return
+				}
+				if len(b) > maxLogBytes { // as a pod's log is shown: its end
+					b = append([]byte(fmt.Sprintf("[the last %d KiB of %d KiB]\n", maxLogBytes>>10, len(b)>>10)), b[len(b)-maxLogBytes:]...)
+				}
+				fmt.Fprintf(w, `<p class="meta">Pod %s is gone: the log its task kept in the artifact store (%s).</p><pre class="log" data-pod="%s">%s</pre>`,
+					html.EscapeString(pod), html.EscapeString(uri), html.EscapeString(pod), html.EscapeString(string(b)))
+				return
+			}
+		}
+	}
+	s.podLogs(w, r, func(p *corev1.Pod) bool { return p.Labels[pipelinesv1alpha1.LabelRun] == r.PathValue("name") })
 }
 
 // runRow is one PipelineRun in the list.

@@ -124,7 +124,7 @@ func (s *Server) readArtifact(ctx context.Context, uri string, limit int64) ([]b
 	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("the artifact store has no file at %s: the task wrote none there (or a directory)", uri)
 	case errors.Is(err, errTooLarge):
-		return nil, fmt.Errorf("%s is over the viewer's %d MiB", uri, limit>>20)
+		return nil, fmt.Errorf("%s is over the viewer's %d KiB", uri, limit>>10)
 	}
 	return nil, fmt.Errorf("read %s from the artifact store: %w", uri, err)
 }

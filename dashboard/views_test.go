@@ -514,3 +514,24 @@ func TestArtifactViewers(t *testing.T) {
 	noStore := newTestServer(t, nil, []client.Object{run.DeepCopy()})
 	mustContain(t, noStore.get("/ns/default/runs/r1/artifact?task=eval&output=report&i=0"), "cannot read the artifact store")
 }
+
+// TestRunLogsAfterThePodIsGone: once a task's pod is gone, its log is the one the task
+// kept in the artifact store; a pod the run never had is still refused.
+func TestRunLogsAfterThePodIsGone(t *testing.T) {
+	st := store.NewFS(t.TempDir())
+	run := &pipelinesv1alpha1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: "r1", Namespace: "default", UID: "0123456789abcdef", CreationTimestamp: t0}}
+	run.Status.Tasks = []pipelinesv1alpha1.TaskStatus{{ID: "loop[1]/train", Task: "train", Phase: "Failed", PodName: "r1-train-2"}}
+	log := "epoch 1 loss=0.5\n<b>not markup</b>\nkfup launch: command exited with code 1\n"
+	key := pipelinesv1alpha1.TaskKey(run, "loop[1]/train") + "/" + pipelinesv1alpha1.TaskLogFile
+	if err := st.Put(context.Background(), key, strings.NewReader(log), int64(len(log))); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, nil, []client.Object{run}, WithArtifacts(StoreArtifacts(st)))
+	got := ts.get("/ns/default/runs/r1/logs?pod=r1-train-2&container=main")
+	mustContain(t, got, "Pod r1-train-2 is gone", "epoch 1 loss=0.5", "&lt;b&gt;not markup&lt;/b&gt;", "code 1", "default/r1-01234567/loop[1]/train/.kfup-log.txt")
+	if w := ts.do(httptest.NewRequest("GET", "/ns/default/runs/r1/logs?pod=other-pod&container=main", nil)); w.Code == http.StatusOK {
+		t.Errorf("a pod the run never had: %d %s", w.Code, w.Body)
+	}
+	noStore := newTestServer(t, nil, []client.Object{run.DeepCopy()})
+	mustContain(t, noStore.get("/ns/default/runs/r1/logs?pod=r1-train-2&container=main"), "is gone, and its task&#39;s kept log cannot be read")
+}

@@ -14,12 +14,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kfup/kfup/bootstrap"
+	"github.com/kfup/kfup/components/manager"
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
 	"github.com/kfup/kfup/components/pipelines/ir"
+	"github.com/kfup/kfup/dashboard"
 	"github.com/kfup/kfup/internal/errs"
 )
 
@@ -66,7 +69,9 @@ type pipelineAPI struct {
 	f *Factory
 	// connect returns a client for the kfup APIs and a clientset for pod logs.
 	connect func(ctx context.Context) (client.Client, kubernetes.Interface, error)
-	now     func() time.Time
+	// artifacts reads the artifact store (a task's kept log once its pod is gone).
+	artifacts func(ctx context.Context) (dashboard.ArtifactReader, error)
+	now       func() time.Time
 	// sleep waits d, or returns ctx's error when it ends first.
 	sleep func(ctx context.Context, d time.Duration) error
 	poll  time.Duration
@@ -74,11 +79,12 @@ type pipelineAPI struct {
 
 func newPipelineAPI(f *Factory) *pipelineAPI {
 	return &pipelineAPI{
-		f:       f,
-		connect: func(ctx context.Context) (client.Client, kubernetes.Interface, error) { return pipelineClient(ctx, f) },
-		now:     time.Now,
-		sleep:   sleepCtx,
-		poll:    pollInterval,
+		f:         f,
+		connect:   func(ctx context.Context) (client.Client, kubernetes.Interface, error) { return pipelineClient(ctx, f) },
+		artifacts: func(context.Context) (dashboard.ArtifactReader, error) { return pipelineArtifacts(f) },
+		now:       time.Now,
+		sleep:     sleepCtx,
+		poll:      pollInterval,
 	}
 }
 
@@ -97,18 +103,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // controller-runtime client that knows the pipelines types, and a clientset for pod logs.
 func pipelineClient(_ context.Context, f *Factory) (client.Client, kubernetes.Interface, error) {
 	name := f.Global.Name
-	if err := bootstrap.ValidateName(name); err != nil {
-		return nil, nil, err
-	}
-	env, rec, err := f.Cluster(name)
+	cfg, err := pipelineREST(f)
 	if err != nil {
 		return nil, nil, err
-	}
-	cfg := env.REST
-	if cfg == nil {
-		if cfg, err = bootstrap.RESTConfig(rec.Context, rec.Kubeconfig); err != nil {
-			return nil, nil, err
-		}
 	}
 	scheme, err := pipelineScheme()
 	if err != nil {
@@ -123,6 +120,35 @@ func pipelineClient(_ context.Context, f *Factory) (client.Client, kubernetes.In
 		return nil, nil, fmt.Errorf("client for cluster %q: %w", name, err)
 	}
 	return c, cs, nil
+}
+
+// pipelineREST is the REST config of the cluster named by --name, as kfup recorded it.
+func pipelineREST(f *Factory) (*rest.Config, error) {
+	if err := bootstrap.ValidateName(f.Global.Name); err != nil {
+		return nil, err
+	}
+	env, rec, err := f.Cluster(f.Global.Name)
+	if err != nil {
+		return nil, err
+	}
+	if env.REST != nil {
+		return env.REST, nil
+	}
+	return bootstrap.RESTConfig(rec.Context, rec.Kubeconfig)
+}
+
+// pipelineArtifacts reads kfup's pvc artifact store through a port-forward of the
+// kfup-manager pod, with the user's credentials (as the dashboard's viewers do).
+func pipelineArtifacts(f *Factory) (dashboard.ArtifactReader, error) {
+	cfg, err := pipelineREST(f)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return dashboard.ManagerArtifacts(cfg, cs, manager.Namespace, manager.AppName), nil
 }
 
 // pipelineScheme knows the Kubernetes types and the pipelines APIs: all the pipeline

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -45,7 +47,9 @@ task ID as 'kfup pipeline get' shows it (for-loop-1[2]/train) or a task name tha
 one task of the run. Without TASK, every task's logs in start order, each under a
 "==> ID <==" header. A cached task ran no pod: it says which run's outputs it reused; a
 skipped one says why. With --follow, stream the logs as they are written; without TASK,
-follow the run to its end, task by task.
+follow the run to its end, task by task. Once a task's pod is gone, its log is the copy
+the task kept in kfup's artifact store (the last 1 MiB of its last attempt), read through
+a port-forward of the kfup-manager pod.
 
 Exit codes: 0 printed, 2 TASK names several tasks, 4 no such run, task or pod.`,
 		Example: `  kfup pipeline logs add-numbers-x7k2p
@@ -110,8 +114,14 @@ func runPipelineLogs(ctx context.Context, api *pipelineAPI, opts *PipelineLogsOp
 			return err
 		}
 		if pod == nil {
+			b, kerr := keptLog(ctx, api, run, t)
+			if kerr == nil {
+				api.f.Printer().Infof("the pod of task %s is gone: its log as the task kept it in the artifact store", t.ID)
+				_, err := out.Write(b)
+				return err
+			}
 			return errs.New(errs.KindNotFound, "the pod may have been deleted; 'kfup pipeline get "+run.Name+nsFlag(run.Namespace)+"' shows the task's message",
-				"task %s of run %s has no pod", t.ID, run.Name)
+				"task %s of run %s has no pod, and its kept log cannot be read: %v", t.ID, run.Name, kerr)
 		}
 		return streamLogs(ctx, cs, pod, opts.Follow, out)
 	}
@@ -138,7 +148,7 @@ func runPipelineLogs(ctx context.Context, api *pipelineAPI, opts *PipelineLogsOp
 			shown[t.ID] = true
 			fmt.Fprintf(out, "==> %s <==\n", t.ID)
 			if note == "" {
-				note = taskLogs(ctx, c, cs, run, t, opts.Follow, out)
+				note = taskLogs(ctx, api, c, cs, run, t, opts.Follow, out)
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -160,18 +170,42 @@ func runPipelineLogs(ctx context.Context, api *pipelineAPI, opts *PipelineLogsOp
 }
 
 // taskLogs writes t's logs to out, or returns a note saying why there are none.
-func taskLogs(ctx context.Context, c client.Client, cs kubernetes.Interface, run *pipelinesv1alpha1.PipelineRun, t *pipelinesv1alpha1.TaskStatus, follow bool, out io.Writer) string {
+func taskLogs(ctx context.Context, api *pipelineAPI, c client.Client, cs kubernetes.Interface, run *pipelinesv1alpha1.PipelineRun, t *pipelinesv1alpha1.TaskStatus, follow bool, out io.Writer) string {
 	pod, err := taskPod(ctx, c, run, t)
 	switch {
 	case err != nil:
 		return fmt.Sprintf("(no logs: %v)", err)
 	case pod == nil:
-		return "(no logs: the task's pod is gone)"
+		b, err := keptLog(ctx, api, run, t)
+		if err != nil {
+			return fmt.Sprintf("(no logs: the task's pod is gone, and its kept log cannot be read: %v)", err)
+		}
+		fmt.Fprintln(out, "(the task's pod is gone: its log as the task kept it in the artifact store)")
+		_, _ = out.Write(b)
+		return ""
 	}
 	if err := streamLogs(ctx, cs, pod, follow, out); err != nil {
 		return fmt.Sprintf("(no logs: %v)", err)
 	}
 	return ""
+}
+
+// maxKeptLog bounds the kept log read: kfup agent launch keeps the last 1 MiB and a line.
+const maxKeptLog = 1<<20 + 1024
+
+// keptLog is the log task t kept in the artifact store (pipelinesv1alpha1.TaskLogFile,
+// its last attempt's), for when its pod is gone.
+func keptLog(ctx context.Context, api *pipelineAPI, run *pipelinesv1alpha1.PipelineRun, t *pipelinesv1alpha1.TaskStatus) ([]byte, error) {
+	if api.artifacts == nil || t.PodName == "" {
+		return nil, errors.New("the task ran no pod")
+	}
+	r, err := api.artifacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return r.Read(ctx, "minio://kfup/"+pipelinesv1alpha1.TaskKey(run, t.ID)+"/"+pipelinesv1alpha1.TaskLogFile, maxKeptLog)
 }
 
 // podStarted reports whether pod has got past Pending: its logs can be read.

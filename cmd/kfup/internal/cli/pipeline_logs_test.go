@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
+	"github.com/kfup/kfup/components/pipelines/store"
+	"github.com/kfup/kfup/dashboard"
 	"github.com/kfup/kfup/internal/errs"
 )
 
@@ -182,5 +184,32 @@ func TestPipelineLogsFollow(t *testing.T) {
 		if !cmp.Equal(follow, []bool{true}) || fc.polls < 2 {
 			t.Errorf("%v: log requests with follow %v after %d polls", args, follow, fc.polls)
 		}
+	}
+}
+
+// TestPipelineLogsKeptAfterPodGone: once a task's pod is gone, its log is the one the task
+// kept in the artifact store, alone or among every task's.
+func TestPipelineLogsKeptAfterPodGone(t *testing.T) {
+	st := store.NewFS(t.TempDir())
+	for _, args := range [][]string{{"train-1", "for-loop-1[1]/train"}, {"train-1"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			api, fc, out, errOut := newFakePipelineAPI(t, fakeRuns()...)
+			api.artifacts = func(context.Context) (dashboard.ArtifactReader, error) { return dashboard.StoreArtifacts(st), nil }
+			run := &pipelinesv1alpha1.PipelineRun{}
+			if err := fc.c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: "train-1"}, run); err != nil {
+				t.Fatal(err)
+			}
+			log := "epoch 3: loss nan\nkfup launch: command exited with code 1\n"
+			if err := st.Put(context.Background(), pipelinesv1alpha1.TaskKey(run, "for-loop-1[1]/train")+"/"+pipelinesv1alpha1.TaskLogFile, strings.NewReader(log), int64(len(log))); err != nil {
+				t.Fatal(err)
+			}
+			cmd := NewCmdPipelineLogs(api.f, func(ctx context.Context, o *PipelineLogsOptions) error { return runPipelineLogs(ctx, api, o) })
+			if err := runPipelineCmd(api.f, cmd, append([]string{"logs"}, args...)...); err != nil {
+				t.Fatalf("%v\n%s", err, errOut)
+			}
+			if !strings.Contains(out.String(), log) || !strings.Contains(out.String()+errOut.String(), "kept it in the artifact store") {
+				t.Errorf("stdout %q, stderr %q: want the kept log", out, errOut)
+			}
+		})
 	}
 }
