@@ -16,7 +16,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
@@ -30,6 +32,8 @@ func (s *Server) pipelinesRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ns/{ns}/runs/compare", s.runCompare)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}", s.run)
 	mux.HandleFunc("POST /ns/{ns}/runs/{name}/clone", s.runClone)
+	mux.HandleFunc("POST /ns/{ns}/runs/{name}/terminate", s.runTerminate)
+	mux.HandleFunc("POST /ns/{ns}/runs/{name}/retry", s.runRetry)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/dag", s.runDAG)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/task", s.runTask)
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/artifact", s.runArtifact)
@@ -192,6 +196,9 @@ type runDetail struct {
 	Found bool
 	Tasks int
 	Tabs  objectTabs
+	// CanTerminate: the run has not ended and is not being terminated; CanRetry: it
+	// failed or was canceled and no retry is pending (the actions the page offers).
+	CanTerminate, CanRetry bool
 }
 
 func (s *Server) getRun(ctx context.Context, ns, name string) (*pipelinesv1alpha1.PipelineRun, error) {
@@ -221,6 +228,8 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	d.Found = true
 	d.Run = s.runRowOf(run)
 	d.Tasks = len(run.Status.Tasks)
+	d.CanTerminate = !run.Status.Phase.Final() && run.Spec.Shutdown == ""
+	d.CanRetry = run.Status.Phase.Retryable() && run.Spec.Retry <= run.Status.ObservedRetry
 	d.Tabs = s.tabs(r.Context(), p, run)
 	p.Data = d
 	s.render(w, "run", p)
@@ -589,6 +598,7 @@ func (s *Server) runClone(w http.ResponseWriter, r *http.Request) {
 	}
 	clone := &pipelinesv1alpha1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: strings.TrimSuffix(prefix, "-") + "-",
 		Labels: map[string]string{}, Annotations: map[string]string{"pipelines.kfup.dev/cloned-from": name}}, Spec: *run.Spec.DeepCopy()}
+	clone.Spec.Shutdown, clone.Spec.Retry = "", 0 // a new run: not stopped, no retry asked
 	for k, v := range run.Labels {
 		clone.Labels[k] = v
 	}
@@ -603,4 +613,83 @@ func (s *Server) runClone(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("HX-Redirect", "/ns/"+ns+"/runs/"+clone.Name)
 	w.WriteHeader(http.StatusCreated)
+}
+
+// runAction answers a run action's form (htmx swaps the answer in beside its buttons):
+// ok says what happens now, a refusal says why, as `kfup pipeline terminate|retry` do.
+func runAction(w http.ResponseWriter, code int, class, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(`<span class="` + class + `">` + html.EscapeString(msg) + `</span>`))
+}
+
+// runTerminate stops a run as `kfup pipeline terminate` does: spec.shutdown Terminate
+// (kubectl patch pipelinerun RUN --type merge -p '{"spec":{"shutdown":"Terminate"}}').
+func (s *Server) runTerminate(w http.ResponseWriter, r *http.Request) {
+	ctx, ns, name := r.Context(), r.PathValue("ns"), r.PathValue("name")
+	run, err := s.getRun(ctx, ns, name)
+	if err != nil {
+		pr := problemOf(err, "get", s.catalog(ctx).ID(profiles.Pipelines, "PipelineRun"), ns, name)
+		runAction(w, http.StatusBadGateway, "problem", pr.Text+" "+pr.Fix)
+		return
+	}
+	switch {
+	case run.Status.Phase.Final():
+		runAction(w, http.StatusOK, "meta", "Run "+name+" has already ended ("+string(run.Status.Phase)+"): nothing to terminate.")
+		return
+	case run.Spec.Shutdown == pipelinesv1alpha1.ShutdownTerminate:
+		runAction(w, http.StatusOK, "meta", "Run "+name+" is already terminating.")
+		return
+	}
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"shutdown":"`+pipelinesv1alpha1.ShutdownTerminate+`"}}`))
+	if err := s.client.Patch(ctx, run, patch); err != nil {
+		pr := problemOf(err, "patch", s.catalog(ctx).ID(profiles.Pipelines, "PipelineRun"), ns, name)
+		runAction(w, http.StatusUnprocessableEntity, "problem", "The API server refused it: "+strings.TrimSpace(pr.Text+" "+pr.Fix))
+		return
+	}
+	runAction(w, http.StatusOK, "meta", "Terminating: its running task pods are being deleted; it ends Canceled.")
+}
+
+// runRetry runs a failed or canceled run again from where it stopped, as `kfup pipeline
+// retry` does: spec.retry raised by one and spec.shutdown cleared, in one patch that
+// carries the resourceVersion read (a run that changed meanwhile is read and checked
+// again).
+func (s *Server) runRetry(w http.ResponseWriter, r *http.Request) {
+	ctx, ns, name := r.Context(), r.PathValue("ns"), r.PathValue("name")
+	var msg string
+	refused := false
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		run, err := s.getRun(ctx, ns, name)
+		if err != nil {
+			return err
+		}
+		switch {
+		case run.Spec.Retry > run.Status.ObservedRetry:
+			msg = fmt.Sprintf("Retry %d is already asked for.", run.Spec.Retry)
+			return nil
+		case run.Status.Phase == pipelinesv1alpha1.PhaseSucceeded:
+			msg, refused = "Run "+name+" succeeded: there is nothing to retry; Clone run starts it anew.", true
+			return nil
+		case !run.Status.Phase.Retryable():
+			msg, refused = "Run "+name+" has not ended: only a run that failed or was canceled can be retried (terminate it first).", true
+			return nil
+		}
+		before := run.DeepCopy()
+		run.Spec.Retry++
+		run.Spec.Shutdown = ""
+		if err := s.client.Patch(ctx, run, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+			return err
+		}
+		msg = fmt.Sprintf("Retrying (retry %d): its failed and canceled tasks run again.", run.Spec.Retry)
+		return nil
+	})
+	switch {
+	case err != nil:
+		pr := problemOf(err, "patch", s.catalog(ctx).ID(profiles.Pipelines, "PipelineRun"), ns, name)
+		runAction(w, http.StatusUnprocessableEntity, "problem", strings.TrimSpace(pr.Text+" "+pr.Fix))
+	case refused:
+		runAction(w, http.StatusConflict, "problem", msg)
+	default:
+		runAction(w, http.StatusOK, "meta", msg)
+	}
 }

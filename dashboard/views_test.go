@@ -535,3 +535,77 @@ func TestRunLogsAfterThePodIsGone(t *testing.T) {
 	noStore := newTestServer(t, nil, []client.Object{run.DeepCopy()})
 	mustContain(t, noStore.get("/ns/default/runs/r1/logs?pod=r1-train-2&container=main"), "is gone, and its task&#39;s kept log cannot be read")
 }
+
+// TestRunTerminateAndRetry: the run page offers Terminate while a run goes on and Retry
+// once it failed or was canceled; each writes only the spec (spec.shutdown, spec.retry),
+// as kfup pipeline terminate and retry do, and says why when it does nothing; a clone of
+// a terminated run is a new run, not stopped.
+func TestRunTerminateAndRetry(t *testing.T) {
+	mk := func(name string, phase pipelinesv1alpha1.RunPhase) *pipelinesv1alpha1.PipelineRun {
+		r := &pipelinesv1alpha1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", CreationTimestamp: t0}}
+		r.Spec.PipelineSpec = &runtime.RawExtension{Raw: []byte(`{"pipelineInfo":{"name":"p"}}`)}
+		r.Status.Phase = phase
+		return r
+	}
+	running, failed, done := mk("running", pipelinesv1alpha1.PhaseRunning), mk("failed", pipelinesv1alpha1.PhaseFailed), mk("done", pipelinesv1alpha1.PhaseSucceeded)
+	canceled := mk("canceled", pipelinesv1alpha1.PhaseCanceled)
+	canceled.Spec.Shutdown = pipelinesv1alpha1.ShutdownTerminate
+	ts := newTestServer(t, nil, []client.Object{running, failed, done, canceled})
+	get := func(name string) *pipelinesv1alpha1.PipelineRun {
+		r := &pipelinesv1alpha1.PipelineRun{}
+		if err := ts.c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: name}, r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	page := ts.get("/ns/default/runs/running")
+	mustContain(t, page, `id="terminate"`)
+	if strings.Contains(page, `id="retry"`) {
+		t.Error("a running run offers Retry")
+	}
+	if page := ts.get("/ns/default/runs/failed"); !strings.Contains(page, `id="retry"`) || strings.Contains(page, `id="terminate"`) {
+		t.Error("a failed run should offer Retry and not Terminate")
+	}
+	if page := ts.get("/ns/default/runs/done"); strings.Contains(page, `id="retry"`) || strings.Contains(page, `id="terminate"`) {
+		t.Error("a succeeded run offers an action")
+	}
+
+	w := ts.post("/ns/default/runs/running/terminate", nil)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Terminating") || get("running").Spec.Shutdown != pipelinesv1alpha1.ShutdownTerminate {
+		t.Fatalf("terminate: %d %s, spec %+v", w.Code, w.Body, get("running").Spec)
+	}
+	mustContain(t, ts.post("/ns/default/runs/running/terminate", nil).Body.String(), "already terminating")
+	mustContain(t, ts.post("/ns/default/runs/done/terminate", nil).Body.String(), "already ended (Succeeded)")
+
+	for i, name := range []string{"failed", "canceled"} {
+		w := ts.post("/ns/default/runs/"+name+"/retry", nil)
+		got := get(name)
+		if w.Code != http.StatusOK || got.Spec.Retry != 1 || got.Spec.Shutdown != "" || got.Status.Phase != []pipelinesv1alpha1.RunPhase{pipelinesv1alpha1.PhaseFailed, pipelinesv1alpha1.PhaseCanceled}[i] {
+			t.Fatalf("retry %s: %d %s, spec %+v, status phase %s", name, w.Code, w.Body, got.Spec, got.Status.Phase)
+		}
+		mustContain(t, w.Body.String(), "Retrying (retry 1)")
+		// asked again before the controller acted: no second retry
+		if w := ts.post("/ns/default/runs/"+name+"/retry", nil); !strings.Contains(w.Body.String(), "already asked for") || get(name).Spec.Retry != 1 {
+			t.Errorf("a second retry before the first was acted on: %s, retry %d", w.Body, get(name).Spec.Retry)
+		}
+	}
+	if w := ts.post("/ns/default/runs/done/retry", nil); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "nothing to retry") || get("done").Spec.Retry != 0 {
+		t.Errorf("retry of a succeeded run: %d %s", w.Code, w.Body)
+	}
+	if w := ts.post("/ns/default/runs/running/retry", nil); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "has not ended") {
+		t.Errorf("retry of a running run: %d %s", w.Code, w.Body)
+	}
+
+	if w := ts.post("/ns/default/runs/canceled/clone", nil); w.Code != http.StatusCreated {
+		t.Fatalf("clone: %d %s", w.Code, w.Body)
+	}
+	list := &pipelinesv1alpha1.PipelineRunList{}
+	if err := ts.c.List(context.Background(), list); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range list.Items {
+		if r.Annotations["pipelines.kfup.dev/cloned-from"] == "canceled" && (r.Spec.Shutdown != "" || r.Spec.Retry != 0) {
+			t.Errorf("the clone of a terminated, retried run is stopped or retried: %+v", r.Spec)
+		}
+	}
+}
