@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"html/template"
 	"math"
 	"net/http"
@@ -21,7 +20,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
-	"github.com/kfup/kfup/components/tuning/controller/dbmanager"
 	"github.com/kfup/kfup/profiles"
 )
 
@@ -412,24 +410,33 @@ type seriesJSON struct {
 // keeps, Katib's observation_logs table) into one series per numeric metric, the
 // objective first; what is not numeric (a NAS genotype) is left out and said.
 func (s *Server) observationSeries(ctx context.Context, p *page, t *tuningv1beta1.Trial) (string, string) {
-	l, cm, err := dbmanager.ReadLog(ctx, s.client, t)
-	if err != nil {
-		var notOurs dbmanager.NotOursError
-		if errors.As(err, &notOurs) {
-			return "", notOurs.Error()
-		}
-		if apierrors.IsForbidden(err) {
-			return "", "No metric-over-time charts: you may not get configmaps in namespace " + p.NS + " (the observation log is ConfigMap " + dbmanager.LogName(t.Name) + ")."
-		}
-		return "", "No metric-over-time charts: reading ConfigMap " + dbmanager.LogName(t.Name) + ": " + err.Error()
+	name := tuningv1beta1.ObservationLogName(t.Name)
+	var cm corev1.ConfigMap
+	err := s.client.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, &cm)
+	switch {
+	case apierrors.IsNotFound(err):
+		return "", "No reports in the observation log yet (ConfigMap " + name + "): a Push trial's appear as its code reports them, the other collectors' once the run ends."
+	case apierrors.IsForbidden(err):
+		return "", "No metric-over-time charts: you may not get configmaps in namespace " + p.NS + " (the observation log is ConfigMap " + name + ")."
+	case err != nil:
+		return "", "No metric-over-time charts: reading ConfigMap " + name + ": " + err.Error()
+	case !metav1.IsControlledBy(&cm, t):
+		return "", "ConfigMap " + name + " is not trial " + t.Name + "'s observation log: kfup leaves it alone."
 	}
-	if cm == nil {
-		return "", "No reports in the observation log yet (ConfigMap " + dbmanager.LogName(t.Name) + "): a Push trial's appear as its code reports them, the other collectors' once the run ends."
+	var reports []tuningv1beta1.ObservationLogLine
+	for _, key := range []string{tuningv1beta1.ObservationLogKept, tuningv1beta1.ObservationLogBeyond} {
+		lines, err := tuningv1beta1.DecodeObservationLogLines(cm.Data[key], "ConfigMap "+name+" key "+key)
+		if err != nil {
+			return "", "No metric-over-time charts: " + err.Error()
+		}
+		reports = append(reports, lines...)
 	}
 	var out []*seriesJSON
 	byName := map[string]*seriesJSON{}
 	skipped := map[string]bool{}
-	for _, o := range l.Observations() {
+	steps := map[string]int{}
+	for _, o := range reports {
+		steps[o.Name]++
 		v, err := strconv.ParseFloat(o.Value, 64)
 		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
 			skipped[o.Name] = true
@@ -441,11 +448,7 @@ func (s *Server) observationSeries(ctx context.Context, p *page, t *tuningv1beta
 			byName[o.Name] = sr
 			out = append(out, sr)
 		}
-		ts := ""
-		if !o.Timestamp.IsZero() {
-			ts = o.Timestamp.UTC().Format(time.RFC3339Nano)
-		}
-		sr.Steps, sr.Values, sr.Times = append(sr.Steps, o.Step), append(sr.Values, v), append(sr.Times, ts)
+		sr.Steps, sr.Values, sr.Times = append(sr.Steps, steps[o.Name]), append(sr.Values, v), append(sr.Times, o.Time)
 	}
 	if obj := t.Spec.Objective; obj != nil {
 		sort.SliceStable(out, func(i, j int) bool {

@@ -1,12 +1,13 @@
 package engine
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	tuningv1beta1 "github.com/kfup/kfup/components/tuning/api/v1beta1"
 )
 
 // MaxPushLogBytes bounds the encoded reports a PushLog keeps in full (the store of a Push
@@ -30,15 +31,8 @@ type PushLog struct {
 	bytes int
 }
 
-// pushLine is one report as a PushLog encodes it: a JSON object per line.
-type pushLine struct {
-	Time  string `json:"t,omitempty"`
-	Name  string `json:"n"`
-	Value string `json:"v"`
-}
-
 func encodeLine(o Observation) string {
-	l := pushLine{Name: o.Name, Value: o.Value}
+	l := tuningv1beta1.ObservationLogLine{Name: o.Name, Value: o.Value}
 	if !o.Timestamp.IsZero() {
 		l.Time = o.Timestamp.UTC().Format(time.RFC3339Nano)
 	}
@@ -47,29 +41,21 @@ func encodeLine(o Observation) string {
 }
 
 func decodeLines(s, what string) ([]Observation, error) {
-	var out []Observation
-	sc := bufio.NewScanner(strings.NewReader(s))
-	sc.Buffer(make([]byte, 0, 4096), MaxLineBytes)
-	for n := 1; sc.Scan(); n++ {
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		var l pushLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", what, n, err)
-		}
+	lines, err := tuningv1beta1.DecodeObservationLogLines(s, what)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Observation, 0, len(lines))
+	for n, l := range lines {
 		o := Observation{Name: l.Name, Value: l.Value}
 		if l.Time != "" {
 			t, err := time.Parse(time.RFC3339Nano, l.Time)
 			if err != nil {
-				return nil, fmt.Errorf("%s line %d: %w", what, n, err)
+				return nil, fmt.Errorf("%s report %d: %w", what, n+1, err)
 			}
 			o.Timestamp = t
 		}
 		out = append(out, o)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }

@@ -20,21 +20,19 @@ import (
 // apiName is the tuning slice's apihost.LabelAPI value (controller.APIName).
 const apiName = "tuning"
 
-// A trial's observation log — what a Push trial's code reported through the DBManager
-// API, or what the other collectors parsed from its run's logs (WriteLog) — is kept in a
-// ConfigMap of the trial's namespace, "<trial>-observation-log", owned by the trial
-// (deleted with it), bounded by engine.PushLog. It is Katib's database table
-// observation_logs for that trial: the trial controller summarizes a Push trial's into
-// its status when the run ends, GetObservationLog and the dashboard read it.
+// A trial's observation log (tuningv1beta1.ObservationLogName: the ConfigMap's name,
+// format and ownership) is bounded by engine.PushLog. The trial controller summarizes a
+// Push trial's into its status when the run ends and writes the other collectors' parse
+// into it (WriteLog); GetObservationLog reads it.
 
 // Keys of the observation log ConfigMap's data.
 const (
-	pushLogKept   = "observations"
-	pushLogBeyond = "beyond-bound"
+	pushLogKept   = tuningv1beta1.ObservationLogKept
+	pushLogBeyond = tuningv1beta1.ObservationLogBeyond
 )
 
-// LogName names the ConfigMap holding trial's pushed observations.
-func LogName(trial string) string { return trial + "-observation-log" }
+// LogName names the ConfigMap holding trial's observation log.
+func LogName(trial string) string { return tuningv1beta1.ObservationLogName(trial) }
 
 // NotOursError is an object of the name kfup would use that the trial does not own.
 type NotOursError struct{ error }
