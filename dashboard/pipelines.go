@@ -196,6 +196,9 @@ type runDetail struct {
 	Found bool
 	Tasks int
 	Tabs  objectTabs
+	// Graph is the run's DAG as JSON (runGraph), in the page so that the script lays it
+	// out without a second request.
+	Graph string
 	// CanTerminate: the run has not ended and is not being terminated; CanRetry: it
 	// failed or was canceled and no retry is pending (the actions the page offers).
 	CanTerminate, CanRetry bool
@@ -228,6 +231,9 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	d.Found = true
 	d.Run = s.runRowOf(run)
 	d.Tasks = len(run.Status.Tasks)
+	if b, err := json.Marshal(runGraph(s.runSpec(r.Context(), run), run.Status.Tasks)); err == nil {
+		d.Graph = string(b)
+	}
 	d.CanTerminate = !run.Status.Phase.Final() && run.Spec.Shutdown == ""
 	d.CanRetry = run.Status.Phase.Retryable() && run.Spec.Retry <= run.Status.ObservedRetry
 	d.Tabs = s.tabs(r.Context(), p, run)

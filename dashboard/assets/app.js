@@ -102,7 +102,7 @@
     });
   }
 
-  // A pipeline run's DAG: nodes and edges from data-src (JSON), laid out by dagre, drawn
+  // A pipeline run's DAG: nodes and edges from data-graph (else data-src), laid out by dagre, drawn
   // as SVG; a click on a task loads its side panel.
   var SVG = "http://www.w3.org/2000/svg";
   function el(name, attrs, parent) {
@@ -208,7 +208,10 @@
     if (box.kfupDrawn) return;
     box.kfupDrawn = true;
     var src = box.dataset.src, wrap = box.parentNode;
-    fetch(src, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
+    // the page carries the graph (data-graph); the JSON endpoint (data-src) is the fallback
+    var got = box.dataset.graph ? Promise.resolve(JSON.parse(box.dataset.graph)) :
+      fetch(src, { credentials: "same-origin" }).then(function (r) { return r.json(); });
+    got.then(function (d) {
       var sig = dagSignature(d), kept = layouts[src];
       var lay = kept && kept.sig === sig ? kept.layout : null;
       box.dataset.layout = lay ? "kept" : "new";
