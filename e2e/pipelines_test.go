@@ -9,12 +9,16 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kfup/kfup/components/manager"
 	"github.com/kfup/kfup/components/pipelines"
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
+	"github.com/kfup/kfup/dashboard"
 )
 
 // TestPipelineOnKind is issue 15's e2e: a pipeline compiled the way kfp.compiler writes
@@ -74,6 +78,17 @@ func TestPipelineOnKind(t *testing.T) {
 	if data == nil || len(data.Artifacts["data"].Artifacts) != 1 || !strings.HasPrefix(data.Artifacts["data"].Artifacts[0].URI, "minio://kfup/"+ns+"/e2e-a-") {
 		t.Errorf("make-data's artifact: %+v", data)
 	}
+	if data != nil && len(data.Artifacts["data"].Artifacts) == 1 {
+		// the dashboard's artifact reader: a port-forward of the kfup-manager pod with the
+		// user's credentials, the manager's artifact server answering it (reads only)
+		uri := data.Artifacts["data"].Artifacts[0].URI
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		got, err := dashboard.ManagerArtifacts(restConfig, clientset, manager.Namespace, manager.AppName).Read(rctx, uri, 1<<20)
+		cancel()
+		if want := "row 1\nrow 2\nrow 3\nrow 4\n"; err != nil || string(got) != want {
+			t.Errorf("the dashboard read %s through the manager: %q (%v), want %q", uri, got, err, want)
+		}
+	}
 	if c := run.Status.Task("exit-handler-1/condition-1/count-lines"); c != nil && (len(c.Inputs["data"].Artifacts) != 1 || c.Inputs["data"].Artifacts[0].URI != data.Artifacts["data"].Artifacts[0].URI) {
 		t.Errorf("count-lines' lineage: inputs %+v, want make-data's artifact", c.Inputs)
 	}
@@ -90,6 +105,22 @@ func TestPipelineOnKind(t *testing.T) {
 	logs = mustKfup(t, "pipeline", "logs", "e2e-a", "count-lines", "--name", clusterName, "-n", ns)
 	if !strings.Contains(logs.stdout, "lines: 4") {
 		t.Errorf("kfup pipeline logs e2e-a count-lines:\n%s", logs.stdout)
+	}
+	// its pod gone, the task's log is the copy it kept in the artifact store
+	if c := run.Status.Task("exit-handler-1/condition-1/count-lines"); c != nil && c.PodName != "" {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: c.PodName}}
+		if err := k8sClient.Delete(ctx, pod, client.GracePeriodSeconds(0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{})), nil
+		}); err != nil {
+			t.Fatalf("pod %s not gone: %v", pod.Name, err)
+		}
+		kept := mustKfup(t, "pipeline", "logs", "e2e-a", "count-lines", "--name", clusterName, "-n", ns)
+		if !strings.Contains(kept.stdout, "lines: 4") || !strings.Contains(kept.stderr, "kept it in the artifact store") {
+			t.Errorf("kfup pipeline logs e2e-a count-lines, its pod gone:\n%s%s", kept.stdout, kept.stderr)
+		}
 	}
 	get := mustKfup(t, "pipeline", "get", "e2e-a", "--name", clusterName, "-n", ns)
 	if !strings.Contains(get.stdout, "Succeeded") || !strings.Contains(get.stdout, "flaky") {
