@@ -37,6 +37,15 @@ type ArtifactReader interface {
 // it the viewers say the store cannot be read).
 func WithArtifacts(a ArtifactReader) Option { return optionFunc(func(s *Server) { s.artifacts = a }) }
 
+// ReadTaskLog reads the log task taskID of run kept in kfup's pvc artifact store
+// (pipelinesv1alpha1.TaskLogFile: kfup agent launch writes it when the task ends), for
+// when its pod is gone; it returns the log and its URI.
+func ReadTaskLog(ctx context.Context, a ArtifactReader, run *pipelinesv1alpha1.PipelineRun, taskID string) ([]byte, string, error) {
+	uri := store.FSURI(pipelinesv1alpha1.TaskKey(run, taskID) + "/" + pipelinesv1alpha1.TaskLogFile)
+	b, err := a.Read(ctx, uri, pipelinesv1alpha1.MaxTaskLogBytes+1024) // and its first line
+	return b, uri, err
+}
+
 // errTooLarge is an artifact over the viewer's bound; errNotOurs a URI of another store.
 var (
 	errTooLarge = errors.New("over the viewer's bound")

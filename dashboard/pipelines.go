@@ -40,9 +40,6 @@ func (s *Server) pipelinesRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ns/{ns}/runs/{name}/logs", s.runLogs)
 }
 
-// maxKeptLogBytes bounds the kept log read: the launcher keeps 1 MiB and a line.
-const maxKeptLogBytes = 1<<20 + 1024
-
 // runLogs is a task pod's log; once the pod is gone, the log its task kept in the
 // artifact store (kfup agent launch writes it, the last 1 MiB of the last attempt).
 func (s *Server) runLogs(w http.ResponseWriter, r *http.Request) {
@@ -55,8 +52,7 @@ func (s *Server) runLogs(w http.ResponseWriter, r *http.Request) {
 					continue
 				}
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
-				uri := "minio://kfup/" + pipelinesv1alpha1.TaskKey(run, t.ID) + "/" + pipelinesv1alpha1.TaskLogFile
-				b, err := s.readArtifact(ctx, uri, maxKeptLogBytes)
+				b, uri, err := s.readTaskLog(ctx, run, t.ID)
 				if err != nil {
 					fmt.Fprintf(w, `<p class="problem">%s</p>`, html.EscapeString("Pod "+pod+" is gone, and its task's kept log cannot be read: "+err.Error()))
 					return

@@ -116,15 +116,29 @@ func (s *Server) readArtifact(ctx context.Context, uri string, limit int64) ([]b
 		return nil, fmt.Errorf("this dashboard cannot read the artifact store (%s)", uri)
 	}
 	b, err := s.artifacts.Read(ctx, uri, limit)
+	return b, artifactError(uri, limit, err)
+}
+
+// readTaskLog reads a task's kept log (ReadTaskLog), its errors said as readArtifact's.
+func (s *Server) readTaskLog(ctx context.Context, run *pipelinesv1alpha1.PipelineRun, taskID string) ([]byte, string, error) {
+	if s.artifacts == nil {
+		return nil, "", fmt.Errorf("this dashboard cannot read the artifact store")
+	}
+	b, uri, err := ReadTaskLog(ctx, s.artifacts, run, taskID)
+	return b, uri, artifactError(uri, pipelinesv1alpha1.MaxTaskLogBytes, err)
+}
+
+// artifactError says a failed read of uri (nil for none) for the pages.
+func artifactError(uri string, limit int64, err error) error {
 	switch {
 	case err == nil:
-		return b, nil
+		return nil
 	case errors.Is(err, errNotOurs):
-		return nil, fmt.Errorf("%s is not in kfup's pvc artifact store, which the dashboard reads: with the s3 store, read it with your S3 tools", uri)
+		return fmt.Errorf("%s is not in kfup's pvc artifact store, which the dashboard reads: with the s3 store, read it with your S3 tools", uri)
 	case errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("the artifact store has no file at %s: the task wrote none there (or a directory)", uri)
+		return fmt.Errorf("the artifact store has no file at %s: the task wrote none there (or a directory)", uri)
 	case errors.Is(err, errTooLarge):
-		return nil, fmt.Errorf("%s is over the viewer's %d KiB", uri, limit>>10)
+		return fmt.Errorf("%s is over the viewer's %d KiB", uri, limit>>10)
 	}
-	return nil, fmt.Errorf("read %s from the artifact store: %w", uri, err)
+	return fmt.Errorf("read %s from the artifact store: %w", uri, err)
 }

@@ -132,7 +132,7 @@ func (l *launcher) runAndFinish(ctx context.Context) error {
 }
 
 // maxKeptLog bounds the task's log kept in the store: its last 1 MiB.
-const maxKeptLog = 1 << 20
+const maxKeptLog = pipelinesv1alpha1.MaxTaskLogBytes
 
 // keepLog stores the task's output — the command's stdout and stderr and the launcher's
 // own lines, as the pod's log has them, their last maxKeptLog bytes — beside its result

@@ -119,6 +119,10 @@ const fsURIPrefix = "minio://kfup/"
 // fsURI is an FS or HTTP store's URI for key.
 func fsURI(key string) string { return fsURIPrefix + key }
 
+// FSURI is the URI of key in kfup's own stores (FS and HTTP: the pvc store), for a
+// reader that knows the key but holds no Store.
+func FSURI(key string) string { return fsURI(key) }
+
 // fsKey is the inverse of fsURI.
 func fsKey(uri string) (string, bool) {
 	key, ok := strings.CutPrefix(uri, fsURIPrefix)

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
+	"github.com/kfup/kfup/dashboard"
 	"github.com/kfup/kfup/internal/errs"
 )
 
@@ -190,9 +191,6 @@ func taskLogs(ctx context.Context, api *pipelineAPI, c client.Client, cs kuberne
 	return ""
 }
 
-// maxKeptLog bounds the kept log read: kfup agent launch keeps the last 1 MiB and a line.
-const maxKeptLog = 1<<20 + 1024
-
 // keptLog is the log task t kept in the artifact store (pipelinesv1alpha1.TaskLogFile,
 // its last attempt's), for when its pod is gone.
 func keptLog(ctx context.Context, api *pipelineAPI, run *pipelinesv1alpha1.PipelineRun, t *pipelinesv1alpha1.TaskStatus) ([]byte, error) {
@@ -205,7 +203,8 @@ func keptLog(ctx context.Context, api *pipelineAPI, run *pipelinesv1alpha1.Pipel
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return r.Read(ctx, "minio://kfup/"+pipelinesv1alpha1.TaskKey(run, t.ID)+"/"+pipelinesv1alpha1.TaskLogFile, maxKeptLog)
+	b, _, err := dashboard.ReadTaskLog(ctx, r, run, t.ID)
+	return b, err
 }
 
 // podStarted reports whether pod has got past Pending: its logs can be read.

@@ -48,6 +48,9 @@ const (
 	// task's prefix: its last attempt's output (kfup agent launch keeps it), readable
 	// once the pod is gone.
 	TaskLogFile = ".kfup-log.txt"
+	// MaxTaskLogBytes bounds a kept task log: its last bytes, after one line saying how
+	// much came before them.
+	MaxTaskLogBytes = 1 << 20
 )
 
 // RunKey is the store prefix of one run's artifacts: namespace, then the run's name and
