@@ -60,6 +60,9 @@ type Env struct {
 	// http://127.0.0.1:80 (kind maps it); empty where the host has no mapping (an
 	// existing cluster): smoke tests that go through the ingress from the host skip it.
 	IngressURL string
+	// IngressHTTPSPort is the host's HTTPS ingress port (kind maps it to the ingress's
+	// TLS node port); 0 where the host has no mapping.
+	IngressHTTPSPort int
 }
 
 // Config returns the install profile components read their settings from: env.Profile,

@@ -4,8 +4,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,14 +19,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kfup/kfup/internal/testcert"
 )
 
 // An Ingress of class kfup answers on the host's HTTP ingress port (kind maps it to the
 // node port of kfup's proxy): a busybox httpd behind a Service, routed by host and path
 // prefix, to the Service's ready endpoints (two pods both answer; none, the proxy's 503
-// saying so); another host gets the proxy's 404.
+// saying so); another host gets the proxy's 404. With a TLS Secret it answers on the host's
+// HTTPS port too.
 func TestIngressOnHostPort(t *testing.T) {
 	ns := testNamespace(t)
 	ctx := context.Background()
@@ -99,6 +105,7 @@ func TestIngressOnHostPort(t *testing.T) {
 	if err != nil {
 		t.Errorf("Ingress status %+v, want the host's address", got.Status.LoadBalancer)
 	}
+	ingressTLSOnHostPort(t, ing)
 	// The proxy routes to the Service's ready endpoints: two pods both answer, and
 	// with none the proxy says so.
 	scale := func(n int32) {
@@ -153,5 +160,61 @@ func TestIngressOnHostPort(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("the route outlived its Ingress: %s", last)
+	}
+}
+
+// ingressTLSOnHostPort gives the Ingress ing (host web.kfup.localhost) a TLS Secret: its
+// routes answer on the host's HTTPS ingress port with that certificate, over HTTP/2.
+func ingressTLSOnHostPort(t *testing.T, ing *networkingv1.Ingress) {
+	t.Helper()
+	ctx := context.Background()
+	port := statusOf(t, clusterName).IngressHTTPSPort
+	if port == 0 {
+		t.Fatal("kfup status reports no ingress HTTPS port")
+	}
+	pair := testcert.New(t, "web.kfup.localhost")
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ing.Namespace, Name: "web-tls"}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{corev1.TLSCertKey: pair.Chain, corev1.TLSPrivateKeyKey: pair.Key}}
+	if err := k8sClient.Create(ctx, sec); err != nil {
+		t.Fatal(err)
+	}
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var cur networkingv1.Ingress
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ing), &cur); err != nil {
+			return err
+		}
+		cur.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"web.kfup.localhost"}, SecretName: "web-tls"}}
+		return k8sClient.Update(ctx, &cur)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
+		},
+		TLSClientConfig:   &tls.Config{RootCAs: pair.Pool},
+		ForceAttemptHTTP2: true,
+	}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	start := time.Now()
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+		resp, err := c.Get("https://web.kfup.localhost/api/")
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		last = fmt.Sprintf("%d %s %q", resp.StatusCode, resp.Proto, b)
+		return resp.StatusCode == 200 && resp.Proto == "HTTP/2.0" && strings.HasPrefix(string(b), "hello from web-"), nil
+	})
+	if err != nil {
+		t.Fatalf("GET https://web.kfup.localhost:%d/api/ never answered from the pod with the Ingress's certificate: last %s", port, last)
+	}
+	t.Logf("served over HTTPS on the host port %d in %s", port, time.Since(start).Round(time.Millisecond))
+	if _, err := c.Get("https://other.kfup.localhost/api/"); err == nil {
+		t.Error("a host without a certificate was answered over TLS")
 	}
 }

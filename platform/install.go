@@ -57,6 +57,7 @@ func componentEnv(env *bootstrap.Env, rec *bootstrap.Record, profile *profiles.P
 	if rec.HTTPPort > 0 {
 		ce.IngressURL = fmt.Sprintf("http://127.0.0.1:%d", rec.HTTPPort)
 	}
+	ce.IngressHTTPSPort = rec.HTTPSPort
 	if l, ok := env.Providers[rec.Provider].(bootstrap.ImageLoader); ok {
 		ce.Images = kindImageLoader{loader: l, cluster: rec.Name}
 	}

@@ -1,6 +1,6 @@
 // Package ingress is the host side of kfup's own ingress: the install component of the
-// kfup-ingress proxy (kfup agent ingress, from the manager's image) on the node port the
-// host's HTTP ingress port reaches, its Services, the IngressClass kfup, and the
+// kfup-ingress proxy (kfup agent ingress, from the manager's image) on the node ports the
+// host's HTTP and HTTPS ingress ports reach, its Services, the IngressClass kfup, and the
 // ingress slice whose controller (components/ingress/controller, in the manager) programs
 // the proxy. No Envoy, no Istio, no sidecar.
 package ingress
@@ -52,13 +52,17 @@ const (
 	// NodePort is the node port of the external Service: the one kfup's kind config maps
 	// the host's HTTP ingress port to.
 	NodePort = 31080
+	// TLSNodePort is the external Service's HTTPS node port, which kfup's kind config
+	// maps the host's HTTPS ingress port to.
+	TLSNodePort = 31443
 )
 
 // Container ports of the proxy.
 const (
-	ExternalPort = 8080
-	InternalPort = 8081
-	AdminPort    = 8082
+	ExternalPort    = 8080
+	InternalPort    = 8081
+	AdminPort       = 8082
+	ExternalTLSPort = 8443
 )
 
 // Component installs kfup's ingress: the host side of the ingress slice (components.API).
@@ -118,8 +122,12 @@ func (Component) Namespaces(env *components.Env) []string {
 	return env.Config().Components.Ingress.NamespaceList()
 }
 
-// Objects returns what the component applies, the proxy running image.
-func Objects(image string, pull corev1.PullPolicy) ([]*unstructured.Unstructured, error) {
+// Objects returns what the component applies, the proxy running image; httpsPort is the
+// host's HTTPS ingress port, which redirects to HTTPS name (0: 443).
+func Objects(image string, pull corev1.PullPolicy, httpsPort int) ([]*unstructured.Unstructured, error) {
+	if httpsPort == 0 {
+		httpsPort = 443
+	}
 	labels := map[string]string{"app.kubernetes.io/name": AppName, "app.kubernetes.io/part-of": "kfup"}
 	meta := func(name string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: Namespace, Labels: labels}
@@ -130,6 +138,9 @@ func Objects(image string, pull corev1.PullPolicy) ([]*unstructured.Unstructured
 	external := port("http", 80)
 	external.NodePort = NodePort
 	external.TargetPort = intstr.FromString("external")
+	externalTLS := port("https", 443)
+	externalTLS.NodePort = TLSNodePort
+	externalTLS.TargetPort = intstr.FromString("external-tls")
 	internal := port("http", 80)
 	internal.TargetPort = intstr.FromString("internal")
 	probe := func(path string) *corev1.Probe {
@@ -138,9 +149,13 @@ func Objects(image string, pull corev1.PullPolicy) ([]*unstructured.Unstructured
 	}
 	objs := []client.Object{
 		&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(AppName)},
-		// It reads the one ConfigMap the controller publishes the routes in.
+		// It reads the one ConfigMap the controller publishes the routes in, and the one
+		// Secret of their certificates.
 		&rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta(AppName),
-			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch"}}}},
+			Rules: []rbacv1.PolicyRule{
+				{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch"}},
+				{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{proxy.DefaultCertsSecret}, Verbs: []string{"get", "list", "watch"}},
+			}},
 		&rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"}, ObjectMeta: meta(AppName),
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: AppName},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: AppName, Namespace: Namespace}}},
@@ -170,10 +185,13 @@ func Objects(image string, pull corev1.PullPolicy) ([]*unstructured.Unstructured
 							// kfup-ingress: the proxy's own binary in the manager image, or a link
 							// to kfup, which runs `kfup agent ingress` by that name
 							Command: []string{"/" + manager.IngressBinary},
-							Args: []string{"--namespace=" + Namespace, "--configmap=" + proxy.DefaultRoutesConfigMap,
-								fmt.Sprintf("--external-addr=:%d", ExternalPort), fmt.Sprintf("--internal-addr=:%d", InternalPort), fmt.Sprintf("--admin-addr=:%d", AdminPort)},
+							Args: []string{"--namespace=" + Namespace, "--configmap=" + proxy.DefaultRoutesConfigMap, "--certs-secret=" + proxy.DefaultCertsSecret,
+								fmt.Sprintf("--external-addr=:%d", ExternalPort), fmt.Sprintf("--external-tls-addr=:%d", ExternalTLSPort),
+								fmt.Sprintf("--internal-addr=:%d", InternalPort), fmt.Sprintf("--admin-addr=:%d", AdminPort),
+								fmt.Sprintf("--https-port=%d", httpsPort)},
 							Ports: []corev1.ContainerPort{
 								{Name: "external", ContainerPort: ExternalPort, Protocol: corev1.ProtocolTCP},
+								{Name: "external-tls", ContainerPort: ExternalTLSPort, Protocol: corev1.ProtocolTCP},
 								{Name: "internal", ContainerPort: InternalPort, Protocol: corev1.ProtocolTCP},
 								{Name: "admin", ContainerPort: AdminPort, Protocol: corev1.ProtocolTCP},
 							},
@@ -195,7 +213,7 @@ func Objects(image string, pull corev1.PullPolicy) ([]*unstructured.Unstructured
 		},
 		&corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}, ObjectMeta: meta(AppName),
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: map[string]string{"app.kubernetes.io/name": AppName},
-				Ports: []corev1.ServicePort{external}}},
+				Ports: []corev1.ServicePort{external, externalTLS}}},
 		&corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}, ObjectMeta: meta(InternalService),
 			Spec: corev1.ServiceSpec{Selector: map[string]string{"app.kubernetes.io/name": AppName}, Ports: []corev1.ServicePort{internal}}},
 		&corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}, ObjectMeta: meta(AdminService),
@@ -221,7 +239,7 @@ func (c Component) Install(ctx context.Context, env *components.Env) error {
 	if err != nil {
 		return err
 	}
-	objs, err := Objects(img, manager.PullPolicy(env.Config().Components.Manager.Registry))
+	objs, err := Objects(img, manager.PullPolicy(env.Config().Components.Manager.Registry), env.IngressHTTPSPort)
 	if err != nil {
 		return err
 	}
@@ -299,10 +317,10 @@ func SmokeIngress() *networkingv1.Ingress {
 	}
 }
 
-// Uninstall deletes what Install applied; the routes ConfigMap, owned by the IngressClass
-// kfup, goes with it (the garbage collector's work).
+// Uninstall deletes what Install applied; the routes ConfigMap and the certificates
+// Secret, owned by the IngressClass kfup, go with it (the garbage collector's work).
 func (Component) Uninstall(ctx context.Context, env *components.Env) error {
-	objs, err := Objects(manager.ImageRepo+":unused", corev1.PullNever)
+	objs, err := Objects(manager.ImageRepo+":unused", corev1.PullNever, 0)
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,10 @@ package controller
 
 import (
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -27,9 +29,11 @@ const APIName = "ingress"
 
 // Config configures the ingress controller.
 type Config struct {
-	// Namespace and RoutesConfigMap name the ConfigMap the table is published in.
+	// Namespace and RoutesConfigMap name the ConfigMap the table is published in;
+	// CertsSecret, in the same namespace, the Secret of the certificates it names.
 	Namespace       string
 	RoutesConfigMap string
+	CertsSecret     string
 	// IngressClass is the class of the Kubernetes Ingresses served.
 	IngressClass string
 	// Knative serves KIngresses too (the KIngress CRD must exist).
@@ -52,6 +56,7 @@ func DefaultConfig() Config {
 	return Config{
 		Namespace:       proxy.DefaultNamespace,
 		RoutesConfigMap: proxy.DefaultRoutesConfigMap,
+		CertsSecret:     proxy.DefaultCertsSecret,
 		IngressClass:    proxy.IngressClass,
 		ProxyAdmin:      "http://kfup-ingress-admin." + proxy.DefaultNamespace + ".svc:8082",
 		PublicDomain:    "kfup-ingress." + proxy.DefaultNamespace + ".svc.cluster.local",
@@ -88,6 +93,7 @@ func (a *API) AddFlags(fl *pflag.FlagSet) {
 	c := &a.Config
 	fl.StringVar(&c.Namespace, "ingress-namespace", c.Namespace, "namespace of the proxy and of its routes ConfigMap")
 	fl.StringVar(&c.RoutesConfigMap, "ingress-routes-configmap", c.RoutesConfigMap, "ConfigMap the route table is published in")
+	fl.StringVar(&c.CertsSecret, "ingress-certs-secret", c.CertsSecret, "Secret the certificates of the routes' TLS entries are published in (the proxy's TLS listener reads it)")
 	fl.StringVar(&c.IngressClass, "ingress-class", c.IngressClass, "class of the Kubernetes Ingresses served (spec.ingressClassName)")
 	fl.BoolVar(&c.Knative, "ingress-knative", c.Knative, "serve Knative's KIngresses of class "+kingressv1alpha1.Class+" too (needs Knative Serving's CRDs)")
 	fl.StringVar(&c.ProxyAdmin, "ingress-proxy-admin", c.ProxyAdmin, "admin URL of the proxy, asked which routes it serves (empty: not asked)")
@@ -105,6 +111,9 @@ func (a *API) Validate() error {
 	}
 	if len(validation.IsDNS1123Subdomain(c.RoutesConfigMap)) > 0 {
 		return errs.Usage("pass a ConfigMap name such as --ingress-routes-configmap kfup-ingress-routes", "--ingress-routes-configmap %q is not an object name", c.RoutesConfigMap)
+	}
+	if len(validation.IsDNS1123Subdomain(c.CertsSecret)) > 0 {
+		return errs.Usage("pass a Secret name such as --ingress-certs-secret kfup-ingress-certs", "--ingress-certs-secret %q is not an object name", c.CertsSecret)
 	}
 	if len(validation.IsDNS1123Subdomain(c.IngressClass)) > 0 {
 		return errs.Usage("pass an IngressClass name such as --ingress-class kfup", "--ingress-class %q is not an object name", c.IngressClass)
@@ -131,9 +140,30 @@ func (a *API) Objects() []client.Object {
 
 // CacheRules caches EndpointSlices, trimmed to what routing reads
 // (route.TrimEndpointSlice): the controller routes to the ready endpoints of the Services
-// its objects name.
+// its objects name. Of Secrets it watches the metadata only (their changes recompile the
+// table when a TLS entry names them), and a Secret cached whole would be trimmed to its
+// metadata too (trimSecret): the certificates are read from the API server, never kept.
 func (a *API) CacheRules() map[client.Object]cache.ByObject {
-	return map[client.Object]cache.ByObject{&discoveryv1.EndpointSlice{}: {Transform: route.TrimEndpointSlice}}
+	return map[client.Object]cache.ByObject{
+		&discoveryv1.EndpointSlice{}: {Transform: route.TrimEndpointSlice},
+		&corev1.Secret{}:             {Transform: trimSecret},
+	}
+}
+
+// trimSecret keeps a Secret's name, namespace, UID and resource version: not its data,
+// and not its annotations either (kubectl apply's last-applied-configuration holds the
+// data), nor labels or managed fields.
+func trimSecret(obj any) (any, error) {
+	keep := func(m *metav1.ObjectMeta) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Namespace: m.Namespace, Name: m.Name, UID: m.UID, ResourceVersion: m.ResourceVersion, DeletionTimestamp: m.DeletionTimestamp}
+	}
+	switch o := obj.(type) {
+	case *corev1.Secret:
+		return &corev1.Secret{TypeMeta: o.TypeMeta, ObjectMeta: keep(&o.ObjectMeta)}, nil
+	case *metav1.PartialObjectMetadata:
+		return &metav1.PartialObjectMetadata{TypeMeta: o.TypeMeta, ObjectMeta: keep(&o.ObjectMeta)}, nil
+	}
+	return obj, nil // a tombstone
 }
 
 // Controllers returns the ingress controller.

@@ -4,6 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+
 	"github.com/kfup/kfup/internal/errs"
 	"github.com/kfup/kfup/internal/testenv"
 )
@@ -31,10 +35,44 @@ func TestAPIFlags(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--ingress-serve-namespace", "Team_A"}, {"--ingress-namespace", "kfup system"},
-		{"--ingress-routes-configmap", "Routes!"}, {"--ingress-class", "Kfup Class"},
+		{"--ingress-routes-configmap", "Routes!"}, {"--ingress-class", "Kfup Class"}, {"--ingress-certs-secret", "Certs!"},
 	} {
 		if _, err := parse(t, args...); errs.KindOf(err) != errs.KindUsage {
 			t.Errorf("%v: want a usage error, got %v", args, err)
 		}
+	}
+}
+
+// Secrets are cached by their name and version only: no data, and no annotation (kubectl
+// apply's last-applied-configuration holds the data), whether the informer is typed or
+// metadata-only.
+func TestTrimSecret(t *testing.T) {
+	rules := NewAPI().CacheRules()
+	var rule cache.ByObject
+	for o, r := range rules {
+		if _, ok := o.(*corev1.Secret); ok {
+			rule = r
+		}
+	}
+	if rule.Transform == nil {
+		t.Fatal("no cache rule for Secrets")
+	}
+	meta := metav1.ObjectMeta{Namespace: "ns", Name: "s", UID: "u", ResourceVersion: "7",
+		Labels:      map[string]string{"a": "b"},
+		Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"data":{"tls.key":"c2VjcmV0"}}`}}
+	got, err := rule.Transform(&corev1.Secret{ObjectMeta: meta, Data: map[string][]byte{"tls.key": []byte("secret")}, StringData: map[string]string{"x": "y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := got.(*corev1.Secret)
+	if s.Data != nil || s.StringData != nil || s.Annotations != nil || s.Labels != nil || s.Name != "s" || s.Namespace != "ns" || s.ResourceVersion != "7" {
+		t.Errorf("typed Secret kept %+v", s)
+	}
+	got, err = rule.Transform(&metav1.PartialObjectMetadata{ObjectMeta: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := got.(*metav1.PartialObjectMetadata); m.Annotations != nil || m.Labels != nil || m.Name != "s" || m.UID != "u" {
+		t.Errorf("metadata kept %+v", m.ObjectMeta)
 	}
 }

@@ -57,8 +57,8 @@ func freeAddr(t *testing.T) string {
 
 // rig is a controller and a real proxy process (kfup agent ingress's Run) on one API server.
 type rig struct {
-	ns, routes      string
-	external, admin string
+	ns, routes, certs            string
+	external, externalTLS, admin string
 }
 
 // startRig runs the proxy against the ConfigMap cmName in ns, and the controller asking it.
@@ -66,7 +66,7 @@ func startRig(t *testing.T, cmName string) *rig {
 	t.Helper()
 	installKIngressCRD(t)
 	ns := env.Namespace(t)
-	r := &rig{ns: ns, routes: cmName, external: freeAddr(t), admin: freeAddr(t)}
+	r := &rig{ns: ns, routes: cmName, certs: cmName + "-certs", external: freeAddr(t), externalTLS: freeAddr(t), admin: freeAddr(t)}
 	cs, err := kubernetes.NewForConfig(env.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +74,9 @@ func startRig(t *testing.T, cmName string) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- agent.Run(ctx, cs, agent.Options{Namespace: ns, ConfigMap: cmName,
-			ExternalAddr: r.external, InternalAddr: freeAddr(t), AdminAddr: r.admin}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		done <- agent.Run(ctx, cs, agent.Options{Namespace: ns, ConfigMap: cmName, CertsSecret: r.certs,
+			ExternalAddr: r.external, ExternalTLSAddr: r.externalTLS, InternalAddr: freeAddr(t), AdminAddr: r.admin, HTTPSPort: 443},
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -85,7 +86,7 @@ func startRig(t *testing.T, cmName string) *rig {
 	})
 	cfg := controller.DefaultConfig()
 	cfg.SkipNameValidation = true
-	cfg.Namespace, cfg.RoutesConfigMap = ns, cmName
+	cfg.Namespace, cfg.RoutesConfigMap, cfg.CertsSecret = ns, cmName, r.certs
 	cfg.Knative = true
 	cfg.ProxyAdmin = "http://" + r.admin
 	env.StartManager(t, &controller.API{Config: cfg})
@@ -381,12 +382,13 @@ func TestKIngressRefusedAndWaiting(t *testing.T) {
 metadata:
   name: tls
 `+class+`spec:
-  tls: [{hosts: [tls.example.com], secretName: cert, secretNamespace: `+r.ns+`}]
-  rules: [{hosts: [tls.example.com], http: {paths: [{splits: [{serviceName: web, serviceNamespace: `+r.ns+`, servicePort: 80}]}]}}]
+  rules: [{hosts: [tls.example.com], http: {paths: [{splits: [
+    {serviceName: web, serviceNamespace: `+r.ns+`, servicePort: 80, percent: 50},
+    {serviceName: web, serviceNamespace: `+r.ns+`, servicePort: 80, percent: 40}]}]}}]
 `)
 	k := waitKIngress(t, r.ns, "tls", kingressv1alpha1.ConditionReady, "False", "Unsupported")
-	if c := condition(k, kingressv1alpha1.ConditionNetworkConfigured); c.Status != "False" || !strings.Contains(c.Message, "spec.tls") {
-		t.Errorf("NetworkConfigured %+v, want False naming spec.tls", c)
+	if c := condition(k, kingressv1alpha1.ConditionNetworkConfigured); c.Status != "False" || !strings.Contains(c.Message, "spec.rules[0].http.paths[0].splits") {
+		t.Errorf("NetworkConfigured %+v, want False naming the splits", c)
 	}
 	if k.Status.PublicLoadBalancer != nil {
 		t.Errorf("a refused KIngress has a load balancer: %+v", k.Status.PublicLoadBalancer)

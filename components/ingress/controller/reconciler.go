@@ -59,6 +59,9 @@ type Reconciler struct {
 	// whose changes recompile it.
 	namedMu sync.Mutex
 	named   map[string]bool
+	// namedSecrets holds the TLS Secrets ("namespace/name") the table names: the ones
+	// whose changes recompile it.
+	namedSecrets map[string]bool
 }
 
 // servedRoutes is how one object's routes were in a table.
@@ -93,6 +96,13 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		Watches(&networkingv1.Ingress{}, all).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			if !r.isNamed(o.GetNamespace() + "/" + o.GetLabels()[discoveryv1.LabelServiceName]) {
+				return nil
+			}
+			return []reconcile.Request{r.key()}
+		})).
+		// Metadata only: a TLS Secret's change is noticed, its data read when it is named.
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			if !r.isNamedSecret(o.GetNamespace() + "/" + o.GetName()) {
 				return nil
 			}
 			return []reconcile.Request{r.key()}
@@ -134,6 +144,13 @@ func (c compiled) latched() bool {
 	return len(c.ingress.Status.LoadBalancer.Ingress) > 0
 }
 
+func (c compiled) created() metav1.Time {
+	if c.kingress != nil {
+		return c.kingress.CreationTimestamp
+	}
+	return c.ingress.CreationTimestamp
+}
+
 func (c compiled) name() string {
 	if c.kingress != nil {
 		return "kingress " + c.kingress.Namespace + "/" + c.kingress.Name
@@ -149,14 +166,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		return reconcile.Result{}, err
 	}
 	tab := route.NewTable()
+	// A TLS host's certificate is the oldest object's that names it: a newer object
+	// never takes it over.
+	byAge := slices.Clone(objs)
+	slices.SortStableFunc(byAge, func(a, b compiled) int { return a.created().Compare(b.created().Time) })
+	for _, c := range byAge {
+		c.res.ClaimCerts(tab)
+	}
 	for _, c := range objs {
-		c.res.AddTo(tab)
+		c.res.AddRoutes(tab)
 	}
 	data, err := json.Marshal(tab)
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("encode the route table: %w", err)
 	}
 	hash := proxy.Hash(data)
+	// The certificates first: the proxy serves a table once it holds what it names.
+	kept, err := r.publishCerts(ctx, tab, objs)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
 	if err := r.publish(ctx, data, hash); err != nil {
 		return reconcile.Result{}, err
 	}
@@ -164,7 +193,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	if !served {
 		log.V(1).Info("the proxy does not serve the new table yet", "hash", hash, "why", why)
 	}
-	retry := !served
+	// Certificates kept for the table published before come out at the next pass.
+	retry := !served || kept
 	live := map[types.UID]bool{}
 	for _, c := range objs {
 		if c.ingress != nil {
@@ -214,7 +244,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 // compileAll compiles every object kfup's ingress serves, in a stable order (KIngresses,
 // then Ingresses, each by namespace and name).
 func (r *Reconciler) compileAll(ctx context.Context) ([]compiled, error) {
-	res := &resolver{ctx: ctx, reader: r.reader, cache: r.client, seen: map[string]*route.Services{}, name: r.name}
+	res := &resolver{ctx: ctx, reader: r.reader, cache: r.client, seen: map[string]*route.Services{}, name: r.name,
+		nameSecret: r.nameSecret, secrets: map[string]secretRead{}}
 
 	var out []compiled
 	if r.cfg.Knative {
@@ -252,13 +283,16 @@ func (r *Reconciler) compileAll(ctx context.Context) ([]compiled, error) {
 	if err := res.err; err != nil {
 		return nil, err
 	}
-	named := map[string]bool{}
+	named, secrets := map[string]bool{}, map[string]bool{}
 	for _, c := range out {
 		for _, b := range c.res.Backends {
 			named[b] = true
 		}
+		for _, s := range c.res.Secrets {
+			secrets[s] = true
+		}
 	}
-	r.setNamed(named)
+	r.setNamed(named, secrets)
 	return out, nil
 }
 
@@ -273,11 +307,27 @@ func (r *Reconciler) name(key string) {
 	r.named[key] = true
 }
 
-// setNamed makes named the Services the table names.
-func (r *Reconciler) setNamed(named map[string]bool) {
+// nameSecret adds Secret key to the named ones, before it is read.
+func (r *Reconciler) nameSecret(key string) {
 	r.namedMu.Lock()
 	defer r.namedMu.Unlock()
-	r.named = named
+	if r.namedSecrets == nil {
+		r.namedSecrets = map[string]bool{}
+	}
+	r.namedSecrets[key] = true
+}
+
+// setNamed makes named the Services, and secrets the TLS Secrets, the table names.
+func (r *Reconciler) setNamed(named, secrets map[string]bool) {
+	r.namedMu.Lock()
+	defer r.namedMu.Unlock()
+	r.named, r.namedSecrets = named, secrets
+}
+
+func (r *Reconciler) isNamedSecret(key string) bool {
+	r.namedMu.Lock()
+	defer r.namedMu.Unlock()
+	return r.namedSecrets[key]
 }
 
 func (r *Reconciler) isNamed(key string) bool {
@@ -309,12 +359,48 @@ func (r *Reconciler) isKfupIngress(ing *networkingv1.Ingress) bool {
 // resolver resolves backends, once per Service per reconcile: the Service from the API
 // server, its EndpointSlices from the manager's cache (trimmed: trimEndpointSlice).
 type resolver struct {
-	ctx    context.Context
-	reader client.Reader
-	cache  client.Reader
-	seen   map[string]*route.Services // nil: no such Service
-	name   func(key string)
-	err    error
+	ctx        context.Context
+	reader     client.Reader
+	cache      client.Reader
+	seen       map[string]*route.Services // nil: no such Service
+	name       func(key string)
+	nameSecret func(key string)
+	secrets    map[string]secretRead
+	err        error
+}
+
+// secretRead is what reading one TLS Secret gave.
+type secretRead struct {
+	cert route.Cert
+	err  error
+}
+
+// Certificate reads TLS Secret ns/name from the API server (Secrets are never cached),
+// once per reconcile.
+func (s *resolver) Certificate(ns, name string) (route.Cert, error) {
+	key := ns + "/" + name
+	if got, ok := s.secrets[key]; ok {
+		return got.cert, got.err
+	}
+	s.nameSecret(key)
+	var sec corev1.Secret
+	var got secretRead
+	switch err := s.reader.Get(s.ctx, types.NamespacedName{Namespace: ns, Name: name}, &sec); {
+	case apierrors.IsNotFound(err):
+		got.err = route.ErrNoSecret // its watch says when it comes
+	case apierrors.IsForbidden(err):
+		got.err = fmt.Errorf("kfup's manager may not read it: components.ingress.namespaces limits its RBAC to the namespaces it serves; add %s there, or move the Secret into a served namespace (%w)", ns, err)
+	case err != nil:
+		// Anything else stops the reconcile, retried with backoff, as for a Service.
+		got.err = fmt.Errorf("read it: %w", err)
+		if s.err == nil {
+			s.err = fmt.Errorf("read Secret %s: %w", key, err)
+		}
+	default:
+		got.cert, got.err = route.ParseCert(&sec)
+	}
+	s.secrets[key] = got
+	return got.cert, got.err
 }
 
 func (s *resolver) Resolve(ns, name string, port intstr.IntOrString) (route.Backend, error) {
@@ -373,15 +459,11 @@ func (r *Reconciler) publish(ctx context.Context, data []byte, hash string) erro
 	case apierrors.IsNotFound(err):
 		cm = corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 		apihost.MarkChild(&cm, APIName)
-		// Owned by the IngressClass: uninstalling kfup's ingress deletes the class, and
-		// the garbage collector the table with it.
-		var class networkingv1.IngressClass
-		switch err := r.reader.Get(ctx, types.NamespacedName{Name: r.cfg.IngressClass}, &class); {
-		case err == nil:
-			cm.OwnerReferences = []metav1.OwnerReference{{APIVersion: "networking.k8s.io/v1", Kind: "IngressClass", Name: class.Name, UID: class.UID}}
-		case !apierrors.IsNotFound(err):
-			return fmt.Errorf("read IngressClass %s: %w", r.cfg.IngressClass, err)
+		owner, err := r.classOwner(ctx)
+		if err != nil {
+			return err
 		}
+		cm.OwnerReferences = owner
 		cm.Data = map[string]string{proxy.RoutesKey: string(data), proxy.HashKey: hash}
 		if err := r.client.Create(ctx, &cm); err != nil {
 			return fmt.Errorf("create ConfigMap %s: %w", key, err)
@@ -401,6 +483,106 @@ func (r *Reconciler) publish(ctx context.Context, data []byte, hash string) erro
 		return fmt.Errorf("update ConfigMap %s: %w", key, err)
 	}
 	return nil
+}
+
+// maxCertsBytes bounds the certificates Secret's data: the API server refuses a Secret
+// over 1 MiB.
+const maxCertsBytes = 1<<20 - 16<<10
+
+// publishCerts writes the certificates the table names into the certificates Secret
+// (<name>.crt, <name>.key), creating it, or updating it when it is kfup's and changed;
+// another object of that name is never touched. The certificates of the table published
+// before stay in it too until the next pass (kept says some did), so that a proxy that
+// (re)starts before the new table is written still finds every certificate of the one it
+// reads; others leave it.
+func (r *Reconciler) publishCerts(ctx context.Context, tab *route.Table, objs []compiled) (kept bool, err error) {
+	data := map[string][]byte{}
+	for _, n := range tab.CertNames() {
+		for _, c := range objs {
+			if cert, ok := c.res.Certs[n]; ok {
+				data[n+proxy.CertChainSuffix], data[n+proxy.CertKeySuffix] = cert.Chain, cert.Key
+				break
+			}
+		}
+	}
+	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: r.cfg.CertsSecret}
+	var sec corev1.Secret
+	err = r.reader.Get(ctx, key, &sec)
+	if err == nil && sec.Labels[apihost.LabelAPI] == APIName {
+		for _, n := range r.publishedCertNames(ctx) {
+			c, k := n+proxy.CertChainSuffix, n+proxy.CertKeySuffix
+			if _, ok := data[c]; !ok && sec.Data[c] != nil && sec.Data[k] != nil {
+				data[c], data[k] = sec.Data[c], sec.Data[k]
+				kept = true
+			}
+		}
+	}
+	size := 0
+	for _, v := range data {
+		size += len(v)
+	}
+	if size > maxCertsBytes {
+		return false, fmt.Errorf("the certificates of the routes take %d bytes, more than a Secret holds (1 MiB): fewer or smaller TLS Secrets (a wildcard certificate serves many hosts)", size)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		if len(data) == 0 {
+			return false, nil // no TLS entry yet: no Secret
+		}
+		sec = corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Type: corev1.SecretTypeOpaque, Data: data}
+		apihost.MarkChild(&sec, APIName)
+		owner, err := r.classOwner(ctx)
+		if err != nil {
+			return false, err
+		}
+		sec.OwnerReferences = owner
+		if err := r.client.Create(ctx, &sec); err != nil {
+			return false, fmt.Errorf("create Secret %s: %w", key, err)
+		}
+		return kept, nil
+	case err != nil:
+		return false, fmt.Errorf("read Secret %s: %w", key, err)
+	}
+	if sec.Labels[apihost.LabelAPI] != APIName {
+		return false, fmt.Errorf("Secret %s exists and is not kfup's (no %s=%s label): delete or rename it, kfup's ingress publishes its certificates there", key, apihost.LabelAPI, APIName)
+	}
+	if equality.Semantic.DeepEqual(sec.Data, data) || (len(sec.Data) == 0 && len(data) == 0) {
+		return kept, nil
+	}
+	sec.Data = data
+	if err := r.client.Update(ctx, &sec); err != nil {
+		return false, fmt.Errorf("update Secret %s: %w", key, err)
+	}
+	return kept, nil
+}
+
+// publishedCertNames lists the certificates the table now in the routes ConfigMap names;
+// none when it cannot be read.
+func (r *Reconciler) publishedCertNames(ctx context.Context) []string {
+	var cm corev1.ConfigMap
+	if err := r.reader.Get(ctx, r.key().NamespacedName, &cm); err != nil {
+		return nil
+	}
+	var t route.Table
+	if err := json.Unmarshal([]byte(cm.Data[proxy.RoutesKey]), &t); err != nil {
+		return nil
+	}
+	return t.CertNames()
+}
+
+// classOwner is the owner reference of what the controller publishes: the IngressClass,
+// so that uninstalling kfup's ingress deletes the class and the garbage collector the
+// rest; none when the class does not exist.
+func (r *Reconciler) classOwner(ctx context.Context) ([]metav1.OwnerReference, error) {
+	var class networkingv1.IngressClass
+	switch err := r.reader.Get(ctx, types.NamespacedName{Name: r.cfg.IngressClass}, &class); {
+	case err == nil:
+		return []metav1.OwnerReference{{APIVersion: "networking.k8s.io/v1", Kind: "IngressClass", Name: class.Name, UID: class.UID}}, nil
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("read IngressClass %s: %w", r.cfg.IngressClass, err)
+	}
 }
 
 // probe asks the proxy which table it serves; served says it is hash.
@@ -446,6 +628,11 @@ func (r *Reconciler) writeKIngressStatus(ctx context.Context, k *kingressv1alpha
 		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "False", "Unsupported", "not routed")
 	case len(res.Waiting) > 0:
 		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "Unknown", "WaitingForBackends", strings.Join(res.Waiting, "; "))
+	case len(res.Conflicts) > 0:
+		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "False", "CertificateConflict", strings.Join(res.Conflicts, "; "))
+	case len(res.WaitingSecrets) > 0:
+		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "Unknown", "WaitingForSecret",
+			strings.Join(res.WaitingSecrets, "; ")+" (its hosts have no certificate of their own until then)")
 	case len(res.NoEndpoints) > 0 && !latched:
 		lb = cond(kingressv1alpha1.ConditionLoadBalancerReady, "Unknown", "WaitingForEndpoints", "no ready endpoints for "+strings.Join(res.NoEndpoints, ", "))
 	case !served:
@@ -513,18 +700,28 @@ func setCondition(conds []kingressv1alpha1.Condition, c kingressv1alpha1.Conditi
 // writeIngressStatus sets an Ingress's load balancer address once the proxy serves it, and
 // says with a Warning event what it cannot serve (the Ingress API has no conditions).
 func (r *Reconciler) writeIngressStatus(ctx context.Context, ing *networkingv1.Ingress, res *route.Result, served bool) error {
-	if len(res.Invalid) > 0 {
+	reason, msg := "", ""
+	switch {
+	case len(res.Invalid) > 0:
+		reason, msg = "Unsupported", "kfup's ingress does not route this Ingress: "+res.Invalid.ToAggregate().Error()
+	case len(res.Conflicts) > 0:
+		reason, msg = "CertificateConflict", "kfup's ingress routes this Ingress, without its certificate for: "+strings.Join(res.Conflicts, "; ")
+	case len(res.WaitingSecrets) > 0:
+		reason, msg = "WaitingForSecret", "kfup's ingress routes this Ingress, its hosts without a certificate of their own until it can read "+strings.Join(res.WaitingSecrets, "; ")
+	case len(res.Ignored) > 0:
+		reason, msg = "Unsupported", "kfup's ingress routes this Ingress but leaves out: "+strings.Join(res.Ignored, "; ")
+	}
+	if msg != "" {
 		// once per generation and message: every object's change recompiles every Ingress
-		msg := "kfup's ingress does not route this Ingress: " + res.Invalid.ToAggregate().Error()
 		said := fmt.Sprintf("%d %s", ing.Generation, msg)
 		if old, ok := r.warned.Swap(ing.UID, said); !ok || old != said {
-			r.recorder.Event(ing, corev1.EventTypeWarning, "Unsupported", msg)
+			r.recorder.Event(ing, corev1.EventTypeWarning, reason, msg)
 		}
 	} else {
 		r.warned.Delete(ing.UID)
 	}
 	want := networkingv1.IngressLoadBalancerStatus{}
-	if served && len(res.Invalid) == 0 && r.cfg.StatusAddress != "" {
+	if served && len(res.Invalid) == 0 && len(res.WaitingSecrets) == 0 && len(res.Conflicts) == 0 && r.cfg.StatusAddress != "" {
 		want.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: r.cfg.StatusAddress}}
 	}
 	if equality.Semantic.DeepEqual(ing.Status.LoadBalancer, want) {

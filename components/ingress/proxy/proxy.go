@@ -23,6 +23,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +38,9 @@ const (
 	DefaultNamespace = "kfup-system"
 	// DefaultRoutesConfigMap names the ConfigMap holding the route table.
 	DefaultRoutesConfigMap = "kfup-ingress-routes"
+	// DefaultCertsSecret names the Secret holding the certificates the table names: for
+	// each, <name>.crt (the chain) and <name>.key.
+	DefaultCertsSecret = "kfup-ingress-certs"
 	// RoutesKey is the ConfigMap key of the table's JSON form.
 	RoutesKey = "routes.json"
 	// HashKey is the ConfigMap key of the table's hash (Hash of RoutesKey's value).
@@ -63,6 +68,10 @@ type Proxy struct {
 	// (*atomic.Int64): what the power of two choices compares. It outlives tables, since
 	// requests outlive them; Load drops the idle addresses no table names any more.
 	inflight sync.Map
+	// certs are the TLS listener's certificates by name (see LoadCerts).
+	certs certStore
+	// httpsPort is the host's HTTPS port, which redirects name (0 or 443: none).
+	httpsPort int
 }
 
 type loaded struct {
@@ -87,6 +96,10 @@ func WithDraw(f func() int) Option { return optionFunc(func(p *Proxy) { p.draw =
 func WithDialer(f func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
 	return optionFunc(func(p *Proxy) { p.dial = f })
 }
+
+// WithHTTPSPort makes redirects to HTTPS name port (the host's HTTPS ingress port), unless
+// it is 443.
+func WithHTTPSPort(port int) Option { return optionFunc(func(p *Proxy) { p.httpsPort = port }) }
 
 // New returns a proxy serving an empty table (every request 404) until Load.
 func New(opts ...Option) *Proxy {
@@ -141,6 +154,7 @@ func (p *Proxy) LoadJSON(b []byte) (string, error) {
 // request uses.
 func (p *Proxy) store(l *loaded) {
 	p.cur.Store(l)
+	p.certs.tableLoaded(l.tab.CertNames())
 	named := map[string]bool{}
 	l.tab.EachRoute(func(r *route.Route) {
 		for _, s := range r.Splits {
@@ -172,8 +186,16 @@ func Hash(b []byte) string {
 	return hex.EncodeToString(s[:8])
 }
 
-// Serving is the hash of the table served now.
-func (p *Proxy) Serving() string { return p.cur.Load().hash }
+// Serving is the hash of the table served now, once the proxy holds every certificate it
+// names; until then it says which it lacks, so that no route is reported ready before its
+// certificate is served.
+func (p *Proxy) Serving() string {
+	l := p.cur.Load()
+	if missing := p.certs.missing(l.tab.CertNames()); len(missing) > 0 {
+		return "certificates not loaded yet: " + strings.Join(missing, ",")
+	}
+	return l.hash
+}
 
 // Requests is how many requests the proxy has forwarded.
 func (p *Proxy) Requests() int64 { return p.count.Load() }
@@ -186,6 +208,10 @@ func (p *Proxy) Handler(external bool) http.Handler {
 		rt := l.tab.Lookup(external, r.Host, r.URL.Path, r.Header)
 		if rt == nil {
 			refuse(w, http.StatusNotFound, fmt.Sprintf("no route for host %q path %q", r.Host, r.URL.Path))
+			return
+		}
+		if rt.RedirectHTTPS && external && r.TLS == nil {
+			p.redirect(w, r)
 			return
 		}
 		s := rt.Pick(p.draw())
@@ -256,6 +282,26 @@ type bufferPool struct{ p sync.Pool }
 
 func (b *bufferPool) Get() []byte  { return b.p.Get().([]byte) }
 func (b *bufferPool) Put(s []byte) { b.p.Put(s) } //nolint:staticcheck // SA6002: a slice header per Put costs less than 32 KiB per request
+
+// redirect answers a plain-HTTP request 301 with its URL over HTTPS, on the host's HTTPS
+// port.
+func (p *Proxy) redirect(w http.ResponseWriter, r *http.Request) {
+	name := r.Host
+	if h, _, err := net.SplitHostPort(name); err == nil {
+		name = h
+	}
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+	host := name
+	switch {
+	case p.httpsPort != 0 && p.httpsPort != 443:
+		host = net.JoinHostPort(name, strconv.Itoa(p.httpsPort))
+	case strings.Contains(name, ":"):
+		host = "[" + name + "]" // an IPv6 literal
+	}
+	u := url.URL{Scheme: "https", Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	w.Header().Set(RouteHeader, "redirected to HTTPS (httpOption Redirected)")
+	http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+}
 
 // refuse answers a request the proxy cannot forward, saying why.
 func refuse(w http.ResponseWriter, code int, why string) {

@@ -30,6 +30,10 @@ func (b backends) Resolve(ns, name string, port intstr.IntOrString) (route.Backe
 	return route.Backend{Namespace: ns, Name: name, Port: port.String()}, route.ErrNoService
 }
 
+func (b backends) Certificate(string, string) (route.Cert, error) {
+	return route.Cert{}, route.ErrNoSecret
+}
+
 // echo answers with its name, the request's protocol, Host and the headers the test asks
 // about.
 func echo(name string) http.Handler {

@@ -23,6 +23,10 @@ type Resolver interface {
 	// name) with Endpoints (or Address) and H2C filled in; an error says why it cannot
 	// be resolved.
 	Resolve(namespace, name string, port intstr.IntOrString) (Backend, error)
+	// Certificate returns the certificate of TLS Secret namespace/name (ParseCert):
+	// ErrNoSecret when there is none yet, a *BadSecretError when it holds no usable
+	// pair, another error when it cannot be read now.
+	Certificate(namespace, name string) (Cert, error)
 }
 
 // Result is what compiling one object gives: the routes it adds, the reasons it cannot be
@@ -38,7 +42,23 @@ type Result struct {
 	NoEndpoints []string
 	// Backends are every Service the object names, "namespace/name".
 	Backends []string
-	add      []pending
+	// Secrets are every TLS Secret the object names, "namespace/name".
+	Secrets []string
+	// WaitingSecrets lists the TLS Secrets that cannot be read yet ("Secret ns/name:
+	// why"): their hosts get no certificate until they can.
+	WaitingSecrets []string
+	// Certs are the certificates the object's TLS entries name, by Cert.Name.
+	Certs map[string]Cert
+	// Conflicts lists the TLS hosts another object holds with another certificate
+	// (ClaimCerts): they keep that one, and this object is not Ready.
+	Conflicts []string
+	// Ignored lists what the object asks for that kfup's ingress leaves out, said in a
+	// Warning (an Ingress TLS entry without a Secret).
+	Ignored []string
+	add     []pending
+	certs   []pendingCert
+	tlsSeen []tlsSeen
+	source  string
 }
 
 type pending struct {
@@ -47,8 +67,14 @@ type pending struct {
 	route *Route
 }
 
-// AddTo adds the object's routes to t, unless it is invalid.
+// AddTo adds the object's certificates (ClaimCerts) and routes (AddRoutes) to t.
 func (r *Result) AddTo(t *Table) {
+	r.ClaimCerts(t)
+	r.AddRoutes(t)
+}
+
+// AddRoutes adds the object's routes to t, unless it is invalid.
+func (r *Result) AddRoutes(t *Table) {
 	if len(r.Invalid) > 0 {
 		return
 	}
@@ -81,16 +107,22 @@ func ProbeHash(ing *kingressv1alpha1.Ingress) (string, error) {
 }
 
 // Fingerprint identifies the routes the object adds — hosts, visibility, matches,
-// headers, splits and their resolved backends — so that the controller can tell whether a
-// table the proxy serves already routes this object as it now compiles, whatever else
-// changed in the table. It leaves the backends' endpoints out: pods coming and going (a
-// scale-up, a rollout) change the table, not what the object is routed to (NoEndpoints
-// says whether its backends have any).
+// headers, splits and their resolved backends, the hosts it has certificates for, whether
+// it is added at all — so that the controller can tell whether a table the proxy serves
+// already routes this object as it now compiles, whatever else changed in the table. It
+// leaves the backends' endpoints out: pods coming and going (a scale-up, a rollout)
+// change the table, not what the object is routed to (NoEndpoints says whether its
+// backends have any); and which certificate a host has: a rotated certificate is served
+// as soon as the proxy loads it, the old one until then, with no gap to report.
 func (r *Result) Fingerprint() string {
 	type entry struct {
 		Vis   Visibility `json:"vis"`
 		Hosts []string   `json:"hosts"`
 		Route Route      `json:"route"`
+	}
+	var certHosts []string
+	for _, c := range r.certs {
+		certHosts = append(certHosts, c.hosts...)
 	}
 	entries := make([]entry, 0, len(r.add))
 	for _, p := range r.add {
@@ -101,29 +133,45 @@ func (r *Result) Fingerprint() string {
 		}
 		entries = append(entries, entry{p.vis, p.hosts, rt})
 	}
-	b, _ := json.Marshal(entries) // plain data: never fails
+	b, _ := json.Marshal(struct {
+		Added     bool     `json:"added"`
+		Routes    []entry  `json:"routes"`
+		CertHosts []string `json:"certHosts,omitempty"`
+		Conflicts []string `json:"conflicts,omitempty"`
+	}{len(r.Invalid) == 0, entries, certHosts, r.Conflicts}) // plain data: never fails
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
 
 // KIngress compiles a Knative Ingress.
 func KIngress(ing *kingressv1alpha1.Ingress, res Resolver) *Result {
-	out := &Result{}
-	spec := field.NewPath("spec")
 	src := "kingress " + ing.Namespace + "/" + ing.Name
+	out := &Result{source: src}
+	spec := field.NewPath("spec")
 	hash, err := ProbeHash(ing)
 	if err != nil {
 		out.Invalid = append(out.Invalid, field.InternalError(spec, fmt.Errorf("encode the spec: %w", err)))
 	}
-	if len(ing.Spec.TLS) > 0 {
-		out.Invalid = append(out.Invalid, field.NotSupported(spec.Child("tls"), "a TLS entry",
-			[]string{"none: kfup's ingress serves plain HTTP (h2c included); keep Knative's auto-TLS and external-domain-tls off"}))
+	for i, t := range ing.Spec.TLS {
+		tp := spec.Child("tls").Index(i)
+		out.validTLSHosts(tp.Child("hosts"), t.Hosts)
+		switch {
+		case t.SecretName == "":
+			out.Invalid = append(out.Invalid, field.Required(tp.Child("secretName"), "the TLS Secret (tls.crt, tls.key) of these hosts"))
+		case t.SecretNamespace == "":
+			out.Invalid = append(out.Invalid, field.Required(tp.Child("secretNamespace"), "the namespace of Secret "+t.SecretName))
+		default:
+			out.tlsEntry(tp, t.Hosts, t.SecretNamespace, t.SecretName, res)
+		}
 	}
+	redirect := false
 	switch ing.Spec.HTTPOption {
 	case "", kingressv1alpha1.HTTPOptionEnabled:
+	case kingressv1alpha1.HTTPOptionRedirected:
+		redirect = true
 	default:
 		out.Invalid = append(out.Invalid, field.NotSupported(spec.Child("httpOption"), ing.Spec.HTTPOption,
-			[]string{string(kingressv1alpha1.HTTPOptionEnabled)}))
+			[]string{string(kingressv1alpha1.HTTPOptionEnabled), string(kingressv1alpha1.HTTPOptionRedirected)}))
 	}
 	for i, rule := range ing.Spec.Rules {
 		rp := spec.Child("rules").Index(i)
@@ -148,7 +196,7 @@ func KIngress(ing *kingressv1alpha1.Ingress, res Resolver) *Result {
 		for j, p := range rule.HTTP.Paths {
 			pp := rp.Child("http", "paths").Index(j)
 			r := &Route{Source: src, Path: p.Path, Match: PathPrefix, RewriteHost: p.RewriteHost,
-				AppendHeaders: canonical(p.AppendHeaders), ProbeHash: hash}
+				AppendHeaders: canonical(p.AppendHeaders), ProbeHash: hash, RedirectHTTPS: redirect}
 			if p.Path != "" && !strings.HasPrefix(p.Path, "/") {
 				out.Invalid = append(out.Invalid, field.Invalid(pp.Child("path"), p.Path, "must begin with '/'"))
 			}
@@ -190,17 +238,30 @@ func KIngress(ing *kingressv1alpha1.Ingress, res Resolver) *Result {
 			out.add = append(out.add, pending{vis: vis, hosts: rule.Hosts, route: r})
 		}
 	}
+	var external []string
+	for _, rule := range ing.Spec.Rules {
+		if rule.Visibility != kingressv1alpha1.IngressVisibilityClusterLocal {
+			external = append(external, rule.Hosts...)
+		}
+	}
+	out.ownHosts(external)
 	return out
 }
 
 // K8sIngress compiles a Kubernetes Ingress (the caller checks its class).
 func K8sIngress(ing *networkingv1.Ingress, res Resolver) *Result {
-	out := &Result{}
-	spec := field.NewPath("spec")
 	src := "ingress " + ing.Namespace + "/" + ing.Name
-	if len(ing.Spec.TLS) > 0 {
-		out.Invalid = append(out.Invalid, field.NotSupported(spec.Child("tls"), "a TLS entry",
-			[]string{"none: kfup's ingress serves plain HTTP"}))
+	out := &Result{source: src}
+	spec := field.NewPath("spec")
+	for i, t := range ing.Spec.TLS {
+		tp := spec.Child("tls").Index(i)
+		out.validTLSHosts(tp.Child("hosts"), t.Hosts)
+		if t.SecretName == "" {
+			out.Ignored = append(out.Ignored, tp.Child("secretName").String()+
+				" is empty: kfup's ingress has no default certificate, so this entry is left out (name a TLS Secret of the Ingress's namespace, with tls.crt and tls.key)")
+			continue
+		}
+		out.tlsEntry(tp, t.Hosts, ing.Namespace, t.SecretName, res)
 	}
 	if d := ing.Spec.DefaultBackend; d != nil {
 		if b, ok := out.k8sBackend(spec.Child("defaultBackend"), ing.Namespace, d, res); ok {
@@ -253,6 +314,13 @@ func K8sIngress(ing *networkingv1.Ingress, res Resolver) *Result {
 			out.add = append(out.add, pending{vis: External, hosts: hosts, route: r})
 		}
 	}
+	var hosts []string
+	for _, rule := range ing.Spec.Rules {
+		if rule.Host != "" {
+			hosts = append(hosts, strings.ToLower(rule.Host))
+		}
+	}
+	out.ownHosts(hosts)
 	return out
 }
 

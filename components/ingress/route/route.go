@@ -7,7 +7,8 @@
 // serves only rules visible outside the cluster, the internal one (the cluster-local
 // Service) serves every rule. Within a host the most specific route wins: exact paths
 // before prefixes, longer prefixes first, more header matches first, then the order the
-// objects gave.
+// objects gave. The external listener's TLS side picks a certificate per host name
+// (tls.go).
 package route
 
 import (
@@ -94,8 +95,12 @@ type Route struct {
 	// computes it (ProbeHash): a request carrying the probe header HashHeader with the
 	// value HashOverride is forwarded with HashHeader set to it, so that a Knative-style
 	// prober (and the conformance suite's headers/probe) sees which version is served.
-	ProbeHash string  `json:"probeHash,omitempty"`
-	Splits    []Split `json:"splits"`
+	ProbeHash string `json:"probeHash,omitempty"`
+	// RedirectHTTPS says a plain-HTTP request on the external listener is answered 301
+	// to the same URL over HTTPS (a KIngress's httpOption Redirected); over TLS, and on
+	// the internal listener, the route is served.
+	RedirectHTTPS bool    `json:"redirectHTTPS,omitempty"`
+	Splits        []Split `json:"splits"`
 	// order keeps the objects' order among routes of equal specificity.
 	order int
 }
@@ -164,7 +169,12 @@ type listener struct {
 // Table is a compiled set of routes, safe for concurrent lookups once built.
 type Table struct {
 	external, internal listener
-	n                  int
+	// tls is the certificates of the external TLS listener, by host name.
+	tls tlsHosts
+	// claims says, per lower-case host ("" the default), which certificate and source
+	// hold it (AddCert).
+	claims map[string]certClaim
+	n      int
 }
 
 // NewTable returns an empty table.
@@ -336,6 +346,7 @@ type tableJSON struct {
 	Routes   []*Route     `json:"routes"`
 	External listenerJSON `json:"external"`
 	Internal listenerJSON `json:"internal"`
+	TLS      *tlsHosts    `json:"tls,omitempty"`
 }
 
 type listenerJSON struct {
@@ -385,7 +396,11 @@ func (t *Table) MarshalJSON() ([]byte, error) {
 	// Internal first: it holds every route, so route indexes follow one order.
 	in := conv(&t.internal)
 	ex := conv(&t.external)
-	return json.Marshal(tableJSON{Routes: routes, External: ex, Internal: in})
+	w := tableJSON{Routes: routes, External: ex, Internal: in}
+	if t.tls.Default != "" || len(t.tls.Exact) > 0 || len(t.tls.Wildcard) > 0 {
+		w.TLS = &t.tls
+	}
+	return json.Marshal(w)
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.
@@ -439,6 +454,9 @@ func (t *Table) UnmarshalJSON(b []byte) error {
 	}
 	t.external, err = conv(w.External)
 	t.n = len(w.Routes)
+	if w.TLS != nil {
+		t.tls = *w.TLS
+	}
 	return err
 }
 

@@ -315,14 +315,26 @@ func TestSplitShares(t *testing.T) {
 // What the proxy cannot express is refused with the field named, and adds no route.
 func TestKIngressInvalid(t *testing.T) {
 	tests := []struct{ name, spec, want string }{
-		{"tls", `
-  tls: [{hosts: [a.example.com], secretName: s, secretNamespace: default}]
+		{"tls secret without a key", `
+  tls: [{hosts: [a.example.com], secretName: nokey, secretNamespace: default}]
   rules: [{hosts: [a.example.com], http: {paths: [{splits: [{serviceName: tagged, serviceNamespace: default, servicePort: 80}]}]}}]`,
-			"spec.tls: Unsupported value"},
-		{"redirect", `
-  httpOption: Redirected
+			`spec.tls[0].secretName: Invalid value: "nokey": Secret default/nokey has no tls.key`},
+		{"tls secret not a pair", `
+  tls: [{hosts: [a.example.com], secretName: mismatched, secretNamespace: default}]
   rules: [{hosts: [a.example.com], http: {paths: [{splits: [{serviceName: tagged, serviceNamespace: default, servicePort: 80}]}]}}]`,
-			`spec.httpOption: Unsupported value: "Redirected"`},
+			`spec.tls[0].secretName: Invalid value: "mismatched": Secret default/mismatched: tls.crt and tls.key are not a certificate and its key`},
+		{"tls without a namespace", `
+  tls: [{hosts: [a.example.com], secretName: a-cert}]
+  rules: [{hosts: [a.example.com], http: {paths: [{splits: [{serviceName: tagged, serviceNamespace: default, servicePort: 80}]}]}}]`,
+			`spec.tls[0].secretNamespace: Required value`},
+		{"tls host", `
+  tls: [{hosts: ["a.*.com"], secretName: a-cert, secretNamespace: default}]
+  rules: [{hosts: [a.example.com], http: {paths: [{splits: [{serviceName: tagged, serviceNamespace: default, servicePort: 80}]}]}}]`,
+			`spec.tls[0].hosts[0]: Invalid value: "a.*.com"`},
+		{"http option", `
+  httpOption: Sometimes
+  rules: [{hosts: [a.example.com], http: {paths: [{splits: [{serviceName: tagged, serviceNamespace: default, servicePort: 80}]}]}}]`,
+			`spec.httpOption: Unsupported value: "Sometimes": supported values: "Enabled", "Redirected"`},
 		{"percents", `
   rules: [{hosts: [a.example.com], http: {paths: [{splits: [
     {serviceName: tagged, serviceNamespace: default, servicePort: 80, percent: 50},
@@ -346,7 +358,7 @@ func TestKIngressInvalid(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := route.KIngress(kingress(t, "metadata: {name: x, namespace: default}\nspec:"+tc.spec), services())
+			res := route.KIngress(kingress(t, "metadata: {name: x, namespace: default}\nspec:"+tc.spec), withCerts(t, services()))
 			if !strings.Contains(res.Invalid.ToAggregate().Error(), tc.want) {
 				t.Fatalf("invalid: %v, want %q", res.Invalid, tc.want)
 			}

@@ -17,8 +17,9 @@ import (
 // Services resolves backends from a set of Services and their EndpointSlices (the
 // controller's copies).
 type Services struct {
-	svcs   map[string]*corev1.Service
-	slices map[string][]*discoveryv1.EndpointSlice
+	svcs    map[string]*corev1.Service
+	slices  map[string][]*discoveryv1.EndpointSlice
+	secrets map[string]*corev1.Secret
 }
 
 // NewServices indexes svcs by namespace/name.
@@ -38,6 +39,27 @@ func (s *Services) WithEndpointSlices(eps ...*discoveryv1.EndpointSlice) *Servic
 		s.slices[key] = append(s.slices[key], e)
 	}
 	return s
+}
+
+// WithSecrets adds Secrets, the TLS entries' certificates, and returns s.
+func (s *Services) WithSecrets(secrets ...*corev1.Secret) *Services {
+	if s.secrets == nil {
+		s.secrets = map[string]*corev1.Secret{}
+	}
+	for _, sec := range secrets {
+		s.secrets[sec.Namespace+"/"+sec.Name] = sec
+	}
+	return s
+}
+
+// Certificate reads the certificate of Secret namespace/name (ParseCert); ErrNoSecret when
+// there is none.
+func (s *Services) Certificate(namespace, name string) (Cert, error) {
+	sec, ok := s.secrets[namespace+"/"+name]
+	if !ok {
+		return Cert{}, ErrNoSecret
+	}
+	return ParseCert(sec)
 }
 
 // Service returns Service namespace/name, nil when there is none.
