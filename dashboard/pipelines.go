@@ -16,14 +16,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/duration"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
 	pipelinesv2beta1 "github.com/kfup/kfup/components/pipelines/api/v2beta1"
 	"github.com/kfup/kfup/components/pipelines/ir"
+	"github.com/kfup/kfup/components/pipelines/runctl"
 	"github.com/kfup/kfup/profiles"
 )
 
@@ -629,69 +628,45 @@ func runAction(w http.ResponseWriter, code int, class, msg string) {
 // (kubectl patch pipelinerun RUN --type merge -p '{"spec":{"shutdown":"Terminate"}}').
 func (s *Server) runTerminate(w http.ResponseWriter, r *http.Request) {
 	ctx, ns, name := r.Context(), r.PathValue("ns"), r.PathValue("name")
-	run, err := s.getRun(ctx, ns, name)
-	if err != nil {
+	out, run, err := runctl.Terminate(ctx, s.client, s.runGetter(ns, name))
+	switch {
+	case err != nil && run == nil:
 		pr := problemOf(err, "get", s.catalog(ctx).ID(profiles.Pipelines, "PipelineRun"), ns, name)
 		runAction(w, http.StatusBadGateway, "problem", pr.Text+" "+pr.Fix)
-		return
-	}
-	switch {
-	case run.Status.Phase.Final():
-		runAction(w, http.StatusOK, "meta", "Run "+name+" has already ended ("+string(run.Status.Phase)+"): nothing to terminate.")
-		return
-	case run.Spec.Shutdown == pipelinesv1alpha1.ShutdownTerminate:
-		runAction(w, http.StatusOK, "meta", "Run "+name+" is already terminating.")
-		return
-	}
-	patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"shutdown":"`+pipelinesv1alpha1.ShutdownTerminate+`"}}`))
-	if err := s.client.Patch(ctx, run, patch); err != nil {
+	case err != nil:
 		pr := problemOf(err, "patch", s.catalog(ctx).ID(profiles.Pipelines, "PipelineRun"), ns, name)
 		runAction(w, http.StatusUnprocessableEntity, "problem", "The API server refused it: "+strings.TrimSpace(pr.Text+" "+pr.Fix))
-		return
+	case out == runctl.Ended:
+		runAction(w, http.StatusOK, "meta", "Run "+name+" has already ended ("+string(run.Status.Phase)+"): nothing to terminate.")
+	case out == runctl.Terminating:
+		runAction(w, http.StatusOK, "meta", "Run "+name+" is already terminating.")
+	default:
+		runAction(w, http.StatusOK, "meta", "Terminating: its running task pods are being deleted; it ends Canceled.")
 	}
-	runAction(w, http.StatusOK, "meta", "Terminating: its running task pods are being deleted; it ends Canceled.")
+}
+
+// runGetter reads run ns/name for runctl.
+func (s *Server) runGetter(ns, name string) runctl.Getter {
+	return func(ctx context.Context) (*pipelinesv1alpha1.PipelineRun, error) { return s.getRun(ctx, ns, name) }
 }
 
 // runRetry runs a failed or canceled run again from where it stopped, as `kfup pipeline
-// retry` does: spec.retry raised by one and spec.shutdown cleared, in one patch that
-// carries the resourceVersion read (a run that changed meanwhile is read and checked
-// again).
+// retry` does (runctl.Retry: spec.retry raised by one and spec.shutdown cleared, in one
+// patch that carries the resourceVersion read).
 func (s *Server) runRetry(w http.ResponseWriter, r *http.Request) {
 	ctx, ns, name := r.Context(), r.PathValue("ns"), r.PathValue("name")
-	var msg string
-	refused := false
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		run, err := s.getRun(ctx, ns, name)
-		if err != nil {
-			return err
-		}
-		switch {
-		case run.Spec.Retry > run.Status.ObservedRetry:
-			msg = fmt.Sprintf("Retry %d is already asked for.", run.Spec.Retry)
-			return nil
-		case run.Status.Phase == pipelinesv1alpha1.PhaseSucceeded:
-			msg, refused = "Run "+name+" succeeded: there is nothing to retry; Clone run starts it anew.", true
-			return nil
-		case !run.Status.Phase.Retryable():
-			msg, refused = "Run "+name+" has not ended: only a run that failed or was canceled can be retried (terminate it first).", true
-			return nil
-		}
-		before := run.DeepCopy()
-		run.Spec.Retry++
-		run.Spec.Shutdown = ""
-		if err := s.client.Patch(ctx, run, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-			return err
-		}
-		msg = fmt.Sprintf("Retrying (retry %d): its failed and canceled tasks run again.", run.Spec.Retry)
-		return nil
-	})
+	out, run, err := runctl.Retry(ctx, s.client, s.runGetter(ns, name))
 	switch {
 	case err != nil:
 		pr := problemOf(err, "patch", s.catalog(ctx).ID(profiles.Pipelines, "PipelineRun"), ns, name)
 		runAction(w, http.StatusUnprocessableEntity, "problem", strings.TrimSpace(pr.Text+" "+pr.Fix))
-	case refused:
-		runAction(w, http.StatusConflict, "problem", msg)
+	case out == runctl.Asked:
+		runAction(w, http.StatusOK, "meta", fmt.Sprintf("Retry %d is already asked for.", run.Spec.Retry))
+	case out == runctl.Succeeded:
+		runAction(w, http.StatusConflict, "problem", "Run "+name+" succeeded: there is nothing to retry; Clone run starts it anew.")
+	case out == runctl.Running:
+		runAction(w, http.StatusConflict, "problem", "Run "+name+" has not ended: only a run that failed or was canceled can be retried (terminate it first).")
 	default:
-		runAction(w, http.StatusOK, "meta", msg)
+		runAction(w, http.StatusOK, "meta", fmt.Sprintf("Retrying (retry %d): its failed and canceled tasks run again.", run.Spec.Retry))
 	}
 }

@@ -7,16 +7,16 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pipelinesv1alpha1 "github.com/kfup/kfup/components/pipelines/api/v1alpha1"
+	"github.com/kfup/kfup/components/pipelines/runctl"
 	"github.com/kfup/kfup/internal/errs"
 )
 
 // The two commands that act on a run write only its spec (spec.shutdown, spec.retry), as
-// kubectl would; the controller acts on them and owns the status.
+// kubectl would, through components/pipelines/runctl (which the dashboard's buttons use
+// too); the controller acts on them and owns the status.
 
 // PipelineTerminateOptions are the flags and argument of `kfup pipeline terminate`.
 type PipelineTerminateOptions struct {
@@ -59,25 +59,28 @@ func runPipelineTerminate(ctx context.Context, api *pipelineAPI, opts *PipelineT
 	if err != nil {
 		return err
 	}
-	run, err := getRun(ctx, c, opts.Namespace, opts.Run)
+	out, run, err := runctl.Terminate(ctx, c, runGetter(c, opts.Namespace, opts.Run))
 	if err != nil {
+		if run != nil {
+			return apiError(err, "terminate run "+run.Name)
+		}
 		return err
 	}
 	pr := api.f.Printer()
-	switch {
-	case run.Status.Phase.Final():
+	switch out {
+	case runctl.Ended:
 		pr.Infof("Run %s has already ended (%s): nothing to terminate", run.Name, run.Status.Phase)
-		return nil
-	case run.Spec.Shutdown == pipelinesv1alpha1.ShutdownTerminate:
+	case runctl.Terminating:
 		pr.Infof("Run %s is already terminating", run.Name)
-		return nil
+	default:
+		pr.Infof("Terminating run %s: its running task pods are being deleted ('kfup pipeline get %s%s' shows it Canceled)", run.Name, run.Name, nsFlag(run.Namespace))
 	}
-	patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"shutdown":"`+pipelinesv1alpha1.ShutdownTerminate+`"}}`))
-	if err := c.Patch(ctx, run, patch); err != nil {
-		return apiError(err, "terminate run "+run.Name)
-	}
-	pr.Infof("Terminating run %s: its running task pods are being deleted ('kfup pipeline get %s%s' shows it Canceled)", run.Name, run.Name, nsFlag(run.Namespace))
 	return nil
+}
+
+// runGetter reads run ns/name with getRun's errors.
+func runGetter(c client.Client, ns, name string) runctl.Getter {
+	return func(ctx context.Context) (*pipelinesv1alpha1.PipelineRun, error) { return getRun(ctx, c, ns, name) }
 }
 
 // PipelineRetryOptions are the flags and argument of `kfup pipeline retry`.
@@ -140,34 +143,17 @@ func runPipelineRetry(ctx context.Context, api *pipelineAPI, opts *PipelineRetry
 	if err != nil {
 		return err
 	}
-	var run *pipelinesv1alpha1.PipelineRun
-	asked := false // a retry asked for earlier, the controller yet to act on it
-	// read, check, raise spec.retry: the patch carries the resourceVersion read, so that a
-	// run that changed meanwhile is read and checked again
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var err error
-		if run, err = getRun(ctx, c, opts.Namespace, opts.Run); err != nil {
-			return err
-		}
-		if asked = run.Spec.Retry > run.Status.ObservedRetry; asked {
-			return nil
-		}
-		if err := retryable(run); err != nil {
-			return err
-		}
-		before := run.DeepCopy()
-		run.Spec.Retry++
-		run.Spec.Shutdown = ""
-		if err := c.Patch(ctx, run, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-			return apiError(err, "retry run "+run.Name) // a conflict stays one: read again
-		}
-		return nil
-	})
-	if err != nil {
+	out, run, err := runctl.Retry(ctx, c, runGetter(c, opts.Namespace, opts.Run))
+	switch {
+	case err != nil && run != nil:
+		return apiError(err, "retry run "+run.Name)
+	case err != nil:
 		return err
+	case out.Refused():
+		return retryable(run)
 	}
 	pr := api.f.Printer()
-	if asked {
+	if out == runctl.Asked {
 		pr.Infof("Run %s: retry %d is already asked for", run.Name, run.Spec.Retry)
 	} else {
 		again := retriedTasks(run)
@@ -179,7 +165,7 @@ func runPipelineRetry(ctx context.Context, api *pipelineAPI, opts *PipelineRetry
 	return watchRun(ctx, api, c, run.Namespace, run.Name, run.Spec.Retry, opts.Timeout)
 }
 
-// retryable says why run cannot be retried, with what to do instead; nil when it can.
+// retryable says why run cannot be retried (runctl refused it), with what to do instead.
 func retryable(run *pipelinesv1alpha1.PipelineRun) error {
 	ns := nsFlag(run.Namespace)
 	switch phase := runPhase(run); {
