@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"testing"
 	"time"
 )
@@ -21,8 +22,8 @@ type Pair struct {
 	Pool *x509.CertPool
 }
 
-// New returns a pair for hosts (DNS names, "*." wildcards included), valid from an hour
-// ago for a day.
+// New returns a pair for hosts (DNS names, "*." wildcards included, or IP addresses),
+// valid from an hour ago for a day.
 func New(t testing.TB, hosts ...string) Pair {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -33,11 +34,21 @@ func New(t testing.TB, hosts ...string) Pair {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var dns []string
+	var ips []net.IP
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			dns = append(dns, h)
+		}
+	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "kfup test"},
-		DNSNames:              hosts,
+		DNSNames:              dns,
+		IPAddresses:           ips,
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
