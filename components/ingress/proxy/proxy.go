@@ -286,11 +286,7 @@ func (b *bufferPool) Put(s []byte) { b.p.Put(s) } //nolint:staticcheck // SA6002
 // redirect answers a plain-HTTP request 301 with its URL over HTTPS, on the host's HTTPS
 // port.
 func (p *Proxy) redirect(w http.ResponseWriter, r *http.Request) {
-	name := r.Host
-	if h, _, err := net.SplitHostPort(name); err == nil {
-		name = h
-	}
-	name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+	name := route.HostName(r.Host)
 	host := name
 	switch {
 	case p.httpsPort != 0 && p.httpsPort != 443:

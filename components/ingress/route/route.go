@@ -254,16 +254,10 @@ func (t *Table) Lookup(external bool, hostport, path string, h http.Header) *Rou
 	if external {
 		l = &t.external
 	}
-	name := strings.ToLower(stripPort(hostport))
+	name := strings.ToLower(HostName(hostport))
 	e := l.Exact[name]
 	if e == nil {
-		bestLen := 0
-		for suffix, w := range l.Wildcard {
-			// "*.example.com" matches exactly one more label, as Kubernetes says.
-			if rest, ok := strings.CutSuffix(name, suffix); ok && rest != "" && !strings.Contains(rest, ".") && len(suffix) > bestLen {
-				e, bestLen = w, len(suffix)
-			}
-		}
+		e, _ = wildcard(l.Wildcard, name)
 	}
 	if e != nil {
 		if r := first(e, path, h); r != nil {
@@ -326,8 +320,23 @@ func (t *Table) Hosts(external bool) []string {
 	return out
 }
 
-// stripPort returns the host of a Host header (host, host:port, [v6]:port).
-func stripPort(hostport string) string {
+// wildcard returns the entry of m (keyed by suffix: "*.example.com" as ".example.com")
+// that name falls under, the longest suffix first; "*.example.com" matches exactly one more
+// label, as Kubernetes says.
+func wildcard[V any](m map[string]V, name string) (V, bool) {
+	var best V
+	bestLen := 0
+	for suffix, v := range m {
+		if rest, ok := strings.CutSuffix(name, suffix); ok && rest != "" && !strings.Contains(rest, ".") && len(suffix) > bestLen {
+			best, bestLen = v, len(suffix)
+		}
+	}
+	return best, bestLen > 0
+}
+
+// HostName returns the host of a Host header (host, host:port, [v6], [v6]:port), without
+// brackets.
+func HostName(hostport string) string {
 	if strings.HasPrefix(hostport, "[") {
 		if i := strings.Index(hostport, "]"); i > 0 {
 			return hostport[1:i]

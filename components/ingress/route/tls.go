@@ -128,14 +128,8 @@ func (t *Table) CertFor(serverName string) string {
 	if c, ok := t.tls.Exact[name]; ok {
 		return c
 	}
-	best, bestLen := "", 0
-	for suffix, c := range t.tls.Wildcard {
-		if rest, ok := strings.CutSuffix(name, suffix); ok && rest != "" && !strings.Contains(rest, ".") && len(suffix) > bestLen {
-			best, bestLen = c, len(suffix)
-		}
-	}
-	if best != "" {
-		return best
+	if c, ok := wildcard(t.tls.Wildcard, name); ok {
+		return c
 	}
 	return t.tls.Default
 }
