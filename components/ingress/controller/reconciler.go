@@ -55,13 +55,38 @@ type Reconciler struct {
 	// was seen serving (one reconcile at a time: no lock).
 	servedRoutes map[types.UID]servedRoutes
 
-	// named holds the Services ("namespace/name") the table names: the EndpointSlices
-	// whose changes recompile it.
-	namedMu sync.Mutex
-	named   map[string]bool
-	// namedSecrets holds the TLS Secrets ("namespace/name") the table names: the ones
-	// whose changes recompile it.
-	namedSecrets map[string]bool
+	// namedServices holds the Services the table names: the EndpointSlices whose
+	// changes recompile it; namedSecrets the TLS Secrets whose changes do.
+	namedServices, namedSecrets keySet
+}
+
+// keySet is a set of "namespace/name" keys that reconciles write and watch handlers read.
+type keySet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+// add adds key, before the object is read: a change after the read recompiles the table.
+func (k *keySet) add(key string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[string]bool{}
+	}
+	k.m[key] = true
+}
+
+// set makes keys the set.
+func (k *keySet) set(keys map[string]bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.m = keys
+}
+
+func (k *keySet) has(key string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.m[key]
 }
 
 // servedRoutes is how one object's routes were in a table.
@@ -95,14 +120,14 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: &r.cfg.SkipNameValidation}).
 		Watches(&networkingv1.Ingress{}, all).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			if !r.isNamed(o.GetNamespace() + "/" + o.GetLabels()[discoveryv1.LabelServiceName]) {
+			if !r.namedServices.has(o.GetNamespace() + "/" + o.GetLabels()[discoveryv1.LabelServiceName]) {
 				return nil
 			}
 			return []reconcile.Request{r.key()}
 		})).
 		// Metadata only: a TLS Secret's change is noticed, its data read when it is named.
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			if !r.isNamedSecret(o.GetNamespace() + "/" + o.GetName()) {
+			if !r.namedSecrets.has(o.GetNamespace() + "/" + o.GetName()) {
 				return nil
 			}
 			return []reconcile.Request{r.key()}
@@ -181,12 +206,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		return reconcile.Result{}, fmt.Errorf("encode the route table: %w", err)
 	}
 	hash := proxy.Hash(data)
-	// The certificates first: the proxy serves a table once it holds what it names.
-	kept, err := r.publishCerts(ctx, tab, objs)
+	cur, err := r.readRoutes(ctx)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	if err := r.publish(ctx, data, hash); err != nil {
+	// The certificates first: the proxy serves a table once it holds what it names.
+	kept, err := r.publishCerts(ctx, tab, objs, cur, hash)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if err := r.publish(ctx, cur, data, hash); err != nil {
 		return reconcile.Result{}, err
 	}
 	served, why := r.probe(ctx, hash)
@@ -244,8 +273,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 // compileAll compiles every object kfup's ingress serves, in a stable order (KIngresses,
 // then Ingresses, each by namespace and name).
 func (r *Reconciler) compileAll(ctx context.Context) ([]compiled, error) {
-	res := &resolver{ctx: ctx, reader: r.reader, cache: r.client, seen: map[string]*route.Services{}, name: r.name,
-		nameSecret: r.nameSecret, secrets: map[string]secretRead{}}
+	res := &resolver{ctx: ctx, reader: r.reader, cache: r.client, seen: map[string]*route.Services{},
+		name: r.namedServices.add, nameSecret: r.namedSecrets.add, secrets: map[string]secretRead{}}
 
 	var out []compiled
 	if r.cfg.Knative {
@@ -292,48 +321,9 @@ func (r *Reconciler) compileAll(ctx context.Context) ([]compiled, error) {
 			secrets[s] = true
 		}
 	}
-	r.setNamed(named, secrets)
+	r.namedServices.set(named)
+	r.namedSecrets.set(secrets)
 	return out, nil
-}
-
-// name adds Service key to the named ones, before its EndpointSlices are read: a change
-// after the read recompiles the table.
-func (r *Reconciler) name(key string) {
-	r.namedMu.Lock()
-	defer r.namedMu.Unlock()
-	if r.named == nil {
-		r.named = map[string]bool{}
-	}
-	r.named[key] = true
-}
-
-// nameSecret adds Secret key to the named ones, before it is read.
-func (r *Reconciler) nameSecret(key string) {
-	r.namedMu.Lock()
-	defer r.namedMu.Unlock()
-	if r.namedSecrets == nil {
-		r.namedSecrets = map[string]bool{}
-	}
-	r.namedSecrets[key] = true
-}
-
-// setNamed makes named the Services, and secrets the TLS Secrets, the table names.
-func (r *Reconciler) setNamed(named, secrets map[string]bool) {
-	r.namedMu.Lock()
-	defer r.namedMu.Unlock()
-	r.named, r.namedSecrets = named, secrets
-}
-
-func (r *Reconciler) isNamedSecret(key string) bool {
-	r.namedMu.Lock()
-	defer r.namedMu.Unlock()
-	return r.namedSecrets[key]
-}
-
-func (r *Reconciler) isNamed(key string) bool {
-	r.namedMu.Lock()
-	defer r.namedMu.Unlock()
-	return r.named[key]
 }
 
 // IsKfupKIngress says whether a KIngress names kfup's class (Knative copies
@@ -448,16 +438,30 @@ func (s *resolver) read(ns, name string) (*route.Services, error) {
 	return out, nil
 }
 
-// publish writes the table into the routes ConfigMap, creating it, or updating it when it
-// is kfup's (labelled for the ingress slice) and changed; another object of that name is
-// never touched.
-func (r *Reconciler) publish(ctx context.Context, data []byte, hash string) error {
+// readRoutes reads the routes ConfigMap: nil when there is none yet. One that is not kfup's
+// (labelled for the ingress slice) is an error: it is never written, nor anything else
+// published beside it.
+func (r *Reconciler) readRoutes(ctx context.Context) (*corev1.ConfigMap, error) {
 	key := r.key().NamespacedName
 	var cm corev1.ConfigMap
-	err := r.reader.Get(ctx, key, &cm)
-	switch {
+	switch err := r.reader.Get(ctx, key, &cm); {
 	case apierrors.IsNotFound(err):
-		cm = corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read ConfigMap %s: %w", key, err)
+	}
+	if cm.Labels[apihost.LabelAPI] != APIName {
+		return nil, fmt.Errorf("ConfigMap %s exists and is not kfup's (no %s=%s label): delete or rename it, kfup's ingress publishes its routes there", key, apihost.LabelAPI, APIName)
+	}
+	return &cm, nil
+}
+
+// publish writes the table into the routes ConfigMap cur (readRoutes), creating it when
+// there is none, or updating it when it changed.
+func (r *Reconciler) publish(ctx context.Context, cur *corev1.ConfigMap, data []byte, hash string) error {
+	key := r.key().NamespacedName
+	if cur == nil {
+		cm := corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 		apihost.MarkChild(&cm, APIName)
 		owner, err := r.classOwner(ctx)
 		if err != nil {
@@ -469,17 +473,12 @@ func (r *Reconciler) publish(ctx context.Context, data []byte, hash string) erro
 			return fmt.Errorf("create ConfigMap %s: %w", key, err)
 		}
 		return nil
-	case err != nil:
-		return fmt.Errorf("read ConfigMap %s: %w", key, err)
 	}
-	if cm.Labels[apihost.LabelAPI] != APIName {
-		return fmt.Errorf("ConfigMap %s exists and is not kfup's (no %s=%s label): delete or rename it, kfup's ingress publishes its routes there", key, apihost.LabelAPI, APIName)
-	}
-	if cm.Data[proxy.HashKey] == hash && cm.Data[proxy.RoutesKey] == string(data) {
+	if cur.Data[proxy.HashKey] == hash && cur.Data[proxy.RoutesKey] == string(data) {
 		return nil
 	}
-	cm.Data = map[string]string{proxy.RoutesKey: string(data), proxy.HashKey: hash}
-	if err := r.client.Update(ctx, &cm); err != nil {
+	cur.Data = map[string]string{proxy.RoutesKey: string(data), proxy.HashKey: hash}
+	if err := r.client.Update(ctx, cur); err != nil {
 		return fmt.Errorf("update ConfigMap %s: %w", key, err)
 	}
 	return nil
@@ -492,10 +491,10 @@ const maxCertsBytes = 1<<20 - 16<<10
 // publishCerts writes the certificates the table names into the certificates Secret
 // (<name>.crt, <name>.key), creating it, or updating it when it is kfup's and changed;
 // another object of that name is never touched. The certificates of the table published
-// before stay in it too until the next pass (kept says some did), so that a proxy that
+// before (in cur) stay in it too until the next pass (kept says some did), so that a proxy that
 // (re)starts before the new table is written still finds every certificate of the one it
 // reads; others leave it.
-func (r *Reconciler) publishCerts(ctx context.Context, tab *route.Table, objs []compiled) (kept bool, err error) {
+func (r *Reconciler) publishCerts(ctx context.Context, tab *route.Table, objs []compiled, cur *corev1.ConfigMap, hash string) (kept bool, err error) {
 	data := map[string][]byte{}
 	for _, n := range tab.CertNames() {
 		for _, c := range objs {
@@ -509,7 +508,7 @@ func (r *Reconciler) publishCerts(ctx context.Context, tab *route.Table, objs []
 	var sec corev1.Secret
 	err = r.reader.Get(ctx, key, &sec)
 	if err == nil && sec.Labels[apihost.LabelAPI] == APIName {
-		for _, n := range r.publishedCertNames(ctx) {
+		for _, n := range publishedCertNames(cur, hash) {
 			c, k := n+proxy.CertChainSuffix, n+proxy.CertKeySuffix
 			if _, ok := data[c]; !ok && sec.Data[c] != nil && sec.Data[k] != nil {
 				data[c], data[k] = sec.Data[c], sec.Data[k]
@@ -556,15 +555,15 @@ func (r *Reconciler) publishCerts(ctx context.Context, tab *route.Table, objs []
 	return kept, nil
 }
 
-// publishedCertNames lists the certificates the table now in the routes ConfigMap names;
-// none when it cannot be read.
-func (r *Reconciler) publishedCertNames(ctx context.Context) []string {
-	var cm corev1.ConfigMap
-	if err := r.reader.Get(ctx, r.key().NamespacedName, &cm); err != nil {
+// publishedCertNames lists the certificates the table published in cur names, when it is
+// not the table of hash (one the same as the new table names nothing more); none when
+// there is none or it does not read.
+func publishedCertNames(cur *corev1.ConfigMap, hash string) []string {
+	if cur == nil || cur.Data[proxy.HashKey] == hash {
 		return nil
 	}
 	var t route.Table
-	if err := json.Unmarshal([]byte(cm.Data[proxy.RoutesKey]), &t); err != nil {
+	if err := json.Unmarshal([]byte(cur.Data[proxy.RoutesKey]), &t); err != nil {
 		return nil
 	}
 	return t.CertNames()
