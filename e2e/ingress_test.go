@@ -4,10 +4,8 @@ package e2e
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -188,13 +186,7 @@ func ingressTLSOnHostPort(t *testing.T, ing *networkingv1.Ingress) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
-		},
-		TLSClientConfig:   &tls.Config{RootCAs: pair.Pool},
-		ForceAttemptHTTP2: true,
-	}
+	tr := testcert.Transport(fmt.Sprintf("127.0.0.1:%d", port), pair.Pool)
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	start := time.Now()

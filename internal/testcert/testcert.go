@@ -1,16 +1,20 @@
 // Package testcert makes self-signed TLS certificates for tests: a certificate and key
-// for some DNS names, and the pool a client verifies it with.
+// for some DNS names, the pool a client verifies it with, and a client transport for a
+// TLS server reached by address.
 package testcert
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -74,5 +78,19 @@ func New(t testing.TB, hosts ...string) Pair {
 		Chain: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		Key:   pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}),
 		Pool:  pool,
+	}
+}
+
+// Transport returns an HTTP transport that dials addr for every request, whatever the
+// URL's host — which still names the TLS server name (SNI) and the certificate checked
+// against pool — as a client of an ingress reached by address would; HTTP/2 when the
+// server offers it.
+func Transport(addr string, pool *x509.CertPool) *http.Transport {
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+		TLSClientConfig:   &tls.Config{RootCAs: pool},
+		ForceAttemptHTTP2: true,
 	}
 }

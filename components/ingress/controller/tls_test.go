@@ -2,11 +2,9 @@ package controller_test
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -48,12 +46,7 @@ func putTLSSecret(t *testing.T, ns, name string, p testcert.Pair, withKey bool) 
 // the status and body, and the DNS name of the certificate it answered with.
 func overTLS(t *testing.T, addr, host, path string, pool *x509.CertPool) (int, string, string, error) {
 	t.Helper()
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-		TLSClientConfig: &tls.Config{RootCAs: pool},
-	}
+	tr := testcert.Transport(addr, pool)
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + host + path)
 	if err != nil {
